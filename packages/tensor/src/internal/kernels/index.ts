@@ -1,0 +1,54 @@
+/**
+ * Numeric kernels and backend selection.
+ *
+ * Two interchangeable implementations of `Kernels`:
+ * - `jsKernels`: portable plain JavaScript (the reference and fallback),
+ * - `wasmKernels`: GEMM on a WebAssembly SIMD micro-kernel generated at load time; convolution goes through
+ *   the same im2col code on top of it; pooling is memory-bound and shared with the JS backend.
+ * `getKernels()` returns the active set: WASM when the engine supports WebAssembly SIMD, else JS.
+ */
+import { makeConvKernels } from "./conv.ts"
+import { gemmJs } from "./gemm-js.ts"
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./pool.ts"
+import type { Kernels } from "./types.ts"
+import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
+
+export type {
+  Conv2dEpilogue,
+  Conv2dGeometry,
+  FloatArray,
+  GemmArgs,
+  Kernels,
+  Pool2dGeometry,
+} from "./types.ts"
+export { releaseScratch } from "./scratch.ts"
+export { wasmSimdSupported } from "./wasm/gemm-wasm.ts"
+
+const pools = { maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput, avgPool2d, avgPool2dBackward }
+
+export const jsKernels: Kernels = {
+  name: "js",
+  gemm: gemmJs,
+  ...makeConvKernels(gemmJs),
+  ...pools,
+}
+
+export const wasmKernels: Kernels = {
+  name: "wasm-simd",
+  gemm: gemmWasm,
+  ...makeConvKernels(gemmWasm),
+  ...pools,
+}
+
+let active: Kernels | undefined
+
+/** The active kernel set (WASM SIMD where supported, else plain JS). */
+export function getKernels(): Kernels {
+  active ??= wasmSimdSupported() ? wasmKernels : jsKernels
+  return active
+}
+
+/** Select the kernel set used from now on (e.g. `jsKernels` to force the portable path). */
+export function setKernels(kernels: Kernels): void {
+  active = kernels
+}

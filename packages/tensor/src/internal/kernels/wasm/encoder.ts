@@ -1,0 +1,103 @@
+/**
+ * A tiny WebAssembly binary encoder: just the sections and instructions the kernels need. Modules are
+ * generated as bytes at load time, so there is no build step and no committed binary artifact.
+ */
+
+export type Bytes = Array<number>
+
+export const I32 = 0x7f
+export const V128 = 0x7b
+
+export function uleb(value: number): Bytes {
+  const out: Bytes = []
+  let v = value >>> 0
+  do {
+    let byte = v & 0x7f
+    v >>>= 7
+    if (v !== 0) byte |= 0x80
+    out.push(byte)
+  } while (v !== 0)
+  return out
+}
+
+export function sleb(value: number): Bytes {
+  const out: Bytes = []
+  let v = value | 0
+  for (;;) {
+    const byte = v & 0x7f
+    v >>= 7
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)
+    out.push(done ? byte : byte | 0x80)
+    if (done) return out
+  }
+}
+
+function name(s: string): Bytes {
+  const bytes = Array.from(new TextEncoder().encode(s))
+  return [...uleb(bytes.length), ...bytes]
+}
+
+function vec(items: ReadonlyArray<Bytes>): Bytes {
+  return [...uleb(items.length), ...items.flat()]
+}
+
+function section(id: number, content: Bytes): Bytes {
+  return [id, ...uleb(content.length), ...content]
+}
+
+/** Instruction emitters (each returns its encoded bytes). */
+export const op = {
+  block: (): Bytes => [0x02, 0x40],
+  loop: (): Bytes => [0x03, 0x40],
+  if_: (): Bytes => [0x04, 0x40],
+  else_: (): Bytes => [0x05],
+  end: (): Bytes => [0x0b],
+  br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
+  brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  localGet: (i: number): Bytes => [0x20, ...uleb(i)],
+  localSet: (i: number): Bytes => [0x21, ...uleb(i)],
+  localTee: (i: number): Bytes => [0x22, ...uleb(i)],
+  i32Const: (v: number): Bytes => [0x41, ...sleb(v)],
+  i32Eqz: (): Bytes => [0x45],
+  i32Add: (): Bytes => [0x6a],
+  i32Sub: (): Bytes => [0x6b],
+  i32Mul: (): Bytes => [0x6c],
+  v128Load: (offset: number): Bytes => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
+  v128Store: (offset: number): Bytes => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
+  v128Load32Splat: (offset: number): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
+  v128Load64Splat: (offset: number): Bytes => [0xfd, ...uleb(0x0a), 3, ...uleb(offset)],
+  v128Zero: (): Bytes => [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
+  f32x4Add: (): Bytes => [0xfd, ...uleb(0xe4)],
+  f32x4Mul: (): Bytes => [0xfd, ...uleb(0xe6)],
+  f64x2Add: (): Bytes => [0xfd, ...uleb(0xf0)],
+  f64x2Mul: (): Bytes => [0xfd, ...uleb(0xf2)],
+}
+
+export interface FuncDef {
+  readonly name: string
+  readonly params: ReadonlyArray<number>
+  /** Extra locals as [count, type] groups, numbered after the params. */
+  readonly locals: ReadonlyArray<readonly [number, number]>
+  readonly body: Bytes
+}
+
+/** A module importing one memory as env.memory and exporting the given functions (no results). */
+export function encodeModule(funcs: ReadonlyArray<FuncDef>): Uint8Array<ArrayBuffer> {
+  const types = funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0])
+  const imports = vec([[...name("env"), ...name("memory"), 0x02, 0x00, 1]])
+  const funcIdx = vec(funcs.map((_, i) => uleb(i)))
+  const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))
+  const bodies = funcs.map((f) => {
+    const body = [...vec(f.locals.map(([count, type]) => [...uleb(count), type])), ...f.body, 0x0b]
+    return [...uleb(body.length), ...body]
+  })
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(2, imports),
+    ...section(3, funcIdx),
+    ...section(7, exports),
+    ...section(10, vec(bodies)),
+  ]
+  return new Uint8Array(bytes)
+}

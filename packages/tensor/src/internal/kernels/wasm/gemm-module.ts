@@ -1,0 +1,112 @@
+/**
+ * Generates the WebAssembly SIMD (128-bit) GEMM micro-kernel module for one element type.
+ *
+ * Exported function `gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate)` (byte addresses):
+ *   ap: op(A) packed as mBlocks slivers of [kc][MR] elements,
+ *   bp: op(B) packed as nBlocks panels of [kc][NR] elements (NR = NRV vectors),
+ *   c:  the C tile grid, row stride ldcBytes; C = A B (accumulate = 0) or C += A B (accumulate = 1).
+ * Loop order: row slivers outer (the A sliver stays in L1), column panels inner (the packed B block is
+ * sized by the caller to stay in L2), k innermost with MR x NRV vector accumulators in locals, fully
+ * unrolled over the tile.
+ */
+import { type Bytes, encodeModule, I32, op, V128 } from "./encoder.ts"
+
+export interface MicroKernelShape {
+  /** Rows per micro-tile. */
+  readonly mr: number
+  /** 128-bit vectors per micro-tile row. */
+  readonly nrv: number
+}
+
+export type WasmDtype = "f32" | "f64"
+
+export function lanes(dtype: WasmDtype): number {
+  return dtype === "f32" ? 4 : 2
+}
+
+export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint8Array<ArrayBuffer> {
+  const { mr, nrv } = shape
+  const elem = dtype === "f32" ? 4 : 8
+  const nr = nrv * lanes(dtype)
+  const splat = dtype === "f32" ? op.v128Load32Splat : op.v128Load64Splat
+  const add = dtype === "f32" ? op.f32x4Add : op.f64x2Add
+  const mul = dtype === "f32" ? op.f32x4Mul : op.f64x2Mul
+
+  // Params.
+  const AP = 0, BP = 1, C = 2, MB = 3, NB = 4, KC = 5, LDC = 6, ACC = 7
+  // i32 locals.
+  const IB = 8, JB = 9, A_PTR = 10, B_PANEL = 11, A = 12, B = 13, K = 14, C_ROW0 = 15, C_TILE = 16, C_ROW = 17
+  const I32_LOCALS = 10
+  // v128 locals.
+  const V0 = 8 + I32_LOCALS
+  const accIdx = (r: number, j: number): number => V0 + r * nrv + j
+  const BV = V0 + mr * nrv
+  const AV = BV + nrv
+  const V128_LOCALS = mr * nrv + nrv + 1
+
+  const body: Bytes = []
+  const emit = (...parts: Array<Bytes>): void => {
+    for (const p of parts) body.push(...p)
+  }
+  const incr = (local: number, amount: Bytes): void => {
+    emit(op.localGet(local), amount, op.i32Add(), op.localSet(local))
+  }
+
+  // aPtr = ap; cRow0 = c; ib = mBlocks
+  emit(op.localGet(AP), op.localSet(A_PTR), op.localGet(C), op.localSet(C_ROW0), op.localGet(MB), op.localSet(IB))
+  emit(op.loop()) // rows of tiles
+  {
+    emit(op.localGet(BP), op.localSet(B_PANEL), op.localGet(C_ROW0), op.localSet(C_TILE), op.localGet(NB), op.localSet(JB))
+    emit(op.loop()) // tiles in the row
+    {
+      for (let r = 0; r < mr; r++) for (let j = 0; j < nrv; j++) emit(op.v128Zero(), op.localSet(accIdx(r, j)))
+      emit(op.localGet(A_PTR), op.localSet(A), op.localGet(B_PANEL), op.localSet(B), op.localGet(KC), op.localSet(K))
+      emit(op.loop()) // k
+      {
+        for (let j = 0; j < nrv; j++) emit(op.localGet(B), op.v128Load(16 * j), op.localSet(BV + j))
+        for (let r = 0; r < mr; r++) {
+          emit(op.localGet(A), splat(r * elem), op.localSet(AV))
+          for (let j = 0; j < nrv; j++) {
+            emit(op.localGet(accIdx(r, j)), op.localGet(AV), op.localGet(BV + j), mul(), add(), op.localSet(accIdx(r, j)))
+          }
+        }
+        incr(A, op.i32Const(mr * elem))
+        incr(B, op.i32Const(nr * elem))
+        emit(op.localGet(K), op.i32Const(1), op.i32Sub(), op.localTee(K), op.brIf(0))
+      }
+      emit(op.end())
+      // Store the tile.
+      emit(op.localGet(C_TILE), op.localSet(C_ROW))
+      emit(op.localGet(ACC), op.if_())
+      for (let r = 0; r < mr; r++) {
+        for (let j = 0; j < nrv; j++) {
+          emit(op.localGet(C_ROW), op.localGet(C_ROW), op.v128Load(16 * j), op.localGet(accIdx(r, j)), add())
+          emit(op.v128Store(16 * j))
+        }
+        if (r + 1 < mr) incr(C_ROW, op.localGet(LDC))
+      }
+      emit(op.else_())
+      for (let r = 0; r < mr; r++) {
+        for (let j = 0; j < nrv; j++) emit(op.localGet(C_ROW), op.localGet(accIdx(r, j)), op.v128Store(16 * j))
+        if (r + 1 < mr) incr(C_ROW, op.localGet(LDC))
+      }
+      emit(op.end())
+      // Next panel: b now points just past this panel.
+      emit(op.localGet(B), op.localSet(B_PANEL))
+      incr(C_TILE, op.i32Const(nr * elem))
+      emit(op.localGet(JB), op.i32Const(1), op.i32Sub(), op.localTee(JB), op.brIf(0))
+    }
+    emit(op.end())
+    // Next sliver: a now points just past this sliver.
+    emit(op.localGet(A), op.localSet(A_PTR))
+    emit(op.localGet(C_ROW0), op.localGet(LDC), op.i32Const(mr), op.i32Mul(), op.i32Add(), op.localSet(C_ROW0))
+    emit(op.localGet(IB), op.i32Const(1), op.i32Sub(), op.localTee(IB), op.brIf(0))
+  }
+  emit(op.end())
+  return encodeModule([{
+    name: "gemm",
+    params: [I32, I32, I32, I32, I32, I32, I32, I32],
+    locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
+    body,
+  }])
+}

@@ -1,0 +1,236 @@
+/**
+ * GEMM on the WebAssembly SIMD micro-kernel. JavaScript packs op(A) and op(B) into the module's memory
+ * (per KC slab of k; B further split into NC-column blocks that stay in L2), the module computes into a
+ * padded C scratch there, and the result is copied out once.
+ *
+ * Memory layout (bytes): [C scratch: mPad x nPad][packed A: mPad x KC][packed B: KC x NC].
+ */
+import type { FloatArray, GemmArgs } from "../types.ts"
+import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
+
+type MicroKernel = (
+  ap: number,
+  bp: number,
+  c: number,
+  mBlocks: number,
+  nBlocks: number,
+  kc: number,
+  ldcBytes: number,
+  accumulate: number,
+) => void
+
+interface Engine {
+  readonly kernel: MicroKernel
+  readonly mr: number
+  readonly nr: number
+  readonly elem: number
+}
+
+const KC = 256
+const NC_BYTES = 512 * 1024 // packed B block budget (about a quarter of L2)
+
+// The WebAssembly global, typed locally: the project's lib settings (es2023 + node types) only declare
+// its types, not the value.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer
+  grow(pages: number): number
+}
+interface WasmApi {
+  Memory: new(descriptor: { initial: number }) => WasmMemory
+  Module: new(bytes: Uint8Array<ArrayBuffer>) => object
+  Instance: new(module: object, imports: object) => { readonly exports: Record<string, unknown> }
+  validate(bytes: Uint8Array<ArrayBuffer>): boolean
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+
+const PAGE = 65536
+let memoryCache: WasmMemory | undefined
+function wasmMemory(): WasmMemory {
+  if (memoryCache === undefined) {
+    if (wasmApi === undefined) throw new Error("WebAssembly is not available")
+    memoryCache = new wasmApi.Memory({ initial: 16 })
+    f32View = new Float32Array(memoryCache.buffer)
+    f64View = new Float64Array(memoryCache.buffer)
+  }
+  return memoryCache
+}
+let f32View = new Float32Array(0)
+let f64View = new Float64Array(0)
+
+function ensureBytes(bytes: number): void {
+  const memory = wasmMemory()
+  const have = memory.buffer.byteLength
+  if (bytes <= have) return
+  memory.grow(Math.ceil((bytes - have) / PAGE))
+  f32View = new Float32Array(memory.buffer)
+  f64View = new Float64Array(memory.buffer)
+}
+
+export const DEFAULT_SHAPES: Readonly<Record<WasmDtype, MicroKernelShape>> = {
+  f32: { mr: 4, nrv: 2 },
+  f64: { mr: 4, nrv: 2 },
+}
+
+function makeEngine(dtype: WasmDtype, shape: MicroKernelShape): Engine {
+  if (wasmApi === undefined) throw new Error("WebAssembly is not available")
+  const module = new wasmApi.Module(gemmModuleBytes(dtype, shape))
+  const instance = new wasmApi.Instance(module, { env: { memory: wasmMemory() } })
+  // The module's only export, generated above with this signature.
+  const kernel = instance.exports["gemm"] as MicroKernel
+  return { kernel, mr: shape.mr, nr: shape.nrv * lanes(dtype), elem: dtype === "f32" ? 4 : 8 }
+}
+
+/** Whether this engine can run WebAssembly SIMD (validates a generated module). */
+export function wasmSimdSupported(): boolean {
+  try {
+    return wasmApi !== undefined && wasmApi.validate(gemmModuleBytes("f32", DEFAULT_SHAPES.f32))
+  } catch {
+    return false
+  }
+}
+
+let engines: { f32: Engine; f64: Engine } | undefined
+
+/** Replace the micro-kernel shapes (for tuning experiments). */
+export function configureWasmGemm(shapes: Readonly<Record<WasmDtype, MicroKernelShape>>): void {
+  engines = { f32: makeEngine("f32", shapes.f32), f64: makeEngine("f64", shapes.f64) }
+}
+
+export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
+  const { m, n, k, c, cOffset, ldc, accumulate } = args
+  if (m <= 0 || n <= 0) return
+  if (k <= 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n)
+    return
+  }
+  engines ??= { f32: makeEngine("f32", DEFAULT_SHAPES.f32), f64: makeEngine("f64", DEFAULT_SHAPES.f64) }
+  const is32 = c instanceof Float32Array
+  const e = is32 ? engines.f32 : engines.f64
+  const { mr, nr, elem } = e
+  const mPad = Math.ceil(m / mr) * mr
+  const nPad = Math.ceil(n / nr) * nr
+  const kcMax = Math.min(KC, k)
+  const ncMax = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
+  // Element offsets into the typed views (all regions are vector aligned).
+  const cBase = 0
+  const aBase = mPad * nPad
+  const bBase = aBase + mPad * kcMax
+  ensureBytes((bBase + kcMax * ncMax) * elem)
+  const view: FloatArray = is32 ? f32View : f64View
+
+  if (accumulate) copyIn(c, cOffset, ldc, view, cBase, nPad, m, n)
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = Math.min(KC, k - pc)
+    packA(args, view, aBase, pc, kc, mr)
+    for (let jc = 0; jc < n; jc += ncMax) {
+      const nc = Math.min(ncMax, n - jc)
+      packB(args, view, bBase, pc, jc, kc, nc, nr)
+      e.kernel(
+        aBase * elem,
+        bBase * elem,
+        (cBase + jc) * elem,
+        mPad / mr,
+        Math.ceil(nc / nr),
+        kc,
+        nPad * elem,
+        accumulate || pc > 0 ? 1 : 0,
+      )
+    }
+  }
+  copyOut(view, cBase, nPad, c, cOffset, ldc, m, n)
+}
+
+function copyIn(c: FloatArray, cOffset: number, ldc: number, view: FloatArray, base: number, ld: number, m: number, n: number): void {
+  if (ldc === n && ld === n) {
+    view.set(c.subarray(cOffset, cOffset + m * n), base)
+    return
+  }
+  for (let i = 0; i < m; i++) {
+    const s = cOffset + i * ldc, d = base + i * ld
+    for (let j = 0; j < n; j++) view[d + j] = c[s + j]!
+  }
+}
+
+function copyOut(view: FloatArray, base: number, ld: number, c: FloatArray, cOffset: number, ldc: number, m: number, n: number): void {
+  if (ldc === n && ld === n) {
+    c.set(view.subarray(base, base + m * n), cOffset)
+    return
+  }
+  for (let i = 0; i < m; i++) {
+    const s = base + i * ld, d = cOffset + i * ldc
+    for (let j = 0; j < n; j++) c[d + j] = view[s + j]!
+  }
+}
+
+/** Pack op(A)[:, pc:pc+kc] as slivers of [kc][mr], zero rows past m. */
+function packA(args: GemmArgs<FloatArray>, pa: FloatArray, base: number, pc: number, kc: number, mr: number): void {
+  const { a, aOffset, lda, transA, m } = args
+  let dst = base
+  for (let i0 = 0; i0 < m; i0 += mr) {
+    const rows = Math.min(mr, m - i0)
+    if (transA) {
+      let src = aOffset + pc * lda + i0
+      for (let p = 0; p < kc; p++) {
+        let r = 0
+        for (; r < rows; r++) pa[dst + r] = a[src + r]!
+        for (; r < mr; r++) pa[dst + r] = 0
+        dst += mr
+        src += lda
+      }
+    } else {
+      for (let r = 0; r < mr; r++) {
+        let d = dst + r
+        if (r < rows) {
+          let src = aOffset + (i0 + r) * lda + pc
+          for (let p = 0; p < kc; p++, d += mr) pa[d] = a[src++]!
+        } else {
+          for (let p = 0; p < kc; p++, d += mr) pa[d] = 0
+        }
+      }
+      dst += kc * mr
+    }
+  }
+}
+
+/** Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr], zero columns past nc. */
+function packB(
+  args: GemmArgs<FloatArray>,
+  pb: FloatArray,
+  base: number,
+  pc: number,
+  jc: number,
+  kc: number,
+  nc: number,
+  nr: number,
+): void {
+  const { b, bOffset, ldb, transB } = args
+  let dst = base
+  for (let j0 = 0; j0 < nc; j0 += nr) {
+    const cols = Math.min(nr, nc - j0)
+    if (!transB) {
+      let src = bOffset + pc * ldb + jc + j0
+      if (cols === nr) {
+        for (let p = 0; p < kc; p++, dst += nr, src += ldb) {
+          for (let q = 0; q < nr; q++) pb[dst + q] = b[src + q]!
+        }
+      } else {
+        for (let p = 0; p < kc; p++, dst += nr, src += ldb) {
+          let q = 0
+          for (; q < cols; q++) pb[dst + q] = b[src + q]!
+          for (; q < nr; q++) pb[dst + q] = 0
+        }
+      }
+    } else {
+      for (let q = 0; q < nr; q++) {
+        let d = dst + q
+        if (q < cols) {
+          let src = bOffset + (jc + j0 + q) * ldb + pc
+          for (let p = 0; p < kc; p++, d += nr) pb[d] = b[src++]!
+        } else {
+          for (let p = 0; p < kc; p++, d += nr) pb[d] = 0
+        }
+      }
+      dst += kc * nr
+    }
+  }
+}
