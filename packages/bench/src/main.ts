@@ -1,0 +1,98 @@
+/**
+ * typegrad vs TensorFlow.js (`cpu` and `wasm` backends): GFLOP/s of matmul and conv2d forward.
+ *
+ *   pnpm bench                 full run
+ *   pnpm bench -- --quick      short run (fewer repetitions)
+ *   pnpm bench -- --json       machine-readable output on stdout
+ *   pnpm bench -- --filter conv   only cases whose name contains "conv"
+ */
+import { jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "../../tensor/src/internal/kernels/index.ts"
+import { allCases, type BenchCase, type Thunk } from "./cases.ts"
+import { tf, useTfBackend } from "./tfjs.ts"
+
+interface Options {
+  readonly quick: boolean
+  readonly json: boolean
+  readonly filter: string | undefined
+}
+
+function parseArgs(argv: ReadonlyArray<string>): Options {
+  const at = argv.indexOf("--filter")
+  return { quick: argv.includes("--quick"), json: argv.includes("--json"), filter: at >= 0 ? argv[at + 1] : undefined }
+}
+
+interface Timing {
+  readonly medianMs: number
+  readonly reps: number
+}
+
+/** Warm up, then repeat until the time budget is spent (at least `minReps` times); report the median. */
+function time(run: Thunk, opts: Options): Timing {
+  const budgetMs = opts.quick ? 300 : 1500
+  const minReps = opts.quick ? 3 : 5
+  const warm = performance.now()
+  run()
+  if (performance.now() - warm < budgetMs / 4) run()
+  const samples: Array<number> = []
+  const start = performance.now()
+  while (samples.length < minReps || (performance.now() - start < budgetMs && samples.length < 1000)) {
+    const t0 = performance.now()
+    run()
+    samples.push(performance.now() - t0)
+  }
+  samples.sort((a, b) => a - b)
+  return { medianMs: samples[samples.length >> 1]!, reps: samples.length }
+}
+
+interface Row {
+  readonly group: string
+  readonly name: string
+  readonly gflops: Record<string, number>
+}
+
+const log = (opts: Options, line: string): void => {
+  if (opts.json) process.stderr.write(line + "\n")
+  else console.log(line)
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2))
+  const cases = allCases().filter((c) => opts.filter === undefined || c.name.includes(opts.filter))
+  const impls: Array<readonly [string, Kernels]> = [["typegrad-js", jsKernels]]
+  if (wasmSimdSupported()) impls.unshift(["typegrad-wasm", wasmKernels])
+
+  const rows = new Map<BenchCase, Record<string, number>>(cases.map((c) => [c, {}]))
+  for (const [label, kernels] of impls) {
+    for (const c of cases) rows.get(c)![label] = c.flops / time(c.typegrad(kernels), opts).medianMs / 1e6
+  }
+  const peers: Array<string> = []
+  for (const backend of ["cpu", "wasm"] as const) {
+    const info = await useTfBackend(backend)
+    log(opts, `${info.name}: ${info.detail}`)
+    peers.push(info.name)
+    for (const c of cases) {
+      const t = c.tfjs(tf)
+      rows.get(c)![info.name] = c.flops / time(t.run, opts).medianMs / 1e6
+      t.dispose()
+    }
+  }
+
+  const result: Array<Row> = cases.map((c) => ({ group: c.group, name: c.name, gflops: rows.get(c)! }))
+  if (opts.json) {
+    console.log(JSON.stringify({ node: process.version, quick: opts.quick, rows: result }, null, 2))
+    return
+  }
+  const ours = impls[0]![0]
+  const columns = [...impls.map(([l]) => l), ...peers]
+  const header = ["case".padEnd(30), ...columns.map((l) => l.padStart(14)), ...peers.map((p) => `x vs ${p}`.padStart(16))]
+  console.log(`\nGFLOP/s (float32, median; ratio = ${ours} / peer), Node ${process.version}`)
+  console.log(header.join(" "))
+  for (const r of result) {
+    const g = r.gflops
+    const cells = columns.map((l) => (g[l] ?? Number.NaN).toFixed(2).padStart(14))
+    const ratios = peers.map((p) => ((g[ours] ?? Number.NaN) / (g[p] ?? Number.NaN)).toFixed(1).padStart(16))
+    console.log([r.name.padEnd(30), ...cells, ...ratios].join(" "))
+  }
+}
+
+await main()
