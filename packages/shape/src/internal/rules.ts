@@ -387,7 +387,8 @@ export type Reduce<S extends Shape, Axes, Keep extends boolean, Op extends strin
   : ([Axes] extends [number] ? readonly [Axes] : Axes) extends infer As extends readonly number[]
     ? IsTuple<As> extends false ? readonly number[]
     : NormalizeAll<S["length"], As, Axes, Op, never> extends infer Ax
-      ? [Ax] extends [ShapeError] ? Ax
+      ? [Ax] extends [never] ? Readonly<S>
+      : [Ax] extends [ShapeError] ? Ax
       : number extends Ax ? readonly number[]
       : ReduceLoop<S, Ax & number, Keep, [], readonly []>
     : never
