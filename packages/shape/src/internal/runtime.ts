@@ -373,7 +373,7 @@ export const reduce = (
 
 export const transpose = (s: Shape, perm?: ReadonlyArray<number>, op: string = "transpose"): Shape => {
   checkShape(s, op)
-  if (perm === undefined) return [...s].reverse()
+  if (perm === undefined) return s.toReversed()
   if (perm.length !== s.length) {
     return fail(op, `${op}: permutation ${show(perm)} has length ${perm.length}, expected rank ${s.length}`)
   }
