@@ -7,12 +7,24 @@ import type { TfApi } from "./tfjs.ts"
 
 export type Thunk = () => void
 
+/**
+ * The slice of the public `Tensor` module the bench uses, typed loosely on purpose: the bench builds
+ * shapes at run time, and it should keep compiling while the typed API evolves.
+ */
+export interface TensorOpsApi {
+  fromArray(data: ArrayLike<number>, shape: ReadonlyArray<number>): unknown
+  matmul(a: unknown, b: unknown): unknown
+  conv2d(x: unknown, w: unknown, options: { readonly padding: "same" | "valid" }): unknown
+}
+
 export interface BenchCase {
   readonly group: "matmul" | "conv2d"
   readonly name: string
   readonly flops: number
   /** typegrad on the given kernel set. */
   readonly typegrad: (kernels: Kernels) => Thunk
+  /** The public `@typegrad/tensor` ops (`Tensor.matmul`, `Tensor.conv2d`), eager. */
+  readonly ops: (api: TensorOpsApi) => Thunk
   /** TensorFlow.js (whatever backend is active); returns a thunk and a disposer for its inputs. */
   readonly tfjs: (tf: TfApi) => { readonly run: Thunk; readonly dispose: () => void }
 }
@@ -38,6 +50,10 @@ export function matmulCase(name: string, m: number, k: number, n: number): Bench
       const c = new Float32Array(m * n)
       return () =>
         kernels.gemm({ transA: false, transB: false, m, n, k, a, aOffset: 0, lda: k, b, bOffset: 0, ldb: n, c, cOffset: 0, ldc: n, accumulate: false })
+    },
+    ops: (api) => {
+      const ta = api.fromArray(a, [m, k]), tb = api.fromArray(b, [k, n])
+      return () => void api.matmul(ta, tb)
     },
     tfjs: (tf) => {
       const ta = tf.tensor2d(a, [m, k])
@@ -86,6 +102,10 @@ export function convSameCase(name: string, n: number, h: number, w: number, c: n
     typegrad: (kernels) => {
       const y = new Float32Array(n * h * w * f)
       return () => kernels.conv2d(x, wt, y, g)
+    },
+    ops: (api) => {
+      const tx = api.fromArray(x, [n, h, w, c]), tw = api.fromArray(wt, [k, k, c, f])
+      return () => void api.conv2d(tx, tw, { padding: "same" })
     },
     tfjs: (tf) => {
       const tx = tf.tensor4d(x, [n, h, w, c])

@@ -5,20 +5,45 @@
  *   pnpm bench -- --quick      short run (fewer repetitions)
  *   pnpm bench -- --json       machine-readable output on stdout
  *   pnpm bench -- --filter conv   only cases whose name contains "conv"
+ *   pnpm bench -- --no-ops     skip the public-ops column (Tensor.matmul / Tensor.conv2d)
+ *
+ * Columns: typegrad-wasm / typegrad-js are the kernels called directly (WASM SIMD and portable JS);
+ * typegrad-ops the public eager ops (whatever kernels they use); then the tfjs backends.
  */
 import { jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "../../tensor/src/internal/kernels/index.ts"
-import { allCases, type BenchCase, type Thunk } from "./cases.ts"
+import { allCases, type BenchCase, type TensorOpsApi, type Thunk } from "./cases.ts"
 import { tf, useTfBackend } from "./tfjs.ts"
 
 interface Options {
   readonly quick: boolean
   readonly json: boolean
   readonly filter: string | undefined
+  readonly ops: boolean
+}
+
+/** The public ops, when `@typegrad/tensor` exports working `Tensor.matmul` and `Tensor.conv2d`. */
+async function loadOps(): Promise<TensorOpsApi | undefined> {
+  try {
+    const mod: { readonly Tensor?: unknown } = await import("@typegrad/tensor")
+    // Checked below by a smoke test; the loose interface is documented in cases.ts.
+    const api = mod.Tensor as TensorOpsApi | undefined
+    if (api === undefined || typeof api.matmul !== "function" || typeof api.conv2d !== "function") return undefined
+    api.matmul(api.fromArray([1, 2], [1, 2]), api.fromArray([3, 4], [2, 1]))
+    api.conv2d(api.fromArray([1], [1, 1, 1, 1]), api.fromArray([2], [1, 1, 1, 1]), { padding: "same" })
+    return api
+  } catch {
+    return undefined
+  }
 }
 
 function parseArgs(argv: ReadonlyArray<string>): Options {
   const at = argv.indexOf("--filter")
-  return { quick: argv.includes("--quick"), json: argv.includes("--json"), filter: at >= 0 ? argv[at + 1] : undefined }
+  return {
+    quick: argv.includes("--quick"),
+    json: argv.includes("--json"),
+    filter: at >= 0 ? argv[at + 1] : undefined,
+    ops: !argv.includes("--no-ops"),
+  }
 }
 
 interface Timing {
@@ -62,8 +87,13 @@ async function main(): Promise<void> {
   if (wasmSimdSupported()) impls.unshift(["typegrad-wasm", wasmKernels])
 
   const rows = new Map<BenchCase, Record<string, number>>(cases.map((c) => [c, {}]))
-  for (const [label, kernels] of impls) {
+  for (const [label, kernels] of [...impls]) {
     for (const c of cases) rows.get(c)![label] = c.flops / time(c.typegrad(kernels), opts).medianMs / 1e6
+  }
+  const ops = opts.ops ? await loadOps() : undefined
+  if (ops !== undefined) {
+    impls.push(["typegrad-ops", jsKernels])
+    for (const c of cases) rows.get(c)!["typegrad-ops"] = c.flops / time(c.ops(ops), opts).medianMs / 1e6
   }
   const peers: Array<string> = []
   for (const backend of ["cpu", "wasm"] as const) {

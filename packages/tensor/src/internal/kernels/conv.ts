@@ -91,7 +91,8 @@ export function col2im<A extends FloatArray>(col: A, dx: A, g: Conv2dGeometry, n
   }
 }
 
-function applyEpilogue<A extends FloatArray>(y: A, start: number, rows: number, f: number, e: Conv2dEpilogue<A>): void {
+/** y[rows, f] += bias, then relu, in place. */
+export function applyEpilogue<A extends FloatArray>(y: A, start: number, rows: number, f: number, e: Conv2dEpilogue<A>): void {
   const bias = e.bias
   const relu = e.relu === true
   const end = start + rows * f

@@ -11,6 +11,7 @@ import { makeConvKernels } from "./conv.ts"
 import { gemmJs } from "./gemm-js.ts"
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./pool.ts"
 import type { Kernels } from "./types.ts"
+import { wasmConvKernels } from "./wasm/conv-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 
 export type {
@@ -36,7 +37,7 @@ export const jsKernels: Kernels = {
 export const wasmKernels: Kernels = {
   name: "wasm-simd",
   gemm: gemmWasm,
-  ...makeConvKernels(gemmWasm),
+  ...wasmConvKernels,
   ...pools,
 }
 

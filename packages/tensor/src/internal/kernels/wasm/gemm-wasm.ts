@@ -97,7 +97,24 @@ export function configureWasmGemm(shapes: Readonly<Record<WasmDtype, MicroKernel
 }
 
 export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
-  const { m, n, k, c, cOffset, ldc, accumulate } = args
+  gemmWasmWith(args.m, args.n, args.k, (pa, base, pc, kc, mr) => packA(args, pa, base, pc, kc, mr), args)
+}
+
+/**
+ * Packs rows [0, m) x columns [pc, pc + kc) of op(A) into `pa` from element `base`, as slivers of [kc][mr]
+ * (zero rows past m). Lets a caller feed the micro-kernel without materialising op(A) (implicit im2col).
+ */
+export type PackA = (pa: FloatArray, base: number, pc: number, kc: number, mr: number) => void
+
+/** The B and C side of a GEMM (A is supplied by a `PackA`). */
+export type GemmBC<A extends FloatArray> = Pick<
+  GemmArgs<A>,
+  "b" | "bOffset" | "ldb" | "transB" | "c" | "cOffset" | "ldc" | "accumulate"
+>
+
+/** `C (+)= A op(B)` with A [m, k] produced by `packA`. */
+export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: number, packA: PackA, bc: GemmBC<A>): void {
+  const { c, cOffset, ldc, accumulate } = bc
   if (m <= 0 || n <= 0) return
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n)
@@ -121,10 +138,10 @@ export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
   if (accumulate) copyIn(c, cOffset, ldc, view, cBase, nPad, m, n)
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc)
-    packA(args, view, aBase, pc, kc, mr)
+    packA(view, aBase, pc, kc, mr)
     for (let jc = 0; jc < n; jc += ncMax) {
       const nc = Math.min(ncMax, n - jc)
-      packB(args, view, bBase, pc, jc, kc, nc, nr)
+      packB(bc, view, bBase, pc, jc, kc, nc, nr)
       e.kernel(
         aBase * elem,
         bBase * elem,
@@ -194,7 +211,7 @@ function packA(args: GemmArgs<FloatArray>, pa: FloatArray, base: number, pc: num
 
 /** Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr], zero columns past nc. */
 function packB(
-  args: GemmArgs<FloatArray>,
+  args: GemmBC<FloatArray>,
   pb: FloatArray,
   base: number,
   pc: number,
