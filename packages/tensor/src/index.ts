@@ -1,1 +1,13 @@
-export {}
+/**
+ * `@typegrad/tensor`: immutable tensors whose shape is part of their type.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@typegrad/tensor"
+ * const y = Tensor.matmul(Tensor.ones([2, 3]), Tensor.ones([3, 4])) // Tensor<readonly [2, 4]>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as Tensor from "./Tensor.ts"
+export { ShapeError } from "@typegrad/shape"

@@ -1,0 +1,131 @@
+/**
+ * The runtime representation of a tensor and the few helpers every op shares.
+ *
+ * A tensor is an immutable, contiguous, row-major buffer plus its shape. Ops never mutate an input
+ * buffer, so views that share a buffer (reshape, flatten) are safe.
+ *
+ * @internal
+ */
+import { NodeInspectSymbol } from "effect/Inspectable"
+import { pipeArguments } from "effect/Pipeable"
+
+/** The element types a tensor can hold. */
+export type DType = "float32" | "float64"
+
+/** The typed array that backs a tensor of a dtype. */
+export type DataOf<D extends DType> = D extends "float64" ? Float64Array : Float32Array
+
+/** Any backing buffer. */
+export type Data = Float32Array | Float64Array
+
+/** Brand that identifies tensors at run time (`isTensor`). */
+export const TypeId: unique symbol = Symbol.for("@typegrad/tensor/Tensor")
+
+/**
+ * A hook that lets a transformation (autodiff) intercept primitive applications. The tensor package
+ * knows nothing about the transformations themselves: a tensor that carries a `trace` is handed to that
+ * trace, everything else runs the kernel directly.
+ */
+export interface Trace {
+  readonly level: number
+  readonly process: (primitive: Primitive, inputs: ReadonlyArray<TensorImpl>, params: unknown) => TensorImpl
+}
+
+/**
+ * A primitive operation: a name and its forward implementation. Differentiation rules are attached by
+ * the primitive's own module (see `Primitive.ts`) so that one primitive lives in one place.
+ */
+export interface Primitive<P = unknown> {
+  readonly name: string
+  readonly impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl
+}
+
+/** The concrete tensor class. Its public face is the `Tensor<S, D>` interface of `Tensor.ts`. */
+export class TensorImpl {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly shape: ReadonlyArray<number>
+  readonly dtype: DType
+  readonly data: Data
+  readonly size: number
+  /** Set only on tensors that are being traced by a transformation (autodiff). */
+  readonly trace: Trace | undefined
+
+  constructor(shape: ReadonlyArray<number>, dtype: DType, data: Data, trace?: Trace) {
+    this.shape = Object.freeze(shape.slice())
+    this.dtype = dtype
+    this.data = data
+    this.size = data.length
+    this.trace = trace
+  }
+
+  get rank(): number {
+    return this.shape.length
+  }
+
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  }
+
+  toString(): string {
+    return `Tensor<${this.dtype}>[${this.shape.join(", ")}]`
+  }
+
+  toJSON(): unknown {
+    return { _id: "Tensor", dtype: this.dtype, shape: this.shape }
+  }
+
+  [NodeInspectSymbol](): string {
+    const preview = Array.from(this.data.subarray(0, 8), (v) => +v.toPrecision(6))
+    return `${this.toString()} ${JSON.stringify(preview)}${this.size > 8 ? "..." : ""}`
+  }
+}
+
+/** Whether a value is a tensor. */
+export const isTensor = (u: unknown): u is TensorImpl =>
+  typeof u === "object" && u !== null && (u as { [TypeId]?: unknown })[TypeId] === TypeId
+
+/** Allocates a zero-filled buffer of a dtype. */
+export const alloc = (dtype: DType, n: number): Data => dtype === "float64" ? new Float64Array(n) : new Float32Array(n)
+
+/** Number of elements of a shape. */
+export const sizeOf = (shape: ReadonlyArray<number>): number => {
+  let n = 1
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!
+  return n
+}
+
+/** Row-major strides of a shape. */
+export const stridesOf = (shape: ReadonlyArray<number>): Array<number> => {
+  const strides = new Array<number>(shape.length)
+  let s = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s
+    s *= shape[i]!
+  }
+  return strides
+}
+
+/** Wraps a freshly computed buffer. */
+export const make = (shape: ReadonlyArray<number>, dtype: DType, data: Data): TensorImpl =>
+  new TensorImpl(shape, dtype, data)
+
+/**
+ * Applies a primitive. Untraced inputs (the common case) go straight to the kernel; otherwise the
+ * innermost trace among the inputs handles the application.
+ */
+export const bind = <P>(primitive: Primitive<P>, inputs: ReadonlyArray<TensorImpl>, params: P): TensorImpl => {
+  let trace: Trace | undefined
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!.trace
+    if (t !== undefined && (trace === undefined || t.level > trace.level)) trace = t
+  }
+  if (trace === undefined) return primitive.impl(inputs, params)
+  return trace.process(primitive as Primitive, inputs, params)
+}
+
+/** Defines a primitive. */
+export const primitive = <P>(
+  name: string,
+  impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl
+): Primitive<P> => ({ name, impl })

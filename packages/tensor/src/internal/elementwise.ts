@@ -1,0 +1,171 @@
+/**
+ * Elementwise kernels: unary maps and binary maps with NumPy broadcasting.
+ *
+ * Each operation is compiled once per dtype from a small expression (`"a + b"`) into a dedicated loop,
+ * so the hot loop has no per-element function call and stays monomorphic in the array type. Broadcast
+ * operands are never materialised: the iteration runs over the output with a stride of 0 along the
+ * broadcast axes, after merging adjacent axes that are contiguous in every operand (so `[B, N] + [N]`
+ * becomes a tight loop over rows, and equal shapes become a single flat loop).
+ *
+ * @internal
+ */
+import type { Data, DType } from "./core.ts"
+
+type RowFn = (out: Data, o: number, a: Data, ia: number, sa: number, b: Data, ib: number, sb: number, n: number) => void
+type UnaryFn = (out: Data, a: Data, n: number) => void
+
+const rowCache = new Map<string, RowFn>()
+const unaryCache = new Map<string, UnaryFn>()
+
+// Code generation (`new Function`) is how the loops are specialised per operation without a
+// per-element closure call; the expressions are constants of this module, never user input.
+const compileRow = (expr: string): RowFn =>
+  new Function(
+    "out",
+    "o",
+    "A",
+    "ia",
+    "sa",
+    "B",
+    "ib",
+    "sb",
+    "n",
+    `"use strict";
+    if (sa === 1 && sb === 1) {
+      for (let i = 0; i < n; i++) { const a = A[ia + i], b = B[ib + i]; out[o + i] = ${expr}; }
+    } else if (sb === 0) {
+      const b = B[ib];
+      for (let i = 0; i < n; i++) { const a = A[ia + i * sa]; out[o + i] = ${expr}; }
+    } else if (sa === 0) {
+      const a = A[ia];
+      for (let i = 0; i < n; i++) { const b = B[ib + i * sb]; out[o + i] = ${expr}; }
+    } else {
+      for (let i = 0; i < n; i++) { const a = A[ia + i * sa], b = B[ib + i * sb]; out[o + i] = ${expr}; }
+    }`
+  ) as RowFn
+
+const compileUnary = (expr: string): UnaryFn =>
+  new Function(
+    "out",
+    "A",
+    "n",
+    `"use strict";
+    for (let i = 0; i < n; i++) { const a = A[i]; out[i] = ${expr}; }`
+  ) as UnaryFn
+
+/** The loop for `expr` over arrays of `dtype` (compiled on first use). */
+export const rowKernel = (expr: string, dtype: DType): RowFn => {
+  const key = `${dtype}:${expr}`
+  let fn = rowCache.get(key)
+  if (fn === undefined) {
+    fn = compileRow(expr)
+    rowCache.set(key, fn)
+  }
+  return fn
+}
+
+/** The unary loop for `expr` over arrays of `dtype`. */
+export const unaryKernel = (expr: string, dtype: DType): UnaryFn => {
+  const key = `${dtype}:${expr}`
+  let fn = unaryCache.get(key)
+  if (fn === undefined) {
+    fn = compileUnary(expr)
+    unaryCache.set(key, fn)
+  }
+  return fn
+}
+
+/**
+ * Strides of `shape` seen from an output of rank `rank` (right-aligned), with 0 along the axes where
+ * the operand is broadcast.
+ */
+export const broadcastStrides = (shape: ReadonlyArray<number>, outShape: ReadonlyArray<number>): Array<number> => {
+  const rank = outShape.length
+  const strides = new Array<number>(rank).fill(0)
+  let s = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const axis = rank - shape.length + i
+    const d = shape[i]!
+    strides[axis] = d === 1 && outShape[axis] !== 1 ? 0 : s
+    s *= d
+  }
+  return strides
+}
+
+/**
+ * Merges adjacent axes that are contiguous in the output and in every operand. Returns the collapsed
+ * shape and the matching operand strides.
+ */
+export const collapse = (
+  shape: ReadonlyArray<number>,
+  strides: ReadonlyArray<ReadonlyArray<number>>
+): { shape: Array<number>; strides: Array<Array<number>> } => {
+  const outShape: Array<number> = []
+  const outStrides: Array<Array<number>> = strides.map(() => [])
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]!
+    if (d === 1) continue
+    const last = outShape.length - 1
+    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[i]! * d)) {
+      outShape[last] = outShape[last]! * d
+      for (let k = 0; k < strides.length; k++) outStrides[k]![last] = strides[k]![i]!
+      continue
+    }
+    outShape.push(d)
+    for (let k = 0; k < strides.length; k++) outStrides[k]!.push(strides[k]![i]!)
+  }
+  if (outShape.length === 0) {
+    outShape.push(1)
+    for (const s of outStrides) s.push(0)
+  }
+  return { shape: outShape, strides: outStrides }
+}
+
+/**
+ * `out[i] = expr(a[...], b[...])` over `outShape` with NumPy broadcasting; `out` must be contiguous
+ * with `outShape`.
+ */
+export const binaryBroadcast = (
+  expr: string,
+  dtype: DType,
+  out: Data,
+  outShape: ReadonlyArray<number>,
+  a: Data,
+  aShape: ReadonlyArray<number>,
+  b: Data,
+  bShape: ReadonlyArray<number>
+): void => {
+  const row = rowKernel(expr, dtype)
+  if (a.length === out.length && b.length === out.length) {
+    row(out, 0, a, 0, 1, b, 0, 1, out.length)
+    return
+  }
+  const c = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)])
+  const shape = c.shape
+  const sa = c.strides[0]!
+  const sb = c.strides[1]!
+  const rank = shape.length
+  const n = shape[rank - 1]!
+  const lastA = sa[rank - 1]!
+  const lastB = sb[rank - 1]!
+  if (rank === 1) {
+    row(out, 0, a, 0, lastA, b, 0, lastB, n)
+    return
+  }
+  // Odometer over the outer axes; the innermost axis is one tight row.
+  const index = new Array<number>(rank - 1).fill(0)
+  let ia = 0
+  let ib = 0
+  for (let o = 0; o < out.length; o += n) {
+    row(out, o, a, ia, lastA, b, ib, lastB, n)
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      const i = ++index[axis]!
+      ia += sa[axis]!
+      ib += sb[axis]!
+      if (i < shape[axis]!) break
+      index[axis] = 0
+      ia -= sa[axis]! * shape[axis]!
+      ib -= sb[axis]! * shape[axis]!
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Reductions (`sum`, `max`) along any set of axes in one pass over the input.
+ *
+ * The input is walked in memory order; every element is combined into the output slot that the
+ * output's strides (0 along reduced axes) point at. Adjacent axes are merged first, so reducing the last
+ * axis becomes "one scalar accumulator per row" and reducing the first axis becomes "add each row into
+ * the output row". Sums accumulate in float64 whatever the dtype.
+ *
+ * @internal
+ */
+import { collapse } from "./elementwise.ts"
+import { alloc, stridesOf, type Data, type DType } from "./core.ts"
+
+export type ReduceKind = "sum" | "max"
+
+/**
+ * Reduces `data` (contiguous with `shape`) over the axes flagged in `reduced`. The result is contiguous
+ * with the kept axes in order (the keepDims layout and the squeezed layout are the same buffer).
+ */
+export const reduce = (
+  kind: ReduceKind,
+  dtype: DType,
+  data: Data,
+  shape: ReadonlyArray<number>,
+  reduced: ReadonlyArray<boolean>
+): Data => {
+  const keptShape = shape.map((d, i) => (reduced[i] ? 1 : d))
+  const outStridesFull = stridesOf(keptShape).map((s, i) => (reduced[i] ? 0 : s))
+  let outSize = 1
+  for (const d of keptShape) outSize *= d
+  const isMax = kind === "max"
+  const acc = new Float64Array(outSize).fill(isMax ? -Infinity : 0)
+  if (data.length === 0) {
+    const out = alloc(dtype, outSize)
+    out.set(acc)
+    return out
+  }
+  const c = collapse(shape, [stridesOf(shape), outStridesFull])
+  const cshape = c.shape
+  const os = c.strides[1]!
+  const rank = cshape.length
+  const n = cshape[rank - 1]!
+  const lastOut = os[rank - 1]!
+  const index = new Array<number>(rank).fill(0)
+  let o = 0
+  for (let i = 0; i < data.length; i += n) {
+    if (lastOut === 0) {
+      // The innermost axis is reduced: one accumulator for the whole row.
+      let s = acc[o]!
+      if (isMax) {
+        for (let j = 0; j < n; j++) {
+          const v = data[i + j]!
+          if (v > s || v !== v) s = v
+          if (s !== s) break
+        }
+      } else {
+        for (let j = 0; j < n; j++) s += data[i + j]!
+      }
+      acc[o] = s
+    } else if (isMax) {
+      for (let j = 0; j < n; j++) {
+        const v = data[i + j]!
+        const s = acc[o + j]!
+        if (v > s || (v !== v && s === s)) acc[o + j] = v
+      }
+    } else {
+      for (let j = 0; j < n; j++) acc[o + j] = acc[o + j]! + data[i + j]!
+    }
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      const k = ++index[axis]!
+      o += os[axis]!
+      if (k < cshape[axis]!) break
+      index[axis] = 0
+      o -= os[axis]! * cshape[axis]!
+    }
+  }
+  if (dtype === "float64") return acc
+  const out = alloc(dtype, outSize)
+  out.set(acc)
+  return out
+}

@@ -1,0 +1,108 @@
+/**
+ * Compile-time tests of the tensor API: the shapes ops infer, and the calls that must not compile.
+ * Checked by the root `tsc --noEmit` (part of `pnpm test`); nothing here runs.
+ */
+import { Tensor } from "@typegrad/tensor"
+import { pipe } from "effect/Function"
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+const expectType = <T>(_: T): void => {}
+type ShapeOf<T> = T extends Tensor.Tensor<infer S, Tensor.DType> ? S : never
+type DTypeOf<T> = T extends Tensor.Tensor<Tensor.Shape, infer D> ? D : never
+const shapeIs = <S>() => <T extends Tensor.AnyTensor>(t: T & (Equal<ShapeOf<T>, S> extends true ? unknown : { __wrongShape: ShapeOf<T> })): void => {
+  void t
+}
+
+// Creation infers literal shapes and dtypes
+const x = Tensor.zeros([8, 28, 28, 1])
+shapeIs<readonly [8, 28, 28, 1]>()(x)
+expectType<true>(true as Equal<DTypeOf<typeof x>, "float32">)
+const x64 = Tensor.ones([2, 3], { dtype: "float64" })
+expectType<true>(true as Equal<DTypeOf<typeof x64>, "float64">)
+shapeIs<readonly [2, 3]>()(Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3]))
+shapeIs<readonly []>()(Tensor.scalar(1))
+expectType<Float64Array>(Tensor.toArray(x64))
+expectType<Float32Array>(Tensor.toArray(x))
+
+// Elementwise broadcasting
+shapeIs<readonly [2, 3]>()(Tensor.add(Tensor.zeros([2, 3]), Tensor.zeros([3])))
+shapeIs<readonly [4, 2, 3]>()(Tensor.mul(Tensor.zeros([4, 1, 3]), Tensor.zeros([2, 1])))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.sub(Tensor.zeros([2, 1]))))
+shapeIs<readonly [2, 3]>()(Tensor.div(Tensor.zeros([2, 3]), 2))
+shapeIs<readonly [2, 3]>()(Tensor.relu(Tensor.zeros([2, 3])))
+// @ts-expect-error add: cannot broadcast [2, 3] with [4]
+Tensor.add(Tensor.zeros([2, 3]), Tensor.zeros([4]))
+// @ts-expect-error dtypes must agree
+Tensor.add(Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" }))
+
+// Runtime dims degrade to number
+declare const batch: Tensor.Tensor<readonly [number, 784]>
+shapeIs<readonly [number, 10]>()(Tensor.matmul(batch, Tensor.zeros([784, 10])))
+shapeIs<readonly [number, 784]>()(Tensor.add(batch, Tensor.zeros([784])))
+
+// Matmul
+shapeIs<readonly [8, 10]>()(Tensor.matmul(Tensor.zeros([8, 784]), Tensor.zeros([784, 10])))
+shapeIs<readonly [5, 8, 10]>()(Tensor.matmul(Tensor.zeros([5, 8, 784]), Tensor.zeros([784, 10])))
+// @ts-expect-error matmul: inner dimensions do not match
+Tensor.matmul(Tensor.zeros([8, 784]), Tensor.zeros([783, 10]))
+
+// Reductions
+shapeIs<readonly []>()(Tensor.sum(Tensor.zeros([2, 3])))
+shapeIs<readonly [2]>()(Tensor.mean(Tensor.zeros([2, 3]), { axis: 1 }))
+shapeIs<readonly [2, 1]>()(Tensor.max(Tensor.zeros([2, 3]), { axis: -1, keepDims: true }))
+shapeIs<readonly [3]>()(pipe(Tensor.zeros([2, 3]), Tensor.sum({ axis: 0 })))
+// @ts-expect-error sum: axis 2 out of range for rank 2
+Tensor.sum(Tensor.zeros([2, 3]), { axis: 2 })
+
+// Reshape, flatten, transpose, concat
+shapeIs<readonly [16384, 1024]>()(Tensor.reshape(Tensor.zeros([4096, 4096]), [16384, -1]))
+shapeIs<readonly [60000, 784]>()(Tensor.reshape(Tensor.zeros([60000, 28, 28, 1]), [-1, 784]))
+shapeIs<readonly [8, 2352]>()(Tensor.flatten(Tensor.zeros([8, 7, 7, 48])))
+shapeIs<readonly [number, 2352]>()(Tensor.flatten(Tensor.zeros([8, 7, 7, 48]) as Tensor.Tensor<readonly [number, 7, 7, 48]>))
+shapeIs<readonly [3, 2]>()(Tensor.transpose(Tensor.zeros([2, 3])))
+shapeIs<readonly [8, 1, 28, 28]>()(Tensor.transpose(Tensor.zeros([8, 28, 28, 1]), [0, 3, 1, 2]))
+shapeIs<readonly [2, 8]>()(Tensor.concat([Tensor.zeros([2, 3]), Tensor.ones([2, 5])], 1))
+// @ts-expect-error reshape: element counts differ
+Tensor.reshape(Tensor.zeros([2, 3]), [4, -1])
+// @ts-expect-error concat: dims differ off the axis
+Tensor.concat([Tensor.zeros([2, 3]), Tensor.ones([3, 5])], 1)
+
+// Convolution and pooling
+shapeIs<readonly [8, 28, 28, 24]>()(Tensor.conv2d(x, Tensor.zeros([2, 2, 1, 24]), { padding: "same" }))
+shapeIs<readonly [8, 27, 27, 24]>()(Tensor.conv2d(x, Tensor.zeros([2, 2, 1, 24])))
+shapeIs<readonly [8, 14, 14, 24]>()(Tensor.conv2d(x, Tensor.zeros([3, 3, 1, 24]), { strides: 2, padding: "same" }))
+shapeIs<readonly [8, 24, 24, 4]>()(Tensor.conv2d(x, Tensor.zeros([3, 3, 1, 4]), { dilation: 2 }))
+shapeIs<readonly [8, 30, 30, 4]>()(Tensor.conv2d(x, Tensor.zeros([3, 3, 1, 4]), { padding: 2 }))
+shapeIs<readonly [8, 14, 14, 24]>()(Tensor.maxPool2d(Tensor.zeros([8, 28, 28, 24]), { poolSize: 2 }))
+shapeIs<readonly [8, 14, 14, 24]>()(Tensor.avgPool2d(Tensor.zeros([8, 27, 27, 24]), { poolSize: 2, padding: "same" }))
+// @ts-expect-error conv2d: kernel 5 larger than padded input 4
+Tensor.conv2d(Tensor.zeros([1, 4, 4, 1]), Tensor.zeros([5, 5, 1, 1]))
+// @ts-expect-error conv2d: channels differ
+Tensor.conv2d(Tensor.zeros([1, 8, 8, 3]), Tensor.zeros([3, 3, 4, 1]))
+// @ts-expect-error conv2d: stride 0
+Tensor.conv2d(x, Tensor.zeros([2, 2, 1, 24]), { strides: 0 })
+// @ts-expect-error maxPool2d: pool size 0
+Tensor.maxPool2d(x, { poolSize: 0 })
+
+// The classic MNIST CNN forward, written with plain ops: every shape inferred
+const w1 = Tensor.zeros([2, 2, 1, 24])
+const w2 = Tensor.zeros([2, 2, 24, 48])
+const d1 = Tensor.zeros([2352, 512])
+const d2 = Tensor.zeros([512, 128])
+const d3 = Tensor.zeros([128, 10])
+const logits = x.pipe(
+  Tensor.conv2d(w1, { padding: "same" }),
+  Tensor.relu,
+  Tensor.maxPool2d({ poolSize: 2 }),
+  Tensor.conv2d(w2, { padding: "same" }),
+  Tensor.relu,
+  Tensor.maxPool2d({ poolSize: 2 }),
+  Tensor.flatten,
+  Tensor.matmul(d1),
+  Tensor.relu,
+  Tensor.matmul(d2),
+  Tensor.relu,
+  Tensor.matmul(d3),
+  Tensor.softmax()
+)
+shapeIs<readonly [8, 10]>()(logits)
