@@ -22,12 +22,22 @@ import {
   TypeId,
   type Data,
   type DataOf,
-  type DType as DTypeImpl
+  type DType as DTypeImpl,
+  type Primitive
 } from "./internal/core.ts"
 import { binaryBroadcast, unaryKernel } from "./internal/elementwise.ts"
 import { concat as concatKernel, transpose as transposeKernel, window } from "./internal/layout.ts"
-import { conv2dImpl, conv2dParams, matmulImpl, pool2dParams, poolImpl } from "./internal/linalg.ts"
-import { reduce as reduceKernel } from "./internal/reduce.ts"
+import {
+  batchMatmul,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  conv2dImpl,
+  conv2dParams,
+  matmul2d,
+  pool2dParams,
+  poolImpl
+} from "./internal/linalg.ts"
+import { firstMaxMask, reduce as reduceKernel } from "./internal/reduce.ts"
 
 // ---------------------------------------------------------------------------------------------------
 // Types
@@ -267,9 +277,16 @@ export const cast: {
 } = dual(2, (self: AnyTensor, dtype: DType): AnyTensor => {
   const t = impl(self)
   if (t.dtype === dtype) return self
-  const out = alloc(dtype, t.size)
-  out.set(t.data)
-  return wrap(make(t.shape, dtype, out))
+  if (dtype !== "float32" && dtype !== "float64") {
+    throw new TypeError(`cast: unknown dtype ${String(dtype)}; use "float32" or "float64"`)
+  }
+  return wrap(bind(castPrimitive, [t], { dtype }))
+})
+
+const castPrimitive = primitive<{ readonly dtype: DType }>("cast", ([a], { dtype }) => {
+  const out = alloc(dtype, a!.size)
+  out.set(a!.data)
+  return make(a!.shape, dtype, out)
 })
 
 // ---------------------------------------------------------------------------------------------------
@@ -930,7 +947,12 @@ export const matmul: {
   const a = impl(self)
   const b = impl(that)
   sameDType("matmul", a, b)
-  return wrap(bind(matmulImpl, [a, b], null))
+  const shape = Rules.matmul(a.shape, b.shape)
+  if (b.rank !== 2) return wrap(bind(batchMatmul, [a, b], null))
+  const k = a.shape[a.rank - 1]!
+  const a2 = a.rank === 2 ? a : bind(reshapePrimitive, [a], { shape: [a.size / Math.max(1, k) || 0, k] })
+  const c = bind(matmul2d, [a2, b], { transA: false, transB: false })
+  return wrap(a.rank === 2 ? c : bind(reshapePrimitive, [c], { shape }))
 })
 
 /**
@@ -1020,3 +1042,166 @@ export const unsafeFromData = <const S extends Shape, D extends DType>(data: Arr
   }
   return wrap(make(shape, dtype, data as Data))
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Differentiation rules
+//
+// Every primitive's VJP, written with the differentiable ops above so that differentiating a rule again
+// (higher-order gradients) needs nothing more. `needs[i]` says whether input i wants a cotangent, so a
+// rule can skip work for constants. Cotangents may have a broadcast shape of their input's: the autodiff
+// engine sums them back (`sumTo`), so broadcasting is handled in one place.
+// ---------------------------------------------------------------------------------------------------
+
+type AnyT = Tensor<ReadonlyArray<number>, DType>
+// Identity casts between the runtime class and the public interface (see `impl` / `wrap`).
+const T = (t: TensorImpl): AnyT => t as unknown as AnyT
+const I = (t: AnyTensor): TensorImpl => impl(t)
+const rsub = (c: number, t: AnyT): AnyT => add(neg(t), c)
+
+/**
+ * Sums `t` down to `shape`, undoing NumPy broadcasting: leading axes are summed away and axes where
+ * `shape` has 1 are summed with keepDims. Used by the autodiff engine on every cotangent.
+ *
+ * @internal
+ */
+export const sumTo = (t: AnyTensor, shape: ReadonlyArray<number>): AnyTensor => {
+  const s = t.shape
+  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return t
+  const lead = s.length - shape.length
+  const axes: Array<number> = []
+  for (let i = 0; i < s.length; i++) {
+    if (i < lead || (shape[i - lead] === 1 && s[i] !== 1)) axes.push(i)
+  }
+  const summed = axes.length === 0 ? t : sum(t as AnyT, { axis: axes, keepDims: true })
+  return reshape(summed as AnyT, shape) as AnyTensor
+}
+
+type Rule<P> = (
+  ct: AnyT,
+  inputs: ReadonlyArray<AnyT>,
+  output: AnyT,
+  params: P,
+  needs: ReadonlyArray<boolean>
+) => ReadonlyArray<AnyT | undefined>
+
+const defineVjp = <P>(p: Primitive<P>, rule: Rule<P>): void => {
+  p.vjp = (ct, inputs, output, params, needs) =>
+    rule(T(ct), inputs.map(T), T(output), params, needs ?? inputs.map(() => true)).map((t) =>
+      t === undefined ? undefined : I(t)
+    )
+}
+
+const P = primitives
+const none = () => [undefined, undefined]
+defineVjp(P.add, (ct) => [ct, ct])
+defineVjp(P.sub, (ct, _, __, ___, needs) => [ct, needs[1] ? neg(ct) : undefined])
+defineVjp(P.mul, (ct, [a, b], _, __, needs) => [
+  needs[0] ? mul(ct, b!) : undefined,
+  needs[1] ? mul(ct, a!) : undefined
+])
+defineVjp(P.div, (ct, [, b], out, _, needs) => [
+  needs[0] ? div(ct, b!) : undefined,
+  needs[1] ? neg(div(mul(ct, out), b!)) : undefined
+])
+defineVjp(P.maximum, (ct, [a, b]) => {
+  const m = greaterEqual(a!, b!)
+  return [mul(ct, m), mul(ct, rsub(1, m))]
+})
+defineVjp(P.minimum, (ct, [a, b]) => {
+  const m = greaterEqual(b!, a!)
+  return [mul(ct, m), mul(ct, rsub(1, m))]
+})
+defineVjp(P.pow, (ct, [a, b], out, _, needs) => [
+  needs[0] ? mul(ct, mul(b!, pow(a!, sub(b!, 1)))) : undefined,
+  needs[1] ? mul(ct, mul(log(a!), out)) : undefined
+])
+defineVjp(P.greater, none)
+defineVjp(P.greaterEqual, none)
+defineVjp(P.equal, none)
+defineVjp(P.sign, () => [undefined])
+defineVjp(P.neg, (ct) => [neg(ct)])
+defineVjp(P.exp, (ct, _, out) => [mul(ct, out)])
+defineVjp(P.log, (ct, [a]) => [div(ct, a!)])
+defineVjp(P.tanh, (ct, _, out) => [mul(ct, rsub(1, square(out)))])
+defineVjp(P.sigmoid, (ct, _, out) => [mul(ct, mul(out, rsub(1, out)))])
+// relu'(0) = 0: the mask is `x > 0`.
+defineVjp(P.relu, (ct, [a]) => [mul(ct, greater(a!, 0))])
+defineVjp(P.sqrt, (ct, _, out) => [div(ct, mul(out, 2))])
+defineVjp(P.abs, (ct, [a]) => [mul(ct, sign(a!))])
+defineVjp(P.square, (ct, [a]) => [mul(ct, mul(a!, 2))])
+defineVjp(castPrimitive, (ct, [a]) => [cast(ct, a!.dtype)])
+
+const expandReduced = (ct: AnyT, input: AnyT, params: ReduceParams): AnyT => {
+  const kept = input.shape.map((d, i) => (params.reduced[i] ? 1 : d))
+  return broadcastTo(reshape(ct, kept), input.shape) as AnyT
+}
+defineVjp(sumPrimitive, (ct, [a], _, params) => [expandReduced(ct, a!, params)])
+// The gradient of max goes to the first maximum of each reduced group.
+defineVjp(maxPrimitive, (ct, [a], _, params) => [mul(expandReduced(ct, a!, params), T(bind(firstMaxMaskPrimitive, [I(a!)], params)))])
+const firstMaxMaskPrimitive = primitive<ReduceParams>("firstMaxMask", ([a], { reduced }) =>
+  make(a!.shape, a!.dtype, firstMaxMask(a!.dtype, a!.data, a!.shape, reduced))
+)
+defineVjp(firstMaxMaskPrimitive, () => [undefined])
+
+defineVjp(reshapePrimitive, (ct, [a]) => [reshape(ct, a!.shape)])
+defineVjp(transposePrimitive, (ct, _, __, { perm }) => {
+  const inverse = new Array<number>(perm.length)
+  perm.forEach((p, i) => (inverse[p] = i))
+  return [transpose(ct, inverse)]
+})
+defineVjp(concatPrimitive, (ct, inputs, _, { axis }, needs) => {
+  let offset = 0
+  return inputs.map((t, i) => {
+    const begin = ct.shape.map((_, k) => (k === axis ? offset : 0))
+    offset += t.shape[axis]!
+    return needs[i] ? slice(ct, begin, t.shape) : undefined
+  })
+})
+defineVjp(slicePrimitive, (ct, [a], _, { begin, shape }) => [
+  pad(ct, a!.shape.map((d, i) => [begin[i]!, d - begin[i]! - shape[i]!] as const))
+])
+defineVjp(padPrimitive, (ct, [a], _, { begin }) => [slice(ct, begin, a!.shape)])
+
+defineVjp(matmul2d, (ct, [a, b], _, { transA, transB }, needs) => {
+  const c = I(ct)
+  const da = !needs[0]
+    ? undefined
+    : transA
+    ? bind(matmul2d, [I(b!), c], { transA: transB, transB: true })
+    : bind(matmul2d, [c, I(b!)], { transA: false, transB: !transB })
+  const db = !needs[1]
+    ? undefined
+    : transB
+    ? bind(matmul2d, [c, I(a!)], { transA: true, transB: transA })
+    : bind(matmul2d, [I(a!), c], { transA: !transA, transB: false })
+  return [da && T(da), db && T(db)]
+})
+const swapLast = (t: AnyT): AnyT => {
+  const perm = t.shape.map((_, i) => i)
+  const r = perm.length
+  perm[r - 1] = r - 2
+  perm[r - 2] = r - 1
+  return transpose(t, perm)
+}
+defineVjp(batchMatmul, (ct, [a, b], _, __, needs) => [
+  needs[0] ? matmul(ct, swapLast(b!)) : undefined,
+  needs[1] ? matmul(swapLast(a!), ct) : undefined
+])
+
+defineVjp(conv2dImpl, (ct, [x, w], _, params, needs) => [
+  needs[0] ? T(bind(conv2dBackpropInput, [I(ct), I(w!)], params)) : undefined,
+  needs[1] ? T(bind(conv2dBackpropFilter, [I(x!), I(ct)], params)) : undefined
+])
+defineVjp(conv2dBackpropInput, (ct, [dy, w], _, params, needs) => [
+  needs[0] ? T(bind(conv2dImpl, [I(ct), I(w!)], params)) : undefined,
+  needs[1] ? T(bind(conv2dBackpropFilter, [I(ct), I(dy!)], params)) : undefined
+])
+defineVjp(conv2dBackpropFilter, (ct, [x, dy], _, params, needs) => [
+  needs[0] ? T(bind(conv2dBackpropInput, [I(dy!), I(ct)], params)) : undefined,
+  needs[1] ? T(bind(conv2dImpl, [I(x!), I(ct)], params)) : undefined
+])
+defineVjp(poolImpl.max, (ct, [x], _, params) => [T(bind(poolImpl.maxBackward, [I(x!), I(ct)], params))])
+defineVjp(poolImpl.maxBackward, (ct, [x], _, params) => [undefined, T(bind(poolImpl.maxGather, [I(x!), I(ct)], params))])
+defineVjp(poolImpl.maxGather, (ct, [x], _, params) => [undefined, T(bind(poolImpl.maxBackward, [I(x!), I(ct)], params))])
+defineVjp(poolImpl.avg, (ct, _, __, params) => [T(bind(poolImpl.avgBackward, [I(ct)], params))])
+defineVjp(poolImpl.avgBackward, (ct, _, __, params) => [T(bind(poolImpl.avg, [I(ct)], params))])

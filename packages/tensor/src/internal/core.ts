@@ -32,12 +32,28 @@ export interface Trace {
 }
 
 /**
- * A primitive operation: a name and its forward implementation. Differentiation rules are attached by
- * the primitive's own module (see `Primitive.ts`) so that one primitive lives in one place.
+ * The vector-Jacobian product of a primitive: given the cotangent of the output, the cotangents of the
+ * inputs (`undefined` where the input gets no gradient). Rules are written with the differentiable ops of
+ * `Tensor.ts`, so differentiating a rule again (higher-order gradients) needs nothing more. A cotangent may
+ * have a broadcast shape of its input's; the autodiff engine sums it back to the input's shape.
+ */
+export type VjpRule<P> = (
+  cotangent: TensorImpl,
+  inputs: ReadonlyArray<TensorImpl>,
+  output: TensorImpl,
+  params: P,
+  needs?: ReadonlyArray<boolean>
+) => ReadonlyArray<TensorImpl | undefined>
+
+/**
+ * A primitive operation: a name, its forward implementation and its VJP rule. The rule is attached in
+ * `Tensor.ts` next to the op that uses the primitive, once the differentiable ops it is written with
+ * exist; a primitive without a rule is not differentiable (its inputs get no gradient).
  */
 export interface Primitive<P = unknown> {
   readonly name: string
   readonly impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl
+  vjp: VjpRule<P> | undefined
 }
 
 /** The concrete tensor class. Its public face is the `Tensor<S, D>` interface of `Tensor.ts`. */
@@ -127,5 +143,6 @@ export const bind = <P>(primitive: Primitive<P>, inputs: ReadonlyArray<TensorImp
 /** Defines a primitive. */
 export const primitive = <P>(
   name: string,
-  impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl
-): Primitive<P> => ({ name, impl })
+  impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl,
+  vjp?: VjpRule<P>
+): Primitive<P> => ({ name, impl, vjp })

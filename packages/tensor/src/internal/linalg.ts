@@ -8,43 +8,56 @@ import { alloc, make, primitive, sizeOf, type Data } from "./core.ts"
 import { getKernels } from "./kernels/index.ts"
 import type { Conv2dGeometry, Pool2dGeometry } from "./kernels/types.ts"
 
+/** Flags of the 2-D matrix product: `op(A) op(B)` with `op` the identity or the transpose. */
+export interface Matmul2dParams {
+  readonly transA: boolean
+  readonly transB: boolean
+}
+
 /**
- * `[..., M, K] x [..., K, N] -> [..., M, N]`. A rank-2 right operand is one GEMM over all the rows of
- * the left operand; batched right operands run one GEMM per (broadcast) batch entry.
+ * `op(A) x op(B)` for rank-2 operands, straight onto the GEMM kernel; the transposed forms are what the
+ * backward pass of a dense layer needs (`X^T dY`, `dY W^T`) without materialising a transpose.
  */
-export const matmulImpl = primitive<null>("matmul", ([a, b]) => {
+export const matmul2d = primitive<Matmul2dParams>("matmul2d", ([a, b], { transA, transB }) => {
+  const m = transA ? a!.shape[1]! : a!.shape[0]!
+  const k = transA ? a!.shape[0]! : a!.shape[1]!
+  const n = transB ? b!.shape[0]! : b!.shape[1]!
+  const dtype = a!.dtype
+  const out = alloc(dtype, m * n)
+  if (m > 0 && n > 0 && k > 0) {
+    getKernels().gemm({
+      transA,
+      transB,
+      m,
+      n,
+      k,
+      a: a!.data,
+      aOffset: 0,
+      lda: a!.shape[1]!,
+      b: b!.data,
+      bOffset: 0,
+      ldb: b!.shape[1]!,
+      c: out,
+      cOffset: 0,
+      ldc: n,
+      accumulate: false
+    })
+  }
+  return make([m, n], dtype, out)
+})
+
+/**
+ * `[..., M, K] x [..., K, N] -> [..., M, N]` with broadcast batch dims (both operands rank >= 3 or
+ * batched on one side): one GEMM per batch entry.
+ */
+export const batchMatmul = primitive<null>("batchMatmul", ([a, b]) => {
   const shape = Rules.matmul(a!.shape, b!.shape)
   const dtype = a!.dtype
   const out = alloc(dtype, sizeOf(shape))
   const k = a!.shape[a!.rank - 1]!
   const n = b!.shape[b!.rank - 1]!
-  const kernels = getKernels()
-  if (b!.rank === 2) {
-    const m = a!.size / Math.max(1, k)
-    if (m > 0 && n > 0) {
-      if (k === 0) return make(shape, dtype, out)
-      kernels.gemm({
-        transA: false,
-        transB: false,
-        m,
-        n,
-        k,
-        a: a!.data,
-        aOffset: 0,
-        lda: k,
-        b: b!.data,
-        bOffset: 0,
-        ldb: n,
-        c: out,
-        cOffset: 0,
-        ldc: n,
-        accumulate: false
-      })
-    }
-    return make(shape, dtype, out)
-  }
-  // Batched: walk the broadcast batch index of the output.
   const m = a!.shape[a!.rank - 2]!
+  const kernels = getKernels()
   const batchShape = shape.slice(0, -2)
   const aBatch = a!.shape.slice(0, -2)
   const bBatch = b!.shape.slice(0, -2)
@@ -125,9 +138,29 @@ export const conv2dParams = (
   }
 }
 
+const inputShape = (g: Conv2dGeometry): ReadonlyArray<number> => [g.n, g.h, g.w, g.c]
+const filterShape = (g: Conv2dGeometry): ReadonlyArray<number> => [g.kh, g.kw, g.c, g.f]
+
+/** `conv2d(x, w)`: the forward convolution. */
 export const conv2dImpl = primitive<Conv2dParams>("conv2d", ([x, w], { geometry, shape }) => {
   const out = alloc(x!.dtype, sizeOf(shape))
   if (out.length > 0) getKernels().conv2d(x!.data, w!.data as Data, out, geometry)
+  return make(shape, x!.dtype, out)
+})
+
+/** `backpropInput(dy, w)`: the gradient of `conv2d` with respect to its input (a transposed convolution). */
+export const conv2dBackpropInput = primitive<Conv2dParams>("conv2dBackpropInput", ([dy, w], { geometry }) => {
+  const shape = inputShape(geometry)
+  const out = alloc(dy!.dtype, sizeOf(shape))
+  if (out.length > 0 && dy!.size > 0) getKernels().conv2dBackpropInput(dy!.data, w!.data as Data, out, geometry)
+  return make(shape, dy!.dtype, out)
+})
+
+/** `backpropFilter(x, dy)`: the gradient of `conv2d` with respect to its filter. */
+export const conv2dBackpropFilter = primitive<Conv2dParams>("conv2dBackpropFilter", ([x, dy], { geometry }) => {
+  const shape = filterShape(geometry)
+  const out = alloc(x!.dtype, sizeOf(shape))
+  if (out.length > 0 && dy!.size > 0) getKernels().conv2dBackpropFilter(x!.data, dy!.data as Data, out, geometry)
   return make(shape, x!.dtype, out)
 })
 
@@ -164,15 +197,47 @@ export const pool2dParams = (
   }
 }
 
+const poolInputShape = (g: Pool2dGeometry): ReadonlyArray<number> => [g.n, g.h, g.w, g.c]
+
 export const poolImpl = {
+  /** Max pooling. */
   max: primitive<Pool2dParams>("maxPool2d", ([x], { geometry, shape }) => {
     const out = alloc(x!.dtype, sizeOf(shape))
     if (out.length > 0) getKernels().maxPool2d(x!.data, out, geometry)
     return make(shape, x!.dtype, out)
   }),
+  /** `maxBackward(x, dy)`: routes each `dy` to the first maximum of its window in `x`. */
+  maxBackward: primitive<Pool2dParams>("maxPool2dBackward", ([x, dy], { geometry }) => {
+    const out = alloc(x!.dtype, x!.size)
+    if (out.length > 0 && dy!.size > 0) getKernels().maxPool2dBackwardFromInput(x!.data, dy!.data as Data, out, geometry)
+    return make(x!.shape, x!.dtype, out)
+  }),
+  /** `maxGather(x, g)`: for each window, the entry of `g` at the first maximum of `x` (the adjoint of `maxBackward`). */
+  maxGather: primitive<Pool2dParams>("maxPool2dGather", ([x, g], { geometry, shape }) => {
+    const n = sizeOf(shape)
+    const out = alloc(x!.dtype, n)
+    if (n > 0) {
+      const argmax = new Int32Array(n)
+      getKernels().maxPool2d(x!.data, alloc(x!.dtype, n), geometry, argmax)
+      const gd = g!.data
+      for (let i = 0; i < n; i++) {
+        const j = argmax[i]!
+        out[i] = j >= 0 ? gd[j]! : 0
+      }
+    }
+    return make(shape, x!.dtype, out)
+  }),
+  /** Average pooling. */
   avg: primitive<Pool2dParams>("avgPool2d", ([x], { geometry, shape }) => {
     const out = alloc(x!.dtype, sizeOf(shape))
     if (out.length > 0) getKernels().avgPool2d(x!.data, out, geometry)
     return make(shape, x!.dtype, out)
+  }),
+  /** `avgBackward(dy)`: spreads each `dy` evenly over the real cells of its window. */
+  avgBackward: primitive<Pool2dParams>("avgPool2dBackward", ([dy], { geometry }) => {
+    const shape = poolInputShape(geometry)
+    const out = alloc(dy!.dtype, sizeOf(shape))
+    if (out.length > 0 && dy!.size > 0) getKernels().avgPool2dBackward(dy!.data, out, geometry)
+    return make(shape, dy!.dtype, out)
   })
 } as const

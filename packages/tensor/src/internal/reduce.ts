@@ -79,3 +79,42 @@ export const reduce = (
   out.set(acc)
   return out
 }
+
+/**
+ * A 0/1 mask over `data` with a 1 at the first maximum (in memory order) of every group reduced by
+ * `reduced`: the routing that the gradient of `max` follows. A NaN group marks its first NaN.
+ */
+export const firstMaxMask = (
+  dtype: DType,
+  data: Data,
+  shape: ReadonlyArray<number>,
+  reduced: ReadonlyArray<boolean>
+): Data => {
+  const maxima = reduce("max", "float64", data, shape, reduced)
+  const taken = new Uint8Array(maxima.length)
+  const mask = alloc(dtype, data.length)
+  if (data.length === 0) return mask
+  const keptShape = shape.map((d, i) => (reduced[i] ? 1 : d))
+  const os = stridesOf(keptShape).map((s, i) => (reduced[i] ? 0 : s))
+  const rank = shape.length
+  const index = new Array<number>(rank).fill(0)
+  let o = 0
+  for (let i = 0; i < data.length; i++) {
+    if (taken[o] === 0) {
+      const v = data[i]!
+      const m = maxima[o]!
+      if (v === m || (m !== m && v !== v)) {
+        mask[i] = 1
+        taken[o] = 1
+      }
+    }
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      const k = ++index[axis]!
+      o += os[axis]!
+      if (k < shape[axis]!) break
+      index[axis] = 0
+      o -= os[axis]! * shape[axis]!
+    }
+  }
+  return mask
+}

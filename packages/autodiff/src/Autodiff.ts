@@ -1,0 +1,203 @@
+/**
+ * Function transformations: `grad`, `valueAndGrad`, `vjp`, `jvp`, `stopGradient` and `customVjp`.
+ *
+ * They are pure: no global tape, nothing to dispose, nothing left behind after a call, and they compose
+ * (`grad(grad(f))`, `jvp` of a `grad`...). The differentiated argument may be a tensor or any pytree of
+ * tensors; gradients keep its structure, shapes and static type.
+ *
+ * @since 0.1.0
+ */
+import { Tensor } from "@typegrad/tensor"
+import { bind, primitive, type TensorImpl } from "@typegrad/tensor/internal"
+import { external, internal, ReverseTrace, type Tracer } from "./internal/reverse.ts"
+import * as Pytree from "./Pytree.ts"
+
+/** A rank-0 tensor: what `grad` differentiates. */
+export type Scalar = Tensor.Tensor<readonly [], Tensor.DType>
+
+const zerosLike = (t: Tensor.AnyTensor): Tensor.AnyTensor => Tensor.zeros(t.shape, { dtype: t.dtype })
+
+const checkScalar = (op: string, y: unknown): Tensor.AnyTensor => {
+  if (!Tensor.isTensor(y)) {
+    throw new TypeError(`${op}: the function must return a tensor, got ${typeof y}`)
+  }
+  if (y.shape.length !== 0) {
+    throw new TypeError(
+      `${op}: the function must return a scalar (shape []), got shape [${y.shape.join(", ")}]; ` +
+        `reduce it first (Tensor.sum or Tensor.mean), or use vjp for non-scalar outputs`
+    )
+  }
+  return y
+}
+
+/**
+ * Runs `f` at `x` and returns its output and the pullback: the function that maps a cotangent of the
+ * output to the cotangent of `x` (the vector-Jacobian product). `x` and the output may be pytrees.
+ *
+ * @example
+ * ```ts
+ * const [y, pullback] = vjp((x: Tensor.Tensor<readonly [3]>) => Tensor.exp(x), x)
+ * const dx = pullback(Tensor.ones([3])) // exp(x)
+ * ```
+ */
+export const vjp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
+  f: (x: X) => Y,
+  x: X
+): readonly [Y, (cotangent: Y) => X] => {
+  const trace = new ReverseTrace()
+  const tracers: Array<Tracer> = []
+  const tracedX = Pytree.map(x, (leaf) => {
+    const t = trace.leaf(internal(leaf))
+    tracers.push(t)
+    return external(t)
+  })
+  const out = f(tracedX)
+  const outLeaves = Pytree.leaves(out).map(internal)
+  const y = Pytree.map(out, (leaf) => external(trace.unwrap(internal(leaf))))
+  const pullback = (cotangent: Y): X => {
+    const cts = Pytree.leaves(cotangent).map(internal)
+    if (cts.length !== outLeaves.length) {
+      throw new TypeError(
+        `vjp: the cotangent has ${cts.length} tensors but the output has ${outLeaves.length}; pass one of the output's structure`
+      )
+    }
+    cts.forEach((ct, i) => {
+      const o = outLeaves[i]!
+      if (ct.shape.length !== o.shape.length || ct.shape.some((d, k) => d !== o.shape[k])) {
+        throw new TypeError(
+          `vjp: cotangent ${i} has shape [${ct.shape.join(", ")}] but the output has shape [${o.shape.join(", ")}]`
+        )
+      }
+    })
+    const grads = trace.backward(
+      outLeaves.map((o, i) => [o, cts[i]!] as const),
+      tracers
+    )
+    return Pytree.map(x, (leaf, i) => {
+      const g = grads[i]
+      return g === undefined ? zerosLike(leaf) : external(g)
+    })
+  }
+  return [y, pullback] as const
+}
+
+/**
+ * The gradient of a scalar function with respect to its first argument, which may be a tensor or any
+ * pytree of tensors; the result has the same structure, shapes and static type. Further arguments are
+ * passed through and not differentiated.
+ *
+ * @example
+ * ```ts
+ * const df = grad((x: Tensor.Tensor<readonly [3]>) => Tensor.sum(Tensor.square(x)))
+ * df(Tensor.fromArray([1, 2, 3], [3])) // [2, 4, 6]
+ * const d2 = grad(grad((x: Tensor.Tensor<readonly []>) => Tensor.tanh(x))) // second derivative
+ * ```
+ */
+export const grad = <X extends Pytree.Pytree, R extends ReadonlyArray<unknown>>(
+  f: (x: X, ...rest: R) => Scalar
+): (x: X, ...rest: R) => X =>
+(x, ...rest) => valueAndGrad(f)(x, ...rest)[1]
+
+/**
+ * Like `grad`, and also returns the value of the function.
+ *
+ * @example
+ * ```ts
+ * const [loss, grads] = valueAndGrad(lossFn)(params, batch)
+ * ```
+ */
+export const valueAndGrad = <X extends Pytree.Pytree, R extends ReadonlyArray<unknown>, Y extends Scalar = Scalar>(
+  f: (x: X, ...rest: R) => Y
+): (x: X, ...rest: R) => readonly [Y, X] =>
+(x, ...rest) => {
+  const [y, pullback] = vjp((p: X) => checkScalar("grad", f(p, ...rest)) as Y, x)
+  return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
+}
+
+/**
+ * The Jacobian-vector product: `f(x)` and the derivative of `f` at `x` in the direction `tangent`
+ * (forward mode). Computed by transposing the pullback (the VJP is linear in its cotangent), so it needs
+ * no rules beyond the VJPs.
+ *
+ * @example
+ * ```ts
+ * const [y, dy] = jvp(Tensor.tanh, x, Tensor.ones([3])) // dy = 1 - tanh(x)^2
+ * ```
+ */
+export const jvp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
+  f: (x: X) => Y,
+  x: X,
+  tangent: X
+): readonly [Y, Y] => {
+  const tl = Pytree.leaves(tangent)
+  const xl = Pytree.leaves(x)
+  if (tl.length !== xl.length || tl.some((t, i) => t.shape.length !== xl[i]!.shape.length || t.shape.some((d, k) => d !== xl[i]!.shape[k]))) {
+    throw new TypeError("jvp: the tangent must have the structure and shapes of x")
+  }
+  const [y, pullback] = vjp(f, x)
+  // u -> pullback(u) is linear; its own VJP at any point maps the tangent to J * tangent.
+  const u0 = Pytree.map(y, zerosLike)
+  const [, transpose] = vjp(pullback, u0)
+  return [y, transpose(tangent)] as const
+}
+
+const stopGradientPrimitive = primitive<null>("stopGradient", ([a]) => a!, () => [undefined])
+
+/**
+ * The same value, treated as a constant by every enclosing differentiation.
+ *
+ * @example
+ * ```ts
+ * grad((x: Tensor.Tensor<readonly []>) => Tensor.mul(x, stopGradient(x)))(x) // x, not 2x
+ * ```
+ */
+export const stopGradient = <S extends Tensor.Shape, D extends Tensor.DType>(t: Tensor.Tensor<S, D>): Tensor.Tensor<S, D> =>
+  external(bind(stopGradientPrimitive, [internal(t)], null)) as Tensor.Tensor<S, D>
+
+/** A function with a user-defined gradient, as built by `customVjp`. */
+export interface CustomVjp<Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor, Res> {
+  /** Computes the output and whatever the backward pass needs (the residuals). */
+  readonly forward: (...args: Args) => readonly [Y, Res]
+  /** Maps the residuals and the output's cotangent to one cotangent per argument (`undefined`: none). */
+  readonly backward: (residuals: Res, cotangent: Y) => { readonly [K in keyof Args]: Args[K] | undefined }
+}
+
+/**
+ * A function with a user-defined gradient: `forward` computes the value and residuals, `backward` the
+ * cotangents of the arguments. Write `backward` with tensor ops to keep higher-order gradients working.
+ *
+ * @example
+ * ```ts
+ * // A numerically safe log(1 + e^x) with a hand-written gradient.
+ * const softplus = customVjp({
+ *   forward: (x: Tensor.Tensor<readonly [number]>) => [Tensor.log(Tensor.add(Tensor.exp(x), 1)), x] as const,
+ *   backward: (x, ct) => [Tensor.mul(ct, Tensor.sigmoid(x))] as const
+ * })
+ * ```
+ */
+export const customVjp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor, Res>(
+  definition: CustomVjp<Args, Y, Res>
+): (...args: Args) => Y => {
+  const residuals = new WeakMap<TensorImpl, Res>()
+  const p = primitive<null>(
+    "customVjp",
+    (inputs) => {
+      // The user's forward receives the primal arguments (their own static types are the caller's).
+      const [y, res] = definition.forward(...(inputs.map(external) as unknown as Args))
+      const out = internal(y)
+      residuals.set(out, res)
+      return out
+    },
+    (ct, inputs, output) => {
+      if (!residuals.has(output)) {
+        throw new Error("customVjp: the residuals of this call are gone; the output was not produced by this function")
+      }
+      const cts = definition.backward(residuals.get(output)!, external(ct) as Y)
+      if (cts.length !== inputs.length) {
+        throw new TypeError(`customVjp: backward returned ${cts.length} cotangents for ${inputs.length} arguments`)
+      }
+      return cts.map((c: Tensor.AnyTensor | undefined) => (c === undefined ? undefined : internal(c)))
+    }
+  )
+  return (...args: Args): Y => external(bind(p, args.map(internal), null)) as Y
+}

@@ -1,0 +1,16 @@
+/**
+ * `@typegrad/autodiff`: pure reverse-mode automatic differentiation.
+ *
+ * @example
+ * ```ts
+ * import { grad } from "@typegrad/autodiff"
+ * import { Tensor } from "@typegrad/tensor"
+ * const df = grad((x: Tensor.Tensor<readonly [3]>) => Tensor.sum(Tensor.square(x)))
+ * df(Tensor.fromArray([1, 2, 3], [3])) // [2, 4, 6]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as Autodiff from "./Autodiff.ts"
+export { customVjp, grad, jvp, stopGradient, valueAndGrad, vjp } from "./Autodiff.ts"
+export * as Pytree from "./Pytree.ts"

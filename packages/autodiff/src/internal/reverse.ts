@@ -1,0 +1,124 @@
+/**
+ * The reverse-mode engine.
+ *
+ * A call to `vjp` opens a trace: the differentiated inputs are wrapped in tracers (tensors that carry the
+ * trace), and every primitive applied to a tracer is handed to the trace (`bind` in the tensor package),
+ * which computes the primal with the inputs unwrapped and records one node. The pullback walks the nodes
+ * backwards and applies each primitive's VJP rule. The nodes belong to that one call: nothing global is
+ * recorded, and everything is garbage once the caller drops the pullback.
+ *
+ * Nesting: each trace gets a level larger than every trace opened before it. `bind` hands an application
+ * to the innermost (highest-level) trace among its inputs; that trace unwraps only its own tracers and
+ * re-binds, so an outer trace sees the inner computation as ordinary ops on its own tracers. Rules are
+ * written with differentiable ops, so the backward pass of an inner trace is itself recorded by outer
+ * traces: this is what makes `grad(grad(f))` right, with no perturbation confusion.
+ *
+ * @internal
+ */
+import { Tensor } from "@typegrad/tensor"
+import { bind, type Primitive, type Trace, TensorImpl } from "@typegrad/tensor/internal"
+
+interface Node {
+  readonly primitive: Primitive | undefined
+  /** The inputs as the user's code passed them (tracers of this trace, or constants). */
+  readonly inputs: ReadonlyArray<TensorImpl>
+  /** The same inputs with this trace's tracers unwrapped. */
+  readonly primals: ReadonlyArray<TensorImpl>
+  readonly params: unknown
+  readonly output: TensorImpl
+}
+
+/** A tensor that is being differentiated by one trace. */
+export class Tracer extends TensorImpl {
+  readonly primal: TensorImpl
+  readonly node: Node
+
+  constructor(primal: TensorImpl, trace: ReverseTrace, node: Node) {
+    super(primal.shape, primal.dtype, primal.data, trace)
+    this.primal = primal
+    this.node = node
+  }
+}
+
+// Levels only grow: a trace opened inside another one always gets a larger level. This counter is the
+// only module state, and it records nothing about any computation.
+let nextLevel = 1
+
+export class ReverseTrace implements Trace {
+  readonly level: number = nextLevel++
+  readonly nodes: Array<Node> = []
+
+  /** Wraps an input to be differentiated. */
+  leaf(t: TensorImpl): Tracer {
+    const node: Node = { primitive: undefined, inputs: [], primals: [], params: undefined, output: t }
+    return new Tracer(t, this, node)
+  }
+
+  readonly process = (primitive: Primitive, inputs: ReadonlyArray<TensorImpl>, params: unknown): TensorImpl => {
+    const primals = inputs.map((t) => (t.trace === this ? (t as Tracer).primal : t))
+    const output = bind(primitive, primals, params)
+    const node: Node = { primitive, inputs, primals, params, output }
+    this.nodes.push(node)
+    return new Tracer(output, this, node)
+  }
+
+  /** Unwraps this trace's tracer (the primal value); other tensors are returned as they are. */
+  unwrap(t: TensorImpl): TensorImpl {
+    return t.trace === this ? (t as Tracer).primal : t
+  }
+
+  /**
+   * Propagates cotangents from outputs to inputs. `seeds` pairs output tensors (as returned by the
+   * traced function) with their cotangents; returns the cotangent of each tracer in `wrt` (`undefined` when
+   * the output does not depend on it).
+   */
+  backward(
+    seeds: ReadonlyArray<readonly [TensorImpl, TensorImpl]>,
+    wrt: ReadonlyArray<Tracer>
+  ): Array<TensorImpl | undefined> {
+    const cotangents = new Map<Node, TensorImpl>()
+    const accumulate = (node: Node, ct: TensorImpl): void => {
+      const prev = cotangents.get(node)
+      cotangents.set(node, prev === undefined ? ct : internal(Tensor.add(external(prev), external(ct))))
+    }
+    for (const [y, ct] of seeds) {
+      if (y.trace === this) accumulate((y as Tracer).node, ct)
+    }
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!
+      const ct = cotangents.get(node)
+      if (ct === undefined) continue
+      cotangents.delete(node)
+      const primitive = node.primitive!
+      if (primitive.vjp === undefined) {
+        throw new Error(
+          `autodiff: the primitive "${primitive.name}" has no gradient rule, so its inputs cannot be differentiated; ` +
+            `wrap its inputs in stopGradient if a zero gradient is what you want`
+        )
+      }
+      const needs = node.inputs.map((t) => t.trace === this)
+      const cts = primitive.vjp(ct, node.primals, node.output, node.params, needs)
+      for (let k = 0; k < node.inputs.length; k++) {
+        const c = cts[k]
+        if (!needs[k] || c === undefined) continue
+        const target = node.primals[k]!
+        accumulate((node.inputs[k] as Tracer).node, fitCotangent(c, target))
+      }
+    }
+    return wrt.map((t) => cotangents.get(t.node))
+  }
+}
+
+// The runtime class and the public interface are the same object; these casts only change its static
+// type between the two views.
+export const external = (t: TensorImpl): Tensor.AnyTensor => t as unknown as Tensor.AnyTensor
+export const internal = (t: Tensor.AnyTensor): TensorImpl => t as unknown as TensorImpl
+
+/** Sums a broadcast cotangent back to its input's shape and matches its dtype. */
+const fitCotangent = (ct: TensorImpl, target: TensorImpl): TensorImpl => {
+  let c = external(ct)
+  const shape = target.shape
+  if (c.shape.length !== shape.length || c.shape.some((d, i) => d !== shape[i])) c = Tensor.sumTo(c, shape)
+  if (c.dtype !== target.dtype) c = Tensor.cast(c, target.dtype)
+  return internal(c)
+}
