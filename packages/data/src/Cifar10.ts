@@ -1,0 +1,211 @@
+/**
+ * CIFAR-10 in its binary format (`cifar-10-batches-bin`): each record is 1 label byte followed by 3072
+ * pixel bytes, the 1024 red, then 1024 green, then 1024 blue values of a 32x32 image, row-major.
+ *
+ * Records are converted to NHWC float32 `[N, 32, 32, 3]` with values in `[0, 1]` (`x / 255`); labels are
+ * class indices `0 .. 9` (see {@link classNames}). CIFAR-10 is not downloaded: point {@link load} at a
+ * folder or {@link loadFiles} at files you have.
+ *
+ * @since 0.1.0
+ */
+import { join } from "node:path"
+import { Tensor } from "@typegrad/tensor"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Dataset from "./Dataset.ts"
+import { DatasetFileError } from "./DatasetError.ts"
+import { readBytes } from "./internal/bytes.ts"
+import { byteScale } from "./internal/convert.ts"
+
+/**
+ * The CIFAR-10 dataset type: 32x32 RGB images in `[0, 1]`, 10 classes.
+ *
+ * @example
+ * ```ts
+ * import type { Cifar10 } from "@typegrad/data"
+ * declare const ds: Cifar10.Cifar10
+ * ds.images.shape // readonly [number, 32, 32, 3]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type Cifar10 = Dataset.Dataset<readonly [32, 32, 3], 10>
+
+/**
+ * Bytes per record: 1 label byte + 32 * 32 * 3 pixel bytes.
+ *
+ * @example
+ * ```ts
+ * import { Cifar10 } from "@typegrad/data"
+ * Cifar10.recordBytes // 3073
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const recordBytes = 3073
+
+/**
+ * The names of the ten classes, by class index.
+ *
+ * @example
+ * ```ts
+ * import { Cifar10 } from "@typegrad/data"
+ * Cifar10.classNames[3] // "cat"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const classNames = [
+  "airplane",
+  "automobile",
+  "bird",
+  "cat",
+  "deer",
+  "dog",
+  "frog",
+  "horse",
+  "ship",
+  "truck"
+] as const
+
+const pixels = 1024
+
+/** Decodes the records of `bytes` into `images`/`labels` from example `offset`; returns a reason on failure. */
+const decodeInto = (bytes: Uint8Array, images: Float32Array, labels: Float32Array, offset: number): string | undefined => {
+  const n = bytes.length / recordBytes
+  const table = byteScale
+  for (let r = 0; r < n; r++) {
+    const base = r * recordBytes
+    const label = bytes[base]!
+    if (label > 9) {
+      return `record ${r} (byte offset ${base}) has label ${label}, not a class 0-9; ` +
+        "the file is corrupt or not a CIFAR-10 binary batch (CIFAR-100 files have 2 label bytes)"
+    }
+    labels[offset + r] = label
+    const red = base + 1
+    const green = red + pixels
+    const blue = green + pixels
+    let o = (offset + r) * 3 * pixels
+    for (let p = 0; p < pixels; p++) {
+      images[o] = table[bytes[red + p]!]!
+      images[o + 1] = table[bytes[green + p]!]!
+      images[o + 2] = table[bytes[blue + p]!]!
+      o += 3
+    }
+  }
+  return undefined
+}
+
+const badSize = (path: string, length: number): DatasetFileError =>
+  new DatasetFileError({
+    path,
+    reason: `its size ${length} bytes is not a multiple of the 3073-byte CIFAR-10 record ` +
+      `(${Math.floor(length / recordBytes)} whole records and ${length % recordBytes} bytes left over); ` +
+      "the file is truncated or not a CIFAR-10 binary batch (use the data_batch_*.bin / test_batch.bin files)"
+  })
+
+/**
+ * Parses the bytes of one CIFAR-10 binary batch. `path` only names the source in errors. Pure: no I/O.
+ *
+ * @example
+ * ```ts
+ * import { Result } from "effect"
+ * import { Cifar10 } from "@typegrad/data"
+ *
+ * const record = new Uint8Array(3073) // label 0, a black image
+ * const r = Cifar10.parse(record, "one.bin")
+ * if (Result.isSuccess(r)) r.success.count // 1
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const parse = (bytes: Uint8Array, path: string = "<bytes>"): Result.Result<Cifar10, DatasetFileError> => {
+  if (bytes.length % recordBytes !== 0) return Result.fail(badSize(path, bytes.length))
+  const n = bytes.length / recordBytes
+  const images = new Float32Array(n * 3 * pixels)
+  const labels = new Float32Array(n)
+  const reason = decodeInto(bytes, images, labels, 0)
+  if (reason !== undefined) return Result.fail(new DatasetFileError({ path, reason }))
+  return Result.succeed(make(images, labels))
+}
+
+const make = (images: Float32Array, labels: Float32Array): Cifar10 => ({
+  images: Tensor.unsafeFromData(images, [labels.length, 32, 32, 3] as const) as Tensor.Tensor<readonly [number, 32, 32, 3]>,
+  labels: Tensor.unsafeFromData(labels, [labels.length] as const) as Tensor.Tensor<readonly [number]>,
+  count: labels.length,
+  numClasses: 10
+})
+
+/**
+ * Reads and concatenates CIFAR-10 binary batch files, in order (gzip-compressed files are decompressed
+ * transparently). Fails with a `DatasetFileError` naming the first bad file.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cifar10 } from "@typegrad/data"
+ *
+ * const train = Cifar10.loadFiles(["cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin"])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const loadFiles = (paths: ReadonlyArray<string>): Effect.Effect<Cifar10, DatasetFileError> =>
+  Effect.gen(function*() {
+    const contents = yield* Effect.forEach(paths, readBytes, { concurrency: 4 })
+    let total = 0
+    for (let i = 0; i < contents.length; i++) {
+      const bytes = contents[i]!
+      if (bytes.length % recordBytes !== 0) return yield* badSize(paths[i]!, bytes.length)
+      total += bytes.length / recordBytes
+    }
+    const images = new Float32Array(total * 3 * pixels)
+    const labels = new Float32Array(total)
+    let offset = 0
+    for (let i = 0; i < contents.length; i++) {
+      const bytes = contents[i]!
+      const reason = decodeInto(bytes, images, labels, offset)
+      if (reason !== undefined) return yield* new DatasetFileError({ path: paths[i]!, reason })
+      offset += bytes.length / recordBytes
+    }
+    return make(images, labels)
+  })
+
+/**
+ * Options of {@link load}.
+ *
+ * @example
+ * ```ts
+ * import type { Cifar10 } from "@typegrad/data"
+ * const o: Cifar10.LoadOptions = { directory: "cifar-10-batches-bin", split: "test" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface LoadOptions {
+  /** The `cifar-10-batches-bin` folder. */
+  readonly directory: string
+  /** `"train"`: `data_batch_1.bin` .. `data_batch_5.bin` (50,000 images); `"test"`: `test_batch.bin`. */
+  readonly split: "train" | "test"
+}
+
+/**
+ * Loads a split from a `cifar-10-batches-bin` folder (see {@link LoadOptions} for the file names).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cifar10 } from "@typegrad/data"
+ *
+ * const test = await Effect.runPromise(Cifar10.load({ directory: "cifar-10-batches-bin", split: "test" }))
+ * test.images.shape // [10000, 32, 32, 3]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const load = (options: LoadOptions): Effect.Effect<Cifar10, DatasetFileError> =>
+  loadFiles(
+    options.split === "test"
+      ? [join(options.directory, "test_batch.bin")]
+      : [1, 2, 3, 4, 5].map((i) => join(options.directory, `data_batch_${i}.bin`))
+  )
