@@ -384,14 +384,14 @@ export const split: {
   if (held > n) {
     throw new RangeError(`Dataset.split: cannot hold out ${held} examples from a dataset of ${n}`)
   }
-  const order: Effect.Effect<ArrayLike<number>> = options.shuffle === false
+  const order: Effect.Effect<Uint32Array> = options.shuffle === false
     ? Effect.succeed(Uint32Array.from({ length: n }, (_, i) => i))
     : options.seed === undefined
     ? permutation(n)
     : Random.withSeed(permutation(n), options.seed)
   return Effect.map(order, (p) => {
-    const trainIdx = Uint32Array.from(Array.prototype.slice.call(p, 0, n - held) as Array<number>).sort()
-    const validIdx = Uint32Array.from(Array.prototype.slice.call(p, n - held) as Array<number>).sort()
+    const trainIdx = p.subarray(0, n - held).toSorted()
+    const validIdx = p.subarray(n - held).toSorted()
     return { train: select(self, trainIdx), validation: select(self, validIdx) }
   })
 })
