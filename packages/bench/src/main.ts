@@ -6,13 +6,16 @@
  *   pnpm bench -- --json       machine-readable output on stdout
  *   pnpm bench -- --filter conv   only cases whose name contains "conv"
  *   pnpm bench -- --no-ops     skip the public-ops column (Tensor.matmul / Tensor.conv2d)
+ *   pnpm bench -- --filter train    only the MNIST CNN training-step group (typegrad vs tfjs)
+ *   pnpm bench -- --filter memory   only the memory group (2000 grad steps, heap at intervals)
  *
  * Columns: typegrad-wasm / typegrad-js are the kernels called directly (WASM SIMD and portable JS);
  * typegrad-ops the public eager ops (whatever kernels they use); then the tfjs backends.
  */
 import { jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "../../tensor/src/internal/kernels/index.ts"
 import { allCases, type BenchCase, type TensorOpsApi, type Thunk } from "./cases.ts"
-import { tf, useTfBackend } from "./tfjs.ts"
+import { registerTfGradients, tf, useTfBackend } from "./tfjs.ts"
+import { loadTrainApi, memoryBench, trainBench } from "./train.ts"
 
 interface Options {
   readonly quick: boolean
@@ -82,6 +85,14 @@ const log = (opts: Options, line: string): void => {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2))
+  const wants = (group: string): boolean => opts.filter === undefined || group.includes(opts.filter)
+  if (opts.filter === "train" || opts.filter === "memory") {
+    const api = await loadTrainApi()
+    if (api === undefined) throw new Error("@typegrad/tensor and @typegrad/autodiff are needed for this group")
+    if (opts.filter === "train") await trainBench(api, { quick: opts.quick, tf, useTfBackend, registerTfGradients, log: (l) => log(opts, l) })
+    else memoryBench(api)
+    return
+  }
   const cases = allCases().filter((c) => opts.filter === undefined || c.name.includes(opts.filter))
   const impls: Array<readonly [string, Kernels]> = [["typegrad-js", jsKernels]]
   if (wasmSimdSupported()) impls.unshift(["typegrad-wasm", wasmKernels])
@@ -122,6 +133,14 @@ async function main(): Promise<void> {
     const cells = columns.map((l) => (g[l] ?? Number.NaN).toFixed(2).padStart(14))
     const ratios = peers.map((p) => ((g[ours] ?? Number.NaN) / (g[p] ?? Number.NaN)).toFixed(1).padStart(16))
     console.log([r.name.padEnd(30), ...cells, ...ratios].join(" "))
+  }
+  // The whole-model groups, after the kernel table in a full run.
+  if (opts.filter === undefined && !opts.json) {
+    const api = await loadTrainApi()
+    if (api !== undefined) {
+      if (wants("train")) await trainBench(api, { quick: opts.quick, tf, useTfBackend, registerTfGradients, log: (l) => log(opts, l) })
+      if (wants("memory")) memoryBench(api)
+    }
   }
 }
 

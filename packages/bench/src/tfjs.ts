@@ -1,5 +1,5 @@
 /** Loading TensorFlow.js with its `cpu` and `wasm` backends in Node. */
-import { createRequire } from "node:module"
+import { createRequire, register } from "node:module"
 import * as path from "node:path"
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
@@ -27,3 +27,23 @@ export async function useTfBackend(name: "cpu" | "wasm"): Promise<TfBackendInfo>
 }
 
 export { tf }
+
+/**
+ * Registers tfjs's gradient functions (needed by tf.grads / tf.variableGrads). They ship only in the ESM
+ * build, whose relative imports have no file extension, which Node's ESM loader refuses; a resolve hook
+ * scoped to tfjs-core's dist folder adds the extension.
+ */
+let gradientsRegistered: Promise<void> | undefined
+export function registerTfGradients(): Promise<void> {
+  gradientsRegistered ??= (async () => {
+    const hook = `export async function resolve(specifier, context, next) {
+      if (specifier.startsWith(".") && !specifier.endsWith(".js") && context.parentURL && context.parentURL.includes("/@tensorflow/tfjs-core/dist/")) {
+        try { return await next(specifier + ".js", context) } catch { return next(specifier + "/index.js", context) }
+      }
+      return next(specifier, context)
+    }`
+    register("data:text/javascript," + encodeURIComponent(hook), import.meta.url)
+    await import("@tensorflow/tfjs-core/dist/register_all_gradients.js")
+  })()
+  return gradientsRegistered
+}
