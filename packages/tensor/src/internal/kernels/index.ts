@@ -4,7 +4,8 @@
  * Two interchangeable implementations of `Kernels`:
  * - `jsKernels`: portable plain JavaScript (the reference and fallback),
  * - `wasmKernels`: GEMM on a WebAssembly SIMD micro-kernel generated at load time; convolution goes through
- *   the same im2col code on top of it; pooling is memory-bound and shared with the JS backend.
+ *   the same im2col code on top of it; 2x2 / stride 2 max pooling has a branch-free SIMD kernel, other
+ *   pooling is shared with the JS backend.
  * `getKernels()` returns the active set: WASM when the engine supports WebAssembly SIMD, else JS.
  */
 import { makeConvKernels } from "./conv.ts"
@@ -13,6 +14,7 @@ import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBa
 import type { Kernels } from "./types.ts"
 import { wasmConvKernels } from "./wasm/conv-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
+import { maxPool2dBackwardFromInputWasm, maxPool2dWasm } from "./wasm/pool-wasm.ts"
 
 export type {
   Conv2dEpilogue,
@@ -39,6 +41,8 @@ export const wasmKernels: Kernels = {
   gemm: gemmWasm,
   ...wasmConvKernels,
   ...pools,
+  maxPool2d: maxPool2dWasm,
+  maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm,
 }
 
 let active: Kernels | undefined

@@ -62,6 +62,7 @@ export const op = {
   i32Add: (): Bytes => [0x6a],
   i32Sub: (): Bytes => [0x6b],
   i32Mul: (): Bytes => [0x6c],
+  i32Ne: (): Bytes => [0x47],
   v128Load: (offset: number): Bytes => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   v128Store: (offset: number): Bytes => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
   v128Load32Splat: (offset: number): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
@@ -71,6 +72,15 @@ export const op = {
   f32x4Mul: (): Bytes => [0xfd, ...uleb(0xe6)],
   f64x2Add: (): Bytes => [0xfd, ...uleb(0xf0)],
   f64x2Mul: (): Bytes => [0xfd, ...uleb(0xf2)],
+  f32x4Gt: (): Bytes => [0xfd, ...uleb(0x44)],
+  f64x2Gt: (): Bytes => [0xfd, ...uleb(0x4a)],
+  v128Not: (): Bytes => [0xfd, ...uleb(0x4d)],
+  v128And: (): Bytes => [0xfd, ...uleb(0x4e)],
+  /** a & ~b */
+  v128AndNot: (): Bytes => [0xfd, ...uleb(0x4f)],
+  v128Or: (): Bytes => [0xfd, ...uleb(0x50)],
+  /** bitselect(a, b, mask) = (a & mask) | (b & ~mask) */
+  v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)],
 }
 
 export interface FuncDef {

@@ -66,6 +66,21 @@ function ensureBytes(bytes: number): void {
   f64View = new Float64Array(memory.buffer)
 }
 
+/**
+ * The shared module memory, grown to at least `bytes`, with fresh views (views are replaced when the
+ * memory grows). Kernels of other modules (pooling) use it as scratch; no two kernels run at once.
+ */
+export function wasmHeap(bytes: number): { readonly f32: Float32Array; readonly f64: Float64Array } {
+  ensureBytes(bytes)
+  return { f32: f32View, f64: f64View }
+}
+
+/** Instantiates generated module bytes against the shared memory; returns its exports. */
+export function instantiateWithMemory(bytes: Uint8Array<ArrayBuffer>): Record<string, unknown> {
+  if (wasmApi === undefined) throw new Error("WebAssembly is not available")
+  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory: wasmMemory() } }).exports
+}
+
 export const DEFAULT_SHAPES: Readonly<Record<WasmDtype, MicroKernelShape>> = {
   f32: { mr: 4, nrv: 2 },
   f64: { mr: 4, nrv: 2 },

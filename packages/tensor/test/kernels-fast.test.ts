@@ -1,0 +1,94 @@
+/**
+ * The specialised fast paths of the WASM kernel set (2x2 / stride 2 max pooling, convolution backprop on
+ * the implicit-im2col GEMM) against the portable JS kernels, on geometries that do and do not take them:
+ * odd sizes, channel counts that are and are not multiples of the SIMD width, ties, NaN, -0.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { jsKernels, type Pool2dGeometry, wasmKernels } from "../src/internal/kernels/index.ts"
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
+const dtypes: ReadonlyArray<readonly [string, Ctor]> = [["float32", Float32Array], ["float64", Float64Array]]
+
+/** Bitwise equality (distinguishes -0 from +0 and compares NaN equal to NaN). */
+function expectSameBits(got: ArrayLike<number>, want: ArrayLike<number>): void {
+  expect(got.length).toBe(want.length)
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
+  }
+}
+
+/** 2x2 pooling geometries: stride 2 mostly (the fast path), sometimes 1; sizes even and odd. */
+const pool2x2 = fc
+  .record({
+    n: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 2, max: 9 }),
+    w: fc.integer({ min: 2, max: 9 }),
+    c: fc.constantFrom(1, 2, 3, 4, 6, 8, 12, 24),
+    stride: fc.constantFrom(2, 2, 2, 1),
+  })
+  .map(({ n, h, w, c, stride }): Pool2dGeometry => ({
+    n,
+    h,
+    w,
+    c,
+    kh: 2,
+    kw: 2,
+    strideH: stride,
+    strideW: stride,
+    outH: Math.floor((h - 2) / stride) + 1,
+    outW: Math.floor((w - 2) / stride) + 1,
+    padTop: 0,
+    padLeft: 0,
+  }))
+
+/** Few distinct values (ties), with NaN and -0 sprinkled in. */
+const poolData = (g: Pool2dGeometry) =>
+  fc.record({
+    x: fc.array(fc.integer({ min: -4, max: 4 }).map((i) => (i === 4 ? Number.NaN : i === -4 ? -0 : i / 2)), {
+      minLength: g.n * g.h * g.w * g.c,
+      maxLength: g.n * g.h * g.w * g.c,
+    }),
+    dy: fc.array(fc.integer({ min: -1000, max: 1000 }).map((i) => (i === 0 ? -0 : i / 1000)), {
+      minLength: g.n * g.outH * g.outW * g.c,
+      maxLength: g.n * g.outH * g.outW * g.c,
+    }),
+  })
+
+describe("wasm max pooling 2x2 fast path", () => {
+  for (const [dtype, ctor] of dtypes) {
+    it(`${dtype}: forward and backward are bit-identical to the JS kernels`, () => {
+      fc.assert(
+        fc.property(pool2x2.chain((g) => fc.tuple(fc.constant(g), poolData(g))), ([g, { x, dy }]) => {
+          const tx = ctor.from(x), tdy = ctor.from(dy)
+          const size = g.n * g.outH * g.outW * g.c
+          const want = new ctor(size), got = new ctor(size).fill(Number.NaN)
+          jsKernels.maxPool2d(tx, want, g)
+          wasmKernels.maxPool2d(tx, got, g)
+          expectSameBits(got, want)
+          const wantDx = new ctor(x.length), gotDx = new ctor(x.length).fill(Number.NaN)
+          jsKernels.maxPool2dBackwardFromInput(tx, tdy, wantDx, g)
+          wasmKernels.maxPool2dBackwardFromInput(tx, tdy, gotDx, g)
+          expectSameBits(gotDx, wantDx)
+        }),
+        { numRuns: 150 },
+      )
+    })
+  }
+
+  it("large inputs stream through several chunks", () => {
+    for (const [, ctor] of dtypes) {
+      const g: Pool2dGeometry = { n: 5, h: 28, w: 28, c: 24, kh: 2, kw: 2, outH: 14, outW: 14, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 }
+      const x = ctor.from({ length: g.n * g.h * g.w * g.c }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1)
+      const dy = ctor.from({ length: g.n * g.outH * g.outW * g.c }, (_, i) => Math.cos(i))
+      const a = new ctor(dy.length), b = new ctor(dy.length)
+      jsKernels.maxPool2d(x, a, g)
+      wasmKernels.maxPool2d(x, b, g)
+      expectSameBits(b, a)
+      const da = new ctor(x.length), db = new ctor(x.length)
+      jsKernels.maxPool2dBackwardFromInput(x, dy, da, g)
+      wasmKernels.maxPool2dBackwardFromInput(x, dy, db, g)
+      expectSameBits(db, da)
+    }
+  })
+})
