@@ -42,9 +42,12 @@ const checkScalar = (op: string, y: unknown): Tensor.AnyTensor => {
  */
 export const vjp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
   f: (x: X) => Y,
-  x: X
+  x: X,
+  /** @internal receives the unwrapping function of this trace (for auxiliary outputs). */
+  onTrace?: (unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor) => void
 ): readonly [Y, (cotangent: Y) => X] => {
   const trace = new ReverseTrace()
+  onTrace?.((t) => external(trace.unwrap(internal(t))))
   const tracers: Array<Tracer> = []
   const tracedX = Pytree.map(x, (leaf) => {
     const t = trace.leaf(internal(leaf))
@@ -112,6 +115,47 @@ export const valueAndGrad = <X extends Pytree.Pytree, R extends ReadonlyArray<un
 (x, ...rest) => {
   const [y, pullback] = vjp((p: X) => checkScalar("grad", f(p, ...rest)) as Y, x)
   return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
+}
+
+/**
+ * Like `valueAndGrad` for a function that also returns auxiliary data (`[loss, aux]`): returns the loss,
+ * the aux values (not differentiated; any tensors in them are plain values) and the gradient. Use it to
+ * get predictions out of a training step without a second forward pass.
+ *
+ * @example
+ * ```ts
+ * const [loss, logits, grads] = valueAndGradAux((p: P) => {
+ *   const z = model.logits(p, images)
+ *   return [Loss.softmaxCrossEntropy(z, labels), z] as const
+ * })(params)
+ * ```
+ */
+export const valueAndGradAux = <X extends Pytree.Pytree, Aux, R extends ReadonlyArray<unknown>, Y extends Scalar = Scalar>(
+  f: (x: X, ...rest: R) => readonly [Y, Aux]
+): (x: X, ...rest: R) => readonly [Y, Aux, X] =>
+(x, ...rest) => {
+  let aux: Aux | undefined
+  let trace: ((t: Tensor.AnyTensor) => Tensor.AnyTensor) | undefined
+  const [y, pullback] = vjp((p: X) => {
+    const [value, a] = f(p, ...rest)
+    aux = a
+    return checkScalar("grad", value) as Y
+  }, x, (unwrap) => (trace = unwrap))
+  const plainAux = unwrapAux(aux as Aux, trace!)
+  return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
+}
+
+const unwrapAux = <A>(aux: A, unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor): A => {
+  const go = (u: unknown): unknown => {
+    if (Tensor.isTensor(u)) return unwrap(u)
+    if (Array.isArray(u)) return u.map(go)
+    if (typeof u === "object" && u !== null && Object.getPrototypeOf(u) === Object.prototype) {
+      return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, go(v)]))
+    }
+    return u
+  }
+  // Same structure as `aux`, with tracers replaced by their values.
+  return go(aux) as A
 }
 
 /**

@@ -90,3 +90,25 @@ export const zipWith = <T extends Pytree>(
   }
   return map(a, (x, i) => f(x, bs[i]!, i))
 }
+
+/**
+ * The tensors of a pytree with their paths (`"0.kernel"`, `"dense.bias"`), in the order of `leaves`.
+ * Paths name tensors in checkpoints.
+ *
+ * @example
+ * ```ts
+ * Pytree.paths([{ kernel: w, bias: b }]) // [["0.bias", b], ["0.kernel", w]]
+ * ```
+ */
+export const paths = (tree: Pytree): Array<readonly [string, Tensor.AnyTensor]> => {
+  const out: Array<readonly [string, Tensor.AnyTensor]> = []
+  const join = (path: string, key: string | number): string => (path === "" ? String(key) : `${path}.${key}`)
+  const go = (t: unknown, path: string): void => {
+    if (Tensor.isTensor(t)) out.push([path, t])
+    else if (Array.isArray(t)) t.forEach((c, i) => go(c, join(path, i)))
+    else if (isPlainObject(t)) for (const k of Object.keys(t).sort()) go(t[k], join(path, k))
+    else throw new TypeError(`pytree: ${path || "the value"} is not a tensor, array or plain object`)
+  }
+  go(tree, "")
+  return out
+}

@@ -12,5 +12,5 @@
  * @since 0.1.0
  */
 export * as Autodiff from "./Autodiff.ts"
-export { customVjp, grad, jvp, stopGradient, valueAndGrad, vjp } from "./Autodiff.ts"
+export { customVjp, grad, jvp, stopGradient, valueAndGrad, valueAndGradAux, vjp } from "./Autodiff.ts"
 export * as Pytree from "./Pytree.ts"

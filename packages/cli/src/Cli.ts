@@ -1,0 +1,183 @@
+/**
+ * The `typegrad` command line: argument parsing (strict, with a usage message and exit code 2 on bad
+ * flags), the jobs, Ctrl-C handling (stop after the current step, save, exit 130) and exit codes.
+ *
+ * Flags are parsed with Node's own `util.parseArgs` in strict mode.
+ *
+ * @since 0.1.0
+ */
+import { Progress } from "@typegrad/train"
+import { Cause, Effect, Exit, Fiber, Layer } from "effect"
+import { parseArgs } from "node:util"
+import * as MnistJob from "./MnistJob.ts"
+
+/** The usage message. */
+export const usage = `usage: typegrad train mnist [options]
+
+Train the classic Keras MNIST CNN on the real MNIST and evaluate it on the 10k test images.
+Writes DIR/metrics.json, DIR/model.safetensors and DIR/training.svg.
+
+options:
+  --epochs N           epochs to train (default ${MnistJob.defaults.epochs})
+  --batch-size N       examples per step (default ${MnistJob.defaults.batchSize})
+  --learning-rate X    learning rate (default ${MnistJob.defaults.learningRate})
+  --optimizer NAME     adam | sgd | momentum | rmsprop (default ${MnistJob.defaults.optimizer})
+  --train-limit N      train on the first N training images only
+  --validation N       training images held out for validation (default ${MnistJob.defaults.validation})
+  --seed N             seed of initialisation, shuffling and dropout (default ${MnistJob.defaults.seed})
+  --out DIR            output directory (default ${MnistJob.defaults.out})
+  --resume DIR         continue from the checkpoint in DIR (output goes to DIR unless --out is given)
+  --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
+  -h, --help           show this message
+`
+
+/** A usage error: what was wrong with the command line. */
+export class UsageError extends Error {
+  override readonly name = "UsageError"
+}
+
+/** A parsed command line. */
+export type Command =
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "TrainMnist"; readonly options: MnistJob.Options; readonly progress: "bar" | "lines" | "none" | undefined }
+
+const integer = (flag: string, v: string | undefined, min: number): number | undefined => {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got "${v}"`)
+  }
+  return n
+}
+
+/**
+ * Parses the arguments after `typegrad`. Throws `UsageError` on anything it does not understand.
+ *
+ * @example
+ * ```ts
+ * Cli.parse(["train", "mnist", "--epochs", "2"])
+ * ```
+ */
+export const parse = (argv: ReadonlyArray<string>): Command => {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        "epochs": { type: "string" },
+        "batch-size": { type: "string" },
+        "learning-rate": { type: "string" },
+        "optimizer": { type: "string" },
+        "train-limit": { type: "string" },
+        "validation": { type: "string" },
+        "seed": { type: "string" },
+        "out": { type: "string" },
+        "resume": { type: "string" },
+        "progress": { type: "string" },
+        "help": { type: "boolean", short: "h" }
+      }
+    })
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e))
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) return { _tag: "Help" }
+  if (positionals.length === 0) throw new UsageError("missing command: expected `train mnist`")
+  if (positionals[0] !== "train") throw new UsageError(`unknown command "${positionals[0]}": expected \`train mnist\``)
+  if (positionals[1] !== "mnist" || positionals.length > 2) {
+    throw new UsageError(`unknown dataset "${positionals.slice(1).join(" ")}": only \`mnist\` is available`)
+  }
+  const lr = values["learning-rate"]
+  let learningRate = MnistJob.defaults.learningRate
+  if (lr !== undefined) {
+    learningRate = Number(lr)
+    if (lr.trim() === "" || !Number.isFinite(learningRate) || learningRate <= 0) {
+      throw new UsageError(`--learning-rate must be a positive number, got "${lr}"`)
+    }
+  }
+  const optimizer = values.optimizer ?? MnistJob.defaults.optimizer
+  if (optimizer !== "adam" && optimizer !== "sgd" && optimizer !== "momentum" && optimizer !== "rmsprop") {
+    throw new UsageError(`--optimizer must be adam, sgd, momentum or rmsprop, got "${optimizer}"`)
+  }
+  const progress = values.progress
+  if (progress !== undefined && progress !== "bar" && progress !== "lines" && progress !== "none") {
+    throw new UsageError(`--progress must be bar, lines or none, got "${progress}"`)
+  }
+  for (const flag of ["out", "resume"] as const) {
+    if (values[flag] !== undefined && values[flag].trim() === "") throw new UsageError(`--${flag} needs a directory`)
+  }
+  const options: MnistJob.Options = {
+    epochs: integer("epochs", values.epochs, 1) ?? MnistJob.defaults.epochs,
+    batchSize: integer("batch-size", values["batch-size"], 1) ?? MnistJob.defaults.batchSize,
+    learningRate,
+    optimizer,
+    trainLimit: integer("train-limit", values["train-limit"], 1),
+    validation: integer("validation", values.validation, 0) ?? MnistJob.defaults.validation,
+    seed: integer("seed", values.seed, 0) ?? MnistJob.defaults.seed,
+    out: values.out ?? values.resume ?? MnistJob.defaults.out,
+    resume: values.resume
+  }
+  return { _tag: "TrainMnist", options, progress }
+}
+
+const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<Progress.Progress> =>
+  mode === "bar" ? Progress.terminal : mode === "lines" ? Progress.lines : mode === "none" ? Progress.silent : Progress.auto
+
+/**
+ * Runs the command line and resolves to the process exit code: 0 on success, 1 on a failure (bad data,
+ * checkpoint, non-finite loss), 2 on a usage error, 130 when interrupted (after saving a checkpoint).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await Cli.main(process.argv.slice(2))
+ * ```
+ */
+export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  let command: Command
+  try {
+    command = parse(argv)
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`typegrad: ${e.message}\n\n${usage}`)
+      return 2
+    }
+    throw e
+  }
+  if (command._tag === "Help") {
+    process.stdout.write(usage)
+    return 0
+  }
+  const program = MnistJob.run(command.options).pipe(
+    Effect.tap((o) =>
+      Effect.sync(() => process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`))
+    ),
+    Effect.provide(progressLayer(command.progress))
+  )
+  const fiber = Effect.runFork(program)
+  let interrupted = false
+  const onSignal = () => {
+    if (interrupted) return
+    interrupted = true
+    process.stderr.write("\ninterrupt: stopping after the current step...\n")
+    Effect.runFork(Fiber.interrupt(fiber))
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  const exit = await Effect.runPromise(Fiber.await(fiber))
+  process.off("SIGINT", onSignal)
+  process.off("SIGTERM", onSignal)
+  if (Exit.isSuccess(exit)) return 0
+  if (Cause.hasInterruptsOnly(exit.cause)) {
+    process.stderr.write(`interrupted; continue with --resume ${command.options.out}\n`)
+    return 130
+  }
+  const failure = Cause.findErrorOption(exit.cause)
+  if (failure._tag === "Some") {
+    process.stderr.write(`typegrad: ${failure.value.message}\n`)
+    return 1
+  }
+  process.stderr.write(`typegrad: unexpected error\n${Cause.pretty(exit.cause)}\n`)
+  return 1
+}

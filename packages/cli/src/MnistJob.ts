@@ -1,0 +1,142 @@
+/**
+ * The reference job: the classic Keras MNIST CNN trained on the real MNIST.
+ *
+ * @since 0.1.0
+ */
+import { Dataset, Mnist } from "@typegrad/data"
+import { Layer, Model } from "@typegrad/nn"
+import { Optimizer } from "@typegrad/optim"
+import { Progress, Safetensors, Train } from "@typegrad/train"
+import { Effect } from "effect"
+import * as path from "node:path"
+
+/**
+ * The classic Keras MNIST CNN: Conv2D 24 2x2 same, MaxPool, Conv2D 48 2x2 same, MaxPool, Dense 512,
+ * Dropout, Dense 128, Dropout, Dense 10 softmax. Its output type `[batch, 10]` is inferred.
+ *
+ * @example
+ * ```ts
+ * const params = yield* Mnist.cnn.init
+ * ```
+ */
+export const cnn = Model.input([28, 28, 1])
+  .add(Layer.conv2d({ filters: 24, kernelSize: 2, padding: "same", activation: "relu" }))
+  .add(Layer.maxPool2d({ poolSize: 2 }))
+  .add(Layer.conv2d({ filters: 48, kernelSize: 2, padding: "same", activation: "relu" }))
+  .add(Layer.maxPool2d({ poolSize: 2 }))
+  .add(Layer.flatten())
+  .add(Layer.dense({ units: 512, activation: "relu" }))
+  .add(Layer.dropout(0.5))
+  .add(Layer.dense({ units: 128, activation: "relu" }))
+  .add(Layer.dropout(0.5))
+  .add(Layer.dense({ units: 10, activation: "softmax" }))
+
+/** The options of the job (the CLI flags). */
+export interface Options {
+  readonly epochs: number
+  readonly batchSize: number
+  readonly learningRate: number
+  readonly optimizer: "adam" | "sgd" | "momentum" | "rmsprop"
+  /** Use only the first N training images (before the validation split). */
+  readonly trainLimit: number | undefined
+  /** Training images held out for validation. */
+  readonly validation: number
+  readonly seed: number
+  readonly out: string
+  readonly resume: string | undefined
+}
+
+/** The defaults of `pnpm mnist`. */
+export const defaults: Options = {
+  epochs: 3,
+  batchSize: 64,
+  learningRate: 1e-3,
+  optimizer: "adam",
+  trainLimit: undefined,
+  validation: 5000,
+  seed: 1,
+  out: "runs/mnist",
+  resume: undefined
+}
+
+const optimizerOf = (o: Options): Optimizer.Optimizer => {
+  switch (o.optimizer) {
+    case "adam":
+      return Optimizer.adam({ learningRate: o.learningRate })
+    case "sgd":
+      return Optimizer.sgd({ learningRate: o.learningRate })
+    case "momentum":
+      return Optimizer.sgd({ learningRate: o.learningRate, momentum: 0.9 })
+    case "rmsprop":
+      return Optimizer.rmsprop({ learningRate: o.learningRate })
+  }
+}
+
+/** What the job wrote. */
+export interface Outcome {
+  readonly testAccuracy: number
+  readonly testLoss: number
+  readonly directory: string
+}
+
+/**
+ * Trains the CNN on MNIST, evaluates it on the full 10k test set and writes `metrics.json`,
+ * `model.safetensors` and `training.svg` into `options.out`.
+ *
+ * @example
+ * ```ts
+ * await Effect.runPromise(Mnist.run(Mnist.defaults).pipe(Effect.provide(Progress.auto)))
+ * ```
+ */
+export const run = (options: Options) =>
+  Effect.gen(function*() {
+    const progress = yield* Progress.Progress
+    const started = performance.now()
+    const all = yield* Mnist.load({ split: "train", ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit }) })
+    const held = Math.min(options.validation, Math.floor(all.count / 5))
+    const { train, validation } = held > 0
+      ? yield* Dataset.split(all, { validation: held, seed: options.seed })
+      : { train: all, validation: undefined }
+    const test = yield* Mnist.load({ split: "test" })
+    yield* progress.message(
+      `MNIST: ${train.count} training, ${validation?.count ?? 0} validation, ${test.count} test images; ` +
+        `${Model.parameterCount(cnn)} parameters`
+    )
+    const config = {
+      job: "mnist",
+      model: "classic Keras MNIST CNN",
+      epochCount: options.epochs,
+      batchSize: options.batchSize,
+      learningRate: options.learningRate,
+      optimizer: options.optimizer,
+      trainImages: train.count,
+      validationImages: validation?.count ?? 0,
+      seed: options.seed
+    }
+    const result = yield* Train.fit({
+      model: cnn,
+      optimizer: optimizerOf(options),
+      train,
+      validation,
+      epochs: options.epochs,
+      batchSize: options.batchSize,
+      seed: options.seed,
+      directory: options.out,
+      resume: options.resume,
+      title: "MNIST, classic Keras CNN",
+      config
+    })
+    const evaluation = yield* Train.evaluate(cnn, result.params, test)
+    const metrics = {
+      ...config,
+      epochs: result.history,
+      testAccuracy: evaluation.accuracy,
+      testLoss: evaluation.loss,
+      testImages: evaluation.count,
+      totalSeconds: (performance.now() - started) / 1000
+    }
+    yield* Effect.promise(() =>
+      Safetensors.writeAtomic(path.join(options.out, "metrics.json"), new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n"))
+    )
+    return { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, directory: options.out } satisfies Outcome
+  })

@@ -1,0 +1,74 @@
+/**
+ * Metrics: plain numbers computed from predictions, outside differentiation.
+ *
+ * @since 0.1.0
+ */
+import { Tensor } from "@typegrad/tensor"
+
+/**
+ * The index of the largest entry of each row of a `[B, C]` tensor (the first one on ties).
+ *
+ * @example
+ * ```ts
+ * Metric.argMax(Tensor.fromArray([0.1, 0.9, 0.7, 0.3], [2, 2])) // Int32Array [1, 0]
+ * ```
+ */
+export const argMax = <B extends number, C extends number, D extends Tensor.DType>(
+  t: Tensor.Tensor<readonly [B, C], D>
+): Int32Array => {
+  const [rows, cols] = t.shape
+  const data = Tensor.unsafeData(t)
+  const out = new Int32Array(rows)
+  for (let r = 0; r < rows; r++) {
+    let best = 0
+    let m = data[r * cols]!
+    for (let c = 1; c < cols; c++) {
+      const v = data[r * cols + c]!
+      if (v > m) {
+        m = v
+        best = c
+      }
+    }
+    out[r] = best
+  }
+  return out
+}
+
+/**
+ * The number of rows whose argmax equals the label. `labels` are class indices, or one-hot rows.
+ *
+ * @example
+ * ```ts
+ * Metric.correct(model.apply(params, images), batch.labels)
+ * ```
+ */
+export const correct = <B extends number, C extends number, D extends Tensor.DType>(
+  predictions: Tensor.Tensor<readonly [B, C], D>,
+  labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
+): number => {
+  const predicted = argMax(predictions)
+  const truth = Tensor.isTensor(labels)
+    ? labels.shape.length === 2
+      ? argMax(labels as Tensor.Tensor<readonly [B, C], D>)
+      : Tensor.unsafeData(labels as Tensor.AnyTensor)
+    : labels
+  if (truth.length !== predicted.length) {
+    throw new RangeError(`accuracy: ${predicted.length} predictions but ${truth.length} labels`)
+  }
+  let n = 0
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === truth[i]) n++
+  return n
+}
+
+/**
+ * The fraction of rows whose argmax equals the label.
+ *
+ * @example
+ * ```ts
+ * Metric.accuracy(Tensor.fromArray([0.1, 0.9, 0.7, 0.3], [2, 2]), [1, 1]) // 0.5
+ * ```
+ */
+export const accuracy = <B extends number, C extends number, D extends Tensor.DType>(
+  predictions: Tensor.Tensor<readonly [B, C], D>,
+  labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
+): number => (predictions.shape[0] === 0 ? 0 : correct(predictions, labels) / predictions.shape[0])

@@ -1,0 +1,248 @@
+/**
+ * Models: a stack of layers whose shapes are computed at compile time, with parameters kept apart as a
+ * typed pytree.
+ *
+ * ```ts
+ * const model = Model.input([28, 28, 1])
+ *   .add(Layer.conv2d({ filters: 24, kernelSize: 2, padding: "same", activation: "relu" }))
+ *   .add(Layer.maxPool2d({ poolSize: 2 }))
+ *   .add(Layer.flatten())
+ *   .add(Layer.dense({ units: 10, activation: "softmax" }))
+ * // Model<readonly [number, 28, 28, 1], readonly [number, 10], ...>
+ * ```
+ *
+ * `init` is an `Effect` that draws the initial weights from Effect's `Random` (seed it with
+ * `Random.withSeed`); `apply(params, x, { training, seed })` is a pure function, differentiable with
+ * `@typegrad/autodiff` with respect to `params`.
+ *
+ * @since 0.1.0
+ */
+import type { Pytree } from "@typegrad/autodiff"
+import { Shape as Rules, ShapeError } from "@typegrad/shape"
+import { Tensor } from "@typegrad/tensor"
+import { Effect, Random } from "effect"
+import * as Layer from "./Layer.ts"
+
+type Shape = Rules.Shape
+type DType = Tensor.DType
+
+/** Options of a forward pass. */
+export interface ApplyOptions {
+  /** Training mode: dropout is active (default false). */
+  readonly training?: boolean
+  /** Seed of the forward pass's randomness (dropout masks); draw one per step from `Random`. */
+  readonly seed?: number
+}
+
+/**
+ * A model from input shape `In` to output shape `Out`, with parameter pytree `P` (a tuple with one entry
+ * per layer that has parameters), dtype `D`, and `N` layers.
+ */
+export interface Model<
+  In extends Shape,
+  Out extends Shape,
+  P extends ReadonlyArray<Pytree.Pytree>,
+  D extends DType = "float32",
+  N extends number = 0
+> {
+  /** The input shape, with the batch dim as -1 (unknown). */
+  readonly inputShape: ReadonlyArray<number>
+  /** The output shape, with the batch dim as -1 (unknown). */
+  readonly outputShape: ReadonlyArray<number>
+  readonly dtype: D
+  /** One entry per layer: its label, output shape and parameter count. */
+  readonly layers: ReadonlyArray<LayerInfo>
+
+  /**
+   * Appends a layer. Its output shape is computed at compile time; a wiring that cannot work is a
+   * compile error on this call naming the layer and the sizes.
+   */
+  add<L extends Layer.Any>(
+    layer: L & Rules.Check<Layer.Output<L, Out, Layer.Next<N>>>
+  ): Model<
+    In,
+    AsShape<Layer.Output<L, Out, Layer.Next<N>>>,
+    AsParams<Layer.AppendParams<P, Layer.Params<L, Out, D>>>,
+    D,
+    Layer.Next<N>
+  >
+
+  /** Initial parameters, drawn from Effect's `Random`. */
+  readonly init: Effect.Effect<P>
+
+  /** The forward pass. */
+  apply(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
+
+  /**
+   * The forward pass without a final softmax (a softmax activation of the last layer is skipped), for
+   * losses that are computed stably from logits.
+   */
+  logits(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
+}
+
+/** A layer as the model built it. */
+export interface LayerInfo {
+  readonly label: string
+  readonly outputShape: ReadonlyArray<number>
+  readonly parameters: number
+}
+
+/** Any model. */
+export type AnyModel = Model<Shape, Shape, ReadonlyArray<Pytree.Pytree>, DType, number>
+
+/** The parameter pytree of a model. */
+export type ParamsOf<M> = M extends Model<Shape, Shape, infer P, DType, number> ? P : never
+
+type WithBatch<S extends Shape> = readonly [number, ...S]
+type AsShape<T> = T extends Shape ? T : never
+type AsParams<T> = T extends ReadonlyArray<Pytree.Pytree> ? T : never
+
+class ModelImpl {
+  readonly inputShape: ReadonlyArray<number>
+  readonly outputShape: ReadonlyArray<number>
+  readonly dtype: DType
+  readonly built: ReadonlyArray<Layer.Built>
+  readonly layers: ReadonlyArray<LayerInfo>
+  readonly init: Effect.Effect<ReadonlyArray<Pytree.Pytree>>
+
+  constructor(inputShape: ReadonlyArray<number>, dtype: DType, built: ReadonlyArray<Layer.Built>, layers: ReadonlyArray<LayerInfo>) {
+    this.inputShape = inputShape
+    this.dtype = dtype
+    this.built = built
+    this.layers = layers
+    const last = built.length === 0 ? inputShape : built[built.length - 1]!.outShape
+    this.outputShape = [-1, ...last.slice(1)]
+    this.init = Effect.gen({ self: this }, function*() {
+      const params: Array<Pytree.Pytree> = []
+      for (const b of this.built) {
+        if (b.init === undefined) continue
+        const seed = (yield* Random.nextInt) >>> 0
+        params.push(b.init(seed, this.dtype))
+      }
+      return params
+    })
+  }
+
+  add(layer: Layer.Any): ModelImpl {
+    const input = this.built.length === 0 ? [1, ...this.inputShape.slice(1)] : this.built[this.built.length - 1]!.outShape
+    const index = this.built.length + 1
+    const label = `layer ${index} ${labelOf(layer)}`
+    const b = layer.build(input, label, index)
+    return new ModelImpl(this.inputShape, this.dtype, [...this.built, b], [
+      ...this.layers,
+      { label, outputShape: [-1, ...b.outShape.slice(1)], parameters: b.parameters }
+    ])
+  }
+
+  private run(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options: ApplyOptions | undefined, logits: boolean) {
+    if (!Array.isArray(params)) {
+      throw new TypeError("model: params must be the tuple returned by model.init")
+    }
+    const expected = this.inputShape
+    if (x.shape.length !== expected.length || x.shape.some((d, i) => i > 0 && d !== expected[i])) {
+      throw new ShapeError(
+        "model",
+        `model: input of shape [${x.shape.join(", ")}] does not match the model's input [${expected.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`
+      )
+    }
+    const ctx: Layer.ApplyContext = { training: options?.training ?? false, seed: (options?.seed ?? 0) >>> 0 }
+    let k = 0
+    let y = x
+    const last = this.built.length - 1
+    this.built.forEach((b, i) => {
+      const own = b.init === undefined ? undefined : params[k++]
+      if (b.init !== undefined && own === undefined) {
+        throw new TypeError(`model: params has ${params.length} entries but ${b.name} needs entry ${k}; use model.init`)
+      }
+      y = logits && i === last ? b.applyLogits(own, y, ctx) : b.apply(own, y, ctx)
+    })
+    return y
+  }
+
+  apply(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: ApplyOptions): Tensor.AnyTensor {
+    return this.run(params, x, options, false)
+  }
+
+  logits(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: ApplyOptions): Tensor.AnyTensor {
+    return this.run(params, x, options, true)
+  }
+}
+
+const labelOf = (layer: Layer.Any): string => {
+  const named = (layer as { readonly config?: { readonly name?: string } }).config?.name
+  if (named !== undefined) return named
+  switch (layer._tag) {
+    case "Conv2d":
+      return `conv2d(${layer.config.filters})`
+    case "Dense":
+      return `dense(${layer.config.units})`
+    case "Pool2d":
+      return `${layer.kind}Pool2d`
+    case "Flatten":
+      return "flatten"
+    case "Dropout":
+      return `dropout(${layer.rate})`
+    case "Activation":
+      return layer.activation
+    case "Sequential":
+      return "sequential"
+    case "Residual":
+      return "residual"
+    case "Parallel":
+      return "parallel"
+  }
+}
+
+/** Options of `input`. */
+export interface InputOptions<D extends DType> {
+  readonly dtype?: D
+}
+
+/**
+ * Starts a model on inputs of shape `[batch, ...shape]` (the batch size is known only at run time).
+ *
+ * @example
+ * ```ts
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
+ * ```
+ */
+export const input = <const S extends Shape, D extends DType = "float32">(
+  shape: S,
+  options?: InputOptions<D>
+): Model<WithBatch<S>, WithBatch<S>, readonly [], D, 0> => {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d <= 0) {
+      throw new ShapeError("input", `input: dims must be positive integers, got [${shape.join(", ")}]`)
+    }
+  }
+  const dtype = options?.dtype ?? "float32"
+  // The runtime class implements the interface for every type argument; the static types are computed
+  // by `add`, which the class mirrors at run time.
+  return new ModelImpl([-1, ...shape], dtype, [], []) as unknown as Model<WithBatch<S>, WithBatch<S>, readonly [], D, 0>
+}
+
+/**
+ * The number of trainable parameters.
+ *
+ * @example
+ * ```ts
+ * Model.parameterCount(model) // 1,276,466 for the classic MNIST CNN
+ * ```
+ */
+export const parameterCount = (model: AnyModel): number => model.layers.reduce((n, l) => n + l.parameters, 0)
+
+/**
+ * A Keras-style summary table: layers, output shapes and parameter counts.
+ *
+ * @example
+ * ```ts
+ * console.log(Model.summary(model))
+ * ```
+ */
+export const summary = (model: AnyModel): string => {
+  const rows = model.layers.map((l) => [l.label, `[${l.outputShape.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`, String(l.parameters)])
+  const header = ["layer", "output shape", "parameters"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")
+  return [line(header), ...rows.map(line), `total parameters: ${parameterCount(model)}`].join("\n")
+}

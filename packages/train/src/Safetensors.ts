@@ -1,0 +1,244 @@
+/**
+ * The safetensors format (the one PyTorch, JAX and Hugging Face tooling read): an 8-byte little-endian
+ * header length, a JSON header mapping each tensor name to `{ dtype, shape, data_offsets }` plus an
+ * optional `__metadata__` map of strings, then the raw little-endian data.
+ *
+ * Writing is atomic: the bytes go to a temporary file in the same directory, are flushed to disk, and
+ * the file is renamed over the target, so a crash while writing leaves the previous file intact.
+ *
+ * Hand-written because the format is 40 lines and no maintained JavaScript package covers both reading
+ * and atomic writing of it.
+ *
+ * @since 0.1.0
+ */
+import { Tensor } from "@typegrad/tensor"
+import { Data, Effect, Result } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+
+/**
+ * A checkpoint or safetensors file that cannot be read or written. `reason` says what is wrong and what
+ * to do.
+ *
+ * @example
+ * ```ts
+ * Effect.catchTag("CheckpointError", (e) => Console.error(e.message))
+ * ```
+ */
+export class CheckpointError extends Data.TaggedError("CheckpointError")<{
+  readonly path: string
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `checkpoint ${this.path}: ${this.reason}`
+  }
+}
+
+/** The tensors and metadata of a safetensors file. */
+export interface Contents {
+  readonly tensors: ReadonlyMap<string, Tensor.AnyTensor>
+  readonly metadata: Readonly<Record<string, string>>
+}
+
+const DTYPES = { float32: "F32", float64: "F64" } as const
+const BYTES = { F32: 4, F64: 8 } as const
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+/**
+ * Encodes tensors (by name) and string metadata as safetensors bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = Safetensors.encode(new Map([["w", Tensor.ones([2, 2])]]), { epoch: "3" })
+ * ```
+ */
+export const encode = (
+  tensors: ReadonlyMap<string, Tensor.AnyTensor> | ReadonlyArray<readonly [string, Tensor.AnyTensor]>,
+  metadata: Readonly<Record<string, string>> = {}
+): Uint8Array => {
+  const entries = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const header: Record<string, unknown> = {}
+  if (Object.keys(metadata).length > 0) header["__metadata__"] = metadata
+  let offset = 0
+  for (const [name, t] of entries) {
+    if (name === "__metadata__") throw new TypeError(`safetensors: "__metadata__" is reserved and cannot name a tensor`)
+    const bytes = t.size * (t.dtype === "float64" ? 8 : 4)
+    header[name] = { dtype: DTYPES[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes] }
+    offset += bytes
+  }
+  let json = JSON.stringify(header)
+  // Pad the header with spaces so the data starts 8-byte aligned.
+  const headerBytes = new TextEncoder().encode(json)
+  const padded = Math.ceil(headerBytes.length / 8) * 8
+  json += " ".repeat(padded - headerBytes.length)
+  const out = new Uint8Array(8 + padded + offset)
+  const view = new DataView(out.buffer)
+  view.setBigUint64(0, BigInt(padded), true)
+  out.set(new TextEncoder().encode(json), 8)
+  let at = 8 + padded
+  for (const [, t] of entries) {
+    const data = Tensor.unsafeData(t)
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    if (littleEndian) out.set(raw, at)
+    else {
+      const width = data.BYTES_PER_ELEMENT
+      for (let i = 0; i < raw.length; i += width) for (let k = 0; k < width; k++) out[at + i + k] = raw[i + width - 1 - k]!
+    }
+    at += raw.length
+  }
+  return out
+}
+
+/**
+ * Decodes safetensors bytes, validating the header (sizes, offsets without gaps or overlaps, dtypes)
+ * before any tensor is built. Only F32 and F64 tensors are supported.
+ *
+ * @example
+ * ```ts
+ * const result = Safetensors.decode(bytes, "model.safetensors")
+ * ```
+ */
+export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Contents, CheckpointError> => {
+  const fail = (reason: string) => Result.fail(new CheckpointError({ path: file, reason }))
+  if (bytes.length < 8) return fail(`the file has ${bytes.length} bytes, too short for a safetensors header; it is truncated or not a safetensors file`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const n = view.getBigUint64(0, true)
+  if (n > BigInt(bytes.length - 8)) {
+    return fail(`the header claims ${n} bytes but only ${bytes.length - 8} follow; the file is truncated or corrupt`)
+  }
+  const headerEnd = 8 + Number(n)
+  let header: unknown
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, headerEnd)))
+  } catch (cause) {
+    return fail(`the header is not valid JSON (${String(cause)}); the file is corrupt`)
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) return fail("the header is not a JSON object")
+  const dataLength = bytes.length - headerEnd
+  const metadata: Record<string, string> = {}
+  const specs: Array<{ name: string; dtype: "F32" | "F64"; shape: Array<number>; begin: number; end: number }> = []
+  for (const [name, value] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      if (typeof value !== "object" || value === null) return fail("__metadata__ must be an object of strings")
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== "string") return fail(`__metadata__.${k} must be a string`)
+        metadata[k] = v
+      }
+      continue
+    }
+    const spec = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown }
+    if (spec.dtype !== "F32" && spec.dtype !== "F64") {
+      return fail(`tensor "${name}" has dtype ${JSON.stringify(spec.dtype)}; only F32 and F64 are supported`)
+    }
+    const shape = spec.shape
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      return fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`)
+    }
+    const offsets = spec.data_offsets
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+      return fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`)
+    }
+    const [begin, end] = offsets as [number, number]
+    const expected = shape.reduce((a: number, b: number) => a * b, 1) * BYTES[spec.dtype]
+    if (end - begin !== expected) {
+      return fail(`tensor "${name}" of shape [${shape.join(", ")}] needs ${expected} bytes but its offsets span ${end - begin}`)
+    }
+    if (end > dataLength) return fail(`tensor "${name}" ends at byte ${end} but the data has ${dataLength} bytes; the file is truncated`)
+    specs.push({ name, dtype: spec.dtype, shape: shape as Array<number>, begin, end })
+  }
+  specs.sort((a, b) => a.begin - b.begin)
+  let expectedBegin = 0
+  for (const s of specs) {
+    if (s.begin !== expectedBegin) return fail(`tensor "${s.name}" starts at byte ${s.begin}, expected ${expectedBegin}: the data has gaps or overlaps`)
+    expectedBegin = s.end
+  }
+  if (expectedBegin !== dataLength) return fail(`${dataLength - expectedBegin} trailing bytes after the last tensor; the file is corrupt`)
+  const tensors = new Map<string, Tensor.AnyTensor>()
+  for (const s of specs) {
+    const width = BYTES[s.dtype]
+    const count = (s.end - s.begin) / width
+    const data = s.dtype === "F64" ? new Float64Array(count) : new Float32Array(count)
+    const src = new DataView(bytes.buffer, bytes.byteOffset + headerEnd + s.begin, s.end - s.begin)
+    if (s.dtype === "F64") for (let i = 0; i < count; i++) data[i] = src.getFloat64(i * 8, true)
+    else for (let i = 0; i < count; i++) data[i] = src.getFloat32(i * 4, true)
+    tensors.set(s.name, Tensor.unsafeFromData(data, s.shape))
+  }
+  return Result.succeed({ tensors, metadata })
+}
+
+/**
+ * Writes a safetensors file atomically: temp file in the same directory, fsync, rename, fsync of the
+ * directory. The previous file (if any) stays intact until the rename.
+ *
+ * @example
+ * ```ts
+ * yield* Safetensors.write("out/model.safetensors", Pytree.paths(params), { epoch: "1" })
+ * ```
+ */
+export const write = (
+  file: string,
+  tensors: ReadonlyMap<string, Tensor.AnyTensor> | ReadonlyArray<readonly [string, Tensor.AnyTensor]>,
+  metadata: Readonly<Record<string, string>> = {}
+): Effect.Effect<void, CheckpointError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const bytes = encode(tensors, metadata)
+      await writeAtomic(file, bytes)
+    },
+    catch: (cause) =>
+      new CheckpointError({
+        path: file,
+        reason: `could not write the file (${cause instanceof Error ? cause.message : String(cause)}); check that the directory exists and is writable`,
+        cause
+      })
+  })
+
+/** Writes bytes to `file` atomically (temp file, fsync, rename, directory fsync). @internal */
+export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void> => {
+  const dir = path.dirname(file)
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`)
+  const handle = await fs.open(tmp, "w")
+  try {
+    await handle.writeFile(bytes)
+    await handle.sync()
+  } catch (e) {
+    await handle.close()
+    await fs.rm(tmp, { force: true })
+    throw e
+  }
+  await handle.close()
+  try {
+    await fs.rename(tmp, file)
+  } catch (e) {
+    await fs.rm(tmp, { force: true })
+    throw e
+  }
+  const d = await fs.open(dir, "r").catch(() => undefined)
+  if (d !== undefined) {
+    await d.sync().catch(() => undefined)
+    await d.close()
+  }
+}
+
+/**
+ * Reads and validates a safetensors file.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = yield* Safetensors.read("out/model.safetensors")
+ * ```
+ */
+export const read = (file: string): Effect.Effect<Contents, CheckpointError> =>
+  Effect.flatMap(
+    Effect.tryPromise({
+      try: () => fs.readFile(file),
+      catch: (cause) =>
+        new CheckpointError({
+          path: file,
+          reason: `could not read the file (${cause instanceof Error ? cause.message : String(cause)}); check the path`,
+          cause
+        })
+    }),
+    (bytes) => Effect.fromResult(decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file))
+  )

@@ -1,0 +1,18 @@
+/**
+ * `@typegrad/train`: the training loop as an `Effect`, progress reporting, safetensors checkpoints and
+ * training-curve plots.
+ *
+ * @example
+ * ```ts
+ * import { Progress, Train } from "@typegrad/train"
+ * const result = await Effect.runPromise(Train.fit(config).pipe(Effect.provide(Progress.auto)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as Plot from "./Plot.ts"
+export * as Progress from "./Progress.ts"
+export * as Safetensors from "./Safetensors.ts"
+export * as Train from "./Train.ts"
+export { CheckpointError } from "./Safetensors.ts"
+export { NonFiniteLossError } from "./Train.ts"
