@@ -53,6 +53,14 @@ describe("kinks and ties", () => {
     expect(arr(g[1])).toEqual([0, 1])
   })
 
+  it("comparisons and sign have zero gradient (they are piecewise constant)", () => {
+    const x = f64([1, -2, 3], [3])
+    expect(arr(grad((t: T) => total(Tensor.mul(Tensor.greater(t, 0), t)))(x))).toEqual([1, 0, 1])
+    expect(arr(grad((t: T) => total(Tensor.mul(Tensor.greaterEqual(t, 3), t)))(x))).toEqual([0, 0, 1])
+    expect(arr(grad((t: T) => total(Tensor.mul(Tensor.equal(t, 1), t)))(x))).toEqual([1, 0, 0])
+    expect(arr(grad((t: T) => total(Tensor.mul(Tensor.sign(t), t)))(x))).toEqual([1, -1, 1])
+  })
+
   it("abs'(0) = 0", () => {
     expect(arr(grad((x: T) => total(Tensor.abs(x)))(f64([-2, 0, 3], [3])))).toEqual([-1, 0, 1])
   })
@@ -183,6 +191,21 @@ describe("higher order, against closed forms", () => {
     const v = f64([1, 1, 2], [3])
     const hvp = grad((p: T) => total(Tensor.mul(grad((q: T) => total(Tensor.pow(q, 3)))(p), v)))(x)
     expect(arr(hvp)).toEqual([6 * 1 * 1, 6 * -2 * 1, 6 * 0.5 * 2])
+  })
+
+  it("third order through conv2d, maxPool2d, avgPool2d and matmul (order-2 check of a gradient)", () => {
+    const x = f64([0.1, 0.5, -0.3, 0.2, 0.7, -0.1, 0.4, 0.9, -0.6], [1, 3, 3, 1])
+    const w = f64([0.3, -0.2, 0.5, 0.1], [2, 2, 1, 1])
+    const cube = (t: T): S => total(Tensor.pow(t, 3))
+    const cases: ReadonlyArray<readonly [string, (t: T) => S, T]> = [
+      ["conv2d", (k) => cube(Tensor.conv2d(x, k, { padding: "same" }) as T), w],
+      ["maxPool2d", (t) => cube(Tensor.maxPool2d(t, { poolSize: 2, strides: 1 }) as T), x],
+      ["avgPool2d", (t) => cube(Tensor.avgPool2d(t, { poolSize: 2, strides: 1, padding: "same" }) as T), x],
+      ["matmul", (t) => cube(Tensor.matmul(Tensor.reshape(t, [3, 3]) as T, Tensor.reshape(t, [3, 3]) as T) as T), x],
+      ["batched matmul", (t) => cube(Tensor.matmul(Tensor.reshape(t, [1, 3, 3]) as T, Tensor.reshape(t, [1, 3, 3]) as T) as T), x]
+    ]
+    for (const [, f, at] of cases) assertGrads((t: T) => grad(f)(t), at, { order: 2 })
+    expect(cases.length).toBe(5)
   })
 
   it("jvp of grad (forward over reverse) gives the same Hessian-vector product", () => {

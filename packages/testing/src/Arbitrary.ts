@@ -21,7 +21,14 @@
 import { Tensor } from "@typegrad/tensor"
 import fc from "fast-check"
 
-/** Bounds of generated shapes (all inclusive). */
+/**
+ * Bounds of generated shapes (all inclusive).
+ *
+ * @example
+ * ```ts
+ * Arbitrary.shape({ minRank: 2, maxRank: 2, maxDim: 7 }) // matrices up to 7x7
+ * ```
+ */
 export interface ShapeOptions {
   /** Fewest axes (default 0: scalars included). */
   readonly minRank?: number
@@ -33,7 +40,16 @@ export interface ShapeOptions {
   readonly maxDim?: number
 }
 
-/** How the entries of a generated tensor are drawn. */
+/**
+ * How the entries of a generated tensor are drawn.
+ *
+ * @example
+ * ```ts
+ * const positive: Arbitrary.ValueOptions = { min: 0.1, max: 3 }            // for log, sqrt
+ * const noKink: Arbitrary.ValueOptions = { awayFrom: [0], margin: 0.05 }    // for relu, abs
+ * const noTies: Arbitrary.ValueOptions = { distinct: true }                 // for max, maxPool2d
+ * ```
+ */
 export interface ValueOptions {
   /** Smallest value (default -1). */
   readonly min?: number
@@ -52,7 +68,14 @@ export interface ValueOptions {
   readonly resolution?: number
 }
 
-/** `ValueOptions` plus the dtype of the tensor. */
+/**
+ * `ValueOptions` plus the dtype of the tensor.
+ *
+ * @example
+ * ```ts
+ * Arbitrary.tensor([4], { dtype: "float64", min: -2, max: 2 })
+ * ```
+ */
 export interface TensorOptions<D extends Tensor.DType> extends ValueOptions {
   /** The dtype (default `"float32"`, as everywhere in typegrad; gradient checks want `"float64"`). */
   readonly dtype?: D

@@ -31,7 +31,14 @@ import { Tensor } from "@typegrad/tensor"
 type Tree = Pytree.Pytree
 type Leaf = Tensor.AnyTensor
 
-/** Options of `checkGrads`, `assertGrads` and `jvpVjpAgreement`. */
+/**
+ * Options of `checkGrads`, `assertGrads` and `jvpVjpAgreement`.
+ *
+ * @example
+ * ```ts
+ * checkGrads(f, x, { order: 2, directions: 5, seed: 1, atol: 1e-6, kinks: "fail" })
+ * ```
+ */
 export interface Options {
   /** Number of random (u, v) pairs per leaf and order (default 3). */
   readonly directions?: number
@@ -53,7 +60,14 @@ export interface Options {
   readonly perLeaf?: boolean
 }
 
-/** One comparison. */
+/**
+ * One comparison: a random direction, a leaf of the input, an order.
+ *
+ * @example
+ * ```ts
+ * const failing = checkGrads(f, params).entries.filter((e) => !e.ok).map((e) => e.leaf) // ["x.dense.w"]
+ * ```
+ */
 export interface Entry {
   /** 1: gradient; 2: derivative of the VJP. */
   readonly order: 1 | 2
@@ -75,7 +89,16 @@ export interface Entry {
   readonly ok: boolean
 }
 
-/** The outcome of a check. */
+/**
+ * The outcome of a check.
+ *
+ * @example
+ * ```ts
+ * const r = checkGrads(f, x)
+ * fc.pre(!r.kinked) // in a property: skip samples on a kink
+ * expect(r.ok).toBe(true)
+ * ```
+ */
 export interface Result {
   /** Every entry that was not skipped is within tolerance. */
   readonly ok: boolean
@@ -89,7 +112,14 @@ export interface Result {
   readonly rtol: number
 }
 
-/** Thrown by `assertGrads` (and `assertOk`); carries the result. */
+/**
+ * Thrown by `assertGrads` (and `assertOk`); carries the result.
+ *
+ * @example
+ * ```ts
+ * try { assertGrads(f, x) } catch (e) { if (e instanceof GradientCheckError) console.log(e.result.worst) }
+ * ```
+ */
 export class GradientCheckError extends Error {
   readonly result: Result
   constructor(message: string, result: Result) {
@@ -377,7 +407,15 @@ export const checkGrads = <X extends Tree, Y extends Tree>(f: (x: X) => Y, x: X,
 
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toPrecision(8) : String(v))
 
-/** A readable account of a result: the verdict and the worst comparison. */
+/**
+ * A readable account of a result: the verdict and the worst comparison.
+ *
+ * @example
+ * ```ts
+ * const r = checkGrads(f, x)
+ * expect(r.ok ? "ok" : CheckGrads.format(r)).toBe("ok") // the failure message shows the worst entry
+ * ```
+ */
 export const format = (result: Result): string => {
   const judged = result.entries.filter((e) => !e.skipped)
   const failed = judged.filter((e) => !e.ok).length
