@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
-import { bind, primitive, type TensorImpl } from "@typegrad/tensor/internal"
+import { bind, primitive, type Primitive, type TensorImpl } from "@typegrad/tensor/internal"
 import { external, internal, ReverseTrace, type Tracer } from "./internal/reverse.ts"
 import * as Pytree from "./Pytree.ts"
 
@@ -222,26 +222,27 @@ export interface CustomVjp<Args extends ReadonlyArray<Tensor.AnyTensor>, Y exten
 export const customVjp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor, Res>(
   definition: CustomVjp<Args, Y, Res>
 ): (...args: Args) => Y => {
-  const residuals = new WeakMap<TensorImpl, Res>()
-  const p = primitive<null>(
-    "customVjp",
-    (inputs) => {
-      // The user's forward receives the primal arguments (their own static types are the caller's).
-      const [y, res] = definition.forward(...(inputs.map(external) as unknown as Args))
-      const out = internal(y)
-      residuals.set(out, res)
-      return out
-    },
-    (ct, inputs, output) => {
-      if (!residuals.has(output)) {
-        throw new Error("customVjp: the residuals of this call are gone; the output was not produced by this function")
+  // The user's functions see the arguments with the caller's static types.
+  const forward = (inputs: ReadonlyArray<TensorImpl>) => definition.forward(...(inputs.map(external) as unknown as Args))
+  const p: Primitive<null> = {
+    name: "customVjp",
+    impl: (inputs) => internal(forward(inputs)[0]),
+    vjp: undefined,
+    // Under a trace, the forward runs on the inputs as that trace sees them, so enclosing traces record
+    // it and the residuals they produce: the backward stays differentiable (higher-order gradients).
+    traced: (inputs) => {
+      const [y, residuals] = forward(inputs)
+      return {
+        output: internal(y),
+        vjp: (ct) => {
+          const cts = definition.backward(residuals, external(ct) as Y)
+          if (cts.length !== inputs.length) {
+            throw new TypeError(`customVjp: backward returned ${cts.length} cotangents for ${inputs.length} arguments`)
+          }
+          return cts.map((c: Tensor.AnyTensor | undefined) => (c === undefined ? undefined : internal(c)))
+        }
       }
-      const cts = definition.backward(residuals.get(output)!, external(ct) as Y)
-      if (cts.length !== inputs.length) {
-        throw new TypeError(`customVjp: backward returned ${cts.length} cotangents for ${inputs.length} arguments`)
-      }
-      return cts.map((c: Tensor.AnyTensor | undefined) => (c === undefined ? undefined : internal(c)))
     }
-  )
+  }
   return (...args: Args): Y => external(bind(p, args.map(internal), null)) as Y
 }

@@ -259,18 +259,16 @@ describe("customVjp", () => {
     expect(arr(g[1])).toEqual([0, 0])
   })
 
-  // BUG (packages/autodiff/src/Autodiff.ts, customVjp): under two nested traces the rule is handed the
-  // output as seen by the inner trace, which is then a tracer of the outer trace, while the forward
-  // stored the residuals under the raw output: grad(grad(f)) throws "customVjp: the residuals of this
-  // call are gone; the output was not produced by this function". Expected: 1/(e^x + 2 + e^-x) = s(1-s).
-  it.fails("works in grad of grad (second derivative of softplus = sigmoid')", () => {
+  // Under nested traces the forward runs on the enclosing traces' tracers, so the residuals (and with
+  // them the backward) are differentiable: the second derivative is 1/(e^x + 2 + e^-x) = s(1-s).
+  it("works in grad of grad (second derivative of softplus = sigmoid')", () => {
     const x = 0.7
     const s = 1 / (1 + Math.exp(-x))
     assertClose(num(grad(grad((t: S) => softplus(t) as S))(s64(x))), s * (1 - s))
   })
 
   // Same bug, reached with an outer trace that only closes over the input (no grad of grad needed).
-  it.fails("works inside an enclosing vjp that differentiates through it", () => {
+  it("works inside an enclosing vjp that differentiates through it", () => {
     const outer = grad((x: S) => Tensor.mul(x, grad((t: S) => softplus(t) as S)(x)) as S)(s64(0.3))
     const s = 1 / (1 + Math.exp(-0.3))
     assertClose(num(outer), s + 0.3 * s * (1 - s))

@@ -275,6 +275,14 @@ const positiveInt = (label: string, what: string, v: number): void => {
 const field = (p: Pytree.Pytree | undefined, key: string): AnyTensor | undefined =>
   (p as Record<string, AnyTensor | undefined> | undefined)?.[key]
 
+const kernelOf = (name: string, p: Pytree.Pytree | undefined): AnyTensor => {
+  const k = field(p, "kernel")
+  if (!Tensor.isTensor(k)) {
+    throw new TypeError(`${name}: its params must be { kernel, bias? } tensors, got ${JSON.stringify(p === undefined ? null : Object.keys(p))}; use model.init`)
+  }
+  return k
+}
+
 const make = <L extends Any>(layer: L): L => layer
 
 /**
@@ -299,7 +307,7 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> =>
       const useBias = config.useBias ?? true
       const init = config.kernelInitializer ?? "glorotUniform"
       const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, logits: boolean): AnyTensor => {
-        let y = Tensor.conv2d(x, field(p, "kernel")!, options) as AnyTensor
+        let y = Tensor.conv2d(x, kernelOf(name, p), options) as AnyTensor
         const b = field(p, "bias")
         if (b !== undefined) y = Tensor.add(y, b) as AnyTensor
         return logits && config.activation === "softmax" ? y : applyActivation(config.activation, y)
@@ -342,7 +350,7 @@ export const dense = <const C extends DenseConfig>(config: C): Dense<C> =>
       const useBias = config.useBias ?? true
       const init = config.kernelInitializer ?? "glorotUniform"
       const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, logits: boolean): AnyTensor => {
-        let y = Tensor.matmul(x, field(p, "kernel")!) as AnyTensor
+        let y = Tensor.matmul(x, kernelOf(name, p)) as AnyTensor
         const b = field(p, "bias")
         if (b !== undefined) y = Tensor.add(y, b) as AnyTensor
         return logits && config.activation === "softmax" ? y : applyActivation(config.activation, y)
@@ -507,7 +515,10 @@ const buildChain = (layers: ReadonlyArray<Any>, input: ReadonlyArray<number>, na
 const chainInit = (chain: Chain) => (seed: number, dtype: DType): Pytree.Pytree =>
   chain.built.flatMap((b) => (b.init === undefined ? [] : [b.init(seed, dtype)]))
 
-const chainApply = (chain: Chain, logits: boolean) => (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
+const chainApply = (chain: Chain, logits: boolean, name: string) => (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
+  if (p !== undefined && !Array.isArray(p)) {
+    throw new TypeError(`${name}: its params must be an array with one entry per inner layer that has parameters; use model.init`)
+  }
   const params = (p ?? []) as ReadonlyArray<Pytree.Pytree>
   let k = 0
   let y = x
@@ -537,8 +548,8 @@ export const sequential = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): 
         outShape: chain.outShape,
         parameters: chain.built.reduce((n, b) => n + b.parameters, 0),
         init: chain.built.some((b) => b.init !== undefined) ? chainInit(chain) : undefined,
-        apply: chainApply(chain, false),
-        applyLogits: chainApply(chain, true)
+        apply: chainApply(chain, false, name),
+        applyLogits: chainApply(chain, true, name)
       }
     }
   })
@@ -563,7 +574,7 @@ export const residual = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): Re
           `${name}: the block maps [${input.join(", ")}] to [${chain.outShape.join(", ")}]; a residual block must keep the shape`
         )
       }
-      const inner = chainApply(chain, false)
+      const inner = chainApply(chain, false, name)
       const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor =>
         Tensor.add(x, inner(p, x, ctx)) as AnyTensor
       return {
@@ -597,7 +608,7 @@ export const parallel = <const Bs extends ReadonlyArray<ReadonlyArray<Any>>, con
     build: (input, name, stream) => {
       const chains = branches.map((b, i) => buildChain(b, input, `${name}[${i}]`, Prng.derive(stream, i)))
       const outShape = Rules.concat(chains.map((c) => c.outShape), ax, name)
-      const applies = chains.map((c) => chainApply(c, false))
+      const applies = chains.map((c, i) => chainApply(c, false, `${name}[${i}]`))
       const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
         const ps = (p ?? []) as ReadonlyArray<Pytree.Pytree>
         return Tensor.concat(applies.map((f, i) => f(ps[i], x, ctx)), ax) as AnyTensor

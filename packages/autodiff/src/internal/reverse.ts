@@ -26,6 +26,8 @@ interface Node {
   readonly primals: ReadonlyArray<TensorImpl>
   readonly params: unknown
   readonly output: TensorImpl
+  /** The pullback of this application, for primitives with a per-application rule (customVjp). */
+  readonly pullback?: ((cotangent: TensorImpl) => ReadonlyArray<TensorImpl | undefined>) | undefined
 }
 
 /** A tensor that is being differentiated by one trace. */
@@ -56,6 +58,12 @@ export class ReverseTrace implements Trace {
 
   readonly process = (primitive: Primitive, inputs: ReadonlyArray<TensorImpl>, params: unknown): TensorImpl => {
     const primals = inputs.map((t) => (t.trace === this ? (t as Tracer).primal : t))
+    if (primitive.traced !== undefined) {
+      const { output, vjp } = primitive.traced(primals, params)
+      const node: Node = { primitive, inputs, primals, params, output, pullback: vjp }
+      this.nodes.push(node)
+      return new Tracer(output, this, node)
+    }
     const output = bind(primitive, primals, params)
     const node: Node = { primitive, inputs, primals, params, output }
     this.nodes.push(node)
@@ -90,14 +98,16 @@ export class ReverseTrace implements Trace {
       if (ct === undefined) continue
       cotangents.delete(node)
       const primitive = node.primitive!
-      if (primitive.vjp === undefined) {
+      if (primitive.vjp === undefined && node.pullback === undefined) {
         throw new Error(
           `autodiff: the primitive "${primitive.name}" has no gradient rule, so its inputs cannot be differentiated; ` +
             `wrap its inputs in stopGradient if a zero gradient is what you want`
         )
       }
       const needs = node.inputs.map((t) => t.trace === this)
-      const cts = primitive.vjp(ct, node.primals, node.output, node.params, needs)
+      const cts = node.pullback !== undefined
+        ? node.pullback(ct)
+        : primitive.vjp!(ct, node.primals, node.output, node.params, needs)
       for (let k = 0; k < node.inputs.length; k++) {
         const c = cts[k]
         if (!needs[k] || c === undefined) continue

@@ -54,6 +54,15 @@ export interface Primitive<P = unknown> {
   readonly name: string
   readonly impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl
   vjp: VjpRule<P> | undefined
+  /**
+   * For user-defined gradients (`customVjp`): computes the output on the inputs as the trace sees them
+   * (possibly tracers of enclosing traces, so those traces record the computation) together with the
+   * pullback of this one application. A trace uses it instead of `impl` + `vjp`.
+   */
+  readonly traced?: (
+    inputs: ReadonlyArray<TensorImpl>,
+    params: P
+  ) => { readonly output: TensorImpl; readonly vjp: (cotangent: TensorImpl) => ReadonlyArray<TensorImpl | undefined> }
 }
 
 /** The concrete tensor class. Its public face is the `Tensor<S, D>` interface of `Tensor.ts`. */
