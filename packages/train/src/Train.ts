@@ -161,7 +161,7 @@ const save = (directory: string, snap: Snapshot, config: FitConfig<ReadonlyArray
       config: JSON.stringify(config.config ?? {})
     }
     yield* Safetensors.write(path.join(directory, CHECKPOINT), tensors, metadata)
-    const metrics = { ...(config.config ?? {}), epochs: snap.history }
+    const metrics = { ...config.config, epochs: snap.history }
     yield* Effect.tryPromise({
       try: async () => {
         await Safetensors.writeAtomic(path.join(directory, "metrics.json"), new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n"))
