@@ -11,7 +11,20 @@
  */
 import type { Data, DType } from "./core.ts"
 
-type RowFn = (out: Data, o: number, a: Data, ia: number, sa: number, b: Data, ib: number, sb: number, n: number) => void
+type RowFn = (
+  out: Data,
+  o: number,
+  a: Data,
+  ia: number,
+  sa: number,
+  b: Data,
+  ib: number,
+  sb: number,
+  n: number,
+  rows: number,
+  ra: number,
+  rb: number
+) => void
 type UnaryFn = (out: Data, a: Data, n: number) => void
 
 const rowCache = new Map<string, RowFn>()
@@ -51,6 +64,12 @@ const compileRelu = (dtype: DType): UnaryFn =>
 
 const compileRow = (source: string): RowFn => {
   const expr = branchFree(source)
+  // One call covers `rows` rows of `n` outputs; operand row starts advance by ra / rb per row. The
+  // inner-stride cases are split so each loop has unit or zero strides where the layout allows.
+  const loop = (load: string) =>
+    `for (let r = 0; r < rows; r++, o += n, ia += ra, ib += rb) {
+      for (let i = 0; i < n; i++) { ${load} out[o + i] = ${expr}; }
+    }`
   return new Function(
     "out",
     "o",
@@ -61,17 +80,18 @@ const compileRow = (source: string): RowFn => {
     "ib",
     "sb",
     "n",
+    "rows",
+    "ra",
+    "rb",
     `"use strict";
     if (sa === 1 && sb === 1) {
-      for (let i = 0; i < n; i++) { const a = A[ia + i], b = B[ib + i]; out[o + i] = ${expr}; }
-    } else if (sb === 0) {
-      const b = B[ib];
-      for (let i = 0; i < n; i++) { const a = A[ia + i * sa]; out[o + i] = ${expr}; }
-    } else if (sa === 0) {
-      const a = A[ia];
-      for (let i = 0; i < n; i++) { const b = B[ib + i * sb]; out[o + i] = ${expr}; }
+      ${loop("const a = A[ia + i], b = B[ib + i];")}
+    } else if (sa === 1 && sb === 0) {
+      ${loop("const a = A[ia + i], b = B[ib];")}
+    } else if (sa === 0 && sb === 1) {
+      ${loop("const a = A[ia], b = B[ib + i];")}
     } else {
-      for (let i = 0; i < n; i++) { const a = A[ia + i * sa], b = B[ib + i * sb]; out[o + i] = ${expr}; }
+      ${loop("const a = A[ia + i * sa], b = B[ib + i * sb];")}
     }`
   ) as RowFn
 }
@@ -172,7 +192,7 @@ export const binaryBroadcast = (
 ): void => {
   const row = rowKernel(expr, dtype)
   if (a.length === out.length && b.length === out.length) {
-    row(out, 0, a, 0, 1, b, 0, 1, out.length)
+    row(out, 0, a, 0, 1, b, 0, 1, out.length, 1, 0, 0)
     return
   }
   const c = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)])
@@ -184,16 +204,25 @@ export const binaryBroadcast = (
   const lastA = sa[rank - 1]!
   const lastB = sb[rank - 1]!
   if (rank === 1) {
-    row(out, 0, a, 0, lastA, b, 0, lastB, n)
+    row(out, 0, a, 0, lastA, b, 0, lastB, n, 1, 0, 0)
     return
   }
-  // Odometer over the outer axes; the innermost axis is one tight row.
-  const index = new Array<number>(rank - 1).fill(0)
+  // The two innermost axes are one kernel call (e.g. [B, N] + [N] is a single call); an odometer walks
+  // the outer axes.
+  const rows = shape[rank - 2]!
+  const ra = sa[rank - 2]!
+  const rb = sb[rank - 2]!
+  const block = rows * n
+  if (rank === 2) {
+    row(out, 0, a, 0, lastA, b, 0, lastB, n, rows, ra, rb)
+    return
+  }
+  const index = new Array<number>(rank - 2).fill(0)
   let ia = 0
   let ib = 0
-  for (let o = 0; o < out.length; o += n) {
-    row(out, o, a, ia, lastA, b, ib, lastB, n)
-    for (let axis = rank - 2; axis >= 0; axis--) {
+  for (let o = 0; o < out.length; o += block) {
+    row(out, o, a, ia, lastA, b, ib, lastB, n, rows, ra, rb)
+    for (let axis = rank - 3; axis >= 0; axis--) {
       const i = ++index[axis]!
       ia += sa[axis]!
       ib += sb[axis]!

@@ -41,6 +41,48 @@ export const reduce = (
   const rank = cshape.length
   const n = cshape[rank - 1]!
   const lastOut = os[rank - 1]!
+  if (!isMax && rank === 2 && os[0] === 0 && lastOut === 1) {
+    // Sum over the leading axis (bias gradients): add each row into the accumulator row.
+    sumRows(acc, data, cshape[0]!, n)
+  } else if (!isMax && rank === 2 && os[0] === 1 && lastOut === 0) {
+    // Sum over the last axis: one accumulator per row.
+    for (let r = 0, i = 0; r < cshape[0]!; r++, i += n) acc[r] = sumRow(data, i, n)
+  } else reduceGeneral(isMax, acc, data, cshape, os, n, lastOut)
+  if (dtype === "float64") return acc
+  const out = alloc(dtype, outSize)
+  out.set(acc)
+  return out
+}
+
+/** acc[j] += data[r * n + j] for every row r (float64 accumulation, four rows per pass). */
+const sumRows = (acc: Float64Array, data: Data, rows: number, n: number): void => {
+  let r = 0
+  for (; r + 4 <= rows; r += 4) {
+    const i = r * n
+    for (let j = 0; j < n; j++) acc[j] = acc[j]! + ((data[i + j]! + data[i + n + j]!) + (data[i + 2 * n + j]! + data[i + 3 * n + j]!))
+  }
+  for (; r < rows; r++) {
+    const i = r * n
+    for (let j = 0; j < n; j++) acc[j] = acc[j]! + data[i + j]!
+  }
+}
+
+const sumRow = (data: Data, i: number, n: number): number => {
+  let s = 0
+  for (let j = 0; j < n; j++) s += data[i + j]!
+  return s
+}
+
+const reduceGeneral = (
+  isMax: boolean,
+  acc: Float64Array,
+  data: Data,
+  cshape: ReadonlyArray<number>,
+  os: ReadonlyArray<number>,
+  n: number,
+  lastOut: number
+): void => {
+  const rank = cshape.length
   const index = new Array<number>(rank).fill(0)
   let o = 0
   for (let i = 0; i < data.length; i += n) {
@@ -74,10 +116,6 @@ export const reduce = (
       o -= os[axis]! * cshape[axis]!
     }
   }
-  if (dtype === "float64") return acc
-  const out = alloc(dtype, outSize)
-  out.set(acc)
-  return out
 }
 
 /**

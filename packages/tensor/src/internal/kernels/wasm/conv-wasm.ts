@@ -94,7 +94,7 @@ export const wasmConvKernels: ConvKernels = {
     const t = taps(g)
     for (let row0 = 0; row0 < rowsTotal; row0 += ROW_LIMIT) {
       const m = Math.min(ROW_LIMIT, rowsTotal - row0)
-      gemmWasmWith(m, g.f, kkc, (pa, base, pc, kc, mr) => packIm2col(x, g, t, row0, m, pa, base, pc, kc, mr), {
+      gemmWasmWith(m, g.f, kkc, (pa, base, pc, kc, mr, i0, mc) => packIm2col(x, g, t, row0 + i0, mc, pa, base, pc, kc, mr), {
         b: w,
         bOffset: 0,
         ldb: g.f,

@@ -112,20 +112,26 @@ export function configureWasmGemm(shapes: Readonly<Record<WasmDtype, MicroKernel
 }
 
 export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
-  gemmWasmWith(args.m, args.n, args.k, (pa, base, pc, kc, mr) => packA(args, pa, base, pc, kc, mr), args)
+  gemmWasmWith(args.m, args.n, args.k, (pa, base, pc, kc, mr, i0, mc) => packA(args, pa, base, pc, kc, mr, i0, mc), args)
 }
 
 /**
- * Packs rows [0, m) x columns [pc, pc + kc) of op(A) into `pa` from element `base`, as slivers of [kc][mr]
- * (zero rows past m). Lets a caller feed the micro-kernel without materialising op(A) (implicit im2col).
+ * Packs rows [i0, i0 + mc) x columns [pc, pc + kc) of op(A) into `pa` from element `base`, as slivers of
+ * [kc][mr] (zero rows past mc). Lets a caller feed the micro-kernel without materialising op(A) (implicit
+ * im2col).
  */
-export type PackA = (pa: FloatArray, base: number, pc: number, kc: number, mr: number) => void
+export type PackA = (pa: FloatArray, base: number, pc: number, kc: number, mr: number, i0: number, mc: number) => void
 
 /** The B and C side of a GEMM (A is supplied by a `PackA`). */
 export type GemmBC<A extends FloatArray> = Pick<
   GemmArgs<A>,
   "b" | "bOffset" | "ldb" | "transB" | "c" | "cOffset" | "ldc" | "accumulate"
 >
+
+/** Packed B up to this size is packed once and kept; A and C are then streamed in row blocks of MC. */
+const B_RESIDENT_BYTES = 1 << 20
+/** Rows per block when B is resident (packed A block: MC x KC, C block: MC x nPad, both cache-sized). */
+const MC = 128
 
 /** `C (+)= A op(B)` with A [m, k] produced by `packA`. */
 export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: number, packA: PackA, bc: GemmBC<A>): void {
@@ -139,9 +145,13 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
   const is32 = c instanceof Float32Array
   const e = is32 ? engines.f32 : engines.f64
   const { mr, nr, elem } = e
-  const mPad = Math.ceil(m / mr) * mr
   const nPad = Math.ceil(n / nr) * nr
   const kcMax = Math.min(KC, k)
+  if (m > MC && k * nPad * elem <= B_RESIDENT_BYTES) {
+    residentB(e, m, n, k, nPad, packA, bc)
+    return
+  }
+  const mPad = Math.ceil(m / mr) * mr
   const ncMax = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
   // Element offsets into the typed views (all regions are vector aligned).
   const cBase = 0
@@ -153,7 +163,7 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
   if (accumulate) copyIn(c, cOffset, ldc, view, cBase, nPad, m, n)
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc)
-    packA(view, aBase, pc, kc, mr)
+    packA(view, aBase, pc, kc, mr, 0, m)
     for (let jc = 0; jc < n; jc += ncMax) {
       const nc = Math.min(ncMax, n - jc)
       packB(bc, view, bBase, pc, jc, kc, nc, nr)
@@ -172,14 +182,43 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
   copyOut(view, cBase, nPad, c, cOffset, ldc, m, n)
 }
 
+/**
+ * Tall GEMM with a small op(B) (convolutions: m = pixels, k and n = taps and channels): op(B) is packed
+ * once, then rows are processed in blocks of MC so the packed A block and the C block stay in cache
+ * instead of round-tripping the whole packed A and C through memory.
+ */
+function residentB<A extends FloatArray>(e: Engine, m: number, n: number, k: number, nPad: number, packA: PackA, bc: GemmBC<A>): void {
+  const { mr, nr, elem } = e
+  const { c, cOffset, ldc, accumulate } = bc
+  const is32 = c instanceof Float32Array
+  const kcMax = Math.min(KC, k)
+  // Layout: [packed B: per KC slab, nPad / nr panels of [kc][nr]][C block: MC x nPad][A block: MC x KC].
+  const bBase = 0
+  const cBase = k * nPad
+  const aBase = cBase + MC * nPad
+  ensureBytes((aBase + MC * kcMax) * elem)
+  const view: FloatArray = is32 ? f32View : f64View
+  for (let pc = 0; pc < k; pc += KC) packB(bc, view, bBase + pc * nPad, pc, 0, Math.min(KC, k - pc), n, nr)
+  for (let i0 = 0; i0 < m; i0 += MC) {
+    const mc = Math.min(MC, m - i0)
+    if (accumulate) copyIn(c, cOffset + i0 * ldc, ldc, view, cBase, nPad, mc, n)
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc)
+      packA(view, aBase, pc, kc, mr, i0, mc)
+      e.kernel(aBase * elem, (bBase + pc * nPad) * elem, cBase * elem, Math.ceil(mc / mr), nPad / nr, kc, nPad * elem, accumulate || pc > 0 ? 1 : 0)
+    }
+    copyOut(view, cBase, nPad, c, cOffset + i0 * ldc, ldc, mc, n)
+  }
+}
+
 function copyIn(c: FloatArray, cOffset: number, ldc: number, view: FloatArray, base: number, ld: number, m: number, n: number): void {
   if (ldc === n && ld === n) {
     view.set(c.subarray(cOffset, cOffset + m * n), base)
     return
   }
   for (let i = 0; i < m; i++) {
-    const s = cOffset + i * ldc, d = base + i * ld
-    for (let j = 0; j < n; j++) view[d + j] = c[s + j]!
+    const s = cOffset + i * ldc
+    view.set(c.subarray(s, s + n), base + i * ld)
   }
 }
 
@@ -189,14 +228,15 @@ function copyOut(view: FloatArray, base: number, ld: number, c: FloatArray, cOff
     return
   }
   for (let i = 0; i < m; i++) {
-    const s = base + i * ld, d = cOffset + i * ldc
-    for (let j = 0; j < n; j++) c[d + j] = view[s + j]!
+    const s = base + i * ld
+    c.set(view.subarray(s, s + n), cOffset + i * ldc)
   }
 }
 
-/** Pack op(A)[:, pc:pc+kc] as slivers of [kc][mr], zero rows past m. */
-function packA(args: GemmArgs<FloatArray>, pa: FloatArray, base: number, pc: number, kc: number, mr: number): void {
-  const { a, aOffset, lda, transA, m } = args
+/** Pack op(A)[r0:r0+m, pc:pc+kc] as slivers of [kc][mr], zero rows past m. */
+function packA(args: GemmArgs<FloatArray>, pa: FloatArray, base: number, pc: number, kc: number, mr: number, r0: number, m: number): void {
+  const { a, lda, transA } = args
+  const aOffset = args.aOffset + (transA ? r0 : r0 * lda)
   let dst = base
   for (let i0 = 0; i0 < m; i0 += mr) {
     const rows = Math.min(mr, m - i0)
