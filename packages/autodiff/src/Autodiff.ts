@@ -42,12 +42,18 @@ const checkScalar = (op: string, y: unknown): Tensor.AnyTensor => {
  */
 export const vjp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
   f: (x: X) => Y,
-  x: X,
-  /** @internal receives the unwrapping function of this trace (for auxiliary outputs). */
-  onTrace?: (unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor) => void
+  x: X
 ): readonly [Y, (cotangent: Y) => X] => {
+  const [y, pullback] = traced(f, x)
+  return [y, pullback] as const
+}
+
+/** `vjp`, plus the function that unwraps this call's tracers (for auxiliary outputs). */
+const traced = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
+  f: (x: X) => Y,
+  x: X
+): readonly [Y, (cotangent: Y) => X, (t: Tensor.AnyTensor) => Tensor.AnyTensor] => {
   const trace = new ReverseTrace()
-  onTrace?.((t) => external(trace.unwrap(internal(t))))
   const tracers: Array<Tracer> = []
   const tracedX = Pytree.map(x, (leaf) => {
     const t = trace.leaf(internal(leaf))
@@ -81,7 +87,7 @@ export const vjp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
       return g === undefined ? zerosLike(leaf) : external(g)
     })
   }
-  return [y, pullback] as const
+  return [y, pullback, (t: Tensor.AnyTensor) => external(trace.unwrap(internal(t)))] as const
 }
 
 /**
@@ -135,13 +141,12 @@ export const valueAndGradAux = <X extends Pytree.Pytree, Aux, R extends Readonly
 ): (x: X, ...rest: R) => readonly [Y, Aux, X] =>
 (x, ...rest) => {
   let aux: Aux | undefined
-  let trace: ((t: Tensor.AnyTensor) => Tensor.AnyTensor) | undefined
-  const [y, pullback] = vjp((p: X) => {
+  const [y, pullback, unwrap] = traced((p: X) => {
     const [value, a] = f(p, ...rest)
     aux = a
     return checkScalar("grad", value) as Y
-  }, x, (unwrap) => (trace = unwrap))
-  const plainAux = unwrapAux(aux as Aux, trace!)
+  }, x)
+  const plainAux = unwrapAux(aux as Aux, unwrap)
   return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
 }
 
