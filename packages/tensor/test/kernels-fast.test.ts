@@ -92,3 +92,87 @@ describe("wasm max pooling 2x2 fast path", () => {
     }
   })
 })
+
+/** Convolutions large enough to cross the GEMM blocks: > MC (128) rows, > KC (256) pixels per slab. */
+const bigConv = fc
+  .record({
+    n: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 5, max: 17 }),
+    w: fc.integer({ min: 5, max: 17 }),
+    c: fc.integer({ min: 1, max: 9 }),
+    f: fc.integer({ min: 1, max: 19 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    dilation: fc.integer({ min: 1, max: 2 }),
+    padTop: fc.nat(2),
+    padLeft: fc.nat(2),
+    padBottom: fc.nat(2),
+    padRight: fc.nat(2),
+  })
+  .map((r) => {
+    const effH = (r.kh - 1) * r.dilation + 1, effW = (r.kw - 1) * r.dilation + 1
+    return {
+      n: r.n,
+      h: r.h,
+      w: r.w,
+      c: r.c,
+      f: r.f,
+      kh: r.kh,
+      kw: r.kw,
+      strideH: r.stride,
+      strideW: r.stride,
+      dilationH: r.dilation,
+      dilationW: r.dilation,
+      padTop: r.padTop,
+      padLeft: r.padLeft,
+      outH: Math.floor((r.h + r.padTop + r.padBottom - effH) / r.stride) + 1,
+      outW: Math.floor((r.w + r.padLeft + r.padRight - effW) / r.stride) + 1,
+    }
+  })
+  .filter((g) => g.outH >= 1 && g.outW >= 1)
+
+function seeded(length: number, seed: number, ctor: Ctor): Float32Array | Float64Array {
+  const out = new ctor(length)
+  let s = seed >>> 0
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = Math.round((s / 4294967296) * 2000 - 1000) / 1000
+  }
+  return out
+}
+
+function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  expect(got.length).toBe(want.length)
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
+  }
+}
+
+describe("wasm convolution on blocked GEMM paths", () => {
+  for (const [dtype, ctor] of dtypes) {
+    const tol = dtype === "float32" ? 2e-4 : 1e-11
+    it(`${dtype}: forward, backprop input and filter agree with the JS kernels`, () => {
+      fc.assert(
+        fc.property(bigConv, fc.integer(), (g, seed) => {
+          const x = seeded(g.n * g.h * g.w * g.c, seed, ctor)
+          const wt = seeded(g.kh * g.kw * g.c * g.f, seed + 1, ctor)
+          const dy = seeded(g.n * g.outH * g.outW * g.f, seed + 2, ctor)
+          const y1 = new ctor(dy.length), y2 = new ctor(dy.length).fill(Number.NaN)
+          jsKernels.conv2d(x, wt, y1, g)
+          wasmKernels.conv2d(x, wt, y2, g)
+          expectNear(y2, y1, tol)
+          const dx1 = new ctor(x.length), dx2 = new ctor(x.length).fill(Number.NaN)
+          jsKernels.conv2dBackpropInput(dy, wt, dx1, g)
+          wasmKernels.conv2dBackpropInput(dy, wt, dx2, g)
+          expectNear(dx2, dx1, tol)
+          const dw1 = new ctor(wt.length), dw2 = new ctor(wt.length).fill(Number.NaN)
+          jsKernels.conv2dBackpropFilter(x, dy, dw1, g)
+          wasmKernels.conv2dBackpropFilter(x, dy, dw2, g)
+          expectNear(dw2, dw1, tol * 10)
+        }),
+        { numRuns: 40 },
+      )
+    })
+  }
+})

@@ -85,6 +85,56 @@ export function packIm2col(
   }
 }
 
+/**
+ * Packs taps [t0, t0 + mt) x rows [pc, pc + kc) of im2col(X)^T (rows of op(A) are taps, its columns are
+ * output pixels: the A of the filter gradient dW = col(X)^T dY) as [kc][mr] slivers at pa[base..], zero
+ * taps past mt. Walks pixels in order so each pixel's window is located once.
+ */
+export function packIm2colT(
+  x: FloatArray,
+  g: Conv2dGeometry,
+  t: Taps,
+  t0: number,
+  mt: number,
+  pa: FloatArray,
+  base: number,
+  pc: number,
+  kc: number,
+  mr: number,
+): void {
+  const { h, w, c, outH, outW, strideH, strideW, padTop, padLeft } = g
+  const effH = (g.kh - 1) * g.dilationH + 1, effW = (g.kw - 1) * g.dilationW + 1
+  const { offset, dy, dx } = t
+  const pixels = outH * outW
+  const mPad = Math.ceil(mt / mr) * mr
+  // Where tap t0 + j of pixel 0 lands in the packed block.
+  const dst = new Int32Array(mPad)
+  for (let j = 0; j < mPad; j++) dst[j] = base + ((j / mr) | 0) * kc * mr + (j % mr)
+  let img = (pc / pixels) | 0
+  let oy = ((pc - img * pixels) / outW) | 0
+  let ox = (pc - img * pixels - oy * outW) | 0
+  for (let q = 0, qo = 0; q < kc; q++, qo += mr) {
+    const iy0 = oy * strideH - padTop, ix0 = ox * strideW - padLeft
+    const xBase = ((img * h + iy0) * w + ix0) * c
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + effH <= h && ix0 + effW <= w) {
+      for (let j = 0; j < mt; j++) pa[dst[j]! + qo] = x[xBase + offset[t0 + j]!]!
+    } else {
+      for (let j = 0; j < mt; j++) {
+        const iy = iy0 + dy[t0 + j]!, ix = ix0 + dx[t0 + j]!
+        pa[dst[j]! + qo] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[xBase + offset[t0 + j]!]! : 0
+      }
+    }
+    for (let j = mt; j < mPad; j++) pa[dst[j]! + qo] = 0
+    if (++ox === outW) {
+      ox = 0
+      if (++oy === outH) {
+        oy = 0
+        img++
+      }
+    }
+  }
+}
+
 export const wasmConvKernels: ConvKernels = {
   conv2d(x, w, y, g, epilogue) {
     const pixels = g.outH * g.outW
@@ -108,5 +158,25 @@ export const wasmConvKernels: ConvKernels = {
     }
   },
   conv2dBackpropInput: generic.conv2dBackpropInput,
-  conv2dBackpropFilter: generic.conv2dBackpropFilter,
+  conv2dBackpropFilter(x, dy, dw, g) {
+    // dW[KKC, F] = col(X)^T dY with the transposed column matrix gathered straight from X.
+    const rows = g.n * g.outH * g.outW
+    const kkc = g.kh * g.kw * g.c
+    if (kkc === 0 || g.f === 0) return
+    if (rows === 0) {
+      dw.fill(0, 0, kkc * g.f)
+      return
+    }
+    const t = taps(g)
+    gemmWasmWith(kkc, g.f, rows, (pa, base, pc, kc, mr, i0, mc) => packIm2colT(x, g, t, i0, mc, pa, base, pc, kc, mr), {
+      b: dy,
+      bOffset: 0,
+      ldb: g.f,
+      transB: false,
+      c: dw,
+      cOffset: 0,
+      ldc: g.f,
+      accumulate: false,
+    })
+  },
 }
