@@ -1,0 +1,94 @@
+import { spawn } from "node:child_process"
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Tensor } from "@typegrad/tensor"
+import { Safetensors } from "@typegrad/train"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { tempDirs } from "./helpers.ts"
+
+const tempDir = tempDirs("atomic")
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, "../../..")
+const child = join(here, "fixtures", "write-big-checkpoint.ts")
+
+const MB = 128
+
+describe("Safetensors.write is atomic", () => {
+  it("a process killed (SIGKILL) in the middle of writing leaves the previous checkpoint intact", async () => {
+    const dir = tempDir()
+    const target = join(dir, "model.safetensors")
+    const old = new Map([["w", Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3])], ["b", Tensor.fromArray([0.5], [1], { dtype: "float64" })]])
+    await Effect.runPromise(Safetensors.write(target, old, { generation: "old" }))
+    const oldBytes = readFileSync(target)
+    const oldSize = statSync(target).size
+
+    const proc = spawn(process.execPath, ["--import", "tsx", child, target, String(MB)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    proc.stdout.on("data", (d) => (stdout += String(d)))
+    proc.stderr.on("data", (d) => (stderr += String(d)))
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on("exit", (code, signal) => res({ code, signal })))
+
+    // Watch the directory: kill the writer as soon as any byte of the new checkpoint is on disk, wherever
+    // it goes (a temp file, or the target itself for a non-atomic writer).
+    const full = MB * 1024 * 1024
+    let killedAt: { name: string; size: number } | undefined
+    const deadline = Date.now() + 60_000
+    while (killedAt === undefined && Date.now() < deadline && proc.exitCode === null) {
+      for (const name of readdirSync(dir)) {
+        const size = (() => {
+          try {
+            return statSync(join(dir, name)).size
+          } catch {
+            return -1
+          }
+        })()
+        if ((name !== "model.safetensors" && size > 0) || (name === "model.safetensors" && size !== oldSize)) {
+          proc.kill("SIGKILL")
+          killedAt = { name, size }
+          break
+        }
+      }
+      if (killedAt === undefined) await new Promise((r) => setImmediate(r))
+    }
+    const exit = await exited
+    expect(stderr).toBe("")
+    expect(stdout).toContain("writing")
+    expect(stdout).not.toContain("done")
+    expect(exit.signal).toBe("SIGKILL")
+    expect(killedAt).toBeDefined()
+    // the kill landed mid-write: what was on disk was a partial file
+    expect(killedAt!.size).toBeLessThan(full)
+
+    // the target still holds exactly the old checkpoint
+    expect(Buffer.compare(readFileSync(target), oldBytes)).toBe(0)
+    const back = await Effect.runPromise(Safetensors.read(target))
+    expect(back.metadata).toEqual({ generation: "old" })
+    expect([...Tensor.toArray(back.tensors.get("w")!)]).toEqual([1, 2, 3, 4, 5, 6])
+    expect(back.tensors.get("b")!.dtype).toBe("float64")
+    // whatever the writer left behind is not named like the checkpoint, and is not a readable checkpoint
+    const leftovers = readdirSync(dir).filter((n) => n !== "model.safetensors")
+    for (const name of leftovers) {
+      expect(name.endsWith(".safetensors")).toBe(false)
+      expect(statSync(join(dir, name)).size).toBeLessThan(full)
+    }
+  })
+
+  it("a write that completes replaces the previous checkpoint (and the child reports it)", async () => {
+    const dir = tempDir()
+    const target = join(dir, "model.safetensors")
+    await Effect.runPromise(Safetensors.write(target, [["w", Tensor.zeros([2])]], { generation: "old" }))
+    const proc = spawn(process.execPath, ["--import", "tsx", child, target, "1"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    proc.stdout.on("data", (d) => (stdout += String(d)))
+    const code = await new Promise<number | null>((res) => proc.on("exit", (c) => res(c)))
+    expect(code).toBe(0)
+    expect(stdout).toContain("done")
+    const back = await Effect.runPromise(Safetensors.read(target))
+    expect(back.metadata).toEqual({ generation: "new" })
+    expect(back.tensors.get("big")!.shape).toEqual([(1024 * 1024) / 4])
+    expect(readdirSync(dir)).toEqual(["model.safetensors"])
+  })
+})
