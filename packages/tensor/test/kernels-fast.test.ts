@@ -5,6 +5,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { biasRelu, reluBackward, reluBackwardBiasGrad } from "../src/internal/kernels/fused.ts"
 import { jsKernels, type Pool2dGeometry, wasmKernels } from "../src/internal/kernels/index.ts"
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
@@ -172,6 +173,40 @@ describe("wasm convolution on blocked GEMM paths", () => {
           expectNear(dw2, dw1, tol * 10)
         }),
         { numRuns: 40 },
+      )
+    })
+  }
+})
+
+describe("fused elementwise kernels (prototypes for op-level fusion)", () => {
+  for (const [dtype, ctor] of dtypes) {
+    it(`${dtype}: biasRelu, reluBackward and reluBackwardBiasGrad match the reference formulas bit for bit`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 13 }), fc.integer(), (rows, cols, seed) => {
+          const x = seeded(rows * cols, seed, ctor), bias = seeded(cols, seed + 1, ctor), ct = seeded(rows * cols, seed + 2, ctor)
+          x[0] = Number.NaN
+          if (x.length > 2) x[2] = -0
+          const want = new ctor(rows * cols)
+          for (let r = 0; r < rows; r++) {
+            for (let j = 0; j < cols; j++) {
+              const v = x[r * cols + j]! + bias[j]!
+              want[r * cols + j] = v > 0 ? v : 0
+            }
+          }
+          const got = new ctor(rows * cols).fill(Number.NaN)
+          biasRelu(x, bias, got, rows, cols)
+          expectSameBits(got, want)
+          const wantCt = ct.map((c, i) => (want[i]! > 0 ? c : 0))
+          const gotCt = new ctor(ct.length).fill(Number.NaN)
+          reluBackward(ct, want, gotCt, ct.length)
+          expectSameBits(gotCt, wantCt)
+          const db = new Float64Array(cols).fill(Number.NaN)
+          reluBackwardBiasGrad(ct, want, gotCt, db, rows, cols)
+          const wantDb = new Float64Array(cols)
+          for (let i = 0; i < wantCt.length; i++) wantDb[i % cols] = wantDb[i % cols]! + wantCt[i]!
+          expectSameBits(db, wantDb)
+        }),
+        { numRuns: 100 },
       )
     })
   }
