@@ -1,9 +1,12 @@
 /**
  * Generates the WebAssembly SIMD (128-bit) GEMM micro-kernel module for one element type.
  *
- * Exported function `gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate)` (byte addresses):
+ * Exported function `gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes)`
+ * (byte addresses):
  *   ap: op(A) packed as mBlocks slivers of [kc][MR] elements,
- *   bp: op(B) packed as nBlocks panels of [kc][NR] elements (NR = NRV vectors),
+ *   bp: op(B) as nBlocks panels of NR columns (NR = NRV vectors): row p of panel j starts at
+ *       bp + j * bPanelBytes + p * bRowBytes. Packed panels [kc][NR]: bRowBytes = NR * elem and
+ *       bPanelBytes = kc * NR * elem; a plain row-major block with row stride ld: ld * elem and NR * elem,
  *   c:  the C tile grid, row stride ldcBytes; C = A B (accumulate = 0) or C += A B (accumulate = 1).
  * Loop order: row slivers outer (the A sliver stays in L1), column panels inner (the packed B block is
  * sized by the caller to stay in L2), k innermost with MR x NRV vector accumulators in locals, fully
@@ -33,12 +36,12 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
   const mul = dtype === "f32" ? op.f32x4Mul : op.f64x2Mul
 
   // Params.
-  const AP = 0, BP = 1, C = 2, MB = 3, NB = 4, KC = 5, LDC = 6, ACC = 7
+  const AP = 0, BP = 1, C = 2, MB = 3, NB = 4, KC = 5, LDC = 6, ACC = 7, BRS = 8, BPS = 9
   // i32 locals.
-  const IB = 8, JB = 9, A_PTR = 10, B_PANEL = 11, A = 12, B = 13, K = 14, C_ROW0 = 15, C_TILE = 16, C_ROW = 17
+  const IB = 10, JB = 11, A_PTR = 12, B_PANEL = 13, A = 14, B = 15, K = 16, C_ROW0 = 17, C_TILE = 18, C_ROW = 19
   const I32_LOCALS = 10
   // v128 locals.
-  const V0 = 8 + I32_LOCALS
+  const V0 = 10 + I32_LOCALS
   const accIdx = (r: number, j: number): number => V0 + r * nrv + j
   const BV = V0 + mr * nrv
   const AV = BV + nrv
@@ -71,7 +74,7 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
           }
         }
         incr(A, op.i32Const(mr * elem))
-        incr(B, op.i32Const(nr * elem))
+        incr(B, op.localGet(BRS))
         emit(op.localGet(K), op.i32Const(1), op.i32Sub(), op.localTee(K), op.brIf(0))
       }
       emit(op.end())
@@ -91,8 +94,8 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
         if (r + 1 < mr) incr(C_ROW, op.localGet(LDC))
       }
       emit(op.end())
-      // Next panel: b now points just past this panel.
-      emit(op.localGet(B), op.localSet(B_PANEL))
+      // Next panel.
+      incr(B_PANEL, op.localGet(BPS))
       incr(C_TILE, op.i32Const(nr * elem))
       emit(op.localGet(JB), op.i32Const(1), op.i32Sub(), op.localTee(JB), op.brIf(0))
     }
@@ -105,7 +108,7 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
   emit(op.end())
   return encodeModule([{
     name: "gemm",
-    params: [I32, I32, I32, I32, I32, I32, I32, I32],
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
     locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
     body,
   }])

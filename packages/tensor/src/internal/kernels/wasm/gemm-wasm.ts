@@ -17,6 +17,8 @@ type MicroKernel = (
   kc: number,
   ldcBytes: number,
   accumulate: number,
+  bRowBytes: number,
+  bPanelBytes: number,
 ) => void
 
 interface Engine {
@@ -166,16 +168,23 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
     packA(view, aBase, pc, kc, mr, 0, m)
     for (let jc = 0; jc < n; jc += ncMax) {
       const nc = Math.min(ncMax, n - jc)
-      packB(bc, view, bBase, pc, jc, kc, nc, nr)
+      const ncPad = Math.ceil(nc / nr) * nr
+      // Non-transposed B is read in place (rows copied into the module with stride ncPad, no repacking);
+      // columns past nc only feed C's padding columns, which are never copied out.
+      const direct = !bc.transB
+      if (direct) copyRows(bc.b, bc.bOffset + pc * bc.ldb + jc, bc.ldb, view, bBase, ncPad, kc, nc)
+      else packB(bc, view, bBase, pc, jc, kc, nc, nr)
       e.kernel(
         aBase * elem,
         bBase * elem,
         (cBase + jc) * elem,
         mPad / mr,
-        Math.ceil(nc / nr),
+        ncPad / nr,
         kc,
         nPad * elem,
         accumulate || pc > 0 ? 1 : 0,
+        direct ? ncPad * elem : nr * elem,
+        direct ? nr * elem : kc * nr * elem,
       )
     }
   }
@@ -205,10 +214,19 @@ function residentB<A extends FloatArray>(e: Engine, m: number, n: number, k: num
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc)
       packA(view, aBase, pc, kc, mr, i0, mc)
-      e.kernel(aBase * elem, (bBase + pc * nPad) * elem, cBase * elem, Math.ceil(mc / mr), nPad / nr, kc, nPad * elem, accumulate || pc > 0 ? 1 : 0)
+      e.kernel(aBase * elem, (bBase + pc * nPad) * elem, cBase * elem, Math.ceil(mc / mr), nPad / nr, kc, nPad * elem, accumulate || pc > 0 ? 1 : 0, nr * elem, kc * nr * elem)
     }
     copyOut(view, cBase, nPad, c, cOffset + i0 * ldc, ldc, mc, n)
   }
+}
+
+/** view[base + i * ld .. + n] = src[offset + i * lds .. + n] for i < rows (one copy when contiguous). */
+function copyRows(src: FloatArray, offset: number, lds: number, view: FloatArray, base: number, ld: number, rows: number, n: number): void {
+  if (lds === n && ld === n) {
+    view.set(src.subarray(offset, offset + rows * n), base)
+    return
+  }
+  for (let i = 0; i < rows; i++) view.set(src.subarray(offset + i * lds, offset + i * lds + n), base + i * ld)
 }
 
 function copyIn(c: FloatArray, cOffset: number, ldc: number, view: FloatArray, base: number, ld: number, m: number, n: number): void {
