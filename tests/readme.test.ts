@@ -28,8 +28,8 @@ interface Stage {
 }
 
 /** Splits the example into the set-up, the `const y = x.pipe(...)` stages, and the expected-error call. */
-const parseExample = (code: string) => {
-  const lines = code.split("\n")
+const parseExample = (source: string) => {
+  const lines = source.split("\n")
   const start = lines.findIndex((l) => /^const (\w+) = (\w+)\.pipe\($/.test(l.trim()))
   if (start < 0) throw new Error("no `const y = x.pipe(` in the example")
   const [, result, input] = /^const (\w+) = (\w+)\.pipe\($/.exec(lines[start]!.trim())!

@@ -19,7 +19,7 @@ describe("Safetensors.write is atomic", () => {
   it("a process killed (SIGKILL) in the middle of writing leaves the previous checkpoint intact", async () => {
     const dir = tempDir()
     const target = join(dir, "model.safetensors")
-    const old = new Map([["w", Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3])], ["b", Tensor.fromArray([0.5], [1], { dtype: "float64" })]])
+    const old = new Map<string, Tensor.AnyTensor>([["w", Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3])], ["b", Tensor.fromArray([0.5], [1], { dtype: "float64" })]])
     await Effect.runPromise(Safetensors.write(target, old, { generation: "old" }))
     const oldBytes = readFileSync(target)
     const oldSize = statSync(target).size

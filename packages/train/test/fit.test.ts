@@ -218,7 +218,7 @@ describe("Train.fit outputs next to the checkpoint", () => {
       expect(saved?.shape).toEqual(t.shape)
       expectBitwiseEqual(saved!, t)
     }
-    expect([...tensors.keys()].filter((k) => k.startsWith("optimizer.")).sort()).toEqual(
+    expect([...tensors.keys()].filter((k) => k.startsWith("optimizer.")).toSorted()).toEqual(
       ["optimizer.0.0.bias", "optimizer.0.0.kernel", "optimizer.0.1.bias", "optimizer.0.1.kernel", "optimizer.1.0.bias", "optimizer.1.0.kernel", "optimizer.1.1.bias", "optimizer.1.1.kernel"]
     )
 

@@ -15,10 +15,12 @@ const tempDir = tempDirs("resume")
 type Slice = Effect.Success<ReturnType<typeof mnistSlice>>
 let data: Slice // 448 train (7 steps of 64) / 64 validation
 
+type Params = ReadonlyArray<Pytree.Pytree>
+
 const EPOCHS = 3
 const STEPS = 7
 
-const config = (over: Partial<Train.FitConfig<any>> = {}): Train.FitConfig<any> => ({
+const config = (over: Partial<Train.FitConfig<Params>> = {}): Train.FitConfig<Params> => ({
   model: tinyModel,
   optimizer: Optimizer.adam({ learningRate: 1e-2 }),
   train: data.train,
@@ -29,11 +31,11 @@ const config = (over: Partial<Train.FitConfig<any>> = {}): Train.FitConfig<any> 
   ...over
 })
 
-const fit = (c: Train.FitConfig<any>, progress = Progress.silent) => Effect.runPromise(Train.fit(c).pipe(Effect.provide(progress)))
+const fit = (c: Train.FitConfig<Params>, progress = Progress.silent) => Effect.runPromise(Train.fit(c).pipe(Effect.provide(progress)))
 
 const comparable = (h: ReadonlyArray<Progress.EpochMetrics>) => h.map((m) => [m.epoch, m.loss, m.accuracy, m.validationLoss, m.validationAccuracy])
 
-let straight: Train.FitResult<any>
+let straight: Train.FitResult<Params>
 
 beforeAll(async () => {
   data = await Effect.runPromise(mnistSlice(512, 64))
@@ -170,7 +172,7 @@ describe("interruption", () => {
 
 describe("non-finite loss", () => {
   /** Epoch 1 on clean data with `model` into `dir`, then a resume on data with one NaN pixel. */
-  const nanRun = async (model: Train.Trainable<any>) => {
+  const nanRun = async (model: Train.Trainable<Params>) => {
     const dir = tempDir()
     await fit(config({ model, epochs: 1, directory: dir }))
     const before = readFileSync(join(dir, "model.safetensors"))
