@@ -9,6 +9,7 @@
  * Chunks are sized so the column scratch stays under COL_LIMIT elements (at least one image per chunk).
  * A 1x1 kernel with stride 1 and no padding uses X itself as the column matrix.
  */
+import { biasRelu, reluInPlace } from "./fused.ts"
 import { scratchLike } from "./scratch.ts"
 import type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs } from "./types.ts"
 
@@ -91,21 +92,17 @@ export function col2im<A extends FloatArray>(col: A, dx: A, g: Conv2dGeometry, n
   }
 }
 
-/** y[rows, f] += bias, then relu, in place. */
+/** y[rows, f] += bias, then relu, in place (branch-free: see fused.ts). */
 export function applyEpilogue<A extends FloatArray>(y: A, start: number, rows: number, f: number, e: Conv2dEpilogue<A>): void {
   const bias = e.bias
   const relu = e.relu === true
-  const end = start + rows * f
-  if (bias !== undefined) {
-    for (let o = start; o < end; o += f) {
-      for (let j = 0; j < f; j++) {
-        const v = y[o + j]! + bias[j]!
-        y[o + j] = relu && v < 0 ? 0 : v
-      }
+  const block = y.subarray(start, start + rows * f) as A
+  if (bias !== undefined && relu) biasRelu(block, bias, block, rows, f)
+  else if (bias !== undefined) {
+    for (let o = 0; o < rows * f; o += f) {
+      for (let j = 0; j < f; j++) block[o + j] = block[o + j]! + bias[j]!
     }
-  } else if (relu) {
-    for (let o = start; o < end; o++) if (y[o]! < 0) y[o] = 0
-  }
+  } else if (relu) reluInPlace(block)
 }
 
 export interface ConvKernels {

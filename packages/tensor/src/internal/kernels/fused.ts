@@ -53,3 +53,18 @@ export function reluBackwardBiasGrad<A extends FloatArray>(ct: A, y: A, out: A, 
     for (let j = 0; j < cols; j++) db[j] = db[j]! + out[o + j]!
   }
 }
+
+/** y = relu(y) in place, branch-free (+0 where y <= 0 or NaN). */
+export function reluInPlace<A extends FloatArray>(y: A): void {
+  const n = y.length
+  const yi = words(y, n)
+  if (y instanceof Float64Array) {
+    for (let i = 0, k = 0; i < n; i++, k += 2) {
+      const m = -(y[i]! > 0)
+      yi[k] = yi[k]! & m
+      yi[k + 1] = yi[k + 1]! & m
+    }
+  } else {
+    for (let i = 0; i < n; i++) yi[i] = yi[i]! & -(y[i]! > 0)
+  }
+}

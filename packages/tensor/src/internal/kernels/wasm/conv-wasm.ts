@@ -153,8 +153,7 @@ export const wasmConvKernels: ConvKernels = {
         cOffset: row0 * g.f,
         ldc: g.f,
         accumulate: false,
-      })
-      if (epilogue !== undefined) applyEpilogue(y, row0 * g.f, m, g.f, epilogue)
+      }, epilogue === undefined ? undefined : (r0, rows) => applyEpilogue(y, (row0 + r0) * g.f, rows, g.f, epilogue))
     }
   },
   conv2dBackpropInput: generic.conv2dBackpropInput,

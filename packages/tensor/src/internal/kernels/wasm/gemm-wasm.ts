@@ -132,15 +132,34 @@ export type GemmBC<A extends FloatArray> = Pick<
 
 /** Packed B up to this size is packed once and kept; A and C are then streamed in row blocks of MC. */
 const B_RESIDENT_BYTES = 1 << 20
-/** Rows per block when B is resident (packed A block: MC x KC, C block: MC x nPad, both cache-sized). */
+/**
+ * Rows per block when B is resident: at least MC; more when k and n are small, so that tiny-k GEMMs
+ * (a 2x2 convolution over one channel has k = 4) do not pay the per-block overhead thousands of times.
+ * The packed A block (rows x KC) stays under 64 KiB of elements' worth and the C block under 64 Ki elements.
+ */
 const MC = 128
+function rowsPerBlock(kc: number, nPad: number, mr: number): number {
+  const fit = Math.min(Math.floor(16384 / kc), Math.floor(65536 / nPad))
+  return Math.max(MC, Math.floor(Math.min(4096, fit) / mr) * mr)
+}
 
-/** `C (+)= A op(B)` with A [m, k] produced by `packA`. */
-export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: number, packA: PackA, bc: GemmBC<A>): void {
+/**
+ * `C (+)= A op(B)` with A [m, k] produced by `packA`. `done(row0, rows)`, when given, is called once rows
+ * [row0, row0 + rows) of C are final, while they are still in cache (a fused epilogue: bias, relu).
+ */
+export function gemmWasmWith<A extends FloatArray>(
+  m: number,
+  n: number,
+  k: number,
+  packA: PackA,
+  bc: GemmBC<A>,
+  done?: (row0: number, rows: number) => void,
+): void {
   const { c, cOffset, ldc, accumulate } = bc
   if (m <= 0 || n <= 0) return
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n)
+    done?.(0, m)
     return
   }
   engines ??= { f32: makeEngine("f32", DEFAULT_SHAPES.f32), f64: makeEngine("f64", DEFAULT_SHAPES.f64) }
@@ -150,7 +169,7 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
   const nPad = Math.ceil(n / nr) * nr
   const kcMax = Math.min(KC, k)
   if (m > MC && k * nPad * elem <= B_RESIDENT_BYTES) {
-    residentB(e, m, n, k, nPad, packA, bc)
+    residentB(e, m, n, k, nPad, packA, bc, done)
     return
   }
   const mPad = Math.ceil(m / mr) * mr
@@ -189,6 +208,7 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
     }
   }
   copyOut(view, cBase, nPad, c, cOffset, ldc, m, n)
+  done?.(0, m)
 }
 
 /**
@@ -196,20 +216,30 @@ export function gemmWasmWith<A extends FloatArray>(m: number, n: number, k: numb
  * once, then rows are processed in blocks of MC so the packed A block and the C block stay in cache
  * instead of round-tripping the whole packed A and C through memory.
  */
-function residentB<A extends FloatArray>(e: Engine, m: number, n: number, k: number, nPad: number, packA: PackA, bc: GemmBC<A>): void {
+function residentB<A extends FloatArray>(
+  e: Engine,
+  m: number,
+  n: number,
+  k: number,
+  nPad: number,
+  packA: PackA,
+  bc: GemmBC<A>,
+  done: ((row0: number, rows: number) => void) | undefined,
+): void {
   const { mr, nr, elem } = e
   const { c, cOffset, ldc, accumulate } = bc
   const is32 = c instanceof Float32Array
   const kcMax = Math.min(KC, k)
-  // Layout: [packed B: per KC slab, nPad / nr panels of [kc][nr]][C block: MC x nPad][A block: MC x KC].
+  const mcMax = rowsPerBlock(kcMax, nPad, mr)
+  // Layout: [packed B: per KC slab, nPad / nr panels of [kc][nr]][C block: mcMax x nPad][A block: mcMax x KC].
   const bBase = 0
   const cBase = k * nPad
-  const aBase = cBase + MC * nPad
-  ensureBytes((aBase + MC * kcMax) * elem)
+  const aBase = cBase + mcMax * nPad
+  ensureBytes((aBase + mcMax * kcMax) * elem)
   const view: FloatArray = is32 ? f32View : f64View
   for (let pc = 0; pc < k; pc += KC) packB(bc, view, bBase + pc * nPad, pc, 0, Math.min(KC, k - pc), n, nr)
-  for (let i0 = 0; i0 < m; i0 += MC) {
-    const mc = Math.min(MC, m - i0)
+  for (let i0 = 0; i0 < m; i0 += mcMax) {
+    const mc = Math.min(mcMax, m - i0)
     if (accumulate) copyIn(c, cOffset + i0 * ldc, ldc, view, cBase, nPad, mc, n)
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc)
@@ -217,6 +247,7 @@ function residentB<A extends FloatArray>(e: Engine, m: number, n: number, k: num
       e.kernel(aBase * elem, (bBase + pc * nPad) * elem, cBase * elem, Math.ceil(mc / mr), nPad / nr, kc, nPad * elem, accumulate || pc > 0 ? 1 : 0, nr * elem, kc * nr * elem)
     }
     copyOut(view, cBase, nPad, c, cOffset + i0 * ldc, ldc, mc, n)
+    done?.(i0, mc)
   }
 }
 
