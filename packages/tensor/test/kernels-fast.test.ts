@@ -216,3 +216,22 @@ describe("fused elementwise kernels (prototypes for op-level fusion)", () => {
     })
   }
 })
+
+describe("wasm fused convolution epilogue", () => {
+  for (const [dtype, ctor] of dtypes) {
+    it(`${dtype}: bias + relu on NaN, infinities and -0 is bit-identical to the JS kernels (both GEMM paths)`, () => {
+      for (const n of [5, 300]) {
+        const g = { n, h: 1, w: 1, c: 1, kh: 1, kw: 1, f: 3, outH: 1, outW: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 }
+        const specials = [Number.NaN, -Infinity, -0, 0, 1, -1, Infinity]
+        const x = new ctor(n).map((_, i) => specials[i % specials.length]!)
+        const w = ctor.of(1, -1, 0.5)
+        for (const epilogue of [{ bias: ctor.of(0, -0, 2), relu: true }, { bias: ctor.of(0, -0, 2) }, { relu: true }]) {
+          const want = new ctor(3 * n), got = new ctor(3 * n).fill(Number.NaN)
+          jsKernels.conv2d(x, w, want, g, epilogue)
+          wasmKernels.conv2d(x, w, got, g, epilogue)
+          expectSameBits(got, want)
+        }
+      }
+    })
+  }
+})

@@ -2,7 +2,7 @@
  * Forward convolution on the WebAssembly GEMM with implicit im2col: the column matrix is never
  * materialised; its rows are gathered from X straight into the micro-kernel's packed-A layout.
  */
-import { applyEpilogue, type ConvKernels, makeConvKernels } from "../conv.ts"
+import { type ConvKernels, makeConvKernels } from "../conv.ts"
 import type { Conv2dGeometry, FloatArray } from "../types.ts"
 import { gemmWasm, gemmWasmWith } from "./gemm-wasm.ts"
 
@@ -153,7 +153,7 @@ export const wasmConvKernels: ConvKernels = {
         cOffset: row0 * g.f,
         ldc: g.f,
         accumulate: false,
-      }, epilogue === undefined ? undefined : (r0, rows) => applyEpilogue(y, (row0 + r0) * g.f, rows, g.f, epilogue))
+      }, epilogue)
     }
   },
   conv2dBackpropInput: generic.conv2dBackpropInput,

@@ -79,6 +79,9 @@ export const op = {
   /** a & ~b */
   v128AndNot: (): Bytes => [0xfd, ...uleb(0x4f)],
   v128Or: (): Bytes => [0xfd, ...uleb(0x50)],
+  /** pmax(a, b) = a < b ? b : a (so pmax(0, x) is relu with NaN -> 0) */
+  f32x4Pmax: (): Bytes => [0xfd, ...uleb(0xeb)],
+  f64x2Pmax: (): Bytes => [0xfd, ...uleb(0xf7)],
   /** bitselect(a, b, mask) = (a & mask) | (b & ~mask) */
   v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)],
 }

@@ -111,5 +111,40 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
     locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
     body,
-  }])
+  }, { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) }])
+}
+
+/**
+ * `epi(c, bias, rows, rowBytes, relu)`: in place over a C block of `rows` rows of `rowBytes` bytes (a
+ * multiple of 16), c[r, :] = c[r, :] + bias[:], then pmax(0, .) when relu != 0 (relu with NaN -> +0 and
+ * -0 -> +0, as `x > 0 ? x : 0`). A fused epilogue applied while the block is in cache.
+ */
+function epilogueBody(dtype: WasmDtype): Bytes {
+  const add = dtype === "f32" ? op.f32x4Add : op.f64x2Add
+  const pmax = dtype === "f32" ? op.f32x4Pmax : op.f64x2Pmax
+  const C = 0, BIAS = 1, ROWS = 2, ROWB = 3, RELU = 4, V = 5, P = 6
+  const b: Bytes = []
+  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
+  const rowsLoop = (relu: boolean) => {
+    e(op.loop())
+    e(op.i32Const(0), op.localSet(V))
+    e(op.loop())
+    e(op.localGet(C), op.localGet(V), op.i32Add(), op.localTee(P))
+    if (relu) e(op.v128Zero())
+    e(op.localGet(P), op.v128Load(0), op.localGet(BIAS), op.localGet(V), op.i32Add(), op.v128Load(0), add())
+    if (relu) e(pmax())
+    e(op.v128Store(0))
+    e(op.localGet(V), op.i32Const(16), op.i32Add(), op.localTee(V), op.localGet(ROWB), op.i32Ne(), op.brIf(0))
+    e(op.end())
+    e(op.localGet(C), op.localGet(ROWB), op.i32Add(), op.localSet(C))
+    e(op.localGet(ROWS), op.i32Const(1), op.i32Sub(), op.localTee(ROWS), op.brIf(0))
+    e(op.end())
+  }
+  e(op.block(), op.localGet(ROWS), op.i32Eqz(), op.brIf(0))
+  e(op.localGet(RELU), op.if_())
+  rowsLoop(true)
+  e(op.else_())
+  rowsLoop(false)
+  e(op.end(), op.end())
+  return b
 }

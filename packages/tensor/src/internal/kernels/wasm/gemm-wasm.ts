@@ -5,7 +5,8 @@
  *
  * Memory layout (bytes): [C scratch: mPad x nPad][packed A: mPad x KC][packed B: KC x NC].
  */
-import type { FloatArray, GemmArgs } from "../types.ts"
+import { applyEpilogue } from "../conv.ts"
+import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
 
 type MicroKernel = (
@@ -21,8 +22,11 @@ type MicroKernel = (
   bPanelBytes: number,
 ) => void
 
+type Epilogue = (c: number, bias: number, rows: number, rowBytes: number, relu: number) => void
+
 interface Engine {
   readonly kernel: MicroKernel
+  readonly epi: Epilogue
   readonly mr: number
   readonly nr: number
   readonly elem: number
@@ -92,9 +96,10 @@ function makeEngine(dtype: WasmDtype, shape: MicroKernelShape): Engine {
   if (wasmApi === undefined) throw new Error("WebAssembly is not available")
   const module = new wasmApi.Module(gemmModuleBytes(dtype, shape))
   const instance = new wasmApi.Instance(module, { env: { memory: wasmMemory() } })
-  // The module's only export, generated above with this signature.
+  // The module's exports, generated above with these signatures.
   const kernel = instance.exports["gemm"] as MicroKernel
-  return { kernel, mr: shape.mr, nr: shape.nrv * lanes(dtype), elem: dtype === "f32" ? 4 : 8 }
+  const epi = instance.exports["epi"] as Epilogue
+  return { kernel, epi, mr: shape.mr, nr: shape.nrv * lanes(dtype), elem: dtype === "f32" ? 4 : 8 }
 }
 
 /** Whether this engine can run WebAssembly SIMD (validates a generated module). */
@@ -144,8 +149,8 @@ function rowsPerBlock(kc: number, nPad: number, mr: number): number {
 }
 
 /**
- * `C (+)= A op(B)` with A [m, k] produced by `packA`. `done(row0, rows)`, when given, is called once rows
- * [row0, row0 + rows) of C are final, while they are still in cache (a fused epilogue: bias, relu).
+ * `C (+)= A op(B)` with A [m, k] produced by `packA`; then, when `epilogue` is given, C = relu?(C + bias),
+ * fused: applied by the module to each block of C while it is in cache, before it is copied out.
  */
 export function gemmWasmWith<A extends FloatArray>(
   m: number,
@@ -153,13 +158,13 @@ export function gemmWasmWith<A extends FloatArray>(
   k: number,
   packA: PackA,
   bc: GemmBC<A>,
-  done?: (row0: number, rows: number) => void,
+  epilogue?: Conv2dEpilogue<A>,
 ): void {
   const { c, cOffset, ldc, accumulate } = bc
   if (m <= 0 || n <= 0) return
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n)
-    done?.(0, m)
+    if (epilogue !== undefined) for (let i = 0; i < m; i++) applyEpilogue(c, cOffset + i * ldc, 1, n, epilogue)
     return
   }
   engines ??= { f32: makeEngine("f32", DEFAULT_SHAPES.f32), f64: makeEngine("f64", DEFAULT_SHAPES.f64) }
@@ -169,7 +174,7 @@ export function gemmWasmWith<A extends FloatArray>(
   const nPad = Math.ceil(n / nr) * nr
   const kcMax = Math.min(KC, k)
   if (m > MC && k * nPad * elem <= B_RESIDENT_BYTES) {
-    residentB(e, m, n, k, nPad, packA, bc, done)
+    residentB(e, m, n, k, nPad, packA, bc, epilogue)
     return
   }
   const mPad = Math.ceil(m / mr) * mr
@@ -178,7 +183,8 @@ export function gemmWasmWith<A extends FloatArray>(
   const cBase = 0
   const aBase = mPad * nPad
   const bBase = aBase + mPad * kcMax
-  ensureBytes((bBase + kcMax * ncMax) * elem)
+  const biasBase = bBase + kcMax * ncMax
+  ensureBytes((biasBase + nPad) * elem)
   const view: FloatArray = is32 ? f32View : f64View
 
   if (accumulate) copyIn(c, cOffset, ldc, view, cBase, nPad, m, n)
@@ -207,8 +213,17 @@ export function gemmWasmWith<A extends FloatArray>(
       )
     }
   }
+  if (epilogue !== undefined) {
+    loadBias(view, biasBase, nPad, n, epilogue)
+    e.epi(cBase * elem, biasBase * elem, m, nPad * elem, epilogue.relu === true ? 1 : 0)
+  }
   copyOut(view, cBase, nPad, c, cOffset, ldc, m, n)
-  done?.(0, m)
+}
+
+/** bias (zero when absent) into view[base .. base + nPad), zero padded. */
+function loadBias(view: FloatArray, base: number, nPad: number, n: number, epilogue: Conv2dEpilogue<FloatArray>): void {
+  view.fill(0, base, base + nPad)
+  if (epilogue.bias !== undefined) view.set(epilogue.bias.subarray(0, n), base)
 }
 
 /**
@@ -224,7 +239,7 @@ function residentB<A extends FloatArray>(
   nPad: number,
   packA: PackA,
   bc: GemmBC<A>,
-  done: ((row0: number, rows: number) => void) | undefined,
+  epilogue: Conv2dEpilogue<A> | undefined,
 ): void {
   const { mr, nr, elem } = e
   const { c, cOffset, ldc, accumulate } = bc
@@ -235,8 +250,10 @@ function residentB<A extends FloatArray>(
   const bBase = 0
   const cBase = k * nPad
   const aBase = cBase + mcMax * nPad
-  ensureBytes((aBase + mcMax * kcMax) * elem)
+  const biasBase = aBase + mcMax * kcMax
+  ensureBytes((biasBase + nPad) * elem)
   const view: FloatArray = is32 ? f32View : f64View
+  if (epilogue !== undefined) loadBias(view, biasBase, nPad, n, epilogue)
   for (let pc = 0; pc < k; pc += KC) packB(bc, view, bBase + pc * nPad, pc, 0, Math.min(KC, k - pc), n, nr)
   for (let i0 = 0; i0 < m; i0 += mcMax) {
     const mc = Math.min(mcMax, m - i0)
@@ -246,8 +263,8 @@ function residentB<A extends FloatArray>(
       packA(view, aBase, pc, kc, mr, i0, mc)
       e.kernel(aBase * elem, (bBase + pc * nPad) * elem, cBase * elem, Math.ceil(mc / mr), nPad / nr, kc, nPad * elem, accumulate || pc > 0 ? 1 : 0, nr * elem, kc * nr * elem)
     }
+    if (epilogue !== undefined) e.epi(cBase * elem, biasBase * elem, mc, nPad * elem, epilogue.relu === true ? 1 : 0)
     copyOut(view, cBase, nPad, c, cOffset + i0 * ldc, ldc, mc, n)
-    done?.(i0, mc)
   }
 }
 
