@@ -333,7 +333,8 @@ export const primitives = {
   log: unaryPrimitive("log", "Math.log(a)"),
   tanh: unaryPrimitive("tanh", "Math.tanh(a)"),
   sigmoid: unaryPrimitive("sigmoid", "a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))"),
-  relu: unaryPrimitive("relu", "a > 0 ? a : 0"),
+  // NaN propagates (as in PyTorch, TensorFlow and JAX): a NaN input must not be hidden by the activation.
+  relu: unaryPrimitive("relu", "a > 0 || a !== a ? a : 0"),
   sqrt: unaryPrimitive("sqrt", "Math.sqrt(a)"),
   abs: unaryPrimitive("abs", "Math.abs(a)"),
   sign: unaryPrimitive("sign", "a > 0 ? 1 : a < 0 ? -1 : 0"),

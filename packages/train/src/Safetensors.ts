@@ -147,7 +147,8 @@ export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Conte
     if (end > dataLength) return fail(`tensor "${name}" ends at byte ${end} but the data has ${dataLength} bytes; the file is truncated`)
     specs.push({ name, dtype: spec.dtype, shape: shape as Array<number>, begin, end })
   }
-  specs.sort((a, b) => a.begin - b.begin)
+  // Empty tensors may share their offset with the next tensor: order by start, then by end.
+  specs.sort((a, b) => a.begin - b.begin || a.end - b.end)
   let expectedBegin = 0
   for (const s of specs) {
     if (s.begin !== expectedBegin) return fail(`tensor "${s.name}" starts at byte ${s.begin}, expected ${expectedBegin}: the data has gaps or overlaps`)

@@ -199,6 +199,16 @@ const restore = (
       }
       return Pytree.map(tree, (_, i) => found[i]!)
     }
+    const expected = new Set([
+      ...Pytree.paths(template).map(([p]) => `params.${p}`),
+      ...optimizer.init(template).slots.flatMap((slot, k) => Pytree.paths(slot).map(([p]) => `optimizer.${k}.${p}`))
+    ])
+    const extra = [...tensors.keys()].filter((name) => !expected.has(name))
+    if (extra.length > 0) {
+      return yield* fail(
+        `it holds ${extra.length} tensor(s) the model does not have (${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ", ..." : ""}); the checkpoint is from another model`
+      )
+    }
     const params = take("params.", template)
     if (typeof params === "string") return yield* fail(params)
     const fresh = optimizer.init(template)
@@ -232,6 +242,16 @@ const restore = (
       history
     }
   })
+
+/**
+ * A step is one long synchronous computation; between steps the loop gives the event loop a turn so that
+ * signals (Ctrl-C) and I/O are handled after the current step, not at the end of the epoch. A macrotask
+ * (setImmediate) is needed: a microtask yield would not let the event loop poll for signals.
+ */
+const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const mixSeed = (seed: number, k: number): number => {
   let x = (seed ^ Math.imul(k + 1, 0x9e3779b9)) >>> 0
@@ -337,7 +357,7 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
               accuracy: correct / seen,
               samplesPerSecond: rate,
               etaSeconds: (config.train.count - seen) / Math.max(rate, 1e-9)
-            })
+            }).pipe(Effect.andThen(yieldToEventLoop))
           })).pipe(Random.withSeed(mixSeed(config.seed, 1_000_000 + epoch)))
         const seconds = (performance.now() - started) / 1000
         const validation = config.validation === undefined ? undefined : yield* evaluate(model, current.params as P, config.validation)
