@@ -62,7 +62,7 @@ const typegrad = (args: ReadonlyArray<string>, options?: Parameters<typeof run>[
 
 const readCheckpoint = (dir: string) => Effect.runPromise(Safetensors.read(join(dir, "model.safetensors")))
 
-describe("the typegrad command", () => {
+describe.concurrent("the typegrad command", () => {
   it("`pnpm typegrad` with a bad flag exits with code 2 and prints the problem and the usage to stderr", async () => {
     const r = await run("pnpm", ["-s", "typegrad", "train", "mnist", "--epochs", "zero"])
     expect(r.code).toBe(2)
@@ -89,8 +89,8 @@ describe("the typegrad command", () => {
   it("Ctrl-C saves a checkpoint and exits 130 with a hint; --resume then completes the run and writes every output", async () => {
     const dir = join(tempDir(), "run")
     const data = ["--train-limit", "1000", "--validation", "200", "--batch-size", "64", "--seed", "3"]
-    const first = await typegrad(["train", "mnist", "--epochs", "2", ...data, "--out", dir, "--progress", "lines"], {
-      sigintWhen: (out) => out.includes("training 2 epoch(s)")
+    const first = await typegrad(["train", "mnist", "--epochs", "1", ...data, "--out", dir, "--progress", "lines"], {
+      sigintWhen: (out) => out.includes("training 1 epoch(s)")
     })
     expect(first.afterSigint).toBeDefined()
     expect(first.code).toBe(130)
@@ -99,31 +99,35 @@ describe("the typegrad command", () => {
     expect(first.stdout).toMatch(/interrupted after step \d+ of epoch \d: checkpoint saved to/)
     const interrupted = await readCheckpoint(dir)
     expect(interrupted.metadata["format"]).toBe("typegrad-checkpoint/1")
-    const done = Number(interrupted.metadata["epochsDone"])
-    expect(done).toBeLessThan(2)
+    // interrupted in the middle of the only epoch
+    expect(interrupted.metadata["epochsDone"]).toBe("0")
+    const stepsDone = Number(interrupted.metadata["stepInEpoch"])
+    expect(stepsDone).toBeGreaterThan(0)
+    expect(stepsDone).toBeLessThan(13)
 
-    const second = await typegrad(["train", "mnist", "--epochs", "2", ...data, "--resume", dir, "--progress", "lines"])
+    const second = await typegrad(["train", "mnist", "--epochs", "1", ...data, "--resume", dir, "--progress", "lines"])
     expect(second.stderr).toBe("")
     expect(second.code).toBe(0)
-    expect(second.stdout).toContain(`resumed from ${dir}: ${done} epoch(s)`)
+    expect(second.stdout).toContain(`resumed from ${dir}: 0 epoch(s) and ${stepsDone} step(s) done`)
     const printed = /test accuracy: (\d{1,3}\.\d{2})% \(written to (.*)\)\n/.exec(second.stdout)
     expect(printed).not.toBeNull()
     expect(printed![2]).toBe(dir)
 
     const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8"))
     expect(metrics.testImages).toBe(10000)
-    expect(metrics.testAccuracy).toBeGreaterThan(0.5) // chance is 0.1; about 0.8 after two epochs of 800 images
+    expect(metrics.testAccuracy).toBeGreaterThan(0.4) // chance is 0.1; about 0.6 after one epoch of 800 images
     expect((100 * metrics.testAccuracy).toFixed(2)).toBe(printed![1])
     expect(metrics.trainImages).toBe(800)
     expect(metrics.validationImages).toBe(200)
-    expect(metrics.epochs).toHaveLength(2)
+    expect(metrics.epochs).toHaveLength(1)
     metrics.epochs.forEach((m: Record<string, number>, i: number) => {
       expect(m["epoch"]).toBe(i + 1)
       for (const k of ["loss", "accuracy", "validationLoss", "validationAccuracy"]) expect(Number.isFinite(m[k])).toBe(true)
     })
 
     const { tensors, metadata } = await readCheckpoint(dir)
-    expect(metadata["epochsDone"]).toBe("2")
+    expect(metadata["epochsDone"]).toBe("1")
+    expect(metadata["stepInEpoch"]).toBe("0")
     const shapes = Object.fromEntries([...tensors].filter(([k]) => k.startsWith("params.")).map(([k, t]) => [k, [...t.shape]]))
     expect(shapes).toEqual({
       "params.0.kernel": [2, 2, 1, 24],
@@ -143,25 +147,25 @@ describe("the typegrad command", () => {
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true)
     const polylines = [...svg.matchAll(/<polyline[^>]*points="([^"]*)"/g)]
     expect(polylines).toHaveLength(4)
-    for (const p of polylines) expect(p[1]!.trim().split(/\s+/)).toHaveLength(2)
+    for (const p of polylines) expect(p[1]!.trim().split(/\s+/)).toHaveLength(1)
   })
 
-  // BUG: the SIGINT handler only runs when the training fiber yields to the event loop, which the
-  // synchronous steps of an epoch never do (Effect yields after 2048 ops); Ctrl-C is honoured only at the
-  // end of the epoch (the checkpoint I/O), not "after the current step". Here an epoch of 88 steps (~15 s)
-  // is still running 6 s after the SIGINT.
-  it.fails("Ctrl-C in the middle of a long epoch stops within seconds, with a mid-epoch checkpoint", async () => {
+  // Regression: the SIGINT handler only runs when the training fiber yields to the event loop. The steps
+  // of an epoch are synchronous, so without a macrotask yield between steps Ctrl-C was honoured only at
+  // the end of the epoch; here an epoch of 88 steps (~15 s) must stop well within 8 s of the SIGINT.
+  it("Ctrl-C in the middle of a long epoch stops within seconds, with a mid-epoch checkpoint", async () => {
     const dir = join(tempDir(), "long")
     const r = await typegrad(
       ["train", "mnist", "--epochs", "1", "--train-limit", "3000", "--validation", "200", "--batch-size", "32", "--out", dir, "--progress", "lines"],
-      { sigintWhen: (out) => out.includes("training 1 epoch(s)"), killAfterSigint: 6_000 }
+      { sigintWhen: (out) => out.includes("training 1 epoch(s)"), killAfterSigint: 8_000 }
     )
     expect(r.signal).toBeNull()
     expect(r.code).toBe(130)
-    expect(r.afterSigint).toBeLessThan(6_000)
+    expect(r.afterSigint).toBeLessThan(8_000)
     expect(existsSync(join(dir, "model.safetensors"))).toBe(true)
     const { metadata } = await readCheckpoint(dir)
     expect(metadata["epochsDone"]).toBe("0")
+    expect(Number(metadata["stepInEpoch"])).toBeGreaterThan(0)
     expect(Number(metadata["stepInEpoch"])).toBeLessThan(88)
   })
 })

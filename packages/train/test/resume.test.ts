@@ -91,10 +91,10 @@ describe("resume from a checkpoint", () => {
     expect(e2.message).toMatch(/params\.2\.(kernel|bias) is missing.*another model/)
   })
 
-  // BUG: restore only looks up the tensors the new model needs; extra tensors in the checkpoint are ignored.
-  // A checkpoint of a deeper model (tinyModel + dense(10)) whose first layers have the same shapes is
-  // silently accepted by tinyModel, which then trains from the first two layers of another network.
-  it.fails("refuses a checkpoint of a bigger model whose first layers match (extra tensors)", async () => {
+  // Regression: restore used to look up only the tensors the new model needs and ignore the rest, so a
+  // checkpoint of a deeper model (tinyModel + dense(10)) whose first layers have the same shapes was
+  // silently accepted by tinyModel.
+  it("refuses a checkpoint of a bigger model whose first layers match (extra tensors)", async () => {
     const dir = tempDir()
     const deeper = tinyModel.add(Layer.dense({ units: 10 }))
     await fit(config({ model: deeper, epochs: 1, directory: dir }))
@@ -204,11 +204,10 @@ describe("non-finite loss", () => {
     expect(Buffer.compare(readFileSync(join(dir, "metrics.json")), metricsBefore)).toBe(0)
   })
 
-  // BUG: with a ReLU hidden layer, a NaN pixel never makes the loss non-finite: Tensor.relu maps NaN to 0
-  // (PyTorch, TensorFlow and JAX give NaN), so the forward pass hides it, while the gradient of the first
-  // kernel is NaN (NaN * 0) and the update writes NaN into the weights. From then on every hidden unit is
-  // relu(NaN) = 0, the loss stays finite, and fit "succeeds" with NaN parameters, which it saves.
-  it.fails("NaN in the data (ReLU model) fails with NonFiniteLossError instead of training on with NaN weights", async () => {
+  // Regression: when Tensor.relu mapped NaN to 0 (PyTorch, TensorFlow and JAX give NaN), a NaN pixel never
+  // made the loss non-finite: the forward pass hid it, the first kernel's gradient was NaN (NaN * 0), the
+  // update wrote NaN into the weights, and fit "succeeded" with (and saved) NaN parameters.
+  it("NaN in the data (ReLU model) fails with NonFiniteLossError instead of training on with NaN weights", async () => {
     const { result } = await nanRun(tinyModel)
     if (Result.isSuccess(result)) {
       const nan = Pytree.leaves(result.success.params).some((t) => Tensor.toArray(t).some(Number.isNaN))
