@@ -54,8 +54,8 @@ export interface Trainable<P> {
 export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>> {
   readonly model: Trainable<P>
   readonly optimizer: Optimizer.Optimizer
-  readonly train: Dataset.Dataset
-  readonly validation?: Dataset.Dataset | undefined
+  readonly train: AnyDataset
+  readonly validation?: AnyDataset | undefined
   readonly epochs: number
   readonly batchSize: number
   readonly seed: number
@@ -85,6 +85,9 @@ export interface Evaluation {
   readonly count: number
 }
 
+/** A dataset of any item shape, class count and dtype. */
+export type AnyDataset = Dataset.Dataset<ReadonlyArray<number>, number, Tensor.DType>
+
 type Logits = Tensor.Tensor<readonly [number, number], Tensor.DType>
 
 /**
@@ -98,7 +101,7 @@ type Logits = Tensor.Tensor<readonly [number, number], Tensor.DType>
 export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
   model: Trainable<P>,
   params: P,
-  dataset: Dataset.Dataset,
+  dataset: AnyDataset,
   batchSize = 1000
 ): Effect.Effect<Evaluation> =>
   Effect.gen(function*() {
@@ -119,6 +122,9 @@ const CHECKPOINT = "model.safetensors"
 const FORMAT = "typegrad-checkpoint/1"
 
 interface Snapshot {
+  /** The run's batch size and seed (set on restore; they decide the order of the batches). */
+  readonly batchSize?: number
+  readonly seed?: number
   readonly params: ReadonlyArray<Pytree.Pytree>
   readonly state: Optimizer.State<Pytree.Pytree>
   /** Epochs fully done. */
@@ -239,7 +245,9 @@ const restore = (
       stepInEpoch: numbers[1]!,
       globalStep: numbers[2]!,
       running,
-      history
+      history,
+      batchSize: Number(metadata["batchSize"]),
+      seed: Number(metadata["seed"])
     }
   })
 
@@ -283,7 +291,18 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
     const template = yield* model.init.pipe(Random.withSeed(config.seed))
     let snap: Snapshot
     if (config.resume !== undefined) {
-      snap = yield* restore(yield* checkpointFile(config.resume), template, config.optimizer)
+      const file = yield* checkpointFile(config.resume)
+      const restored = yield* restore(file, template, config.optimizer)
+      if (restored.stepInEpoch > 0 && (restored.batchSize !== config.batchSize || restored.seed !== config.seed)) {
+        return yield* Effect.fail(
+          new Safetensors.CheckpointError({
+            path: file,
+            reason: `it stopped in the middle of epoch ${restored.epochsDone + 1} with batch size ${restored.batchSize} and seed ${restored.seed}; ` +
+              `resume with the same batch size and seed to continue that epoch exactly`
+          })
+        )
+      }
+      snap = restored
       yield* progress.message(`resumed from ${config.resume}: ${snap.epochsDone} epoch(s) and ${snap.stepInEpoch} step(s) done`)
     } else {
       snap = {

@@ -170,6 +170,23 @@ describe("interruption", () => {
   )
 })
 
+describe("resuming in the middle of an epoch", () => {
+  it("needs the batch size and seed the epoch was started with", async () => {
+    const dir = tempDir()
+    const reached = Effect.runSync(Deferred.make<void>())
+    const fiber = Effect.runFork(Train.fit(config({ directory: dir })).pipe(Effect.provide(blockAt(1, 2, reached))))
+    await Effect.runPromise(Deferred.await(reached))
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    await Effect.runPromise(Fiber.await(fiber))
+    const base = config({ resume: dir })
+    for (const changed of [{ batchSize: base.batchSize + 1 }, { seed: base.seed + 1 }]) {
+      const e = await failureOf(Train.fit({ ...base, ...changed }).pipe(Effect.provide(Progress.silent)))
+      expect(e._tag).toBe("CheckpointError")
+      expect(e.message).toMatch(/same batch size and seed/)
+    }
+  })
+})
+
 describe("non-finite loss", () => {
   /** Epoch 1 on clean data with `model` into `dir`, then a resume on data with one NaN pixel. */
   const nanRun = async (model: Train.Trainable<Params>) => {
