@@ -195,7 +195,7 @@ describe("fused elementwise kernels (prototypes for op-level fusion)", () => {
           for (let r = 0; r < rows; r++) {
             for (let j = 0; j < cols; j++) {
               const v = x[r * cols + j]! + bias[j]!
-              want[r * cols + j] = v > 0 ? v : 0
+              want[r * cols + j] = v > 0 || v !== v ? v : 0
             }
           }
           const got = new ctor(rows * cols).fill(Number.NaN)

@@ -44,11 +44,18 @@ const branchFree = (expr: string): string => {
   return predicate === null ? expr : `+(${predicate[1]})`
 }
 
-/** `a > 0 ? a : 0` (relu): keep the bits of `a` where `a > 0`, else +0 (an integer mask, no branch). */
-const RELU = "a > 0 ? a : 0"
+/**
+ * relu: keep the bits of `a` where `a > 0` (and, in the NaN-propagating form, where `a` is NaN), else +0.
+ * An integer mask instead of a branch. The key is the expression, the value whether NaN is kept.
+ */
+const RELU: ReadonlyMap<string, boolean> = new Map([
+  ["a > 0 ? a : 0", false],
+  ["a > 0 || a !== a ? a : 0", true],
+])
 
-const compileRelu = (dtype: DType): UnaryFn =>
-  new Function(
+const compileRelu = (dtype: DType, keepNaN: boolean): UnaryFn => {
+  const mask = keepNaN ? "-!(A[i] <= 0)" : "-(A[i] > 0)"
+  return new Function(
     "out",
     "A",
     "n",
@@ -57,10 +64,11 @@ const compileRelu = (dtype: DType): UnaryFn =>
     const oi = new Int32Array(out.buffer, out.byteOffset, n * ${dtype === "float64" ? 2 : 1});
     ${
       dtype === "float64"
-        ? "for (let i = 0, j = 0; i < n; i++, j += 2) { const m = -(A[i] > 0); oi[j] = ai[j] & m; oi[j + 1] = ai[j + 1] & m; }"
-        : "for (let i = 0; i < n; i++) oi[i] = ai[i] & -(A[i] > 0);"
+        ? `for (let i = 0, j = 0; i < n; i++, j += 2) { const m = ${mask}; oi[j] = ai[j] & m; oi[j + 1] = ai[j + 1] & m; }`
+        : `for (let i = 0; i < n; i++) oi[i] = ai[i] & ${mask};`
     }`
   ) as UnaryFn
+}
 
 const compileRow = (source: string): RowFn => {
   const expr = branchFree(source)
@@ -97,7 +105,8 @@ const compileRow = (source: string): RowFn => {
 }
 
 const compileUnary = (source: string, dtype: DType): UnaryFn => {
-  if (source === RELU) return compileRelu(dtype)
+  const relu = RELU.get(source)
+  if (relu !== undefined) return compileRelu(dtype, relu)
   const expr = branchFree(source)
   return new Function(
     "out",

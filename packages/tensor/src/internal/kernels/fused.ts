@@ -3,6 +3,8 @@
  * three passes (and as many freshly allocated outputs) of the composed ops by one pass, branch-free:
  *
  * - `biasRelu`:            out = relu(x + bias[col])           (forward of dense/conv + bias + relu)
+ *
+ * relu here is `Tensor.relu`: x > 0 or NaN keeps x (NaN propagates), else +0.
  * - `reluBackward`:        out = y > 0 ? ct : +0               (VJP of relu from its output, no mask tensor)
  * - `reluBackwardBiasGrad` the same, plus db[col] = sum over rows of out (the bias gradient in the same pass)
  *
@@ -23,12 +25,16 @@ export function biasRelu<A extends FloatArray>(x: A, bias: A, out: A, rows: numb
     for (let j = 0; j < cols; j++) out[o + j] = x[o + j]! + bias[j]!
     if (out instanceof Float64Array) {
       for (let j = 0, k = 2 * o; j < cols; j++, k += 2) {
-        const m = -(out[o + j]! > 0)
+        const v = out[o + j]!
+        const m = -!(v <= 0)
         oi[k] = oi[k]! & m
         oi[k + 1] = oi[k + 1]! & m
       }
     } else {
-      for (let j = 0, k = o; j < cols; j++, k++) oi[k] = oi[k]! & -(out[k]! > 0)
+      for (let j = 0, k = o; j < cols; j++, k++) {
+        const v = out[k]!
+        oi[k] = oi[k]! & -!(v <= 0)
+      }
     }
   }
 }
@@ -54,17 +60,21 @@ export function reluBackwardBiasGrad<A extends FloatArray>(ct: A, y: A, out: A, 
   }
 }
 
-/** y = relu(y) in place, branch-free (+0 where y <= 0 or NaN). */
+/** y = relu(y) in place, branch-free (+0 where y <= 0; NaN stays). */
 export function reluInPlace<A extends FloatArray>(y: A): void {
   const n = y.length
   const yi = words(y, n)
   if (y instanceof Float64Array) {
     for (let i = 0, k = 0; i < n; i++, k += 2) {
-      const m = -(y[i]! > 0)
+      const v = y[i]!
+      const m = -!(v <= 0)
       yi[k] = yi[k]! & m
       yi[k + 1] = yi[k + 1]! & m
     }
   } else {
-    for (let i = 0; i < n; i++) yi[i] = yi[i]! & -(y[i]! > 0)
+    for (let i = 0; i < n; i++) {
+      const v = y[i]!
+      yi[i] = yi[i]! & -!(v <= 0)
+    }
   }
 }

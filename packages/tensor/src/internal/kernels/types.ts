@@ -58,7 +58,7 @@ export interface Conv2dGeometry {
 export interface Conv2dEpilogue<A extends FloatArray> {
   /** Added to every output pixel, length f. */
   readonly bias?: A | undefined
-  /** Apply max(0, .) after the bias. */
+  /** Apply relu after the bias, as `Tensor.relu`: x > 0 or NaN keeps x, else +0. */
   readonly relu?: boolean | undefined
 }
 

@@ -116,8 +116,8 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
 
 /**
  * `epi(c, bias, rows, rowBytes, relu)`: in place over a C block of `rows` rows of `rowBytes` bytes (a
- * multiple of 16), c[r, :] = c[r, :] + bias[:], then pmax(0, .) when relu != 0 (relu with NaN -> +0 and
- * -0 -> +0, as `x > 0 ? x : 0`). A fused epilogue applied while the block is in cache.
+ * multiple of 16), c[r, :] = c[r, :] + bias[:], then relu when relu != 0 (as `Tensor.relu`: NaN stays,
+ * -0 -> +0). A fused epilogue applied while the block is in cache.
  */
 function epilogueBody(dtype: WasmDtype): Bytes {
   const add = dtype === "f32" ? op.f32x4Add : op.f64x2Add
@@ -130,9 +130,9 @@ function epilogueBody(dtype: WasmDtype): Bytes {
     e(op.i32Const(0), op.localSet(V))
     e(op.loop())
     e(op.localGet(C), op.localGet(V), op.i32Add(), op.localTee(P))
-    if (relu) e(op.v128Zero())
     e(op.localGet(P), op.v128Load(0), op.localGet(BIAS), op.localGet(V), op.i32Add(), op.v128Load(0), add())
-    if (relu) e(pmax())
+    // relu with NaN kept: pmax(v, 0) = v < 0 ? 0 : v, then + 0 turns -0 into +0.
+    if (relu) e(op.v128Zero(), pmax(), op.v128Zero(), add())
     e(op.v128Store(0))
     e(op.localGet(V), op.i32Const(16), op.i32Add(), op.localTee(V), op.localGet(ROWB), op.i32Ne(), op.brIf(0))
     e(op.end())
