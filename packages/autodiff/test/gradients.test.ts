@@ -254,6 +254,18 @@ const convConfig: fc.Arbitrary<ConvConfig> = fc
 
 const conv = (x: T, w: T, options: Tensor.Conv2dOptions): T => Tensor.conv2d(x, w, options) as T
 
+const convBiasCase = (relu: boolean) =>
+  convConfig.chain(({ xs, ws, options }) =>
+    fc.tuple(f64(xs), f64(ws), f64([ws[3]!])).map(([x, w, b]) => ({
+      x: [x, w, b],
+      f: (t: Input) => {
+        const [tx, tw, tb] = t as ReadonlyArray<T>
+        return Tensor.conv2dBias(tx!, tw!, tb! as Tensor.Tensor<readonly [number], "float64">, { ...options, relu }) as T
+      },
+      label: `x ${show(xs)} w ${show(ws)} ${JSON.stringify(options)} relu ${relu}`
+    }))
+  )
+
 const convCase = convConfig.chain(({ xs, ws, options }) =>
   fc.tuple(f64(xs), f64(ws)).map(([x, w]) => ({
     x: [x, w],
@@ -340,6 +352,8 @@ const TABLE: ReadonlyArray<Row> = [
   { op: "matmul rank 4 x rank 2", order: 2, cases: matmulCase("left4") },
   { op: "matmul batched, right batch broadcast ([B,M,K] x [1,K,N])", order: 2, cases: matmulCase("broadcastRight") },
   { op: "conv2d (strides, dilation, same/valid/explicit asymmetric padding)", order: 2, cases: convCase, runs: 40 },
+  { op: "conv2dBias (fused bias)", order: 2, cases: convBiasCase(false), runs: 25 },
+  { op: "conv2dBias (fused bias + relu)", order: 2, cases: convBiasCase(true), runs: 25 },
   { op: "maxPool2d (distinct values, same/valid, overlapping)", order: 2, cases: poolCase("max"), runs: 30 },
   { op: "avgPool2d (same/valid, overlapping)", order: 2, cases: poolCase("avg"), runs: 30 }
 ]

@@ -144,6 +144,51 @@ function typegradCnn(api: TrainApi, d: CnnData): StepThunks {
   }
 }
 
+/**
+ * The step as a user runs it: the `@typegrad/nn` model (fused conv+bias+relu, real dropout), softmax
+ * cross-entropy from logits, `valueAndGradAux` (loss and logits in one pass) and an Adam update.
+ */
+async function typegradModelCnn(d: CnnData): Promise<StepThunks> {
+  const { valueAndGradAux } = await import("@typegrad/autodiff")
+  const { Layer, Loss, Model } = await import("@typegrad/nn")
+  const { Optimizer } = await import("@typegrad/optim")
+  const { Tensor } = await import("@typegrad/tensor")
+  const { Effect, Random } = await import("effect")
+  const model = Model.input([28, 28, 1])
+    .add(Layer.conv2d({ filters: 24, kernelSize: 2, padding: "same", activation: "relu" }))
+    .add(Layer.maxPool2d({ poolSize: 2 }))
+    .add(Layer.conv2d({ filters: 48, kernelSize: 2, padding: "same", activation: "relu" }))
+    .add(Layer.maxPool2d({ poolSize: 2 }))
+    .add(Layer.flatten())
+    .add(Layer.dense({ units: 512, activation: "relu" }))
+    .add(Layer.dropout(0.5))
+    .add(Layer.dense({ units: 128, activation: "relu" }))
+    .add(Layer.dropout(0.5))
+    .add(Layer.dense({ units: 10, activation: "softmax" }))
+  type P = import("@typegrad/nn").Model.ParamsOf<typeof model>
+  let params: P = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+  const x = Tensor.fromArray(d.x, [d.batch, 28, 28, 1])
+  const y = Tensor.fromArray(d.y, [d.batch, 10])
+  const adam = Optimizer.adam({ learningRate: 1e-3 })
+  let state = adam.init(params)
+  let seed = 0
+  const lossAndLogits = (p: P) => {
+    const z = model.logits(p, x, { training: true, seed: seed++ })
+    return [Loss.softmaxCrossEntropy(z, y), z] as const
+  }
+  const vg = valueAndGradAux(lossAndLogits)
+  return {
+    forward: () => void lossAndLogits(params),
+    step: () => {
+      const [, , grads] = vg(params)
+      const [nextParams, next] = adam.step(grads, state, params)
+      params = nextParams
+      state = next
+    },
+    dispose: () => {}
+  }
+}
+
 function tfjsCnn(tf: TfApi, d: CnnData): StepThunks {
   const x = tf.tensor4d(d.x, [d.batch, 28, 28, 1])
   const y = tf.tensor2d(d.y, [d.batch, 10])
@@ -228,6 +273,9 @@ export async function trainBench(api: TrainApi, opts: TrainOptions): Promise<Rea
     const r = timeSteps(t, 3, opts.quick ? 5 : 15)
     rows.push({ impl: "typegrad", batch, ...r })
     opts.log(`typegrad batch ${batch}: step ${r.stepMs.toFixed(1)} ms`)
+    const m = timeSteps(await typegradModelCnn(cnnData(batch)), 3, opts.quick ? 5 : 15)
+    rows.push({ impl: "typegrad-nn+adam", batch, ...m })
+    opts.log(`typegrad-nn+adam batch ${batch}: step ${m.stepMs.toFixed(1)} ms`)
   }
   await opts.registerTfGradients()
   for (const backend of ["wasm", "cpu"] as const) {
@@ -258,13 +306,13 @@ export async function trainBench(api: TrainApi, opts: TrainOptions): Promise<Rea
 
 function printTrainTable(rows: ReadonlyArray<TrainRow>): void {
   console.log(`\nMNIST CNN training step (float32, median), Node ${process.version}`)
-  console.log("step = forward + backward + SGD update; bwd/fwd = (step - forward) / forward")
-  const header = ["impl".padEnd(14), "batch".padStart(5), "fwd ms".padStart(9), "step ms".padStart(9), "fwd smp/s".padStart(10), "step smp/s".padStart(11), "bwd/fwd".padStart(8), "typegrad x".padStart(11)]
+  console.log("step = forward + backward + update (SGD; typegrad-nn+adam: the nn model with dropout and Adam, as Train.fit runs it); bwd/fwd = (step - forward) / forward")
+  const header = ["impl".padEnd(17), "batch".padStart(5), "fwd ms".padStart(9), "step ms".padStart(9), "fwd smp/s".padStart(10), "step smp/s".padStart(11), "bwd/fwd".padStart(8), "typegrad x".padStart(11)]
   console.log(header.join(" "))
   for (const r of rows) {
     const ours = rows.find((o) => o.impl === "typegrad" && o.batch === r.batch)
     const cells = [
-      r.impl.padEnd(14),
+      r.impl.padEnd(17),
       String(r.batch).padStart(5),
       r.forwardMs.toFixed(1).padStart(9),
       r.stepMs.toFixed(1).padStart(9),

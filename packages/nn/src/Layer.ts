@@ -307,9 +307,13 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> =>
       const useBias = config.useBias ?? true
       const init = config.kernelInitializer ?? "glorotUniform"
       const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, logits: boolean): AnyTensor => {
-        let y = Tensor.conv2d(x, kernelOf(name, p), options) as AnyTensor
         const b = field(p, "bias")
-        if (b !== undefined) y = Tensor.add(y, b) as AnyTensor
+        const fuseRelu = config.activation === "relu"
+        // Bias (and relu) fused into the convolution's output pass.
+        const y = b === undefined
+          ? Tensor.conv2d(x, kernelOf(name, p), options) as AnyTensor
+          : Tensor.conv2dBias(x, kernelOf(name, p), b as Tensor.Tensor<readonly [number]>, { ...options, relu: fuseRelu }) as AnyTensor
+        if (b !== undefined && fuseRelu) return y
         return logits && config.activation === "softmax" ? y : applyActivation(config.activation, y)
       }
       return {

@@ -30,12 +30,28 @@ export interface Optimizer {
   readonly init: <P extends Pytree.Pytree>(params: P) => State<P>
   /** The updates to add to `params`, and the next state. */
   readonly update: <P extends Pytree.Pytree>(grads: P, state: State<P>, params: P) => readonly [P, State<P>]
+  /**
+   * `update` and `applyUpdates` in one pass: the new parameters and the next state (the same values as
+   * `applyUpdates(params, update(...)[0])`, without the intermediate updates).
+   */
+  readonly step: <P extends Pytree.Pytree>(grads: P, state: State<P>, params: P) => readonly [P, State<P>]
 }
 
 type Buf = Float32Array | Float64Array
 
-/** One fused step over one tensor: reads `g` and the slots, writes the update and the new slots. */
-type Kernel = (g: Buf, slots: ReadonlyArray<Buf>, update: Buf, newSlots: ReadonlyArray<Buf>, lr: number, step: number) => void
+/**
+ * One fused step over one tensor: reads `g` and the slots, writes the new slots and `out`: the update, or
+ * `p + update` when `p` is given (`step`).
+ */
+type Kernel = (
+  g: Buf,
+  p: Buf | undefined,
+  slots: ReadonlyArray<Buf>,
+  out: Buf,
+  newSlots: ReadonlyArray<Buf>,
+  lr: number,
+  step: number
+) => void
 
 const rate = (lr: LearningRate, step: number): number => (typeof lr === "number" ? lr : lr(step))
 
@@ -46,13 +62,8 @@ const checkFraction = (name: string, what: string, v: number): void => {
   if (!(v >= 0 && v < 1)) throw new RangeError(`${name}: ${what} must be in [0, 1), got ${v}`)
 }
 
-const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: Kernel): Optimizer => ({
-  name,
-  init: (params) => ({
-    step: 0,
-    slots: Array.from({ length: nSlots }, () => Pytree.map(params, (t) => Tensor.zeros(t.shape, { dtype: t.dtype })))
-  }),
-  update: (grads, state, params) => {
+const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: Kernel): Optimizer => {
+  const run = <P extends Pytree.Pytree>(grads: P, state: State<P>, params: P, addParams: boolean): readonly [P, State<P>] => {
     const step = state.step + 1
     const lr = rate(learningRate, step)
     const gl = Pytree.leaves(grads)
@@ -62,24 +73,33 @@ const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: 
     }
     const slotLeaves = state.slots.map((s) => Pytree.leaves(s))
     const newSlotLeaves: Array<Array<Tensor.AnyTensor>> = state.slots.map(() => [])
-    const updates = Pytree.map(grads, (g, i) => {
+    const out = Pytree.map(grads, (g, i) => {
       const p = pl[i]!
       if (g.shape.length !== p.shape.length || g.shape.some((d, k) => d !== p.shape[k])) {
         throw new TypeError(`${name}: gradient ${i} has shape [${g.shape.join(", ")}] but its parameter has [${p.shape.join(", ")}]`)
       }
-      const gd = Tensor.unsafeData(g)
-      const alloc = (): Buf => (g.dtype === "float64" ? new Float64Array(g.size) : new Float32Array(g.size))
-      const update = alloc()
+      const alloc = (): Buf => (p.dtype === "float64" ? new Float64Array(p.size) : new Float32Array(p.size))
+      const result = alloc()
       const slots = slotLeaves.map((s) => Tensor.unsafeData(s[i]!))
       const fresh = slots.map(alloc)
-      kernel(gd, slots, update, fresh, lr, step)
-      fresh.forEach((b, k) => newSlotLeaves[k]!.push(Tensor.unsafeFromData(b, g.shape)))
-      return Tensor.unsafeFromData(update, g.shape)
+      const gd = g.dtype === p.dtype ? Tensor.unsafeData(g) : Tensor.unsafeData(Tensor.cast(g, p.dtype))
+      kernel(gd, addParams ? Tensor.unsafeData(p) : undefined, slots, result, fresh, lr, step)
+      fresh.forEach((b, k) => newSlotLeaves[k]!.push(Tensor.unsafeFromData(b, p.shape)))
+      return Tensor.unsafeFromData(result, p.shape)
     })
     const slots = state.slots.map((s, k) => Pytree.map(s, (_, i) => newSlotLeaves[k]![i]!))
-    return [updates, { step, slots }] as const
+    return [out, { step, slots }] as const
   }
-})
+  return {
+    name,
+    init: (params) => ({
+      step: 0,
+      slots: Array.from({ length: nSlots }, () => Pytree.map(params, (t) => Tensor.zeros(t.shape, { dtype: t.dtype })))
+    }),
+    update: (grads, state, params) => run(grads, state, params, false),
+    step: (grads, state, params) => run(grads, state, params, true)
+  }
+}
 
 /**
  * `params + updates`, leaf by leaf.
@@ -121,16 +141,20 @@ export const sgd = (options: SgdOptions): Optimizer => {
   if (typeof options.learningRate === "number") checkPositive("sgd", "learningRate", options.learningRate)
   checkFraction("sgd", "momentum", mu)
   if (mu === 0) {
-    return make("sgd", 0, options.learningRate, (g, _, u, __, lr) => {
-      for (let i = 0; i < g.length; i++) u[i] = -lr * g[i]!
+    return make("sgd", 0, options.learningRate, (g, p, _, out, __, lr) => {
+      if (p === undefined) for (let i = 0; i < g.length; i++) out[i] = -lr * g[i]!
+      else for (let i = 0; i < g.length; i++) out[i] = p[i]! - lr * g[i]!
     })
   }
   const nesterov = options.nesterov ?? false
-  return make(nesterov ? "nesterov" : "momentum", 1, options.learningRate, (g, [v], u, [nv], lr) => {
+  return make(nesterov ? "nesterov" : "momentum", 1, options.learningRate, (g, p, [v], out, [nv], lr) => {
+    const vs = v!
+    const nvs = nv!
     for (let i = 0; i < g.length; i++) {
-      const vi = mu * v![i]! + g[i]!
-      nv![i] = vi
-      u[i] = nesterov ? -lr * (g[i]! + mu * vi) : -lr * vi
+      const vi = mu * vs[i]! + g[i]!
+      nvs[i] = vi
+      const u = nesterov ? -lr * (g[i]! + mu * vi) : -lr * vi
+      out[i] = p === undefined ? u : p[i]! + u
     }
   })
 }
@@ -160,16 +184,27 @@ export const adam = (options: AdamOptions = {}): Optimizer => {
   checkFraction("adam", "beta1", b1)
   checkFraction("adam", "beta2", b2)
   checkPositive("adam", "epsilon", eps)
-  return make("adam", 2, learningRate, (g, [m, v], u, [nm, nv], lr, step) => {
+  return make("adam", 2, learningRate, (g, p, [m, v], out, [nm, nv], lr, step) => {
+    // -lr (m / c1) / (sqrt(v / c2) + eps) rewritten as a m / (sqrt(v) + e) with a = -lr sqrt(c2) / c1 and
+    // e = eps sqrt(c2): the same value with one square root and one division per entry.
     const c1 = 1 - Math.pow(b1, step)
-    const c2 = 1 - Math.pow(b2, step)
+    const s2 = Math.sqrt(1 - Math.pow(b2, step))
+    const a = (-lr * s2) / c1
+    const e = eps * s2
+    const ob1 = 1 - b1
+    const ob2 = 1 - b2
+    const ms = m!
+    const vs = v!
+    const nms = nm!
+    const nvs = nv!
     for (let i = 0; i < g.length; i++) {
       const gi = g[i]!
-      const mi = b1 * m![i]! + (1 - b1) * gi
-      const vi = b2 * v![i]! + (1 - b2) * gi * gi
-      nm![i] = mi
-      nv![i] = vi
-      u[i] = (-lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps)
+      const mi = b1 * ms[i]! + ob1 * gi
+      const vi = b2 * vs[i]! + ob2 * gi * gi
+      nms[i] = mi
+      nvs[i] = vi
+      const u = (a * mi) / (Math.sqrt(vi) + e)
+      out[i] = p === undefined ? u : p[i]! + u
     }
   })
 }
@@ -198,12 +233,16 @@ export const rmsprop = (options: RmspropOptions = {}): Optimizer => {
   if (typeof learningRate === "number") checkPositive("rmsprop", "learningRate", learningRate)
   checkFraction("rmsprop", "rho", rho)
   checkPositive("rmsprop", "epsilon", eps)
-  return make("rmsprop", 1, learningRate, (g, [s], u, [ns], lr) => {
+  return make("rmsprop", 1, learningRate, (g, p, [s], out, [ns], lr) => {
+    const ss = s!
+    const nss = ns!
+    const orho = 1 - rho
     for (let i = 0; i < g.length; i++) {
       const gi = g[i]!
-      const si = rho * s![i]! + (1 - rho) * gi * gi
-      ns![i] = si
-      u[i] = (-lr * gi) / (Math.sqrt(si) + eps)
+      const si = rho * ss[i]! + orho * gi * gi
+      nss[i] = si
+      const u = (-lr * gi) / (Math.sqrt(si) + eps)
+      out[i] = p === undefined ? u : p[i]! + u
     }
   })
 }

@@ -77,6 +77,28 @@ describe("purity and structure", () => {
     expect(values(applied.layers[0]!.bias)).toEqual(values(updates.layers[0]!.bias))
   })
 
+  it("step = applyUpdates(params, update(...)) in one pass, for every optimizer", () => {
+    const params = { w: t64([1, -2, 3]), b: t64([0.5, 0, -0.5]) }
+    const grads = { w: t64([0.3, -0.1, 2]), b: t64([-1, 0.25, 0]) }
+    for (const opt of [Optimizer.sgd({ learningRate: 0.1 }), Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }), Optimizer.adam(), Optimizer.rmsprop()]) {
+      let s1 = opt.init(params)
+      let s2 = opt.init(params)
+      let p1 = params
+      let p2 = params
+      for (let i = 0; i < 3; i++) {
+        const [u, n1] = opt.update(grads, s1, p1)
+        p1 = Optimizer.applyUpdates(p1, u)
+        s1 = n1
+        const [q, n2] = opt.step(grads, s2, p2)
+        p2 = q
+        s2 = n2
+      }
+      expect(values(p2.w)).toEqual(values(p1.w))
+      expect(values(p2.b)).toEqual(values(p1.b))
+      expect(values(s2.slots[0]?.w ?? t64([]))).toEqual(values(s1.slots[0]?.w ?? t64([])))
+    }
+  })
+
   it("rejects bad hyperparameters and mismatched gradients", () => {
     expect(() => Optimizer.sgd({ learningRate: -1 })).toThrow(/learningRate/)
     expect(() => Optimizer.adam({ beta1: 1 })).toThrow(/beta1/)

@@ -31,11 +31,13 @@ import {
   batchMatmul,
   conv2dBackpropFilter,
   conv2dBackpropInput,
+  conv2dBias as conv2dBiasPrimitive,
   conv2dImpl,
   conv2dParams,
   matmul2d,
   pool2dParams,
-  poolImpl
+  poolImpl,
+  reluGrad
 } from "./internal/linalg.ts"
 import { firstMaxMask, reduce as reduceKernel } from "./internal/reduce.ts"
 
@@ -988,6 +990,47 @@ export const conv2d: {
   }
 )
 
+/** Options of `conv2dBias`: those of `conv2d`, and whether a relu follows. */
+export interface Conv2dBiasOptions extends Conv2dOptions {
+  readonly relu?: boolean
+}
+
+/**
+ * `conv2d(x, w) + b` (and relu when `relu: true`) fused into one pass: what a convolution layer computes,
+ * without the intermediate tensors. `b` is `[F]`.
+ *
+ * @example
+ * ```ts
+ * const y = Tensor.conv2dBias(x, w, b, { padding: "same", relu: true }) // relu(conv2d(x, w) + b)
+ * ```
+ */
+export const conv2dBias = <
+  X extends Shape,
+  W extends Shape,
+  D extends DType,
+  const O extends Conv2dBiasOptions = {}
+>(
+  x: Tensor<X, D>,
+  w: Tensor<W, NoInfer<D>> & Rules.Check<Rules.Conv2d<X, W, O>>,
+  b: Tensor<readonly [W extends readonly [number, number, number, infer F extends number] ? F : number], NoInfer<D>>,
+  options?: O
+): Tensor<Res<Rules.Conv2d<X, W, O>>, D> => {
+  const xi = impl(x)
+  const wi = impl(w)
+  const bi = impl(b)
+  sameDType("conv2dBias", xi, wi)
+  sameDType("conv2dBias", xi, bi)
+  const params = conv2dParams(xi.shape, wi.shape, options)
+  const f = wi.shape[3]
+  if (bi.rank !== 1 || bi.shape[0] !== f) {
+    throw new ShapeError(
+      "conv2dBias",
+      `conv2dBias: bias of shape [${bi.shape.join(", ")}] does not match the kernel's ${f} filters; pass a bias of shape [${f}]`
+    )
+  }
+  return wrap(bind(conv2dBiasPrimitive, [xi, wi, bi], { ...params, relu: options?.relu ?? false }))
+}
+
 /**
  * A 2-D pooling op over NHWC input.
  */
@@ -1125,8 +1168,10 @@ defineVjp(P.exp, (ct, _, out) => [mul(ct, out)])
 defineVjp(P.log, (ct, [a]) => [div(ct, a!)])
 defineVjp(P.tanh, (ct, _, out) => [mul(ct, rsub(1, square(out)))])
 defineVjp(P.sigmoid, (ct, _, out) => [mul(ct, mul(out, rsub(1, out)))])
-// relu'(0) = 0: the mask is `x > 0`.
-defineVjp(P.relu, (ct, [a]) => [mul(ct, greater(a!, 0))])
+// relu'(0) = 0: the gradient passes where the output is positive. `reluGrad` is linear in `ct`, so its
+// own rule is itself (and nothing for the mask, which is piecewise constant).
+defineVjp(P.relu, (ct, _, out) => [T(bind(reluGrad, [I(ct), I(out)], null))])
+defineVjp(reluGrad, (ct, [, y], _, __, needs) => [needs[0] ? T(bind(reluGrad, [I(ct), I(y!)], null)) : undefined, undefined])
 defineVjp(P.sqrt, (ct, _, out) => [div(ct, mul(out, 2))])
 defineVjp(P.abs, (ct, [a]) => [mul(ct, sign(a!))])
 defineVjp(P.square, (ct, [a]) => [mul(ct, mul(a!, 2))])
@@ -1193,6 +1238,14 @@ defineVjp(conv2dImpl, (ct, [x, w], _, params, needs) => [
   needs[0] ? T(bind(conv2dBackpropInput, [I(ct), I(w!)], params)) : undefined,
   needs[1] ? T(bind(conv2dBackpropFilter, [I(x!), I(ct)], params)) : undefined
 ])
+defineVjp(conv2dBiasPrimitive, (ct, [x, w], out, params, needs) => {
+  const dz = params.relu ? bind(reluGrad, [I(ct), I(out)], null) : I(ct)
+  return [
+    needs[0] ? T(bind(conv2dBackpropInput, [dz, I(w!)], params)) : undefined,
+    needs[1] ? T(bind(conv2dBackpropFilter, [I(x!), dz], params)) : undefined,
+    needs[2] ? sum(T(dz), { axis: [0, 1, 2] }) : undefined
+  ]
+})
 defineVjp(conv2dBackpropInput, (ct, [dy, w], _, params, needs) => [
   needs[0] ? T(bind(conv2dImpl, [I(ct), I(w!)], params)) : undefined,
   needs[1] ? T(bind(conv2dBackpropFilter, [I(ct), I(dy!)], params)) : undefined

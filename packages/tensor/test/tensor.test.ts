@@ -489,3 +489,19 @@ describe("pooling", () => {
     expect(Array.from(Tensor.toArray(y))).toEqual([6, 7.5, 12, 13.5])
   })
 })
+
+describe("conv2dBias", () => {
+  for (const dtype of DTYPES) {
+    it(`equals relu(conv2d(x, w) + b) and conv2d(x, w) + b (${dtype})`, () => {
+      const x = Tensor.fromArray(Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i * 0.7)), [2, 7, 6, 3], { dtype })
+      const w = Tensor.fromArray(Array.from({ length: 3 * 2 * 3 * 5 }, (_, i) => Math.cos(i * 1.3)), [3, 2, 3, 5], { dtype })
+      const b = Tensor.fromArray([0.5, -0.25, 0, 1, -2], [5], { dtype })
+      for (const options of [{ padding: "same" as const }, { strides: 2, dilation: [1, 2] as const, padding: 1 }]) {
+        const plain = Tensor.add(Tensor.conv2d(x, w, options), b)
+        close(Tensor.toArray(Tensor.conv2dBias(x, w, b, options)), Tensor.toArray(plain), dtype)
+        close(Tensor.toArray(Tensor.conv2dBias(x, w, b, { ...options, relu: true })), Tensor.toArray(Tensor.relu(plain)), dtype)
+      }
+      expect(() => Tensor.conv2dBias(x, w, Tensor.zeros([4], { dtype }) as never)).toThrow(/bias of shape \[4\]/)
+    })
+  }
+})

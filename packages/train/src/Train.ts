@@ -352,14 +352,14 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
             if (!Number.isFinite(value)) {
               return Effect.fail(new NonFiniteLossError({ epoch, step: stepInEpoch, loss: value }))
             }
-            const [updates, state] = config.optimizer.update(grads, current.state, current.params as Pytree.Pytree)
+            const [params, state] = config.optimizer.step(grads, current.state, current.params as Pytree.Pytree)
             lossSum += value * batch.size
             correct += Metric.correct(logits, batch.classes)
             seen += batch.size
             samplesThisRun += batch.size
             current = {
               ...current,
-              params: Optimizer.applyUpdates(current.params as Pytree.Pytree, updates) as ReadonlyArray<Pytree.Pytree>,
+              params: params as ReadonlyArray<Pytree.Pytree>,
               state,
               stepInEpoch,
               globalStep,

@@ -5,6 +5,7 @@
  */
 import { Shape as Rules } from "@typegrad/shape"
 import { alloc, make, primitive, sizeOf, type Data } from "./core.ts"
+import { reluBackward } from "./kernels/fused.ts"
 import { getKernels } from "./kernels/index.ts"
 import type { Conv2dGeometry, Pool2dGeometry } from "./kernels/types.ts"
 
@@ -146,6 +147,28 @@ export const conv2dImpl = primitive<Conv2dParams>("conv2d", ([x, w], { geometry,
   const out = alloc(x!.dtype, sizeOf(shape))
   if (out.length > 0) getKernels().conv2d(x!.data, w!.data as Data, out, geometry)
   return make(shape, x!.dtype, out)
+})
+
+/** Parameters of the fused convolution: the convolution's, and whether a relu follows the bias. */
+export interface Conv2dBiasParams extends Conv2dParams {
+  readonly relu: boolean
+}
+
+/**
+ * `conv2d(x, w) + b`, optionally followed by relu, in one pass: the bias and relu are applied to each
+ * block of the GEMM output while it is still in cache.
+ */
+export const conv2dBias = primitive<Conv2dBiasParams>("conv2dBias", ([x, w, b], { geometry, shape, relu }) => {
+  const out = alloc(x!.dtype, sizeOf(shape))
+  if (out.length > 0) getKernels().conv2d(x!.data, w!.data as Data, out, geometry, { bias: b!.data as Data, relu })
+  return make(shape, x!.dtype, out)
+})
+
+/** `reluGrad(ct, y)`: `ct` where the relu output `y` is positive, else 0 (relu's backward pass). */
+export const reluGrad = primitive<null>("reluGrad", ([ct, y]) => {
+  const out = alloc(ct!.dtype, ct!.size)
+  reluBackward(ct!.data, y!.data as Data, out, ct!.size)
+  return make(ct!.shape, ct!.dtype, out)
 })
 
 /** `backpropInput(dy, w)`: the gradient of `conv2d` with respect to its input (a transposed convolution). */
