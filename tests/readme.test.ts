@@ -4,12 +4,12 @@
  * `// Tensor<readonly [...]>` comment is the static type of the pipeline up to that stage, and at run
  * time the tensors have those shapes and the bad call throws that message.
  */
+import { ShapeError } from "@typegrad/shape"
+import { Tensor } from "@typegrad/tensor"
 import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { ShapeError } from "@typegrad/shape"
-import { Tensor } from "@typegrad/tensor"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -37,7 +37,10 @@ const parseExample = (source: string) => {
   const stages: Array<Stage> = lines.slice(start + 1, end).map((l) => {
     const [code, comment] = l.split("//").map((s) => s.trim())
     const shape = comment === undefined ? undefined : /^Tensor<readonly \[([\d, ]*)\]>$/.exec(comment)?.[1]
-    return { code: code!.replace(/,$/, ""), shape: shape === undefined ? undefined : shape.split(",").map((d) => Number(d.trim())) }
+    return {
+      code: code!.replace(/,$/, ""),
+      shape: shape === undefined ? undefined : shape.split(",").map((d) => Number(d.trim()))
+    }
   })
   const directive = lines.findIndex((l) => l.trim().startsWith("// @ts-expect-error"))
   const expectedError = lines[directive]!.trim().replace("// @ts-expect-error", "").trim()
@@ -66,7 +69,9 @@ const stagesModule = () => {
     if (s.shape === undefined) return
     const prefix = stages.slice(0, i + 1).map((t) => t.code).join(", ")
     out.push(`export const stage${i} = ${input}.pipe(${prefix})`)
-    out.push(`export const stage${i}Type: Equals<typeof stage${i}, Tensor.Tensor<readonly [${s.shape.join(", ")}]>> = true`)
+    out.push(
+      `export const stage${i}Type: Equals<typeof stage${i}, Tensor.Tensor<readonly [${s.shape.join(", ")}]>> = true`
+    )
   })
   out.push(`export const ${result} = ${input}.pipe(${stages.map((s) => s.code).join(", ")})`)
   out.push(`export const badCall = () => {\n  // @ts-expect-error ${expectedError}\n  return ${badCall}\n}`)
@@ -78,7 +83,10 @@ let tsc: { status: number | null; output: string }
 beforeAll(() => {
   writeFileSync(join(dir, "readme.ts"), example + "\nexport {}\n")
   writeFileSync(join(dir, "stages.ts"), stagesModule())
-  writeFileSync(join(dir, "errors.ts"), `${parsed.setup.split("\n").filter((l) => l.startsWith("import ")).join("\n")}\n${parsed.badCall}\n`)
+  writeFileSync(
+    join(dir, "errors.ts"),
+    `${parsed.setup.split("\n").filter((l) => l.startsWith("import ")).join("\n")}\n${parsed.badCall}\n`
+  )
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
@@ -87,7 +95,10 @@ beforeAll(() => {
       files: ["readme.ts", "stages.ts", "errors.ts"]
     })
   )
-  const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json"), "--pretty", "false"], { cwd: root, encoding: "utf8" })
+  const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json"), "--pretty", "false"], {
+    cwd: root,
+    encoding: "utf8"
+  })
   tsc = { status: r.status, output: `${r.stdout}${r.stderr}` }
 })
 

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
-import { bind, primitive, type Primitive, type TensorImpl } from "@typegrad/tensor/internal"
+import { bind, type Primitive, primitive, type TensorImpl } from "@typegrad/tensor/internal"
 import { external, internal, ReverseTrace, type Tracer } from "./internal/reverse.ts"
 import * as Pytree from "./Pytree.ts"
 
@@ -136,19 +136,20 @@ export const valueAndGrad = <X extends Pytree.Pytree, R extends ReadonlyArray<un
  * })(params)
  * ```
  */
-export const valueAndGradAux = <X extends Pytree.Pytree, Aux, R extends ReadonlyArray<unknown>, Y extends Scalar = Scalar>(
-  f: (x: X, ...rest: R) => readonly [Y, Aux]
-): (x: X, ...rest: R) => readonly [Y, Aux, X] =>
-(x, ...rest) => {
-  let aux: Aux | undefined
-  const [y, pullback, unwrap] = traced((p: X) => {
-    const [value, a] = f(p, ...rest)
-    aux = a
-    return checkScalar("grad", value) as Y
-  }, x)
-  const plainAux = unwrapAux(aux as Aux, unwrap)
-  return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
-}
+export const valueAndGradAux =
+  <X extends Pytree.Pytree, Aux, R extends ReadonlyArray<unknown>, Y extends Scalar = Scalar>(
+    f: (x: X, ...rest: R) => readonly [Y, Aux]
+  ): (x: X, ...rest: R) => readonly [Y, Aux, X] =>
+  (x, ...rest) => {
+    let aux: Aux | undefined
+    const [y, pullback, unwrap] = traced((p: X) => {
+      const [value, a] = f(p, ...rest)
+      aux = a
+      return checkScalar("grad", value) as Y
+    }, x)
+    const plainAux = unwrapAux(aux as Aux, unwrap)
+    return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
+  }
 
 const unwrapAux = <A>(aux: A, unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor): A => {
   const go = (u: unknown): unknown => {
@@ -180,7 +181,10 @@ export const jvp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
 ): readonly [Y, Y] => {
   const tl = Pytree.leaves(tangent)
   const xl = Pytree.leaves(x)
-  if (tl.length !== xl.length || tl.some((t, i) => t.shape.length !== xl[i]!.shape.length || t.shape.some((d, k) => d !== xl[i]!.shape[k]))) {
+  if (
+    tl.length !== xl.length ||
+    tl.some((t, i) => t.shape.length !== xl[i]!.shape.length || t.shape.some((d, k) => d !== xl[i]!.shape[k]))
+  ) {
     throw new TypeError("jvp: the tangent must have the structure and shapes of x")
   }
   const [y, pullback] = vjp(f, x)
@@ -200,8 +204,9 @@ const stopGradientPrimitive = primitive<null>("stopGradient", ([a]) => a!, () =>
  * grad((x: Tensor.Tensor<readonly []>) => Tensor.mul(x, stopGradient(x)))(x) // x, not 2x
  * ```
  */
-export const stopGradient = <S extends Tensor.Shape, D extends Tensor.DType>(t: Tensor.Tensor<S, D>): Tensor.Tensor<S, D> =>
-  external(bind(stopGradientPrimitive, [internal(t)], null)) as Tensor.Tensor<S, D>
+export const stopGradient = <S extends Tensor.Shape, D extends Tensor.DType>(
+  t: Tensor.Tensor<S, D>
+): Tensor.Tensor<S, D> => external(bind(stopGradientPrimitive, [internal(t)], null)) as Tensor.Tensor<S, D>
 
 /** A function with a user-defined gradient, as built by `customVjp`. */
 export interface CustomVjp<Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor, Res> {
@@ -228,7 +233,8 @@ export const customVjp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
   definition: CustomVjp<Args, Y, Res>
 ): (...args: Args) => Y => {
   // The user's functions see the arguments with the caller's static types.
-  const forward = (inputs: ReadonlyArray<TensorImpl>) => definition.forward(...(inputs.map(external) as unknown as Args))
+  const forward = (inputs: ReadonlyArray<TensorImpl>) =>
+    definition.forward(...(inputs.map(external) as unknown as Args))
   const p: Primitive<null> = {
     name: "customVjp",
     impl: (inputs) => internal(forward(inputs)[0]),

@@ -35,10 +35,12 @@ export const leaves = (tree: Pytree): Array<Tensor.AnyTensor> => {
   const go = (t: unknown, path: string): void => {
     if (Tensor.isTensor(t)) out.push(t)
     else if (Array.isArray(t)) t.forEach((c, i) => go(c, `${path}[${i}]`))
-    else if (isPlainObject(t)) for (const k of Object.keys(t).sort()) go(t[k], `${path}.${k}`)
+    else if (isPlainObject(t)) { for (const k of Object.keys(t).sort()) go(t[k], `${path}.${k}`) }
     else {
       throw new TypeError(
-        `pytree: ${path || "the value"} is ${t === null ? "null" : typeof t}; a pytree holds only tensors, arrays and plain objects`
+        `pytree: ${path || "the value"} is ${
+          t === null ? "null" : typeof t
+        }; a pytree holds only tensors, arrays and plain objects`
       )
     }
   }
@@ -64,7 +66,9 @@ export const map = <T extends Pytree>(tree: T, f: (leaf: Tensor.AnyTensor, index
       for (const k of Object.keys(t).sort()) o[k] = go(t[k])
       return o
     }
-    throw new TypeError(`pytree: found ${t === null ? "null" : typeof t}; a pytree holds only tensors, arrays and plain objects`)
+    throw new TypeError(
+      `pytree: found ${t === null ? "null" : typeof t}; a pytree holds only tensors, arrays and plain objects`
+    )
   }
   // The rebuilt value has T's structure by construction.
   return go(tree) as T
@@ -106,7 +110,7 @@ export const paths = (tree: Pytree): Array<readonly [string, Tensor.AnyTensor]> 
   const go = (t: unknown, path: string): void => {
     if (Tensor.isTensor(t)) out.push([path, t])
     else if (Array.isArray(t)) t.forEach((c, i) => go(c, join(path, i)))
-    else if (isPlainObject(t)) for (const k of Object.keys(t).sort()) go(t[k], join(path, k))
+    else if (isPlainObject(t)) { for (const k of Object.keys(t).sort()) go(t[k], join(path, k)) }
     else throw new TypeError(`pytree: ${path || "the value"} is not a tensor, array or plain object`)
   }
   go(tree, "")

@@ -23,7 +23,9 @@ describe("valueAndGradAux", () => {
   it("composes under an enclosing grad (aux stays a value of the enclosing trace)", () => {
     // The inner gradient of sum(y^2 * x) is 2 y x; at y = x, sum(g) = sum(2 x^2), whose derivative is 4x.
     const outer = grad((x: V) => {
-      const [, aux, g] = valueAndGradAux((y: V) => [Tensor.sum(Tensor.mul(Tensor.square(y), x)), Tensor.mul(y, 2)] as const)(x)
+      const [, aux, g] = valueAndGradAux((y: V) =>
+        [Tensor.sum(Tensor.mul(Tensor.square(y), x)), Tensor.mul(y, 2)] as const
+      )(x)
       return Tensor.sum(Tensor.add(g, Tensor.mul(aux, 0)))
     })
     expect(Array.from(Tensor.toArray(outer(v([1, 2, 3]))))).toEqual([4, 8, 12])

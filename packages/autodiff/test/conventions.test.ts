@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest"
 type T = Tensor.AnyTensor
 type S = Tensor.Tensor<readonly [], Tensor.DType>
 
-const f64 = (data: ReadonlyArray<number>, shape: ReadonlyArray<number>): T => Tensor.fromArray(data, shape, { dtype: "float64" })
+const f64 = (data: ReadonlyArray<number>, shape: ReadonlyArray<number>): T =>
+  Tensor.fromArray(data, shape, { dtype: "float64" })
 const s64 = (v: number): S => Tensor.scalar(v, { dtype: "float64" })
 const arr = (t: T): Array<number> => Array.from(Tensor.toArray(t))
 const num = (t: T): number => Tensor.item(t)
@@ -33,7 +34,8 @@ describe("kinks and ties", () => {
     expect(arr(grad((x: T) => Tensor.max(x) as S)(f64([1, 3, 3, 2], [4])))).toEqual([0, 1, 0, 0])
     const m = f64([2, 2, 1, 5, 5, 5], [2, 3])
     expect(arr(grad((x: T) => total(Tensor.max(x, { axis: 1 }) as T))(m))).toEqual([1, 0, 0, 1, 0, 0])
-    expect(arr(grad((x: T) => total(Tensor.max(x, { axis: 0, keepDims: true }) as T))(f64([4, 1, 4, 1], [2, 2])))).toEqual([1, 1, 0, 0])
+    expect(arr(grad((x: T) => total(Tensor.max(x, { axis: 0, keepDims: true }) as T))(f64([4, 1, 4, 1], [2, 2]))))
+      .toEqual([1, 1, 0, 0])
     expect(arr(grad((x: T) => Tensor.max(x) as S)(f64([7, 7, 7, 7], [2, 2])))).toEqual([1, 0, 0, 0])
   })
 
@@ -41,14 +43,27 @@ describe("kinks and ties", () => {
     const pool = (options: Tensor.Pool2dOptions) => grad((x: T) => total(Tensor.maxPool2d(x, options) as T))
     expect(arr(pool({ poolSize: 2 })(f64([5, 5, 5, 5], [1, 2, 2, 1])))).toEqual([1, 0, 0, 0])
     // Overlapping 2x2 windows with stride 1 on a constant 3x3 input: each window picks its top-left cell.
-    expect(arr(pool({ poolSize: 2, strides: 1 })(f64(new Array<number>(9).fill(1), [1, 3, 3, 1])))).toEqual([1, 1, 0, 1, 1, 0, 0, 0, 0])
+    expect(arr(pool({ poolSize: 2, strides: 1 })(f64(new Array<number>(9).fill(1), [1, 3, 3, 1])))).toEqual([
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0
+    ])
     // "same" padding on negative values: the windows at the border pick real cells, not the padding.
     const g = pool({ poolSize: 2, padding: "same" })(f64(new Array<number>(9).fill(-1), [1, 3, 3, 1]))
     expect(arr(g)).toEqual([1, 0, 1, 0, 0, 0, 1, 0, 1])
   })
 
   it("maximum and minimum give a tie to their first operand", () => {
-    const g = grad((p: readonly [T, T]) => total(Tensor.add(Tensor.maximum(p[0], p[1]), Tensor.minimum(p[0], p[1]))))([f64([1, 2], [2]), f64([1, 3], [2])])
+    const g = grad((p: readonly [T, T]) => total(Tensor.add(Tensor.maximum(p[0], p[1]), Tensor.minimum(p[0], p[1]))))([
+      f64([1, 2], [2]),
+      f64([1, 3], [2])
+    ])
     expect(arr(g[0])).toEqual([2, 1])
     expect(arr(g[1])).toEqual([0, 1])
   })
@@ -76,7 +91,10 @@ describe("structure and bookkeeping", () => {
   })
 
   it("the gradient of a constant function is zeros of the input's structure, shapes and dtypes", () => {
-    const g = grad((_p: { readonly a: T; readonly b: ReadonlyArray<T> }) => s64(3))({ a: Tensor.ones([2, 3]), b: [f64([1], [1])] })
+    const g = grad((_p: { readonly a: T; readonly b: ReadonlyArray<T> }) => s64(3))({
+      a: Tensor.ones([2, 3]),
+      b: [f64([1], [1])]
+    })
     expect(g.a.shape).toEqual([2, 3])
     expect(g.a.dtype).toBe("float32")
     expect(arr(g.a)).toEqual([0, 0, 0, 0, 0, 0])
@@ -177,7 +195,8 @@ describe("higher order, against closed forms", () => {
   it("the second derivative of softmax(x)_0 along a direction d is s0 ((d0 - <s, d>)^2 - Var_s(d))", () => {
     const x = f64([0.3, -1.2, 0.8, 2], [4])
     const d = f64([1, -0.5, 0.25, 2], [4])
-    const along = (t: S): S => Tensor.reshape(Tensor.slice(Tensor.softmax(Tensor.add(x, Tensor.mul(d, t))), [0], [1]), []) as S
+    const along = (t: S): S =>
+      Tensor.reshape(Tensor.slice(Tensor.softmax(Tensor.add(x, Tensor.mul(d, t))), [0], [1]), []) as S
     const s = arr(Tensor.softmax(x))
     const dv = arr(d)
     const mean = s.reduce((a, si, i) => a + si * dv[i]!, 0)
@@ -202,7 +221,11 @@ describe("higher order, against closed forms", () => {
       ["maxPool2d", (t) => cube(Tensor.maxPool2d(t, { poolSize: 2, strides: 1 }) as T), x],
       ["avgPool2d", (t) => cube(Tensor.avgPool2d(t, { poolSize: 2, strides: 1, padding: "same" }) as T), x],
       ["matmul", (t) => cube(Tensor.matmul(Tensor.reshape(t, [3, 3]) as T, Tensor.reshape(t, [3, 3]) as T) as T), x],
-      ["batched matmul", (t) => cube(Tensor.matmul(Tensor.reshape(t, [1, 3, 3]) as T, Tensor.reshape(t, [1, 3, 3]) as T) as T), x]
+      [
+        "batched matmul",
+        (t) => cube(Tensor.matmul(Tensor.reshape(t, [1, 3, 3]) as T, Tensor.reshape(t, [1, 3, 3]) as T) as T),
+        x
+      ]
     ]
     for (const [, f, at] of cases) assertGrads((t: T) => grad(f)(t), at, { order: 2 })
     expect(cases.length).toBe(5)
@@ -244,7 +267,10 @@ describe("customVjp", () => {
     const x = f64([-1, 0, 2], [3])
     expect(arr(grad((t: T) => total(softplus(t)))(x))).toEqual(arr(Tensor.sigmoid(x)))
     // A rule that differs from the forward's true derivative proves the rule is what runs.
-    const tripled = customVjp({ forward: (t: T) => [t, null] as const, backward: (_, ct) => [Tensor.mul(ct, 3)] as const })
+    const tripled = customVjp({
+      forward: (t: T) => [t, null] as const,
+      backward: (_, ct) => [Tensor.mul(ct, 3)] as const
+    })
     expect(arr(grad((t: T) => total(tripled(t)))(x))).toEqual([3, 3, 3])
     assertGrads((t: T) => softplus(t), x, { order: 1 })
   })
@@ -289,7 +315,9 @@ describe("errors", () => {
     expect(() => pullback(f64([1, 2], [2]))).toThrow(/cotangent 0 has shape \[2\] but the output has shape \[3\]/)
     const [, pb2] = vjp((x: T) => [x, x], f64([1], [1]))
     expect(() => pb2([f64([1], [1])])).toThrow(/cotangent has 1 tensors but the output has 2/)
-    expect(() => jvp((x: T) => x, f64([1, 2], [2]), f64([1], [1]))).toThrow(/tangent must have the structure and shapes of x/)
+    expect(() => jvp((x: T) => x, f64([1, 2], [2]), f64([1], [1]))).toThrow(
+      /tangent must have the structure and shapes of x/
+    )
   })
 
   it("a pytree with a non-tensor leaf is rejected", () => {

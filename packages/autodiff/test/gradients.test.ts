@@ -11,7 +11,7 @@
  */
 import { Shape } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
-import { Arbitrary, checkGrads, CheckGrads } from "@typegrad/testing"
+import { Arbitrary, CheckGrads, checkGrads } from "@typegrad/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 
@@ -123,7 +123,9 @@ const transposeCase = smallShape(1, 4, 3).chain((s) =>
   fc
     .tuple(
       f64(s),
-      fc.option(fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length }), { nil: undefined })
+      fc.option(fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length }), {
+        nil: undefined
+      })
     )
     .map(([x, perm]) => ({
       x,
@@ -134,7 +136,10 @@ const transposeCase = smallShape(1, 4, 3).chain((s) =>
 
 const concatCase = smallShape(1, 3, 3).chain((s) =>
   fc
-    .tuple(fc.integer({ min: 0, max: s.length - 1 }), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }))
+    .tuple(
+      fc.integer({ min: 0, max: s.length - 1 }),
+      fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 })
+    )
     .chain(([axis, sizes]) => {
       const shapes = sizes.map((n) => s.map((d, i) => (i === axis ? n : d)))
       return fc.tuple(...shapes.map((sh) => f64(sh))).map((xs) => ({
@@ -147,11 +152,19 @@ const concatCase = smallShape(1, 3, 3).chain((s) =>
 
 const sliceCase = smallShape(1, 3, 5).chain((s) =>
   fc
-    .tuple(...s.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: -1, max: d - b })))))
+    .tuple(...s.map((d) =>
+      fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: -1, max: d - b })))
+    ))
     .chain((boxes) => {
-      const begin = boxes.map(([b]) => b)
+      const begin = boxes.map(([b]) =>
+        b
+      )
       const size = boxes.map(([, n]) => n)
-      return f64(s).map((x) => ({ x, f: (t: Input) => Tensor.slice(t as T, begin, size) as T, label: `${show(s)} at ${show(begin)} size ${show(size)}` }))
+      return f64(s).map((x) => ({
+        x,
+        f: (t: Input) => Tensor.slice(t as T, begin, size) as T,
+        label: `${show(s)} at ${show(begin)} size ${show(size)}`
+      }))
     })
 )
 
@@ -159,14 +172,22 @@ const padCase = smallShape(1, 3, 3).chain((s) =>
   fc
     .tuple(...s.map(() => fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))))
     .chain((paddings) =>
-      f64(s).map((x) => ({ x, f: (t: Input) => Tensor.pad(t as T, paddings) as T, label: `${show(s)} pad ${JSON.stringify(paddings)}` }))
+      f64(s).map((x) => ({
+        x,
+        f: (t: Input) => Tensor.pad(t as T, paddings) as T,
+        label: `${show(s)} pad ${JSON.stringify(paddings)}`
+      }))
     )
 )
 
 const broadcastToCase = broadcastPair.chain(([a, b]) => {
   // Broadcast `a` to the common shape of a and b.
   const target = Shape.broadcast(a, b) as Dims
-  return f64(a).map((x) => ({ x, f: (t: Input) => Tensor.broadcastTo(t as T, target) as T, label: `${show(a)} -> ${show(target)}` }))
+  return f64(a).map((x) => ({
+    x,
+    f: (t: Input) => Tensor.broadcastTo(t as T, target) as T,
+    label: `${show(a)} -> ${show(target)}`
+  }))
 })
 
 const softmaxCase = (f: (x: T, axis: number) => T) =>
@@ -260,7 +281,10 @@ const convBiasCase = (relu: boolean) =>
       x: [x, w, b],
       f: (t: Input) => {
         const [tx, tw, tb] = t as ReadonlyArray<T>
-        return Tensor.conv2dBias(tx!, tw!, tb! as Tensor.Tensor<readonly [number], "float64">, { ...options, relu }) as T
+        return Tensor.conv2dBias(tx!, tw!, tb! as Tensor.Tensor<readonly [number], "float64">, {
+          ...options,
+          relu
+        }) as T
       },
       label: `x ${show(xs)} w ${show(ws)} ${JSON.stringify(options)} relu ${relu}`
     }))
@@ -320,10 +344,18 @@ const TABLE: ReadonlyArray<Row> = [
   { op: "add (broadcasting both ways)", order: 2, cases: binary((a, b) => Tensor.add(a, b)) },
   { op: "sub (broadcasting both ways)", order: 2, cases: binary((a, b) => Tensor.sub(a, b)) },
   { op: "mul (broadcasting both ways)", order: 2, cases: binary((a, b) => Tensor.mul(a, b)) },
-  { op: "div (broadcasting both ways)", order: 2, cases: binary((a, b) => Tensor.div(a, b), {}, { min: -2, max: 2, awayFrom: [0], margin: 0.3 }) },
+  {
+    op: "div (broadcasting both ways)",
+    order: 2,
+    cases: binary((a, b) => Tensor.div(a, b), {}, { min: -2, max: 2, awayFrom: [0], margin: 0.3 })
+  },
   { op: "maximum (ties skipped)", order: 2, cases: binary((a, b) => Tensor.maximum(a, b)) },
   { op: "minimum (ties skipped)", order: 2, cases: binary((a, b) => Tensor.minimum(a, b)) },
-  { op: "pow (positive bases)", order: 2, cases: binary((a, b) => Tensor.pow(a, b), { min: 0.3, max: 2 }, { min: -2, max: 2 }) },
+  {
+    op: "pow (positive bases)",
+    order: 2,
+    cases: binary((a, b) => Tensor.pow(a, b), { min: 0.3, max: 2 }, { min: -2, max: 2 })
+  },
   { op: "add/mul with a number", order: 2, cases: unary((x) => Tensor.mul(Tensor.add(x, 0.5), 3)) },
   { op: "neg", order: 2, cases: unary(Tensor.neg) },
   { op: "exp", order: 2, cases: unary(Tensor.exp, { min: -2, max: 2 }) },
@@ -334,9 +366,21 @@ const TABLE: ReadonlyArray<Row> = [
   { op: "sqrt (positive)", order: 2, cases: unary(Tensor.sqrt, positive) },
   { op: "abs (away from 0)", order: 2, cases: unary(Tensor.abs, awayFromZero) },
   { op: "square", order: 2, cases: unary(Tensor.square, { min: -2, max: 2 }) },
-  { op: "sum (axis, keepDims)", order: 2, cases: reduction((x, o) => (o === undefined ? Tensor.sum(x) : Tensor.sum(x, o)) as T) },
-  { op: "mean (axis, keepDims)", order: 2, cases: reduction((x, o) => (o === undefined ? Tensor.mean(x) : Tensor.mean(x, o)) as T) },
-  { op: "max (axis, keepDims; distinct values)", order: 2, cases: reduction((x, o) => (o === undefined ? Tensor.max(x) : Tensor.max(x, o)) as T, { distinct: true }) },
+  {
+    op: "sum (axis, keepDims)",
+    order: 2,
+    cases: reduction((x, o) => (o === undefined ? Tensor.sum(x) : Tensor.sum(x, o)) as T)
+  },
+  {
+    op: "mean (axis, keepDims)",
+    order: 2,
+    cases: reduction((x, o) => (o === undefined ? Tensor.mean(x) : Tensor.mean(x, o)) as T)
+  },
+  {
+    op: "max (axis, keepDims; distinct values)",
+    order: 2,
+    cases: reduction((x, o) => (o === undefined ? Tensor.max(x) : Tensor.max(x, o)) as T, { distinct: true })
+  },
   { op: "reshape", order: 2, cases: reshapeCase },
   { op: "flatten", order: 2, cases: flattenCase },
   { op: "transpose", order: 2, cases: transposeCase },

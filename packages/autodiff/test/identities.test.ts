@@ -15,7 +15,8 @@ type Dims = ReadonlyArray<number>
 const SEED = 0x1de7
 const FC = { seed: SEED, numRuns: 25 } as const
 
-const f64 = (dims: Dims, options: Arbitrary.ValueOptions = {}): fc.Arbitrary<T> => Arbitrary.tensor(dims, { ...options, dtype: "float64" })
+const f64 = (dims: Dims, options: Arbitrary.ValueOptions = {}): fc.Arbitrary<T> =>
+  Arbitrary.tensor(dims, { ...options, dtype: "float64" })
 const arr = (t: T): Array<number> => Array.from(Tensor.toArray(t))
 const inner = (a: T, b: T): number => arr(a).reduce((s, v, i) => s + v * arr(b)[i]!, 0)
 
@@ -29,7 +30,9 @@ const expectClose = (a: ReadonlyArray<number>, b: ReadonlyArray<number>, tol = 1
 
 /** A composite function of a pytree, to exercise many rules at once. */
 const net = (p: { readonly w: T; readonly b: T; readonly x: T }): T =>
-  Tensor.logSoftmax(Tensor.add(Tensor.tanh(Tensor.matmul(p.x, p.w)), Tensor.mul(Tensor.sigmoid(p.b), Tensor.exp(Tensor.mean(p.x)))))
+  Tensor.logSoftmax(
+    Tensor.add(Tensor.tanh(Tensor.matmul(p.x, p.w)), Tensor.mul(Tensor.sigmoid(p.b), Tensor.exp(Tensor.mean(p.x))))
+  )
 
 const netInputs = fc
   .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }))
@@ -76,16 +79,24 @@ const convConfig: fc.Arbitrary<ConvConfig> = fc
 describe("exact identities", () => {
   it("the VJP is linear in the cotangent: vjp(a u + b w) = a vjp(u) + b vjp(w)", () => {
     fc.assert(
-      fc.property(netInputs, fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 }), fc.nat(), (p, a, b, seed) => {
-        const [y, pullback] = vjp(net, p)
-        const rand = fc.sample(Arbitrary.values(y.size * 2), { seed, numRuns: 1 })[0]!
-        const u = Tensor.fromArray(rand.slice(0, y.size), y.shape, { dtype: "float64" })
-        const w = Tensor.fromArray(rand.slice(y.size), y.shape, { dtype: "float64" })
-        const lhs = Pytree.leaves(pullback(Tensor.add(Tensor.mul(u, a), Tensor.mul(w, b))))
-        const gu = Pytree.leaves(pullback(u))
-        const gw = Pytree.leaves(pullback(w))
-        lhs.forEach((l, i) => expectClose(arr(l), arr(gu[i]!).map((v, k) => a * v + b * arr(gw[i]!)[k]!), 1e-12, `leaf ${i}`))
-      }),
+      fc.property(
+        netInputs,
+        fc.integer({ min: -5, max: 5 }),
+        fc.integer({ min: -5, max: 5 }),
+        fc.nat(),
+        (p, a, b, seed) => {
+          const [y, pullback] = vjp(net, p)
+          const rand = fc.sample(Arbitrary.values(y.size * 2), { seed, numRuns: 1 })[0]!
+          const u = Tensor.fromArray(rand.slice(0, y.size), y.shape, { dtype: "float64" })
+          const w = Tensor.fromArray(rand.slice(y.size), y.shape, { dtype: "float64" })
+          const lhs = Pytree.leaves(pullback(Tensor.add(Tensor.mul(u, a), Tensor.mul(w, b))))
+          const gu = Pytree.leaves(pullback(u))
+          const gw = Pytree.leaves(pullback(w))
+          lhs.forEach((l, i) =>
+            expectClose(arr(l), arr(gu[i]!).map((v, k) => a * v + b * arr(gw[i]!)[k]!), 1e-12, `leaf ${i}`)
+          )
+        }
+      ),
       FC
     )
   })
@@ -103,7 +114,8 @@ describe("exact identities", () => {
   it("jvp and vjp agree for conv2d and pooling", () => {
     fc.assert(
       fc.property(convConfig.chain((c) => fc.tuple(fc.constant(c), f64(c.xs), f64(c.ws))), ([{ options }, x, w]) => {
-        const f = (p: readonly [T, T]): T => Tensor.avgPool2d(Tensor.conv2d(p[0], p[1], options) as T, { poolSize: 1 }) as T
+        const f = (p: readonly [T, T]): T =>
+          Tensor.avgPool2d(Tensor.conv2d(p[0], p[1], options) as T, { poolSize: 1 }) as T
         const r = jvpVjpAgreement(f, [x, w] as const, { atol: 1e-12, rtol: 1e-10 })
         expect(r.ok ? "ok" : CheckGrads.format(r)).toBe("ok")
       }),
@@ -161,7 +173,9 @@ describe("exact identities", () => {
   it("softmax is shift invariant: softmax(z + c) = softmax(z), J·1 = 0 and J^T u sums to zero along the axis", () => {
     fc.assert(
       fc.property(
-        fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 5 })).chain(([b, k]) => fc.tuple(f64([b, k], { min: -3, max: 3 }), f64([b, k]))),
+        fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 5 })).chain(([b, k]) =>
+          fc.tuple(f64([b, k], { min: -3, max: 3 }), f64([b, k]))
+        ),
         fc.integer({ min: -50, max: 50 }),
         ([z, u], c) => {
           expectClose(arr(Tensor.softmax(Tensor.add(z, c / 10))), arr(Tensor.softmax(z)), 1e-14)
@@ -184,7 +198,10 @@ describe("exact identities", () => {
     const loss = (p: Params, x: T, onehot: T): Tensor.Tensor<readonly [], Tensor.DType> => {
       const h = Tensor.maxPool2d(Tensor.relu(Tensor.conv2d(x, p.conv, { padding: "same" }) as T), { poolSize: 2 }) as T
       const logits = Tensor.add(Tensor.matmul(Tensor.flatten(h) as T, p.dense) as T, p.bias)
-      return Tensor.neg(Tensor.sum(Tensor.mul(onehot, Tensor.logSoftmax(logits)))) as Tensor.Tensor<readonly [], Tensor.DType>
+      return Tensor.neg(Tensor.sum(Tensor.mul(onehot, Tensor.logSoftmax(logits)))) as Tensor.Tensor<
+        readonly [],
+        Tensor.DType
+      >
     }
     fc.assert(
       fc.property(
@@ -197,10 +214,20 @@ describe("exact identities", () => {
         }),
         ({ conv, dense, bias, x, labels }) => {
           const params: Params = { conv, dense, bias }
-          const onehot: T = Tensor.fromArray(Array.from({ length: 12 }, (_, i) => (labels[Math.floor(i / 4)] === i % 4 ? 1 : 0)), [3, 4], { dtype: "float64" })
+          const onehot: T = Tensor.fromArray(
+            Array.from({ length: 12 }, (_, i) => (labels[Math.floor(i / 4)] === i % 4 ? 1 : 0)),
+            [3, 4],
+            { dtype: "float64" }
+          )
           const batch = Pytree.leaves(grad(loss)(params, x, onehot))
           const perExample = [0, 1, 2].map((i) =>
-            Pytree.leaves(grad(loss)(params, Tensor.slice(x, [i, 0, 0, 0], [1, 5, 4, 1]) as T, Tensor.slice(onehot, [i, 0], [1, 4]) as T))
+            Pytree.leaves(
+              grad(loss)(
+                params,
+                Tensor.slice(x, [i, 0, 0, 0], [1, 5, 4, 1]) as T,
+                Tensor.slice(onehot, [i, 0], [1, 4]) as T
+              )
+            )
           )
           batch.forEach((g, leaf) => {
             const summed = arr(g).map((_, k) => perExample.reduce((s, ex) => s + arr(ex[leaf]!)[k]!, 0))
@@ -215,14 +242,30 @@ describe("exact identities", () => {
   it("cast: the cotangent comes back in the input's dtype, with the same values", () => {
     const c64 = Tensor.fromArray([0.5, -2, 3.25], [3], { dtype: "float64" })
     const c32 = Tensor.fromArray([0.5, -2, 3.25], [3])
-    const g32 = grad((x: T) => Tensor.sum(Tensor.mul(Tensor.cast(x, "float64"), c64)) as Tensor.Tensor<readonly [], Tensor.DType>)(Tensor.ones([3]))
+    const g32 = grad((x: T) =>
+      Tensor.sum(Tensor.mul(Tensor.cast(x, "float64"), c64)) as Tensor.Tensor<readonly [], Tensor.DType>
+    )(Tensor.ones([3]))
     expect(g32.dtype).toBe("float32")
     expect(arr(g32)).toEqual([0.5, -2, 3.25])
-    const g64 = grad((x: T) => Tensor.sum(Tensor.mul(Tensor.cast(x, "float32"), c32)) as Tensor.Tensor<readonly [], Tensor.DType>)(Tensor.ones([3], { dtype: "float64" }))
+    const g64 = grad((x: T) =>
+      Tensor.sum(Tensor.mul(Tensor.cast(x, "float32"), c32)) as Tensor.Tensor<readonly [], Tensor.DType>
+    )(Tensor.ones([3], { dtype: "float64" }))
     expect(g64.dtype).toBe("float64")
     expect(arr(g64)).toEqual([0.5, -2, 3.25])
     // Second order through cast: d/dx sum(cast(x)^2 * c) = 2 x c, whose derivative along x is 2 c.
-    const h = grad((x: T) => Tensor.sum(Tensor.mul(grad((y: T) => Tensor.sum(Tensor.mul(Tensor.square(Tensor.cast(y, "float32")), c32)) as Tensor.Tensor<readonly [], Tensor.DType>)(x), Tensor.ones([3], { dtype: "float64" }))) as Tensor.Tensor<readonly [], Tensor.DType>)(Tensor.ones([3], { dtype: "float64" }))
+    const h = grad((x: T) =>
+      Tensor.sum(
+        Tensor.mul(
+          grad((y: T) =>
+            Tensor.sum(Tensor.mul(Tensor.square(Tensor.cast(y, "float32")), c32)) as Tensor.Tensor<
+              readonly [],
+              Tensor.DType
+            >
+          )(x),
+          Tensor.ones([3], { dtype: "float64" })
+        )
+      ) as Tensor.Tensor<readonly [], Tensor.DType>
+    )(Tensor.ones([3], { dtype: "float64" }))
     expect(arr(h)).toEqual([1, -4, 6.5])
   })
 })

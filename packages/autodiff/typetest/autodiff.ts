@@ -44,7 +44,10 @@ interface ParamsInterface {
 grad((p: ParamsInterface) => Tensor.sum(p.b))
 
 // nested arrays and objects
-type Tree = { readonly layers: ReadonlyArray<{ readonly k: Tensor.Tensor<readonly [2, 2, 1, 3]> }>; readonly head: readonly [Tensor.Tensor<readonly [5]>] }
+type Tree = {
+  readonly layers: ReadonlyArray<{ readonly k: Tensor.Tensor<readonly [2, 2, 1, 3]> }>
+  readonly head: readonly [Tensor.Tensor<readonly [5]>]
+}
 const gT = grad((t: Tree) => Tensor.sum(t.head[0]))
 expectTrue<Equal<ReturnType<typeof gT>, Tree>>()
 

@@ -49,7 +49,23 @@ export function matmulCase(name: string, m: number, k: number, n: number): Bench
     typegrad: (kernels) => {
       const c = new Float32Array(m * n)
       return () =>
-        kernels.gemm({ transA: false, transB: false, m, n, k, a, aOffset: 0, lda: k, b, bOffset: 0, ldb: n, c, cOffset: 0, ldc: n, accumulate: false })
+        kernels.gemm({
+          transA: false,
+          transB: false,
+          m,
+          n,
+          k,
+          a,
+          aOffset: 0,
+          lda: k,
+          b,
+          bOffset: 0,
+          ldb: n,
+          c,
+          cOffset: 0,
+          ldc: n,
+          accumulate: false
+        })
     },
     ops: (api) => {
       const ta = api.fromArray(a, [m, k]), tb = api.fromArray(b, [k, n])
@@ -67,14 +83,22 @@ export function matmulCase(name: string, m: number, k: number, n: number): Bench
         dispose: () => {
           ta.dispose()
           tb.dispose()
-        },
+        }
       }
-    },
+    }
   }
 }
 
 /** A stride-1, dilation-1 convolution with TensorFlow "same" padding. */
-export function convSameCase(name: string, n: number, h: number, w: number, c: number, k: number, f: number): BenchCase {
+export function convSameCase(
+  name: string,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  k: number,
+  f: number
+): BenchCase {
   const total = k - 1
   const g: Conv2dGeometry = {
     n,
@@ -91,7 +115,7 @@ export function convSameCase(name: string, n: number, h: number, w: number, c: n
     dilationH: 1,
     dilationW: 1,
     padTop: Math.floor(total / 2),
-    padLeft: Math.floor(total / 2),
+    padLeft: Math.floor(total / 2)
   }
   const x = random(n * h * w * c, 3)
   const wt = random(k * k * c * f, 4)
@@ -119,9 +143,9 @@ export function convSameCase(name: string, n: number, h: number, w: number, c: n
         dispose: () => {
           tx.dispose()
           tw.dispose()
-        },
+        }
       }
-    },
+    }
   }
 }
 
@@ -138,6 +162,6 @@ export function allCases(): ReadonlyArray<BenchCase> {
     matmulCase("gemm 128x512 * 512x128", 128, 512, 128),
     convSameCase("conv 128x28x28x1 -> 24 2x2", 128, 28, 28, 1, 2, 24),
     convSameCase("conv 128x14x14x24 -> 48 2x2", 128, 14, 14, 24, 2, 48),
-    convSameCase("conv 8x32x32x64 -> 64 3x3", 8, 32, 32, 64, 3, 64),
+    convSameCase("conv 8x32x32x64 -> 64 3x3", 8, 32, 32, 64, 3, 64)
   ]
 }

@@ -45,7 +45,7 @@ function parseArgs(argv: ReadonlyArray<string>): Options {
     quick: argv.includes("--quick"),
     json: argv.includes("--json"),
     filter: at >= 0 ? argv[at + 1] : undefined,
-    ops: !argv.includes("--no-ops"),
+    ops: !argv.includes("--no-ops")
   }
 }
 
@@ -89,8 +89,15 @@ async function main(): Promise<void> {
   if (opts.filter === "train" || opts.filter === "memory") {
     const api = await loadTrainApi()
     if (api === undefined) throw new Error("@typegrad/tensor and @typegrad/autodiff are needed for this group")
-    if (opts.filter === "train") await trainBench(api, { quick: opts.quick, tf, useTfBackend, registerTfGradients, log: (l) => log(opts, l) })
-    else memoryBench(api)
+    if (opts.filter === "train") {
+      await trainBench(api, {
+        quick: opts.quick,
+        tf,
+        useTfBackend,
+        registerTfGradients,
+        log: (l) => log(opts, l)
+      })
+    } else memoryBench(api)
     return
   }
   const cases = allCases().filter((c) => opts.filter === undefined || c.name.includes(opts.filter))
@@ -98,7 +105,7 @@ async function main(): Promise<void> {
   if (wasmSimdSupported()) impls.unshift(["typegrad-wasm", wasmKernels])
 
   const rows = new Map<BenchCase, Record<string, number>>(cases.map((c) => [c, {}]))
-  for (const [label, kernels] of [...impls]) {
+  for (const [label, kernels] of impls) {
     for (const c of cases) rows.get(c)![label] = c.flops / time(c.typegrad(kernels), opts).medianMs / 1e6
   }
   const ops = opts.ops ? await loadOps() : undefined
@@ -125,7 +132,11 @@ async function main(): Promise<void> {
   }
   const ours = impls[0]![0]
   const columns = [...impls.map(([l]) => l), ...peers]
-  const header = ["case".padEnd(30), ...columns.map((l) => l.padStart(14)), ...peers.map((p) => `x vs ${p}`.padStart(16))]
+  const header = [
+    "case".padEnd(30),
+    ...columns.map((l) => l.padStart(14)),
+    ...peers.map((p) => `x vs ${p}`.padStart(16))
+  ]
   console.log(`\nGFLOP/s (float32, median; ratio = ${ours} / peer), Node ${process.version}`)
   console.log(header.join(" "))
   for (const r of result) {
@@ -138,7 +149,15 @@ async function main(): Promise<void> {
   if (opts.filter === undefined && !opts.json) {
     const api = await loadTrainApi()
     if (api !== undefined) {
-      if (wants("train")) await trainBench(api, { quick: opts.quick, tf, useTfBackend, registerTfGradients, log: (l) => log(opts, l) })
+      if (wants("train")) {
+        await trainBench(api, {
+          quick: opts.quick,
+          tf,
+          useTfBackend,
+          registerTfGradients,
+          log: (l) => log(opts, l)
+        })
+      }
       if (wants("memory")) memoryBench(api)
     }
   }

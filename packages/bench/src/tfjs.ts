@@ -1,7 +1,7 @@
 /** Loading TensorFlow.js with its `cpu` and `wasm` backends in Node. */
+import * as tf from "@tensorflow/tfjs-core"
 import { createRequire, register } from "node:module"
 import * as path from "node:path"
-import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm"
 

@@ -77,7 +77,7 @@ const PARAM_SHAPES: ReadonlyArray<readonly [string, ReadonlyArray<number>, numbe
   ["d2", [512, 128], 0.1],
   ["c2", [128], 0.01],
   ["d3", [128, 10], 0.2],
-  ["c3", [10], 0.01],
+  ["c3", [10], 0.01]
 ]
 
 /** The inputs of one CNN step at a batch size, as plain arrays (shared by both libraries). */
@@ -99,7 +99,9 @@ function cnnData(batch: number): CnnData {
     y,
     mask1: dropoutMask(batch * 512, 12),
     mask2: dropoutMask(batch * 128, 13),
-    params: PARAM_SHAPES.map(([name, shape, scale], i) => [name, random(shape.reduce((a, b) => a * b, 1), 100 + i, scale), shape] as const),
+    params: PARAM_SHAPES.map(([name, shape, scale], i) =>
+      [name, random(shape.reduce((a, b) => a * b, 1), 100 + i, scale), shape] as const
+    )
   }
 }
 
@@ -140,7 +142,7 @@ function typegradCnn(api: TrainApi, d: CnnData): StepThunks {
       for (const k of Object.keys(params)) next[k] = T.sub(params[k], T.mul(grads[k], lr))
       params = next
     },
-    dispose: () => {},
+    dispose: () => {}
   }
 }
 
@@ -224,7 +226,7 @@ function tfjsCnn(tf: TfApi, d: CnnData): StepThunks {
     dispose: () => {
       tf.dispose([x, y, m1, m2, ...Object.values(p)])
       sgd.dispose()
-    },
+    }
   }
 }
 
@@ -306,8 +308,19 @@ export async function trainBench(api: TrainApi, opts: TrainOptions): Promise<Rea
 
 function printTrainTable(rows: ReadonlyArray<TrainRow>): void {
   console.log(`\nMNIST CNN training step (float32, median), Node ${process.version}`)
-  console.log("step = forward + backward + update (SGD; typegrad-nn+adam: the nn model with dropout and Adam, as Train.fit runs it); bwd/fwd = (step - forward) / forward")
-  const header = ["impl".padEnd(17), "batch".padStart(5), "fwd ms".padStart(9), "step ms".padStart(9), "fwd smp/s".padStart(10), "step smp/s".padStart(11), "bwd/fwd".padStart(8), "typegrad x".padStart(11)]
+  console.log(
+    "step = forward + backward + update (SGD; typegrad-nn+adam: the nn model with dropout and Adam, as Train.fit runs it); bwd/fwd = (step - forward) / forward"
+  )
+  const header = [
+    "impl".padEnd(17),
+    "batch".padStart(5),
+    "fwd ms".padStart(9),
+    "step ms".padStart(9),
+    "fwd smp/s".padStart(10),
+    "step smp/s".padStart(11),
+    "bwd/fwd".padStart(8),
+    "typegrad x".padStart(11)
+  ]
   console.log(header.join(" "))
   for (const r of rows) {
     const ours = rows.find((o) => o.impl === "typegrad" && o.batch === r.batch)
@@ -319,7 +332,7 @@ function printTrainTable(rows: ReadonlyArray<TrainRow>): void {
       (r.batch / r.forwardMs * 1000).toFixed(0).padStart(10),
       (r.batch / r.stepMs * 1000).toFixed(0).padStart(11),
       ((r.stepMs - r.forwardMs) / r.forwardMs).toFixed(2).padStart(8),
-      (ours === undefined ? Number.NaN : r.stepMs / ours.stepMs).toFixed(1).padStart(11),
+      (ours === undefined ? Number.NaN : r.stepMs / ours.stepMs).toFixed(1).padStart(11)
     ]
     console.log(cells.join(" "))
   }
@@ -341,7 +354,7 @@ export function memoryBench(api: TrainApi, steps = 2000, every = 250): void {
     w1: T.fromArray(random(64 * 128, 2, 0.1), [64, 128]),
     b1: T.fromArray(new Float32Array(128), [128]),
     w2: T.fromArray(random(128 * 10, 3, 0.1), [128, 10]),
-    b2: T.fromArray(new Float32Array(10), [10]),
+    b2: T.fromArray(new Float32Array(10), [10])
   }
   const loss = (p: Params): unknown => {
     const h = T.relu(T.add(T.matmul(x, p["w1"]), p["b1"]))
@@ -352,15 +365,35 @@ export function memoryBench(api: TrainApi, steps = 2000, every = 250): void {
   const lr = T.fromArray([0.05], [])
   const gc = (globalThis as { gc?: () => void }).gc
   const mb = (b: number) => (b / 1048576).toFixed(1).padStart(8)
-  console.log(`\nMemory: ${steps} grad steps of an MLP 64-128-10 (batch ${batch})${gc ? ", gc() before each sample" : " (run node with --expose-gc for exact numbers)"}`)
-  console.log(["step".padStart(6), "heapUsed MB".padStart(12), "external MB".padStart(12), "arrayBuf MB".padStart(12), "rss MB".padStart(8)].join(" "))
+  console.log(
+    `\nMemory: ${steps} grad steps of an MLP 64-128-10 (batch ${batch})${
+      gc ? ", gc() before each sample" : " (run node with --expose-gc for exact numbers)"
+    }`
+  )
+  console.log(
+    [
+      "step".padStart(6),
+      "heapUsed MB".padStart(12),
+      "external MB".padStart(12),
+      "arrayBuf MB".padStart(12),
+      "rss MB".padStart(8)
+    ].join(" ")
+  )
   const samples: Array<number> = []
   for (let s = 0; s <= steps; s++) {
     if (s % every === 0) {
       gc?.()
       const m = process.memoryUsage()
       samples.push(m.heapUsed)
-      console.log([String(s).padStart(6), mb(m.heapUsed).padStart(12), mb(m.external).padStart(12), mb(m.arrayBuffers).padStart(12), mb(m.rss)].join(" "))
+      console.log(
+        [
+          String(s).padStart(6),
+          mb(m.heapUsed).padStart(12),
+          mb(m.external).padStart(12),
+          mb(m.arrayBuffers).padStart(12),
+          mb(m.rss)
+        ].join(" ")
+      )
     }
     if (s === steps) break
     const [, grads] = vg(params)

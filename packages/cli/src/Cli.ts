@@ -39,7 +39,11 @@ export class UsageError extends Error {
 /** A parsed command line. */
 export type Command =
   | { readonly _tag: "Help" }
-  | { readonly _tag: "TrainMnist"; readonly options: MnistJob.Options; readonly progress: "bar" | "lines" | "none" | undefined }
+  | {
+    readonly _tag: "TrainMnist"
+    readonly options: MnistJob.Options
+    readonly progress: "bar" | "lines" | "none" | undefined
+  }
 
 const integer = (flag: string, v: string | undefined, min: number): number | undefined => {
   if (v === undefined) return undefined
@@ -123,7 +127,13 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
 }
 
 const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<Progress.Progress> =>
-  mode === "bar" ? Progress.terminal : mode === "lines" ? Progress.lines : mode === "none" ? Progress.silent : Progress.auto
+  mode === "bar"
+    ? Progress.terminal
+    : mode === "lines"
+    ? Progress.lines
+    : mode === "none"
+    ? Progress.silent
+    : Progress.auto
 
 /**
  * Runs the command line and resolves to the process exit code: 0 on success, 1 on a failure (bad data,
@@ -151,7 +161,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
   const program = MnistJob.run(command.options).pipe(
     Effect.tap((o) =>
-      Effect.sync(() => process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`))
+      Effect.sync(() =>
+        process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`)
+      )
     ),
     Effect.provide(progressLayer(command.progress))
   )

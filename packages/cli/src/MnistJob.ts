@@ -92,7 +92,10 @@ export const run = (options: Options) =>
   Effect.gen(function*() {
     const progress = yield* Progress.Progress
     const started = performance.now()
-    const all = yield* Mnist.load({ split: "train", ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit }) })
+    const all = yield* Mnist.load({
+      split: "train",
+      ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit })
+    })
     const held = Math.min(options.validation, Math.floor(all.count / 5))
     const { train, validation } = held > 0
       ? yield* Dataset.split(all, { validation: held, seed: options.seed })
@@ -136,7 +139,10 @@ export const run = (options: Options) =>
       totalSeconds: (performance.now() - started) / 1000
     }
     yield* Effect.promise(() =>
-      Safetensors.writeAtomic(path.join(options.out, "metrics.json"), new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n"))
+      Safetensors.writeAtomic(
+        path.join(options.out, "metrics.json"),
+        new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
+      )
     )
     return { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, directory: options.out } satisfies Outcome
   })

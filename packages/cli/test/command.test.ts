@@ -1,11 +1,11 @@
+import { Cli } from "@typegrad/cli"
+import { Safetensors } from "@typegrad/train"
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Cli } from "@typegrad/cli"
-import { Safetensors } from "@typegrad/train"
-import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
@@ -40,7 +40,11 @@ const run = (
   options: { sigintWhen?: (stdout: string) => boolean; killAfterSigint?: number } = {}
 ): Promise<Run> =>
   new Promise((res, rej) => {
-    const proc = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } })
+    const proc = spawn(command, args, {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, FORCE_COLOR: "0" }
+    })
     let stdout = ""
     let stderr = ""
     let sentAt: number | undefined
@@ -49,12 +53,18 @@ const run = (
       if (sentAt === undefined && options.sigintWhen?.(stdout) === true) {
         sentAt = Date.now()
         proc.kill("SIGINT")
-        if (options.killAfterSigint !== undefined) setTimeout(() => proc.kill("SIGKILL"), options.killAfterSigint).unref()
+        if (options.killAfterSigint !== undefined) {
+          setTimeout(() => proc.kill("SIGKILL"), options.killAfterSigint).unref()
+        }
       }
     })
     proc.stderr.on("data", (d) => (stderr += String(d)))
     proc.on("error", rej)
-    proc.on("exit", (code, signal) => res({ code, signal, stdout, stderr, afterSigint: sentAt === undefined ? undefined : Date.now() - sentAt }))
+    proc.on(
+      "exit",
+      (code, signal) =>
+        res({ code, signal, stdout, stderr, afterSigint: sentAt === undefined ? undefined : Date.now() - sentAt })
+    )
   })
 
 const typegrad = (args: ReadonlyArray<string>, options?: Parameters<typeof run>[2]) =>
@@ -66,7 +76,7 @@ describe.concurrent("the typegrad command", () => {
   it("`pnpm typegrad` with a bad flag exits with code 2 and prints the problem and the usage to stderr", async () => {
     const r = await run("pnpm", ["-s", "typegrad", "train", "mnist", "--epochs", "zero"])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain('typegrad: --epochs must be an integer >= 1, got "zero"')
+    expect(r.stderr).toContain("typegrad: --epochs must be an integer >= 1, got \"zero\"")
     expect(r.stderr).toContain(Cli.usage)
     expect(r.stdout).not.toContain("test accuracy")
   })
@@ -122,13 +132,17 @@ describe.concurrent("the typegrad command", () => {
     expect(metrics.epochs).toHaveLength(1)
     metrics.epochs.forEach((m: Record<string, number>, i: number) => {
       expect(m["epoch"]).toBe(i + 1)
-      for (const k of ["loss", "accuracy", "validationLoss", "validationAccuracy"]) expect(Number.isFinite(m[k])).toBe(true)
+      for (const k of ["loss", "accuracy", "validationLoss", "validationAccuracy"]) {
+        expect(Number.isFinite(m[k])).toBe(true)
+      }
     })
 
     const { tensors, metadata } = await readCheckpoint(dir)
     expect(metadata["epochsDone"]).toBe("1")
     expect(metadata["stepInEpoch"]).toBe("0")
-    const shapes = Object.fromEntries([...tensors].filter(([k]) => k.startsWith("params.")).map(([k, t]) => [k, [...t.shape]]))
+    const shapes = Object.fromEntries(
+      [...tensors].filter(([k]) => k.startsWith("params.")).map(([k, t]) => [k, [...t.shape]])
+    )
     expect(shapes).toEqual({
       "params.0.kernel": [2, 2, 1, 24],
       "params.0.bias": [24],
@@ -156,7 +170,22 @@ describe.concurrent("the typegrad command", () => {
   it("Ctrl-C in the middle of a long epoch stops within seconds, with a mid-epoch checkpoint", async () => {
     const dir = join(tempDir(), "long")
     const r = await typegrad(
-      ["train", "mnist", "--epochs", "1", "--train-limit", "3000", "--validation", "200", "--batch-size", "32", "--out", dir, "--progress", "lines"],
+      [
+        "train",
+        "mnist",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "3000",
+        "--validation",
+        "200",
+        "--batch-size",
+        "32",
+        "--out",
+        dir,
+        "--progress",
+        "lines"
+      ],
       { sigintWhen: (out) => out.includes("training 1 epoch(s)"), killAfterSigint: 8_000 }
     )
     expect(r.signal).toBeNull()

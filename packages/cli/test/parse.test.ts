@@ -24,23 +24,41 @@ describe("Cli.parse", () => {
     const c = train()
     expect(c.options).toEqual(Mnist.defaults)
     expect(c.progress).toBeUndefined()
-    expect(Mnist.defaults).toMatchObject({ epochs: 3, batchSize: 64, learningRate: 1e-3, optimizer: "adam", validation: 5000, seed: 1, out: "runs/mnist" })
+    expect(Mnist.defaults).toMatchObject({
+      epochs: 3,
+      batchSize: 64,
+      learningRate: 1e-3,
+      optimizer: "adam",
+      validation: 5000,
+      seed: 1,
+      out: "runs/mnist"
+    })
     expect(Mnist.defaults.trainLimit).toBeUndefined()
     expect(Mnist.defaults.resume).toBeUndefined()
   })
 
   it("reads every flag", () => {
     const c = train(
-      "--epochs", "7",
-      "--batch-size", "24",
-      "--learning-rate", "0.05",
-      "--optimizer", "momentum",
-      "--train-limit", "1000",
-      "--validation", "0",
-      "--seed", "0",
-      "--out", "some/dir",
-      "--resume", "old/dir",
-      "--progress", "lines"
+      "--epochs",
+      "7",
+      "--batch-size",
+      "24",
+      "--learning-rate",
+      "0.05",
+      "--optimizer",
+      "momentum",
+      "--train-limit",
+      "1000",
+      "--validation",
+      "0",
+      "--seed",
+      "0",
+      "--out",
+      "some/dir",
+      "--resume",
+      "old/dir",
+      "--progress",
+      "lines"
     )
     expect(c.options).toEqual({
       epochs: 7,
@@ -58,7 +76,9 @@ describe("Cli.parse", () => {
 
   it("accepts --flag=value, flags before the command, each optimizer and progress mode, and exponent learning rates", () => {
     expect(Cli.parse(["--epochs=2", "train", "mnist"])).toMatchObject({ options: { epochs: 2 } })
-    for (const optimizer of ["adam", "sgd", "momentum", "rmsprop"]) expect(train("--optimizer", optimizer).options.optimizer).toBe(optimizer)
+    for (const optimizer of ["adam", "sgd", "momentum", "rmsprop"]) {
+      expect(train("--optimizer", optimizer).options.optimizer).toBe(optimizer)
+    }
     for (const progress of ["bar", "lines", "none"]) expect(train("--progress", progress).progress).toBe(progress)
     expect(train("--learning-rate", "3e-4").options.learningRate).toBe(3e-4)
   })
@@ -106,9 +126,9 @@ describe("Cli.parse", () => {
   })
 
   it("bad values are quoted in the message", () => {
-    expect(usageError(["train", "mnist", "--optimizer", "adamw"]).message).toContain('"adamw"')
-    expect(usageError(["train", "mnist", "--learning-rate", "abc"]).message).toContain('"abc"')
-    expect(usageError(["train", "mnist", "--epochs", "1.5"]).message).toContain('"1.5"')
+    expect(usageError(["train", "mnist", "--optimizer", "adamw"]).message).toContain("\"adamw\"")
+    expect(usageError(["train", "mnist", "--learning-rate", "abc"]).message).toContain("\"abc\"")
+    expect(usageError(["train", "mnist", "--epochs", "1.5"]).message).toContain("\"1.5\"")
   })
 
   it("rejects a missing, unknown or extra command", () => {
@@ -120,7 +140,21 @@ describe("Cli.parse", () => {
   })
 
   it("the usage text documents every flag", () => {
-    for (const flag of ["--epochs", "--batch-size", "--learning-rate", "--optimizer", "--train-limit", "--validation", "--seed", "--out", "--resume", "--progress", "--help"]) {
+    for (
+      const flag of [
+        "--epochs",
+        "--batch-size",
+        "--learning-rate",
+        "--optimizer",
+        "--train-limit",
+        "--validation",
+        "--seed",
+        "--out",
+        "--resume",
+        "--progress",
+        "--help"
+      ]
+    ) {
       expect(Cli.usage).toContain(flag)
     }
     expect(Cli.usage).toMatch(/^usage: typegrad train mnist/)

@@ -8,10 +8,10 @@
  *
  * @since 0.1.0
  */
-import { join } from "node:path"
 import { Tensor } from "@typegrad/tensor"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import { join } from "node:path"
 import * as Dataset from "./Dataset.ts"
 import { DatasetFileError } from "./DatasetError.ts"
 import { readBytes } from "./internal/bytes.ts"
@@ -71,7 +71,12 @@ export const classNames = [
 const pixels = 1024
 
 /** Decodes the records of `bytes` into `images`/`labels` from example `offset`; returns a reason on failure. */
-const decodeInto = (bytes: Uint8Array, images: Float32Array, labels: Float32Array, offset: number): string | undefined => {
+const decodeInto = (
+  bytes: Uint8Array,
+  images: Float32Array,
+  labels: Float32Array,
+  offset: number
+): string | undefined => {
   const n = bytes.length / recordBytes
   const table = byteScale
   for (let r = 0; r < n; r++) {
@@ -130,7 +135,9 @@ export const parse = (bytes: Uint8Array, path: string = "<bytes>"): Result.Resul
 }
 
 const make = (images: Float32Array, labels: Float32Array): Cifar10 => ({
-  images: Tensor.unsafeFromData(images, [labels.length, 32, 32, 3] as const) as Tensor.Tensor<readonly [number, 32, 32, 3]>,
+  images: Tensor.unsafeFromData(images, [labels.length, 32, 32, 3] as const) as Tensor.Tensor<
+    readonly [number, 32, 32, 3]
+  >,
   labels: Tensor.unsafeFromData(labels, [labels.length] as const) as Tensor.Tensor<readonly [number]>,
   count: labels.length,
   numClasses: 10

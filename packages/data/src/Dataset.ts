@@ -67,7 +67,12 @@ export interface Dataset<Item extends Shape = Shape, K extends number = number, 
  *
  * @since 0.1.0
  */
-export interface Batch<B extends number = number, Item extends Shape = Shape, K extends number = number, D extends DType = "float32"> {
+export interface Batch<
+  B extends number = number,
+  Item extends Shape = Shape,
+  K extends number = number,
+  D extends DType = "float32"
+> {
   /** The examples, `[size, ...Item]`. */
   readonly images: Tensor.Tensor<readonly [B, ...Item], D>
   /** One-hot labels, `[size, numClasses]`. */
@@ -151,7 +156,14 @@ const wrapAs = <S extends Shape, D extends DType>(data: Buffer, shape: readonly 
   Tensor.unsafeFromData(data as Tensor.ArrayOf<D>, shape) as unknown as Tensor.Tensor<S, D>
 
 /** Copies the rows `indices[start .. end)` of `src` into the fresh contiguous `out`. */
-const gatherRows = (src: Buffer, rowSize: number, indices: ArrayLike<number>, start: number, end: number, out: Buffer) => {
+const gatherRows = (
+  src: Buffer,
+  rowSize: number,
+  indices: ArrayLike<number>,
+  start: number,
+  end: number,
+  out: Buffer
+) => {
   if (rowSize === 1) {
     for (let i = start; i < end; i++) out[i - start] = src[indices[i]!]!
     return
@@ -263,7 +275,10 @@ export const select: {
   (indices: ArrayLike<number>): <Item extends Shape, K extends number, D extends DType>(
     self: Dataset<Item, K, D>
   ) => Dataset<Item, K, D>
-  <Item extends Shape, K extends number, D extends DType>(self: Dataset<Item, K, D>, indices: ArrayLike<number>): Dataset<Item, K, D>
+  <Item extends Shape, K extends number, D extends DType>(
+    self: Dataset<Item, K, D>,
+    indices: ArrayLike<number>
+  ): Dataset<Item, K, D>
 } = dual(2, <Item extends Shape, K extends number, D extends DType>(
   self: Dataset<Item, K, D>,
   indices: ArrayLike<number>
@@ -516,8 +531,13 @@ const perChannel = (value: number | ReadonlyArray<number>, channels: number, wha
  * @since 0.1.0
  */
 export const normalize: {
-  (stats: ChannelStats): <Item extends Shape, K extends number, D extends DType>(self: Dataset<Item, K, D>) => Dataset<Item, K, D>
-  <Item extends Shape, K extends number, D extends DType>(self: Dataset<Item, K, D>, stats: ChannelStats): Dataset<Item, K, D>
+  (
+    stats: ChannelStats
+  ): <Item extends Shape, K extends number, D extends DType>(self: Dataset<Item, K, D>) => Dataset<Item, K, D>
+  <Item extends Shape, K extends number, D extends DType>(
+    self: Dataset<Item, K, D>,
+    stats: ChannelStats
+  ): Dataset<Item, K, D>
 } = dual(2, <Item extends Shape, K extends number, D extends DType>(
   self: Dataset<Item, K, D>,
   stats: ChannelStats
@@ -527,7 +547,9 @@ export const normalize: {
   const mean = perChannel(stats.mean, channels, "mean")
   const std = perChannel(stats.std, channels, "std")
   const scale = std.map((s) => {
-    if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`Dataset.normalize: std must be positive and finite, got ${s}`)
+    if (!(s > 0) || !Number.isFinite(s)) {
+      throw new RangeError(`Dataset.normalize: std must be positive and finite, got ${s}`)
+    }
     return 1 / s
   })
   const src = dataOf(self.images)

@@ -211,7 +211,10 @@ export const parse = (bytes: Uint8Array, path: string = "<bytes>"): Result.Resul
   const headerLength = 4 + 4 * rank
   if (bytes.length < headerLength) {
     return Result.fail(
-      corrupt(path, `the header declares ${rank} dims (${headerLength} header bytes) but the file has only ${bytes.length} bytes`)
+      corrupt(
+        path,
+        `the header declares ${rank} dims (${headerLength} header bytes) but the file has only ${bytes.length} bytes`
+      )
     )
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -227,10 +230,14 @@ export const parse = (bytes: Uint8Array, path: string = "<bytes>"): Result.Resul
     const shape = `[${dims.join(", ")}]`
     const what = bytes.length < expected
       ? `truncated: dims ${shape} of ${info.dtype} need ${expected} bytes but the file has ${bytes.length}`
-      : `${bytes.length - expected} trailing bytes after the data: dims ${shape} of ${info.dtype} need ${expected} bytes but the file has ${bytes.length}`
+      : `${
+        bytes.length - expected
+      } trailing bytes after the data: dims ${shape} of ${info.dtype} need ${expected} bytes but the file has ${bytes.length}`
     return Result.fail(corrupt(path, what))
   }
-  return Result.succeed({ dtype: info.dtype, dims, data: decodeElements(bytes, headerLength, count, info.dtype) } as IdxArray)
+  return Result.succeed(
+    { dtype: info.dtype, dims, data: decodeElements(bytes, headerLength, count, info.dtype) } as IdxArray
+  )
 }
 
 /**
@@ -296,7 +303,8 @@ export const expect = <T extends DataType>(
     return Effect.fail(
       new DatasetFileError({
         path,
-        reason: `expected ${dtype} data of dims ${want}, found ${array.dtype} data of dims [${array.dims.join(", ")}]; ` +
+        reason:
+          `expected ${dtype} data of dims ${want}, found ${array.dtype} data of dims [${array.dims.join(", ")}]; ` +
           "check that this is the right file (images vs labels, the right dataset)"
       })
     )
@@ -320,7 +328,9 @@ export const encode = (array: IdxArray): Uint8Array => {
   const info = infoByType(array.dtype)
   const count = array.dims.reduce((a, b) => a * b, 1)
   if (array.data.length !== count) {
-    throw new RangeError(`Idx.encode: data has ${array.data.length} elements but dims [${array.dims.join(", ")}] need ${count}`)
+    throw new RangeError(
+      `Idx.encode: data has ${array.data.length} elements but dims [${array.dims.join(", ")}] need ${count}`
+    )
   }
   if (array.dims.length > 255) throw new RangeError(`Idx.encode: rank ${array.dims.length} exceeds 255`)
   const header = 4 + 4 * array.dims.length

@@ -7,10 +7,10 @@
  *
  * @since 0.1.0
  */
-import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
 import { Tensor } from "@typegrad/tensor"
 import * as Effect from "effect/Effect"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import * as Dataset from "./Dataset.ts"
 import { DatasetFileError } from "./DatasetError.ts"
 import * as Idx from "./Idx.ts"
@@ -163,7 +163,9 @@ export const load = (options: LoadOptions): Effect.Effect<Mnist, DatasetFileErro
       }
       const pixels = bytesToUnit(images.data.subarray(0, count * 784))
       return {
-        images: Tensor.unsafeFromData(pixels, [count, 28, 28, 1] as const) as Tensor.Tensor<readonly [number, 28, 28, 1]>,
+        images: Tensor.unsafeFromData(pixels, [count, 28, 28, 1] as const) as Tensor.Tensor<
+          readonly [number, 28, 28, 1]
+        >,
         labels: Tensor.unsafeFromData(classes, [count] as const) as Tensor.Tensor<readonly [number]>,
         count,
         numClasses: 10

@@ -1,7 +1,7 @@
+import { Cifar10 } from "@typegrad/data"
 import { Tensor } from "@typegrad/tensor"
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { Cifar10 } from "@typegrad/data"
 import { failureOf, tempDir } from "./helpers.ts"
 
 const write = tempDir()

@@ -1,9 +1,9 @@
+import { Dataset } from "@typegrad/data"
 import { ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import { Effect, pipe, Random, Schedule, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Dataset } from "@typegrad/data"
 
 /** Example i has every feature equal to i and label i % k. */
 const fixture = (n: number, item: readonly [number, number] = [2, 3], k = 4) => {
@@ -40,7 +40,9 @@ const collect = <A>(s: Stream.Stream<A>, seed?: number): Promise<Array<A>> =>
 describe("Dataset.make", () => {
   it("checks counts and labels", () => {
     expect(() => Dataset.make({ images: Tensor.zeros([3, 2]), labels: [0, 1], numClasses: 2 })).toThrow(ShapeError)
-    expect(() => Dataset.make({ images: Tensor.zeros([2, 2]), labels: [0, 2], numClasses: 2 })).toThrow(/label 2 of example 1/)
+    expect(() => Dataset.make({ images: Tensor.zeros([2, 2]), labels: [0, 2], numClasses: 2 })).toThrow(
+      /label 2 of example 1/
+    )
     expect(() => Dataset.make({ images: Tensor.zeros([2, 2]), labels: [0, 0.5], numClasses: 2 })).toThrow(RangeError)
   })
 })
@@ -71,19 +73,22 @@ describe("Dataset.batches", () => {
   })
 
   it("visits every example exactly once per shuffled epoch", async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.integer({ min: 1, max: 40 }),
-      fc.integer({ min: 1, max: 12 }),
-      fc.integer(),
-      async (n, batchSize, seed) => {
-        const ds = fixture(n)
-        const batches = await collect(Dataset.batches(ds, { batchSize, shuffle: true }), seed)
-        expect(batches.length).toBe(Math.ceil(n / batchSize))
-        for (const b of batches.slice(0, -1)) expect(b.size).toBe(batchSize)
-        const ids = batches.flatMap((b) => idsOf(b, 4))
-        expect(ids.toSorted((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i))
-      }
-    ), { numRuns: 60 })
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer(),
+        async (n, batchSize, seed) => {
+          const ds = fixture(n)
+          const batches = await collect(Dataset.batches(ds, { batchSize, shuffle: true }), seed)
+          expect(batches.length).toBe(Math.ceil(n / batchSize))
+          for (const b of batches.slice(0, -1)) expect(b.size).toBe(batchSize)
+          const ids = batches.flatMap((b) => idsOf(b, 4))
+          expect(ids.toSorted((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i))
+        }
+      ),
+      { numRuns: 60 }
+    )
   })
 
   it("same seed, same order; different seeds, different orders; each epoch reshuffles", async () => {
@@ -95,7 +100,10 @@ describe("Dataset.batches", () => {
     expect(await order(43)).not.toEqual(a)
     expect(a).not.toEqual(Array.from({ length: 50 }, (_, i) => i))
     // two epochs in one seeded run: the second draws a new permutation
-    const twoEpochs = await collect(Stream.repeat(Dataset.batches(ds, { batchSize: 50, shuffle: true }), Schedule.recurs(1)), 42)
+    const twoEpochs = await collect(
+      Stream.repeat(Dataset.batches(ds, { batchSize: 50, shuffle: true }), Schedule.recurs(1)),
+      42
+    )
     expect(twoEpochs.length).toBe(2)
     const [e1, e2] = twoEpochs.map((b) => idsOf(b, 4))
     expect(e1).toEqual(a)
@@ -116,7 +124,8 @@ describe("Dataset.split", () => {
       expect(valid.count).toBe(want)
       expect(train.count).toBe(100 - want)
       expect(valid.images.shape).toEqual([want, 2, 3])
-      const ids = async (d: typeof ds) => (await collect(Dataset.batches(d, { batchSize: 1000 }))).flatMap((b) => idsOf(b, 4))
+      const ids = async (d: typeof ds) =>
+        (await collect(Dataset.batches(d, { batchSize: 1000 }))).flatMap((b) => idsOf(b, 4))
       const t = await ids(train)
       const v = await ids(valid)
       expect(new Set([...t, ...v]).size).toBe(100)

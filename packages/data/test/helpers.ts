@@ -1,12 +1,12 @@
+import { DatasetFileError } from "@typegrad/data"
+import { Effect, Result } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Result } from "effect"
 import { afterAll, expect } from "vitest"
-import { DatasetFileError } from "@typegrad/data"
 
 /** A temp dir removed after the file's tests. */
-export const tempDir = (): ((name: string, bytes: Uint8Array) => string) => {
+export const tempDir = (): (name: string, bytes: Uint8Array) => string => {
   const dir = mkdtempSync(join(tmpdir(), "typegrad-data-"))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   return (name, bytes) => {

@@ -1,8 +1,8 @@
-import { gzipSync } from "node:zlib"
+import { Idx } from "@typegrad/data"
 import { Effect, Result } from "effect"
 import fc from "fast-check"
+import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { Idx } from "@typegrad/data"
 import { failureOf, tempDir } from "./helpers.ts"
 
 const write = tempDir()
@@ -87,7 +87,11 @@ describe("Idx", () => {
     ["trailing.idx", (g) => Uint8Array.from([...g, 0, 0]), /2 trailing bytes/],
     ["magic.idx", (g) => Uint8Array.from(g, (b, i) => (i === 1 ? 8 : b)), /bad magic/],
     ["type.idx", (g) => Uint8Array.from(g, (b, i) => (i === 2 ? 0x0a : b)), /unknown type code 0x0a/],
-    ["dims.idx", (g) => Uint8Array.from(g, (b, i) => (i === 11 ? 4 : b)), /dims \[2, 4\] of uint8 need 20 bytes but the file has 18/]
+    [
+      "dims.idx",
+      (g) => Uint8Array.from(g, (b, i) => (i === 11 ? 4 : b)),
+      /dims \[2, 4\] of uint8 need 20 bytes but the file has 18/
+    ]
   ]
 
   it.each(bad)("rejects %s with a DatasetFileError naming the file", async (name, corrupt, reason) => {

@@ -1,11 +1,11 @@
+import { Idx, Mnist } from "@typegrad/data"
+import { Tensor } from "@typegrad/tensor"
+import { Effect } from "effect"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
-import { Tensor } from "@typegrad/tensor"
-import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { Idx, Mnist } from "@typegrad/data"
 import { failureOf } from "./helpers.ts"
 
 describe("Mnist", () => {

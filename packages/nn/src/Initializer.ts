@@ -56,7 +56,9 @@ export const create = <D extends Tensor.DType>(
   if (typeof init === "function") {
     const values = init(shape, fans, seed)
     if (values.length !== n) {
-      throw new RangeError(`initializer: returned ${values.length} values for shape [${shape.join(", ")}] (${n} expected)`)
+      throw new RangeError(
+        `initializer: returned ${values.length} values for shape [${shape.join(", ")}] (${n} expected)`
+      )
     }
     data.set(values)
   } else {

@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Nat, Shape as Rules, ShapeError } from "@typegrad/shape"
 import type { Pytree } from "@typegrad/autodiff"
+import { Nat, Shape as Rules, ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import * as Init from "./Initializer.ts"
 import * as Prng from "./internal/prng.ts"
@@ -139,7 +139,9 @@ export type Any =
 // Type-level rules
 // ---------------------------------------------------------------------------------------------------
 
-type KernelHW<K> = K extends number ? readonly [K, K] : K extends readonly [infer H, infer W] ? readonly [H, W] : readonly [number, number]
+type KernelHW<K> = K extends number ? readonly [K, K]
+  : K extends readonly [infer H, infer W] ? readonly [H, W]
+  : readonly [number, number]
 type Channels<S extends Shape> = S extends readonly [unknown, unknown, unknown, infer C extends number] ? C : number
 type ConvOptions<C extends Conv2dConfig> = {
   readonly [K in Extract<keyof C, "strides" | "padding" | "dilation">]: Exclude<C[K], undefined>
@@ -152,7 +154,8 @@ type ConvKernel<C extends Conv2dConfig, S extends Shape> = KernelHW<C["kernelSiz
 type HasBias<C> = C extends { readonly useBias: false } ? false : true
 
 /** The label of a layer in error messages: its position and kind, e.g. `layer 5 dense(512)`. */
-export type Label<L, N extends number> = `layer ${N} ${L extends { readonly config: { readonly name: infer Nm extends string } } ? Nm
+export type Label<L, N extends number> = `layer ${N} ${L extends
+  { readonly config: { readonly name: infer Nm extends string } } ? Nm
   : L extends Conv2d<infer C> ? `conv2d(${C["filters"]})`
   : L extends Dense<infer C> ? `dense(${C["units"]})`
   : L extends Pool2d<infer K> ? `${K}Pool2d`
@@ -165,7 +168,9 @@ export type Label<L, N extends number> = `layer ${N} ${L extends { readonly conf
 type DenseOut<S extends Shape, U extends number, Name extends string> = number extends S["length"]
   ? readonly [number, U]
   : S extends readonly [infer B extends number, number] ? readonly [B, U]
-  : ShapeError<`${Name}: expected input of rank 2 [batch, features], got ${Rules.Show<S>}; add Layer.flatten() before it`>
+  : ShapeError<
+    `${Name}: expected input of rank 2 [batch, features], got ${Rules.Show<S>}; add Layer.flatten() before it`
+  >
 
 type FoldOut<Ls, S, N extends number> = Ls extends readonly [infer H, ...infer R]
   ? S extends Shape ? FoldOut<R, Output<H, S, N>, N> : S
@@ -193,17 +198,18 @@ export type Output<L, S extends Shape, N extends number = 0> = L extends Conv2d<
   : L extends Flatten ? Rules.Flatten<S, Label<L, N>>
   : L extends Dropout | ActivationLayer ? S
   : L extends Sequential<infer Ls> ? FoldOut<Ls, S, N>
-  : L extends Residual<infer Ls> ? FoldOut<Ls, S, N> extends infer O
-    ? O extends Shape
-      ? SameShape<O, S> extends true ? S
-      : ShapeError<`${Label<L, N>}: the block maps ${Rules.Show<S>} to ${Rules.Show<O>}; a residual block must keep the shape`>
-    : O
-  : never
-  : L extends Parallel<infer Bs, infer A> ? ParallelOuts<Bs, S, N> extends infer Os
-    ? AllShapes<Os> extends infer Bad extends ShapeError ? Bad
-    : Os extends ReadonlyArray<Shape> ? Rules.Concat<Os, A, Label<L, N>>
+  : L extends Residual<infer Ls> ?
+    FoldOut<Ls, S, N> extends infer O ? O extends Shape ? SameShape<O, S> extends true ? S
+        : ShapeError<
+          `${Label<L, N>}: the block maps ${Rules.Show<S>} to ${Rules.Show<O>}; a residual block must keep the shape`
+        >
+      : O
     : never
-  : never
+  : L extends Parallel<infer Bs, infer A> ?
+    ParallelOuts<Bs, S, N> extends infer Os ? AllShapes<Os> extends infer Bad extends ShapeError ? Bad
+      : Os extends ReadonlyArray<Shape> ? Rules.Concat<Os, A, Label<L, N>>
+      : never
+    : never
   : never
 
 /** Parameters of a convolution layer: `kernel` `[KH, KW, C, F]` and, unless `useBias: false`, `bias` `[F]`. */
@@ -219,7 +225,8 @@ export type DenseParams<I extends number, U extends number, D extends DType, B e
 type Features<S extends Shape> = S extends readonly [unknown, infer K extends number] ? K : number
 
 type FoldParams<Ls, S, D extends DType, Acc extends ReadonlyArray<unknown> = readonly []> = Ls extends
-  readonly [infer H, ...infer R] ? S extends Shape ? FoldParams<R, Output<H, S>, D, AppendParams<Acc, Params<H, S, D>>> : Acc
+  readonly [infer H, ...infer R] ?
+  S extends Shape ? FoldParams<R, Output<H, S>, D, AppendParams<Acc, Params<H, S, D>>> : Acc
   : Acc
 
 /** Appends a layer's parameters to a model's parameter tuple (layers without parameters add nothing). */
@@ -237,9 +244,9 @@ export type AppendParams<P extends ReadonlyArray<unknown>, X> = [X] extends [nev
 export type Params<L, S extends Shape, D extends DType> = L extends Conv2d<infer C>
   ? ConvKernel<C, S> extends infer K extends Shape ? Conv2dParams<K, C["filters"], D, HasBias<C>> : never
   : L extends Dense<infer C> ? DenseParams<Features<S>, C["units"], D, HasBias<C>>
-  : L extends Sequential<infer Ls> | Residual<infer Ls> ? FoldParams<Ls, S, D> extends infer P
-    ? P extends readonly [] ? never : P
-  : never
+  : L extends Sequential<infer Ls> | Residual<infer Ls> ?
+    FoldParams<Ls, S, D> extends infer P ? P extends readonly [] ? never : P
+    : never
   : L extends Parallel<infer Bs> ? { readonly [K in keyof Bs]: FoldParams<Bs[K], S, D> }
   : never
 
@@ -278,7 +285,11 @@ const field = (p: Pytree.Pytree | undefined, key: string): AnyTensor | undefined
 const kernelOf = (name: string, p: Pytree.Pytree | undefined): AnyTensor => {
   const k = field(p, "kernel")
   if (!Tensor.isTensor(k)) {
-    throw new TypeError(`${name}: its params must be { kernel, bias? } tensors, got ${JSON.stringify(p === undefined ? null : Object.keys(p))}; use model.init`)
+    throw new TypeError(
+      `${name}: its params must be { kernel, bias? } tensors, got ${
+        JSON.stringify(p === undefined ? null : Object.keys(p))
+      }; use model.init`
+    )
   }
   return k
 }
@@ -302,7 +313,11 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> =>
       const [kh, kw] = pair(config.kernelSize)
       const c = input[3] ?? 0
       const kernelShape = [kh, kw, c, config.filters]
-      const options = { strides: config.strides ?? 1, padding: config.padding ?? "valid", dilation: config.dilation ?? 1 }
+      const options = {
+        strides: config.strides ?? 1,
+        padding: config.padding ?? "valid",
+        dilation: config.dilation ?? 1
+      }
       const outShape = Rules.conv2d(input, kernelShape, options, name)
       const useBias = config.useBias ?? true
       const init = config.kernelInitializer ?? "glorotUniform"
@@ -312,7 +327,10 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> =>
         // Bias (and relu) fused into the convolution's output pass.
         const y = b === undefined
           ? Tensor.conv2d(x, kernelOf(name, p), options) as AnyTensor
-          : Tensor.conv2dBias(x, kernelOf(name, p), b as Tensor.Tensor<readonly [number]>, { ...options, relu: fuseRelu }) as AnyTensor
+          : Tensor.conv2dBias(x, kernelOf(name, p), b as Tensor.Tensor<readonly [number]>, {
+            ...options,
+            relu: fuseRelu
+          }) as AnyTensor
         if (b !== undefined && fuseRelu) return y
         return logits && config.activation === "softmax" ? y : applyActivation(config.activation, y)
       }
@@ -321,7 +339,13 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> =>
         outShape,
         parameters: kh * kw * c * config.filters + (useBias ? config.filters : 0),
         init: (seed, dtype) => {
-          const kernel = Init.create(init, kernelShape, { fanIn: kh * kw * c, fanOut: kh * kw * config.filters }, Prng.derive(seed, stream), dtype)
+          const kernel = Init.create(
+            init,
+            kernelShape,
+            { fanIn: kh * kw * c, fanOut: kh * kw * config.filters },
+            Prng.derive(seed, stream),
+            dtype
+          )
           return useBias ? { kernel, bias: Tensor.zeros([config.filters], { dtype }) } : { kernel }
         },
         apply: (p, x) => apply(p, x, false),
@@ -347,7 +371,9 @@ export const dense = <const C extends DenseConfig>(config: C): Dense<C> =>
       if (input.length !== 2) {
         throw new ShapeError(
           name,
-          `${name}: expected input of rank 2 [batch, features], got [${input.join(", ")}]; add Layer.flatten() before it`
+          `${name}: expected input of rank 2 [batch, features], got [${
+            input.join(", ")
+          }]; add Layer.flatten() before it`
         )
       }
       const k = input[1]!
@@ -364,7 +390,13 @@ export const dense = <const C extends DenseConfig>(config: C): Dense<C> =>
         outShape: [input[0]!, config.units],
         parameters: k * config.units + (useBias ? config.units : 0),
         init: (seed, dtype) => {
-          const kernel = Init.create(init, [k, config.units], { fanIn: k, fanOut: config.units }, Prng.derive(seed, stream), dtype)
+          const kernel = Init.create(
+            init,
+            [k, config.units],
+            { fanIn: k, fanOut: config.units },
+            Prng.derive(seed, stream),
+            dtype
+          )
           return useBias ? { kernel, bias: Tensor.zeros([config.units], { dtype }) } : { kernel }
         },
         apply: (p, x) => apply(p, x, false),
@@ -519,19 +551,23 @@ const buildChain = (layers: ReadonlyArray<Any>, input: ReadonlyArray<number>, na
 const chainInit = (chain: Chain) => (seed: number, dtype: DType): Pytree.Pytree =>
   chain.built.flatMap((b) => (b.init === undefined ? [] : [b.init(seed, dtype)]))
 
-const chainApply = (chain: Chain, logits: boolean, name: string) => (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
-  if (p !== undefined && !Array.isArray(p)) {
-    throw new TypeError(`${name}: its params must be an array with one entry per inner layer that has parameters; use model.init`)
+const chainApply =
+  (chain: Chain, logits: boolean, name: string) =>
+  (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
+    if (p !== undefined && !Array.isArray(p)) {
+      throw new TypeError(
+        `${name}: its params must be an array with one entry per inner layer that has parameters; use model.init`
+      )
+    }
+    const params = (p ?? []) as ReadonlyArray<Pytree.Pytree>
+    let k = 0
+    let y = x
+    chain.built.forEach((b, i) => {
+      const own = b.init === undefined ? undefined : params[k++]
+      y = logits && i === chain.built.length - 1 ? b.applyLogits(own, y, ctx) : b.apply(own, y, ctx)
+    })
+    return y
   }
-  const params = (p ?? []) as ReadonlyArray<Pytree.Pytree>
-  let k = 0
-  let y = x
-  chain.built.forEach((b, i) => {
-    const own = b.init === undefined ? undefined : params[k++]
-    y = logits && i === chain.built.length - 1 ? b.applyLogits(own, y, ctx) : b.apply(own, y, ctx)
-  })
-  return y
-}
 
 /**
  * Layers applied in order, as one layer (its parameters are a tuple, one entry per layer with parameters).
@@ -575,7 +611,9 @@ export const residual = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): Re
       if (chain.outShape.length !== input.length || chain.outShape.some((d, i) => d !== input[i])) {
         throw new ShapeError(
           name,
-          `${name}: the block maps [${input.join(", ")}] to [${chain.outShape.join(", ")}]; a residual block must keep the shape`
+          `${name}: the block maps [${input.join(", ")}] to [${
+            chain.outShape.join(", ")
+          }]; a residual block must keep the shape`
         )
       }
       const inner = chainApply(chain, false, name)

@@ -21,16 +21,24 @@ export const softmaxCrossEntropy = <B extends number, C extends number, D extend
   logits: Logits<B, C, D>,
   targets: Tensor.Tensor<readonly [NoInfer<B>, NoInfer<C>], NoInfer<D>>
 ): Tensor.Tensor<readonly [], D> => {
-  if (logits.shape.length !== 2 || targets.shape.length !== 2 || logits.shape[1] !== targets.shape[1] || logits.shape[0] !== targets.shape[0]) {
+  if (
+    logits.shape.length !== 2 || targets.shape.length !== 2 || logits.shape[1] !== targets.shape[1] ||
+    logits.shape[0] !== targets.shape[0]
+  ) {
     throw new ShapeError(
       "softmaxCrossEntropy",
-      `softmaxCrossEntropy: logits [${logits.shape.join(", ")}] and targets [${targets.shape.join(", ")}] must both be [batch, classes]`
+      `softmaxCrossEntropy: logits [${logits.shape.join(", ")}] and targets [${
+        targets.shape.join(", ")
+      }] must both be [batch, classes]`
     )
   }
   // The shape checks above stand for the static ones, which generic code cannot evaluate.
   const z = logits as Tensor.AnyTensor
   const t = targets as Tensor.AnyTensor
-  return Tensor.neg(Tensor.mean(Tensor.sum(Tensor.mul(Tensor.logSoftmax(z), t), { axis: 1 }))) as Tensor.Tensor<readonly [], D>
+  return Tensor.neg(Tensor.mean(Tensor.sum(Tensor.mul(Tensor.logSoftmax(z), t), { axis: 1 }))) as Tensor.Tensor<
+    readonly [],
+    D
+  >
 }
 
 /**

@@ -105,7 +105,12 @@ class ModelImpl {
   readonly layers: ReadonlyArray<LayerInfo>
   readonly init: Effect.Effect<ReadonlyArray<Pytree.Pytree>>
 
-  constructor(inputShape: ReadonlyArray<number>, dtype: DType, built: ReadonlyArray<Layer.Built>, layers: ReadonlyArray<LayerInfo>) {
+  constructor(
+    inputShape: ReadonlyArray<number>,
+    dtype: DType,
+    built: ReadonlyArray<Layer.Built>,
+    layers: ReadonlyArray<LayerInfo>
+  ) {
     this.inputShape = inputShape
     this.dtype = dtype
     this.built = built
@@ -124,7 +129,9 @@ class ModelImpl {
   }
 
   add(layer: Layer.Any): ModelImpl {
-    const input = this.built.length === 0 ? [1, ...this.inputShape.slice(1)] : this.built[this.built.length - 1]!.outShape
+    const input = this.built.length === 0
+      ? [1, ...this.inputShape.slice(1)]
+      : this.built[this.built.length - 1]!.outShape
     const index = this.built.length + 1
     const label = `layer ${index} ${labelOf(layer)}`
     const b = layer.build(input, label, index)
@@ -134,7 +141,12 @@ class ModelImpl {
     ])
   }
 
-  private run(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options: ApplyOptions | undefined, logits: boolean) {
+  private run(
+    params: ReadonlyArray<Pytree.Pytree>,
+    x: Tensor.AnyTensor,
+    options: ApplyOptions | undefined,
+    logits: boolean
+  ) {
     if (!Array.isArray(params)) {
       throw new TypeError("model: params must be the tuple returned by model.init")
     }
@@ -142,7 +154,9 @@ class ModelImpl {
     if (x.shape.length !== expected.length || x.shape.some((d, i) => i > 0 && d !== expected[i])) {
       throw new ShapeError(
         "model",
-        `model: input of shape [${x.shape.join(", ")}] does not match the model's input [${expected.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`
+        `model: input of shape [${x.shape.join(", ")}] does not match the model's input [${
+          expected.map((d) => (d < 0 ? "batch" : d)).join(", ")
+        }]`
       )
     }
     const ctx: Layer.ApplyContext = { training: options?.training ?? false, seed: (options?.seed ?? 0) >>> 0 }
@@ -240,7 +254,9 @@ export const parameterCount = (model: AnyModel): number => model.layers.reduce((
  * ```
  */
 export const summary = (model: AnyModel): string => {
-  const rows = model.layers.map((l) => [l.label, `[${l.outputShape.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`, String(l.parameters)])
+  const rows = model.layers.map((
+    l
+  ) => [l.label, `[${l.outputShape.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`, String(l.parameters)])
   const header = ["layer", "output shape", "parameters"]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")

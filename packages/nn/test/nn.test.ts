@@ -24,8 +24,16 @@ const cnn = Model.input([28, 28, 1])
 describe("models", () => {
   it("the classic CNN: shapes, parameter count, forward pass", () => {
     expect(cnn.layers.map((l) => l.outputShape)).toEqual([
-      [-1, 28, 28, 24], [-1, 14, 14, 24], [-1, 14, 14, 48], [-1, 7, 7, 48], [-1, 2352],
-      [-1, 512], [-1, 512], [-1, 128], [-1, 128], [-1, 10]
+      [-1, 28, 28, 24],
+      [-1, 14, 14, 24],
+      [-1, 14, 14, 48],
+      [-1, 7, 7, 48],
+      [-1, 2352],
+      [-1, 512],
+      [-1, 512],
+      [-1, 128],
+      [-1, 128],
+      [-1, 10]
     ])
     expect(Model.parameterCount(cnn)).toBe(120 + 4656 + 1204736 + 65664 + 1290)
     expect(Model.summary(cnn)).toContain("layer 6 dense(512)")
@@ -94,12 +102,21 @@ describe("models", () => {
   it("residual and parallel blocks at run time", () => {
     const m = Model.input([4, 4, 2])
       .add(Layer.residual(Layer.conv2d({ filters: 2, kernelSize: 3, padding: "same", useBias: false })))
-      .add(Layer.parallel([[Layer.conv2d({ filters: 3, kernelSize: 1 })], [Layer.avgPool2d({ poolSize: 3, strides: 1, padding: "same" })]]))
+      .add(
+        Layer.parallel([[Layer.conv2d({ filters: 3, kernelSize: 1 })], [
+          Layer.avgPool2d({ poolSize: 3, strides: 1, padding: "same" })
+        ]])
+      )
     expect(m.layers.map((l) => l.outputShape)).toEqual([[-1, 4, 4, 2], [-1, 4, 4, 5]])
     const params = run(m.init, 1)
     // A zero kernel makes the residual block the identity.
     const zero = [[{ kernel: Tensor.zeros([3, 3, 2, 2]) }], params[1]] as unknown as typeof params
-    expect(() => m.apply([{ kernel: Tensor.zeros([3, 3, 2, 2]) }, params[1]] as unknown as typeof params, Tensor.zeros([1, 4, 4, 2]))).toThrow(/params must be an array/)
+    expect(() =>
+      m.apply(
+        [{ kernel: Tensor.zeros([3, 3, 2, 2]) }, params[1]] as unknown as typeof params,
+        Tensor.zeros([1, 4, 4, 2])
+      )
+    ).toThrow(/params must be an array/)
     const x = Tensor.fromArray(Array.from({ length: 32 }, (_, i) => i / 32), [1, 4, 4, 2])
     const y = m.apply(zero, x)
     expect(y.shape).toEqual([1, 4, 4, 5])
@@ -116,7 +133,9 @@ describe("models", () => {
     expect(() => cnn.apply(params, Tensor.zeros([2, 28, 27, 1]) as never)).toThrow(ShapeError)
     const dynamic = Model.input([8, 8, 3] as ReadonlyArray<number>)
     expect(() => dynamic.add(Layer.dense({ units: 3 }))).toThrow(/dense\(3\): expected input of rank 2/)
-    expect(() => dynamic.add(Layer.conv2d({ filters: 2, kernelSize: 9 }))).toThrow(/kernel 9 larger than padded input 8/)
+    expect(() => dynamic.add(Layer.conv2d({ filters: 2, kernelSize: 9 }))).toThrow(
+      /kernel 9 larger than padded input 8/
+    )
   })
 
   it("gradients flow to every parameter and match a float64 finite difference", () => {

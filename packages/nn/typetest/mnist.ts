@@ -2,8 +2,8 @@
  * Compile-time tests of models: the classic Keras MNIST CNN in a few lines with its output inferred,
  * typed parameters, and wirings that must not compile.
  */
-import type { Tensor } from "@typegrad/tensor"
 import { Layer, Model } from "@typegrad/nn"
+import type { Tensor } from "@typegrad/tensor"
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 const assert = <T extends true>(_?: T): void => {}
@@ -52,7 +52,10 @@ conv.add(Layer.residual(Layer.conv2d({ filters: 16, kernelSize: 3, padding: "sam
 const res = conv.add(Layer.residual(Layer.conv2d({ filters: 8, kernelSize: 3, padding: "same", activation: "relu" })))
 assert<Equal<ReturnType<typeof res.apply>, Tensor.Tensor<readonly [number, 26, 26, 8]>>>()
 const par = conv.add(
-  Layer.parallel([[Layer.conv2d({ filters: 4, kernelSize: 1 })], [Layer.conv2d({ filters: 6, kernelSize: 3, padding: "same" }), Layer.relu()]])
+  Layer.parallel([[Layer.conv2d({ filters: 4, kernelSize: 1 })], [
+    Layer.conv2d({ filters: 6, kernelSize: 3, padding: "same" }),
+    Layer.relu()
+  ]])
 )
 assert<Equal<ReturnType<typeof par.apply>, Tensor.Tensor<readonly [number, 26, 26, 10]>>>()
 

@@ -63,20 +63,29 @@ const checkFraction = (name: string, what: string, v: number): void => {
 }
 
 const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: Kernel): Optimizer => {
-  const run = <P extends Pytree.Pytree>(grads: P, state: State<P>, params: P, addParams: boolean): readonly [P, State<P>] => {
+  const run = <P extends Pytree.Pytree>(
+    grads: P,
+    state: State<P>,
+    params: P,
+    addParams: boolean
+  ): readonly [P, State<P>] => {
     const step = state.step + 1
     const lr = rate(learningRate, step)
     const gl = Pytree.leaves(grads)
     const pl = Pytree.leaves(params)
     if (gl.length !== pl.length) {
-      throw new TypeError(`${name}: grads have ${gl.length} tensors but params have ${pl.length}; pass grads of the params' structure`)
+      throw new TypeError(
+        `${name}: grads have ${gl.length} tensors but params have ${pl.length}; pass grads of the params' structure`
+      )
     }
     const slotLeaves = state.slots.map((s) => Pytree.leaves(s))
     const newSlotLeaves: Array<Array<Tensor.AnyTensor>> = state.slots.map(() => [])
     const out = Pytree.map(grads, (g, i) => {
       const p = pl[i]!
       if (g.shape.length !== p.shape.length || g.shape.some((d, k) => d !== p.shape[k])) {
-        throw new TypeError(`${name}: gradient ${i} has shape [${g.shape.join(", ")}] but its parameter has [${p.shape.join(", ")}]`)
+        throw new TypeError(
+          `${name}: gradient ${i} has shape [${g.shape.join(", ")}] but its parameter has [${p.shape.join(", ")}]`
+        )
       }
       const alloc = (): Buf => (p.dtype === "float64" ? new Float64Array(p.size) : new Float32Array(p.size))
       const result = alloc()
@@ -142,7 +151,7 @@ export const sgd = (options: SgdOptions): Optimizer => {
   checkFraction("sgd", "momentum", mu)
   if (mu === 0) {
     return make("sgd", 0, options.learningRate, (g, p, _, out, __, lr) => {
-      if (p === undefined) for (let i = 0; i < g.length; i++) out[i] = -lr * g[i]!
+      if (p === undefined) { for (let i = 0; i < g.length; i++) out[i] = -lr * g[i]! }
       else for (let i = 0; i < g.length; i++) out[i] = p[i]! - lr * g[i]!
     })
   }

@@ -37,8 +37,16 @@ describe("optimizers match their update formulas", () => {
   const gradients = [[0.5, -1, 2], [0.1, 0.3, -0.7], [-2, 0.25, 1], [0.9, -0.4, 0]]
   const cases = [
     ["sgd", Optimizer.sgd({ learningRate: 0.1 }), () => reference.sgd(0.1)],
-    ["momentum", Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }), () => { const s = { v: 0 }; const f = reference.momentum(0.1, 0.9, false); return (g: number) => f(g, s) }],
-    ["nesterov", Optimizer.sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true }), () => { const s = { v: 0 }; const f = reference.momentum(0.1, 0.9, true); return (g: number) => f(g, s) }],
+    ["momentum", Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }), () => {
+      const s = { v: 0 }
+      const f = reference.momentum(0.1, 0.9, false)
+      return (g: number) => f(g, s)
+    }],
+    ["nesterov", Optimizer.sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true }), () => {
+      const s = { v: 0 }
+      const f = reference.momentum(0.1, 0.9, true)
+      return (g: number) => f(g, s)
+    }],
     ["adam", Optimizer.adam({ learningRate: 0.01 }), () => reference.adam(0.01, 0.9, 0.999, 1e-7)],
     ["rmsprop", Optimizer.rmsprop({ learningRate: 0.01, rho: 0.8 }), () => reference.rmsprop(0.01, 0.8, 1e-7)]
   ] as const
@@ -65,9 +73,13 @@ describe("purity and structure", () => {
     const grads = { layers: [{ kernel: Tensor.full([2, 2], 0.5), bias: Tensor.ones([2]) }], scale: t64([2]) }
     const opt = Optimizer.adam()
     const state = opt.init(params)
-    const before = JSON.stringify([params, grads, state].map((x) => JSON.stringify(x, (_, v) => (Tensor.isTensor(v) ? values(v) : v))))
+    const before = JSON.stringify(
+      [params, grads, state].map((x) => JSON.stringify(x, (_, v) => (Tensor.isTensor(v) ? values(v) : v)))
+    )
     const [updates, next] = opt.update(grads, state, params)
-    const after = JSON.stringify([params, grads, state].map((x) => JSON.stringify(x, (_, v) => (Tensor.isTensor(v) ? values(v) : v))))
+    const after = JSON.stringify(
+      [params, grads, state].map((x) => JSON.stringify(x, (_, v) => (Tensor.isTensor(v) ? values(v) : v)))
+    )
     expect(after).toBe(before)
     expect(updates.layers[0]!.kernel.shape).toEqual([2, 2])
     expect(updates.scale.dtype).toBe("float64")
@@ -80,7 +92,14 @@ describe("purity and structure", () => {
   it("step = applyUpdates(params, update(...)) in one pass, for every optimizer", () => {
     const params = { w: t64([1, -2, 3]), b: t64([0.5, 0, -0.5]) }
     const grads = { w: t64([0.3, -0.1, 2]), b: t64([-1, 0.25, 0]) }
-    for (const opt of [Optimizer.sgd({ learningRate: 0.1 }), Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }), Optimizer.adam(), Optimizer.rmsprop()]) {
+    for (
+      const opt of [
+        Optimizer.sgd({ learningRate: 0.1 }),
+        Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }),
+        Optimizer.adam(),
+        Optimizer.rmsprop()
+      ]
+    ) {
       let s1 = opt.init(params)
       let s2 = opt.init(params)
       let p1 = params
@@ -109,9 +128,17 @@ describe("purity and structure", () => {
 
   it("minimises a quadratic (each optimizer)", () => {
     const target = t64([3, -2, 0.5])
-    const loss = (p: { w: Tensor.Tensor<readonly [3], "float64"> }) => Tensor.sum(Tensor.square(Tensor.sub(p.w, target)))
+    const loss = (p: { w: Tensor.Tensor<readonly [3], "float64"> }) =>
+      Tensor.sum(Tensor.square(Tensor.sub(p.w, target)))
     const dloss = grad(loss)
-    for (const opt of [Optimizer.sgd({ learningRate: 0.1 }), Optimizer.sgd({ learningRate: 0.05, momentum: 0.9, nesterov: true }), Optimizer.adam({ learningRate: 0.1 }), Optimizer.rmsprop({ learningRate: 0.05 })]) {
+    for (
+      const opt of [
+        Optimizer.sgd({ learningRate: 0.1 }),
+        Optimizer.sgd({ learningRate: 0.05, momentum: 0.9, nesterov: true }),
+        Optimizer.adam({ learningRate: 0.1 }),
+        Optimizer.rmsprop({ learningRate: 0.05 })
+      ]
+    ) {
       let params = { w: t64([0, 0, 0]) as Tensor.Tensor<readonly [3], "float64"> }
       let state = opt.init(params)
       for (let i = 0; i < 500; i++) {

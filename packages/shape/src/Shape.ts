@@ -14,9 +14,9 @@
  *
  * @since 0.1.0
  */
+import { coerce } from "./internal/coerce.ts"
 import type * as Rules from "./internal/rules.ts"
 import * as R from "./internal/runtime.ts"
-import { coerce } from "./internal/coerce.ts"
 
 /**
  * A dimension: a numeric literal when known at compile time, `number` otherwise.
@@ -331,8 +331,7 @@ export const conv2d = <const X extends Shape, const W extends Shape, const O ext
  * // g.outH === 28, g.padTop === 0, g.padBottom === 1
  * @since 0.1.0
  */
-export const conv2dGeometry: (x: Shape, w: Shape, options?: Conv2dOptions, op?: string) => Geometry2d =
-  R.conv2dGeometry
+export const conv2dGeometry: (x: Shape, w: Shape, options?: Conv2dOptions, op?: string) => Geometry2d = R.conv2dGeometry
 
 /**
  * 2d pooling, NHWC: `[N, H, W, C] -> [N, OH, OW, C]`; strides default to the pool size; `"valid"`
@@ -484,8 +483,12 @@ export const concat = <const Ss extends ReadonlyArray<Shape>, const A extends nu
  * type T = Shape.Reduce<[2, 3, 4], [0, -1], false, "sum"> // readonly [3]
  * @since 0.1.0
  */
-export type Reduce<S extends Shape, A extends Axes | undefined, KeepDims extends boolean = false, Op extends string = "reduce"> =
-  Rules.Reduce<S, A, KeepDims, Op>
+export type Reduce<
+  S extends Shape,
+  A extends Axes | undefined,
+  KeepDims extends boolean = false,
+  Op extends string = "reduce"
+> = Rules.Reduce<S, A, KeepDims, Op>
 
 /**
  * Reduction shape (runtime twin of `Reduce`).

@@ -50,23 +50,75 @@ describe("conv2d", () => {
     expect(Shape.conv2d([1, 4, 4, 1], [3, 3, 1, 1], { padding: "valid" })).toEqual([1, 2, 2, 1])
   })
   it("errors", () => {
-    const e = expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(5, 5, 1, 1)), "conv2d", "conv2d: kernel 5 larger than padded input 4")
+    const e = expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(5, 5, 1, 1)),
+      "conv2d",
+      "conv2d: kernel 5 larger than padded input 4"
+    )
     expect(e.message).toBe(
       "conv2d: kernel 5 larger than padded input 4 (input [1, 4, 4, 1], kernel [5, 5, 1, 1]); use padding \"same\" or a smaller kernel"
     )
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), { dilation: 2 }), "conv2d", "conv2d: kernel 5 larger than padded input 4")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 3), S(3, 3, 1, 1)), "conv2d", "conv2d: input channels 3 do not match kernel input channels 1")
-    expectShapeError(() => Shape.conv2d(S(4, 4, 1), S(3, 3, 1, 1)), "conv2d", "conv2d: input must have rank 4 [N, H, W, C], got [4, 4, 1]")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 1, 1)), "conv2d", "conv2d: kernel must have rank 4 [KH, KW, C, F], got [3, 1, 1]")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(0, 3, 1, 1)), "conv2d", "conv2d: kernel size must be positive integers, got [0, 3]")
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), { dilation: 2 }),
+      "conv2d",
+      "conv2d: kernel 5 larger than padded input 4"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 3), S(3, 3, 1, 1)),
+      "conv2d",
+      "conv2d: input channels 3 do not match kernel input channels 1"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(4, 4, 1), S(3, 3, 1, 1)),
+      "conv2d",
+      "conv2d: input must have rank 4 [N, H, W, C], got [4, 4, 1]"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 1, 1)),
+      "conv2d",
+      "conv2d: kernel must have rank 4 [KH, KW, C, F], got [3, 1, 1]"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(0, 3, 1, 1)),
+      "conv2d",
+      "conv2d: kernel size must be positive integers, got [0, 3]"
+    )
     const o = (v: Shape.Conv2dOptions) => v
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ strides: 0 })), "conv2d", "conv2d: strides must be positive integers, got 0")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ strides: 1.5 })), "conv2d", "conv2d: strides must be positive integers, got 1.5")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ dilation: [1, 0] })), "conv2d", "conv2d: dilation must be positive integers, got [1, 0]")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ padding: -1 })), "conv2d", "conv2d: padding must be non-negative integers, got -1")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ padding: [[0, -1], [0, 0]] })), "conv2d", "conv2d: padding must be non-negative integers, got [[0, -1], [0, 0]]")
-    expectShapeError(() => Shape.conv2d(S(1, 4.5, 4, 1), S(3, 3, 1, 1)), "conv2d", "conv2d: invalid input shape [1, 4.5, 4, 1]")
-    expectShapeError(() => Shape.conv2d(S(1, 4, 4, 1), S(5, 5, 1, 1), {}, "conv"), "conv", "conv: kernel 5 larger than padded input 4")
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ strides: 0 })),
+      "conv2d",
+      "conv2d: strides must be positive integers, got 0"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ strides: 1.5 })),
+      "conv2d",
+      "conv2d: strides must be positive integers, got 1.5"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ dilation: [1, 0] })),
+      "conv2d",
+      "conv2d: dilation must be positive integers, got [1, 0]"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ padding: -1 })),
+      "conv2d",
+      "conv2d: padding must be non-negative integers, got -1"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(3, 3, 1, 1), o({ padding: [[0, -1], [0, 0]] })),
+      "conv2d",
+      "conv2d: padding must be non-negative integers, got [[0, -1], [0, 0]]"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4.5, 4, 1), S(3, 3, 1, 1)),
+      "conv2d",
+      "conv2d: invalid input shape [1, 4.5, 4, 1]"
+    )
+    expectShapeError(
+      () => Shape.conv2d(S(1, 4, 4, 1), S(5, 5, 1, 1), {}, "conv"),
+      "conv",
+      "conv: kernel 5 larger than padded input 4"
+    )
   })
   it("same: output = ceil(H / s) and the pads fill the window exactly", () => {
     fc.assert(
@@ -105,11 +157,29 @@ describe("pool2d", () => {
   })
   it("errors", () => {
     const p = (o: Shape.Pool2dOptions) => o
-    const e = expectShapeError(() => Shape.pool2d(S(1, 2, 2, 3), p({ poolSize: 3 }), "avgPool2d"), "avgPool2d", "avgPool2d: pool size 3 larger than input 2")
-    expect(e.message).toBe("avgPool2d: pool size 3 larger than input 2 (input [1, 2, 2, 3], pool size [3, 3]); use padding \"same\" or a smaller pool size")
-    expectShapeError(() => Shape.pool2d(S(1, 2, 2, 3), p({ poolSize: 0 })), "maxPool2d", "maxPool2d: pool size must be positive integers, got 0")
-    expectShapeError(() => Shape.pool2d(S(1, 2, 2, 3), p({ poolSize: 1, strides: [1, 0] })), "maxPool2d", "maxPool2d: strides must be positive integers, got [1, 0]")
-    expectShapeError(() => Shape.pool2d(S(2, 2, 3), p({ poolSize: 1 })), "maxPool2d", "maxPool2d: input must have rank 4 [N, H, W, C], got [2, 2, 3]")
+    const e = expectShapeError(
+      () => Shape.pool2d(S(1, 2, 2, 3), p({ poolSize: 3 }), "avgPool2d"),
+      "avgPool2d",
+      "avgPool2d: pool size 3 larger than input 2"
+    )
+    expect(e.message).toBe(
+      "avgPool2d: pool size 3 larger than input 2 (input [1, 2, 2, 3], pool size [3, 3]); use padding \"same\" or a smaller pool size"
+    )
+    expectShapeError(
+      () => Shape.pool2d(S(1, 2, 2, 3), p({ poolSize: 0 })),
+      "maxPool2d",
+      "maxPool2d: pool size must be positive integers, got 0"
+    )
+    expectShapeError(
+      () => Shape.pool2d(S(1, 2, 2, 3), p({ poolSize: 1, strides: [1, 0] })),
+      "maxPool2d",
+      "maxPool2d: strides must be positive integers, got [1, 0]"
+    )
+    expectShapeError(
+      () => Shape.pool2d(S(2, 2, 3), p({ poolSize: 1 })),
+      "maxPool2d",
+      "maxPool2d: input must have rank 4 [N, H, W, C], got [2, 2, 3]"
+    )
   })
 })
 
@@ -118,16 +188,28 @@ describe("broadcast, matmul", () => {
     expect(Shape.broadcast([8, 1, 3], [5, 1])).toEqual([8, 5, 3])
     expect(Shape.broadcast([], [2, 3])).toEqual([2, 3])
     expect(Shape.broadcast([2, 3], [])).toEqual([2, 3])
-    const e = expectShapeError(() => Shape.broadcast(S(2, 3), S(4), "add"), "add", "add: cannot broadcast [2, 3] with [4]")
+    const e = expectShapeError(
+      () => Shape.broadcast(S(2, 3), S(4), "add"),
+      "add",
+      "add: cannot broadcast [2, 3] with [4]"
+    )
     expect(e.message).toContain("(axis -1: 3 vs 4)")
   })
   it("matmul", () => {
     expect(Shape.matmul([2, 3], [3, 4])).toEqual([2, 4])
     expect(Shape.matmul([5, 1, 2, 3], [7, 3, 4])).toEqual([5, 7, 2, 4])
-    expectShapeError(() => Shape.matmul(S(2, 3), S(4, 5)), "matmul", "matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])")
+    expectShapeError(
+      () => Shape.matmul(S(2, 3), S(4, 5)),
+      "matmul",
+      "matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])"
+    )
     expectShapeError(() => Shape.matmul(S(3), S(3, 5)), "matmul", "matmul: first operand must have rank >= 2, got [3]")
     expectShapeError(() => Shape.matmul(S(2, 3), S(3)), "matmul", "matmul: second operand must have rank >= 2, got [3]")
-    expectShapeError(() => Shape.matmul(S(2, 2, 3), S(3, 3, 5)), "matmul", "matmul: cannot broadcast batch dimensions [2] with [3]")
+    expectShapeError(
+      () => Shape.matmul(S(2, 2, 3), S(3, 3, 5)),
+      "matmul",
+      "matmul: cannot broadcast batch dimensions [2] with [3]"
+    )
   })
   it("broadcast is symmetric and idempotent", () => {
     const dims = fc.array(fc.constantFrom(1, 2, 3), { maxLength: 4 })
@@ -148,11 +230,31 @@ describe("reshape, flatten, concat, reduce, transpose, pad", () => {
     expect(Shape.reshape([4096, 4096], [16384, -1])).toEqual([16384, 1024])
     expect(Shape.reshape([60000, 28, 28, 1], [-1, 784])).toEqual([60000, 784])
     expect(Shape.reshape([1], [])).toEqual([])
-    expectShapeError(() => Shape.reshape(S(2, 3), S(4, -1)), "reshape", "reshape: cannot reshape [2, 3] (6 elements) into [4, -1]")
-    expectShapeError(() => Shape.reshape(S(2, 3), S(7)), "reshape", "reshape: cannot reshape [2, 3] (6 elements) into [7]")
-    expectShapeError(() => Shape.reshape(S(2, 0), S(0, -1)), "reshape", "reshape: cannot reshape [2, 0] (0 elements) into [0, -1]")
-    expectShapeError(() => Shape.reshape(S(2, 3), S(-1, -1)), "reshape", "reshape: at most one -1 allowed, got [-1, -1]")
-    expectShapeError(() => Shape.reshape(S(2, 3), S(-2, 3)), "reshape", "reshape: invalid target dimension -2 in [-2, 3]")
+    expectShapeError(
+      () => Shape.reshape(S(2, 3), S(4, -1)),
+      "reshape",
+      "reshape: cannot reshape [2, 3] (6 elements) into [4, -1]"
+    )
+    expectShapeError(
+      () => Shape.reshape(S(2, 3), S(7)),
+      "reshape",
+      "reshape: cannot reshape [2, 3] (6 elements) into [7]"
+    )
+    expectShapeError(
+      () => Shape.reshape(S(2, 0), S(0, -1)),
+      "reshape",
+      "reshape: cannot reshape [2, 0] (0 elements) into [0, -1]"
+    )
+    expectShapeError(
+      () => Shape.reshape(S(2, 3), S(-1, -1)),
+      "reshape",
+      "reshape: at most one -1 allowed, got [-1, -1]"
+    )
+    expectShapeError(
+      () => Shape.reshape(S(2, 3), S(-2, 3)),
+      "reshape",
+      "reshape: invalid target dimension -2 in [-2, 3]"
+    )
   })
   it("reshape round trips", () => {
     fc.assert(
@@ -175,8 +277,16 @@ describe("reshape, flatten, concat, reduce, transpose, pad", () => {
     expect(Shape.concat([[2, 3], [2, 5], [2, 1]], -1)).toEqual([2, 9])
     expectShapeError(() => Shape.concat([], 0), "concat", "concat: expected at least one shape")
     expectShapeError(() => Shape.concat([S(2, 3), S(2, 3)], 2), "concat", "concat: axis 2 out of range for rank 2")
-    expectShapeError(() => Shape.concat([S(2, 3), S(2)], 0), "concat", "concat: shapes [2, 3] and [2] have different ranks")
-    expectShapeError(() => Shape.concat([S(2, 3), S(4, 4)], 0), "concat", "concat: shapes [2, 3] and [4, 4] differ at axis 1")
+    expectShapeError(
+      () => Shape.concat([S(2, 3), S(2)], 0),
+      "concat",
+      "concat: shapes [2, 3] and [2] have different ranks"
+    )
+    expectShapeError(
+      () => Shape.concat([S(2, 3), S(4, 4)], 0),
+      "concat",
+      "concat: shapes [2, 3] and [4, 4] differ at axis 1"
+    )
   })
   it("reduce", () => {
     expect(Shape.reduce([2, 3, 4])).toEqual([])
@@ -192,14 +302,34 @@ describe("reshape, flatten, concat, reduce, transpose, pad", () => {
   it("transpose, normalizeAxis, pad, size, show", () => {
     expect(Shape.transpose([2, 3, 4])).toEqual([4, 3, 2])
     expect(Shape.transpose([2, 3, 4], [0, 2, 1])).toEqual([2, 4, 3])
-    expectShapeError(() => Shape.transpose(S(2, 3), S(0, 0)), "transpose", "transpose: [0, 0] is not a permutation of the axes of rank 2")
-    expectShapeError(() => Shape.transpose(S(2, 3), S(1, 0, 2)), "transpose", "transpose: permutation [1, 0, 2] has length 3, expected rank 2")
+    expectShapeError(
+      () => Shape.transpose(S(2, 3), S(0, 0)),
+      "transpose",
+      "transpose: [0, 0] is not a permutation of the axes of rank 2"
+    )
+    expectShapeError(
+      () => Shape.transpose(S(2, 3), S(1, 0, 2)),
+      "transpose",
+      "transpose: permutation [1, 0, 2] has length 3, expected rank 2"
+    )
     expect(Shape.normalizeAxis(3, -1)).toBe(2)
-    expectShapeError(() => Shape.normalizeAxis(3 as number, 3 as number, "softmax"), "softmax", "softmax: axis 3 out of range for rank 3")
+    expectShapeError(
+      () => Shape.normalizeAxis(3 as number, 3 as number, "softmax"),
+      "softmax",
+      "softmax: axis 3 out of range for rank 3"
+    )
     expect(Shape.pad([2, 3], [[1, 1], [0, 2]])).toEqual([4, 5])
     const pads = (...p: Array<Shape.Pair>): ReadonlyArray<Shape.Pair> => p
-    expectShapeError(() => Shape.pad(S(2, 3), pads([1, 1])), "pad", "pad: expected 2 [before, after] pairs for rank 2, got 1")
-    expectShapeError(() => Shape.pad(S(2), pads([1, -1])), "pad", "pad: paddings must be non-negative integers, got [[1, -1]]")
+    expectShapeError(
+      () => Shape.pad(S(2, 3), pads([1, 1])),
+      "pad",
+      "pad: expected 2 [before, after] pairs for rank 2, got 1"
+    )
+    expectShapeError(
+      () => Shape.pad(S(2), pads([1, -1])),
+      "pad",
+      "pad: paddings must be non-negative integers, got [[1, -1]]"
+    )
     expect(Shape.size([60000, 28, 28, 1])).toBe(47040000)
     expect(Shape.show([2, 3])).toBe("[2, 3]")
   })

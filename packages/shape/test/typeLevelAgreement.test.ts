@@ -4,11 +4,11 @@
 // type-level ShapeError with the message the runtime message starts with.
 // Reproduce a failure with TYPEGRAD_AGREEMENT_SEED=<seed printed below>.
 import { Shape, ShapeError } from "@typegrad/shape"
+import * as fc from "fast-check"
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import * as fc from "fast-check"
 import { expect, it } from "vitest"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -142,7 +142,14 @@ const flatten: fc.Arbitrary<Case> = shape(0, 5, small(1, 30)).map((s) => ({
 }))
 
 const concat: fc.Arbitrary<Case> = fc
-  .tuple(small(0, 3), shape(1, 3), small(-3, 2), fc.array(fc.tuple(fc.nat(), small(0, 4), mostly(fc.constant(0), fc.constant(1)).map((x) => x === 1)), { maxLength: 3 }))
+  .tuple(
+    small(0, 3),
+    shape(1, 3),
+    small(-3, 2),
+    fc.array(fc.tuple(fc.nat(), small(0, 4), mostly(fc.constant(0), fc.constant(1)).map((x) => x === 1)), {
+      maxLength: 3
+    })
+  )
   .map(([n, base, axis, tweaks]) => {
     const shapes = Array.from({ length: n }, (_, i) => {
       const [at, v, drop] = tweaks[i] ?? [0, 0, false]
@@ -153,7 +160,11 @@ const concat: fc.Arbitrary<Case> = fc
   })
 
 const reduce: fc.Arbitrary<Case> = fc
-  .tuple(shape(0, 4), fc.option(fc.oneof(small(-5, 4), fc.array(small(-4, 4), { maxLength: 3 })), { nil: undefined }), fc.boolean())
+  .tuple(
+    shape(0, 4),
+    fc.option(fc.oneof(small(-5, 4), fc.array(small(-4, 4), { maxLength: 3 })), { nil: undefined }),
+    fc.boolean()
+  )
   .map(([s, axes, keep]) => {
     const a = axes
     return { type: `Shape.Reduce<${lit(s)}, ${lit(a)}, ${keep}, "sum">`, run: () => Shape.reduce(s, a, keep, "sum") }
@@ -167,7 +178,11 @@ const transpose: fc.Arbitrary<Case> = fc
   })
 
 const pad: fc.Arbitrary<Case> = fc
-  .tuple(shape(0, 3), fc.array(fc.tuple(mostly(small(0, 3), fc.constant(-1)), small(0, 3)), { maxLength: 3 }), fc.boolean())
+  .tuple(
+    shape(0, 3),
+    fc.array(fc.tuple(mostly(small(0, 3), fc.constant(-1)), small(0, 3)), { maxLength: 3 }),
+    fc.boolean()
+  )
   .map(([s, p0, fit]) => {
     const p = fit ? s.map((_, i) => p0[i] ?? ([1, 2] as const)) : p0
     return { type: `Shape.Pad<${lit(s)}, ${lit(p)}>`, run: () => Shape.pad(s, p) }
@@ -212,7 +227,11 @@ export const checkAgreement = (seed: number, name = "cases") => {
   writeFileSync(join(outDir, `${name}.ts`), lines.join("\n") + "\n")
   writeFileSync(
     join(outDir, "tsconfig.json"),
-    JSON.stringify({ extends: "../../../../tsconfig.base.json", compilerOptions: { noEmit: true }, files: [`${name}.ts`] })
+    JSON.stringify({
+      extends: "../../../../tsconfig.base.json",
+      compilerOptions: { noEmit: true },
+      files: [`${name}.ts`]
+    })
   )
   const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(outDir, "tsconfig.json")], { encoding: "utf8" })
   return { status: r.status, output: r.stdout + r.stderr, cases: lines.length - 4 }

@@ -6,7 +6,11 @@ export interface T<S extends Shape.Shape> {
   readonly shape: S
 }
 export declare const input: <const S extends Shape.Shape>(shape: S) => T<S>
-export declare const conv: <X extends Shape.Shape, const W extends Shape.Shape, const O extends Shape.Conv2dOptions = {}>(
+export declare const conv: <
+  X extends Shape.Shape,
+  const W extends Shape.Shape,
+  const O extends Shape.Conv2dOptions = {}
+>(
   x: T<X>,
   w: W & Shape.Check<Shape.Conv2d<X, W, O>>,
   options?: O
@@ -15,7 +19,9 @@ export declare const maxPool: <X extends Shape.Shape, const O extends Shape.Pool
   x: T<X>,
   options: O & Shape.Check<Shape.Pool2d<X, O>>
 ) => T<Shape.Ok<Shape.Pool2d<X, O>>>
-export declare const flatten: <X extends Shape.Shape>(x: T<X> & Shape.Check<Shape.Flatten<X>>) => T<Shape.Ok<Shape.Flatten<X>>>
+export declare const flatten: <X extends Shape.Shape>(
+  x: T<X> & Shape.Check<Shape.Flatten<X>>
+) => T<Shape.Ok<Shape.Flatten<X>>>
 export declare const dense: <X extends Shape.Shape, const W extends Shape.Shape>(
   x: T<X>,
   w: W & Shape.Check<Shape.Matmul<X, W, "dense">>

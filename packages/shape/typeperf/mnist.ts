@@ -3,7 +3,8 @@ import type { Shape } from "../src/index.ts"
 import { conv, dense, flatten, input, maxPool, reshape, type T } from "./api.ts"
 
 // as a chain of type-level rules
-type Cnn<X extends Shape.Shape> = Shape.Conv2d<X, [2, 2, 1, 24], { padding: "same" }> extends infer A extends Shape.Shape
+type Cnn<X extends Shape.Shape> = Shape.Conv2d<X, [2, 2, 1, 24], { padding: "same" }> extends
+  infer A extends Shape.Shape
   ? Shape.Pool2d<A, { poolSize: 2 }> extends infer B extends Shape.Shape
     ? Shape.Conv2d<B, [2, 2, 24, 48], { padding: "same" }> extends infer C extends Shape.Shape
       ? Shape.Pool2d<C, { poolSize: 2 }> extends infer D extends Shape.Shape

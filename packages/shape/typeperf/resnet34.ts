@@ -3,7 +3,11 @@
 import { add, conv, dense, input, maxPool, mean } from "./api.ts"
 
 const x = input([8, 224, 224, 3])
-const s0 = maxPool(conv(x, [7, 7, 3, 64], { strides: 2, padding: "same" }), { poolSize: 3, strides: 2, padding: "same" })
+const s0 = maxPool(conv(x, [7, 7, 3, 64], { strides: 2, padding: "same" }), {
+  poolSize: 3,
+  strides: 2,
+  padding: "same"
+})
 const c1a = conv(s0, [3, 3, 64, 64], { strides: 1, padding: "same" })
 const c1b = conv(c1a, [3, 3, 64, 64], { padding: [1, 1] })
 const r1 = add(c1b, s0)

@@ -13,7 +13,9 @@ export type ConvCases = [
   Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: 1 }>, readonly [1, 4, 4, 1]>>,
   Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [1, 0] }>, readonly [1, 4, 2, 1]>>,
   Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [[0, 1], [2, 2]] }>, readonly [1, 3, 6, 1]>>,
-  Expect<Equal<Shape.Conv2d<[1, 224, 224, 3], [7, 7, 3, 64], { strides: 2; padding: "same" }>, readonly [1, 112, 112, 64]>>,
+  Expect<
+    Equal<Shape.Conv2d<[1, 224, 224, 3], [7, 7, 3, 64], { strides: 2; padding: "same" }>, readonly [1, 112, 112, 64]>
+  >,
   // gradual typing
   Expect<Equal<Shape.Conv2d<[1, number, 28, 1], [3, 3, 1, 8]>, readonly [1, number, 26, 8]>>,
   Expect<Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], Shape.Conv2dOptions>, readonly [1, number, number, 8]>>,
@@ -21,16 +23,61 @@ export type ConvCases = [
   Expect<Equal<Shape.Conv2d<readonly number[], [3, 3, 1, 8]>, readonly number[]>>,
   // errors
   Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1]>, ShapeError<"conv2d: kernel 5 larger than padded input 4">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: 2 }>, ShapeError<"conv2d: kernel 5 larger than padded input 4">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 3], [3, 3, 1, 1]>, ShapeError<"conv2d: input channels 3 do not match kernel input channels 1">>>,
-  Expect<Equal<Shape.Conv2d<[4, 4, 1], [3, 3, 1, 1]>, ShapeError<"conv2d: input must have rank 4 [N, H, W, C], got [4, 4, 1]">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 1, 1]>, ShapeError<"conv2d: kernel must have rank 4 [KH, KW, C, F], got [3, 1, 1]">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [0, 3, 1, 1]>, ShapeError<"conv2d: kernel size must be positive integers, got [0, 3]">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { strides: 0 }>, ShapeError<"conv2d: strides must be positive integers, got 0">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: [1, 0] }>, ShapeError<"conv2d: dilation must be positive integers, got [1, 0]">>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: -1 }>, ShapeError<"conv2d: padding must be non-negative integers, got -1">>>,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: 2 }>,
+      ShapeError<"conv2d: kernel 5 larger than padded input 4">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 3], [3, 3, 1, 1]>,
+      ShapeError<"conv2d: input channels 3 do not match kernel input channels 1">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[4, 4, 1], [3, 3, 1, 1]>,
+      ShapeError<"conv2d: input must have rank 4 [N, H, W, C], got [4, 4, 1]">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [3, 1, 1]>,
+      ShapeError<"conv2d: kernel must have rank 4 [KH, KW, C, F], got [3, 1, 1]">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [0, 3, 1, 1]>,
+      ShapeError<"conv2d: kernel size must be positive integers, got [0, 3]">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { strides: 0 }>,
+      ShapeError<"conv2d: strides must be positive integers, got 0">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: [1, 0] }>,
+      ShapeError<"conv2d: dilation must be positive integers, got [1, 0]">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: -1 }>,
+      ShapeError<"conv2d: padding must be non-negative integers, got -1">
+    >
+  >,
   Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], {}, "myConv">, readonly [1, 2, 2, 1]>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1], {}, "myConv">, ShapeError<"myConv: kernel 5 larger than padded input 4">>>
+  Expect<
+    Equal<
+      Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1], {}, "myConv">,
+      ShapeError<"myConv: kernel 5 larger than padded input 4">
+    >
+  >
 ]
 
 export type PoolCases = [
@@ -38,9 +85,24 @@ export type PoolCases = [
   Expect<Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: "same" }>, readonly [1, 3, 3, 3]>>,
   Expect<Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 3; strides: 1 }>, readonly [1, 3, 3, 3]>>,
   Expect<Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: [2, 1] }>, readonly [1, 2, 5, 3]>>,
-  Expect<Equal<Shape.Pool2d<[1, 2, 2, 3], { poolSize: 3 }, "avgPool2d">, ShapeError<"avgPool2d: pool size 3 larger than input 2">>>,
-  Expect<Equal<Shape.Pool2d<[1, 2, 2, 3], { poolSize: 0 }>, ShapeError<"maxPool2d: pool size must be positive integers, got 0">>>,
-  Expect<Equal<Shape.Pool2d<[1, 2, 2, 3], { poolSize: 1; strides: [1, 0] }>, ShapeError<"maxPool2d: strides must be positive integers, got [1, 0]">>>
+  Expect<
+    Equal<
+      Shape.Pool2d<[1, 2, 2, 3], { poolSize: 3 }, "avgPool2d">,
+      ShapeError<"avgPool2d: pool size 3 larger than input 2">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Pool2d<[1, 2, 2, 3], { poolSize: 0 }>,
+      ShapeError<"maxPool2d: pool size must be positive integers, got 0">
+    >
+  >,
+  Expect<
+    Equal<
+      Shape.Pool2d<[1, 2, 2, 3], { poolSize: 1; strides: [1, 0] }>,
+      ShapeError<"maxPool2d: strides must be positive integers, got [1, 0]">
+    >
+  >
 ]
 
 export type BroadcastCases = [
@@ -59,10 +121,14 @@ export type MatmulCases = [
   Expect<Equal<Shape.Matmul<[5, 2, 3], [3, 4]>, readonly [5, 2, 4]>>,
   Expect<Equal<Shape.Matmul<[5, 1, 2, 3], [7, 3, 4]>, readonly [5, 7, 2, 4]>>,
   Expect<Equal<Shape.Matmul<[2, number], [3, 4]>, readonly [2, 4]>>,
-  Expect<Equal<Shape.Matmul<[2, 3], [4, 5]>, ShapeError<"matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])">>>,
+  Expect<
+    Equal<Shape.Matmul<[2, 3], [4, 5]>, ShapeError<"matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])">>
+  >,
   Expect<Equal<Shape.Matmul<[3], [3, 5]>, ShapeError<"matmul: first operand must have rank >= 2, got [3]">>>,
   Expect<Equal<Shape.Matmul<[2, 3], [3]>, ShapeError<"matmul: second operand must have rank >= 2, got [3]">>>,
-  Expect<Equal<Shape.Matmul<[2, 2, 3], [3, 3, 5]>, ShapeError<"matmul: cannot broadcast batch dimensions [2] with [3]">>>
+  Expect<
+    Equal<Shape.Matmul<[2, 2, 3], [3, 3, 5]>, ShapeError<"matmul: cannot broadcast batch dimensions [2] with [3]">>
+  >
 ]
 
 export type ReshapeCases = [
@@ -116,8 +182,15 @@ export type TransposeCases = [
   Expect<Equal<Shape.Transpose<[2, 3, 4]>, readonly [4, 3, 2]>>,
   Expect<Equal<Shape.Transpose<[2, 3, 4], [0, 2, 1]>, readonly [2, 4, 3]>>,
   Expect<Equal<Shape.Transpose<[], []>, readonly []>>,
-  Expect<Equal<Shape.Transpose<[2, 3], [0, 0]>, ShapeError<"transpose: [0, 0] is not a permutation of the axes of rank 2">>>,
-  Expect<Equal<Shape.Transpose<[2, 3], [1, 0, 2]>, ShapeError<"transpose: permutation [1, 0, 2] has length 3, expected rank 2">>>
+  Expect<
+    Equal<Shape.Transpose<[2, 3], [0, 0]>, ShapeError<"transpose: [0, 0] is not a permutation of the axes of rank 2">>
+  >,
+  Expect<
+    Equal<
+      Shape.Transpose<[2, 3], [1, 0, 2]>,
+      ShapeError<"transpose: permutation [1, 0, 2] has length 3, expected rank 2">
+    >
+  >
 ]
 
 export type PadCases = [

@@ -14,16 +14,16 @@ import type { Pipeable } from "effect/Pipeable"
 import {
   alloc,
   bind,
-  isTensor as isTensorImpl,
-  make,
-  primitive,
-  sizeOf,
-  TensorImpl,
-  TypeId,
   type Data,
   type DataOf,
   type DType as DTypeImpl,
-  type Primitive
+  isTensor as isTensorImpl,
+  make,
+  type Primitive,
+  primitive,
+  sizeOf,
+  TensorImpl,
+  TypeId
 } from "./internal/core.ts"
 import { binaryBroadcast, unaryKernel } from "./internal/elementwise.ts"
 import { concat as concatKernel, transpose as transposeKernel, window } from "./internal/layout.ts"
@@ -203,8 +203,10 @@ export const ones = <const S extends Shape, D extends DType = "float32">(
  * const two = Tensor.scalar(2) // Tensor<readonly []>
  * ```
  */
-export const scalar = <D extends DType = "float32">(value: number, options?: CreateOptions<D>): Tensor<readonly [], D> =>
-  full([], value, options)
+export const scalar = <D extends DType = "float32">(
+  value: number,
+  options?: CreateOptions<D>
+): Tensor<readonly [], D> => full([], value, options)
 
 /**
  * A tensor from row-major data. Throws a `ShapeError` when `data.length` is not the shape's size.
@@ -349,7 +351,9 @@ export const primitives = {
 export interface BinaryOp<Op extends string> {
   <B extends Shape, D extends DType>(
     that: Tensor<B, D>
-  ): <A extends Shape>(self: Tensor<A, D> & Rules.Check<Rules.Broadcast<A, B, Op>>) => Tensor<Res<Rules.Broadcast<A, B, Op>>, D>
+  ): <A extends Shape>(
+    self: Tensor<A, D> & Rules.Check<Rules.Broadcast<A, B, Op>>
+  ) => Tensor<Res<Rules.Broadcast<A, B, Op>>, D>
   (that: number): <A extends Shape, D extends DType>(self: Tensor<A, D>) => Tensor<A, D>
   <A extends Shape, B extends Shape, D extends DType>(
     self: Tensor<A, D>,
@@ -580,8 +584,9 @@ interface ReduceParams {
 }
 
 const reducePrimitive = (kind: "sum" | "max") =>
-  primitive<ReduceParams>(kind, ([a], { reduced, shape }) =>
-    make(shape, a!.dtype, reduceKernel(kind, a!.dtype, a!.data, a!.shape, reduced))
+  primitive<ReduceParams>(
+    kind,
+    ([a], { reduced, shape }) => make(shape, a!.dtype, reduceKernel(kind, a!.dtype, a!.data, a!.shape, reduced))
   )
 
 const sumPrimitive = reducePrimitive("sum")
@@ -719,8 +724,9 @@ export const flatten = <S extends Shape, D extends DType>(
   return wrap(bind(reshapePrimitive, [t], { shape: Rules.flatten(t.shape) }))
 }
 
-const transposePrimitive = primitive<{ readonly perm: ReadonlyArray<number> }>("transpose", ([a], { perm }) =>
-  make(perm.map((p) => a!.shape[p]!), a!.dtype, transposeKernel(a!.dtype, a!.data, a!.shape, perm))
+const transposePrimitive = primitive<{ readonly perm: ReadonlyArray<number> }>(
+  "transpose",
+  ([a], { perm }) => make(perm.map((p) => a!.shape[p]!), a!.dtype, transposeKernel(a!.dtype, a!.data, a!.shape, perm))
 )
 
 /**
@@ -746,7 +752,9 @@ export const transpose: {
 } = dual(isDataFirst, (self: AnyTensor, perm?: ReadonlyArray<number>): AnyTensor => {
   const t = impl(self)
   Rules.transpose(t.shape, perm)
-  const p = perm === undefined ? t.shape.map((_, i) => t.rank - 1 - i) : perm.map((a) => Rules.normalizeAxis(t.rank, a, "transpose"))
+  const p = perm === undefined
+    ? t.shape.map((_, i) => t.rank - 1 - i)
+    : perm.map((a) => Rules.normalizeAxis(t.rank, a, "transpose"))
   return wrap(bind(transposePrimitive, [t], { perm: p }))
 })
 
@@ -808,7 +816,9 @@ export const slice = <S extends Shape, D extends DType>(
   if (begin.length !== t.rank || size.length !== t.rank) {
     throw new ShapeError(
       "slice",
-      `slice: begin [${begin.join(", ")}] and size [${size.join(", ")}] must have one entry per axis of [${t.shape.join(", ")}]`
+      `slice: begin [${begin.join(", ")}] and size [${size.join(", ")}] must have one entry per axis of [${
+        t.shape.join(", ")
+      }]`
     )
   }
   const shape = size.map((s, i) => (s === -1 ? t.shape[i]! - begin[i]! : s))
@@ -818,7 +828,9 @@ export const slice = <S extends Shape, D extends DType>(
     if (!Number.isInteger(b) || !Number.isInteger(s) || b < 0 || s < 0 || b + s > t.shape[i]!) {
       throw new ShapeError(
         "slice",
-        `slice: box [${begin.join(", ")}] + [${shape.join(", ")}] does not fit in shape [${t.shape.join(", ")}] at axis ${i}`
+        `slice: box [${begin.join(", ")}] + [${shape.join(", ")}] does not fit in shape [${
+          t.shape.join(", ")
+        }] at axis ${i}`
       )
     }
   }
@@ -841,7 +853,9 @@ const padPrimitive = primitive<{ readonly begin: ReadonlyArray<number>; readonly
 export const pad: {
   <const P extends ReadonlyArray<readonly [number, number]>>(
     paddings: P
-  ): <S extends Shape, D extends DType>(self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>) => Tensor<Res<Rules.Pad<S, P>>, D>
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>
+  ) => Tensor<Res<Rules.Pad<S, P>>, D>
   <S extends Shape, D extends DType, const P extends ReadonlyArray<readonly [number, number]>>(
     self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>,
     paddings: P
@@ -863,7 +877,9 @@ export const pad: {
 export const broadcastTo: {
   <const T extends Shape>(
     shape: T
-  ): <S extends Shape, D extends DType>(self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>) => Tensor<T, D>
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>
+  ) => Tensor<T, D>
   <S extends Shape, D extends DType, const T extends Shape>(
     self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>,
     shape: T
@@ -1025,7 +1041,9 @@ export const conv2dBias = <
   if (bi.rank !== 1 || bi.shape[0] !== f) {
     throw new ShapeError(
       "conv2dBias",
-      `conv2dBias: bias of shape [${bi.shape.join(", ")}] does not match the kernel's ${f} filters; pass a bias of shape [${f}]`
+      `conv2dBias: bias of shape [${
+        bi.shape.join(", ")
+      }] does not match the kernel's ${f} filters; pass a bias of shape [${f}]`
     )
   }
   return wrap(bind(conv2dBiasPrimitive, [xi, wi, bi], { ...params, relu: options?.relu ?? false }))
@@ -1082,7 +1100,10 @@ export const unsafeData = <S extends Shape, D extends DType>(self: Tensor<S, D>)
 export const unsafeFromData = <const S extends Shape, D extends DType>(data: ArrayOf<D>, shape: S): Tensor<S, D> => {
   const dtype: DType = data instanceof Float64Array ? "float64" : "float32"
   if (data.length !== sizeOf(shape)) {
-    throw new ShapeError("fromData", `fromData: data has ${data.length} elements but shape [${shape.join(", ")}] needs ${sizeOf(shape)}`)
+    throw new ShapeError(
+      "fromData",
+      `fromData: data has ${data.length} elements but shape [${shape.join(", ")}] needs ${sizeOf(shape)}`
+    )
   }
   return wrap(make(shape, dtype, data as Data))
 }
@@ -1171,7 +1192,10 @@ defineVjp(P.sigmoid, (ct, _, out) => [mul(ct, mul(out, rsub(1, out)))])
 // relu'(0) = 0: the gradient passes where the output is positive. `reluGrad` is linear in `ct`, so its
 // own rule is itself (and nothing for the mask, which is piecewise constant).
 defineVjp(P.relu, (ct, _, out) => [T(bind(reluGrad, [I(ct), I(out)], null))])
-defineVjp(reluGrad, (ct, [, y], _, __, needs) => [needs[0] ? T(bind(reluGrad, [I(ct), I(y!)], null)) : undefined, undefined])
+defineVjp(
+  reluGrad,
+  (ct, [, y], _, __, needs) => [needs[0] ? T(bind(reluGrad, [I(ct), I(y!)], null)) : undefined, undefined]
+)
 defineVjp(P.sqrt, (ct, _, out) => [div(ct, mul(out, 2))])
 defineVjp(P.abs, (ct, [a]) => [mul(ct, sign(a!))])
 defineVjp(P.square, (ct, [a]) => [mul(ct, mul(a!, 2))])
@@ -1183,9 +1207,13 @@ const expandReduced = (ct: AnyT, input: AnyT, params: ReduceParams): AnyT => {
 }
 defineVjp(sumPrimitive, (ct, [a], _, params) => [expandReduced(ct, a!, params)])
 // The gradient of max goes to the first maximum of each reduced group.
-defineVjp(maxPrimitive, (ct, [a], _, params) => [mul(expandReduced(ct, a!, params), T(bind(firstMaxMaskPrimitive, [I(a!)], params)))])
-const firstMaxMaskPrimitive = primitive<ReduceParams>("firstMaxMask", ([a], { reduced }) =>
-  make(a!.shape, a!.dtype, firstMaxMask(a!.dtype, a!.data, a!.shape, reduced))
+defineVjp(
+  maxPrimitive,
+  (ct, [a], _, params) => [mul(expandReduced(ct, a!, params), T(bind(firstMaxMaskPrimitive, [I(a!)], params)))]
+)
+const firstMaxMaskPrimitive = primitive<ReduceParams>(
+  "firstMaxMask",
+  ([a], { reduced }) => make(a!.shape, a!.dtype, firstMaxMask(a!.dtype, a!.data, a!.shape, reduced))
 )
 defineVjp(firstMaxMaskPrimitive, () => [undefined])
 
@@ -1255,7 +1283,13 @@ defineVjp(conv2dBackpropFilter, (ct, [x, dy], _, params, needs) => [
   needs[1] ? T(bind(conv2dImpl, [I(x!), I(ct)], params)) : undefined
 ])
 defineVjp(poolImpl.max, (ct, [x], _, params) => [T(bind(poolImpl.maxBackward, [I(x!), I(ct)], params))])
-defineVjp(poolImpl.maxBackward, (ct, [x], _, params) => [undefined, T(bind(poolImpl.maxGather, [I(x!), I(ct)], params))])
-defineVjp(poolImpl.maxGather, (ct, [x], _, params) => [undefined, T(bind(poolImpl.maxBackward, [I(x!), I(ct)], params))])
+defineVjp(
+  poolImpl.maxBackward,
+  (ct, [x], _, params) => [undefined, T(bind(poolImpl.maxGather, [I(x!), I(ct)], params))]
+)
+defineVjp(
+  poolImpl.maxGather,
+  (ct, [x], _, params) => [undefined, T(bind(poolImpl.maxBackward, [I(x!), I(ct)], params))]
+)
 defineVjp(poolImpl.avg, (ct, _, __, params) => [T(bind(poolImpl.avgBackward, [I(ct)], params))])
 defineVjp(poolImpl.avgBackward, (ct, _, __, params) => [T(bind(poolImpl.avg, [I(ct)], params))])

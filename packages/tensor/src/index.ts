@@ -9,5 +9,5 @@
  *
  * @since 0.1.0
  */
-export * as Tensor from "./Tensor.ts"
 export { ShapeError } from "@typegrad/shape"
+export * as Tensor from "./Tensor.ts"

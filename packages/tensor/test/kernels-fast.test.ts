@@ -26,7 +26,7 @@ const pool2x2 = fc
     h: fc.integer({ min: 2, max: 9 }),
     w: fc.integer({ min: 2, max: 9 }),
     c: fc.constantFrom(1, 2, 3, 4, 6, 8, 12, 24),
-    stride: fc.constantFrom(2, 2, 2, 1),
+    stride: fc.constantFrom(2, 2, 2, 1)
   })
   .map(({ n, h, w, c, stride }): Pool2dGeometry => ({
     n,
@@ -40,7 +40,7 @@ const pool2x2 = fc
     outH: Math.floor((h - 2) / stride) + 1,
     outW: Math.floor((w - 2) / stride) + 1,
     padTop: 0,
-    padLeft: 0,
+    padLeft: 0
   }))
 
 /** Few distinct values (ties), with NaN and -0 sprinkled in. */
@@ -48,12 +48,12 @@ const poolData = (g: Pool2dGeometry) =>
   fc.record({
     x: fc.array(fc.integer({ min: -4, max: 4 }).map((i) => (i === 4 ? Number.NaN : i === -4 ? -0 : i / 2)), {
       minLength: g.n * g.h * g.w * g.c,
-      maxLength: g.n * g.h * g.w * g.c,
+      maxLength: g.n * g.h * g.w * g.c
     }),
     dy: fc.array(fc.integer({ min: -1000, max: 1000 }).map((i) => (i === 0 ? -0 : i / 1000)), {
       minLength: g.n * g.outH * g.outW * g.c,
-      maxLength: g.n * g.outH * g.outW * g.c,
-    }),
+      maxLength: g.n * g.outH * g.outW * g.c
+    })
   })
 
 describe("wasm max pooling 2x2 fast path", () => {
@@ -72,14 +72,27 @@ describe("wasm max pooling 2x2 fast path", () => {
           wasmKernels.maxPool2dBackwardFromInput(tx, tdy, gotDx, g)
           expectSameBits(gotDx, wantDx)
         }),
-        { numRuns: 150 },
+        { numRuns: 150 }
       )
     })
   }
 
   it("large inputs stream through several chunks", () => {
     for (const [, ctor] of dtypes) {
-      const g: Pool2dGeometry = { n: 5, h: 28, w: 28, c: 24, kh: 2, kw: 2, outH: 14, outW: 14, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 }
+      const g: Pool2dGeometry = {
+        n: 5,
+        h: 28,
+        w: 28,
+        c: 24,
+        kh: 2,
+        kw: 2,
+        outH: 14,
+        outW: 14,
+        strideH: 2,
+        strideW: 2,
+        padTop: 0,
+        padLeft: 0
+      }
       const x = new ctor(g.n * g.h * g.w * g.c).map((_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1)
       const dy = new ctor(g.n * g.outH * g.outW * g.c).map((_, i) => Math.cos(i))
       const a = new ctor(dy.length), b = new ctor(dy.length)
@@ -109,7 +122,7 @@ const bigConv = fc
     padTop: fc.nat(2),
     padLeft: fc.nat(2),
     padBottom: fc.nat(2),
-    padRight: fc.nat(2),
+    padRight: fc.nat(2)
   })
   .map((r) => {
     const effH = (r.kh - 1) * r.dilation + 1, effW = (r.kw - 1) * r.dilation + 1
@@ -128,7 +141,7 @@ const bigConv = fc
       padTop: r.padTop,
       padLeft: r.padLeft,
       outH: Math.floor((r.h + r.padTop + r.padBottom - effH) / r.stride) + 1,
-      outW: Math.floor((r.w + r.padLeft + r.padRight - effW) / r.stride) + 1,
+      outW: Math.floor((r.w + r.padLeft + r.padRight - effW) / r.stride) + 1
     }
   })
   .filter((g) => g.outH >= 1 && g.outW >= 1)
@@ -146,7 +159,9 @@ function seeded(length: number, seed: number, ctor: Ctor): Float32Array | Float6
 function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
   expect(got.length).toBe(want.length)
   for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
+    if (!(Math.abs(got[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
+      expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
+    }
   }
 }
 
@@ -177,7 +192,7 @@ describe("wasm convolution on blocked GEMM paths", () => {
           wasmKernels.conv2dBackpropFilter(x, dy, dw2, g)
           expectNear(dw2, dw1, tol * 10)
         }),
-        { numRuns: 40 },
+        { numRuns: 40 }
       )
     })
   }
@@ -187,31 +202,38 @@ describe("fused elementwise kernels (prototypes for op-level fusion)", () => {
   for (const [dtype, ctor] of dtypes) {
     it(`${dtype}: biasRelu, reluBackward and reluBackwardBiasGrad match the reference formulas bit for bit`, () => {
       fc.assert(
-        fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 13 }), fc.integer(), (rows, cols, seed) => {
-          const x = seeded(rows * cols, seed, ctor), bias = seeded(cols, seed + 1, ctor), ct = seeded(rows * cols, seed + 2, ctor)
-          x[0] = Number.NaN
-          if (x.length > 2) x[2] = -0
-          const want = new ctor(rows * cols)
-          for (let r = 0; r < rows; r++) {
-            for (let j = 0; j < cols; j++) {
-              const v = x[r * cols + j]! + bias[j]!
-              want[r * cols + j] = v > 0 || v !== v ? v : 0
+        fc.property(
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 13 }),
+          fc.integer(),
+          (rows, cols, seed) => {
+            const x = seeded(rows * cols, seed, ctor),
+              bias = seeded(cols, seed + 1, ctor),
+              ct = seeded(rows * cols, seed + 2, ctor)
+            x[0] = Number.NaN
+            if (x.length > 2) x[2] = -0
+            const want = new ctor(rows * cols)
+            for (let r = 0; r < rows; r++) {
+              for (let j = 0; j < cols; j++) {
+                const v = x[r * cols + j]! + bias[j]!
+                want[r * cols + j] = v > 0 || v !== v ? v : 0
+              }
             }
+            const got = new ctor(rows * cols).fill(Number.NaN)
+            biasRelu(x, bias, got, rows, cols)
+            expectSameBits(got, want)
+            const wantCt = ct.map((c, i) => (want[i]! > 0 ? c : 0))
+            const gotCt = new ctor(ct.length).fill(Number.NaN)
+            reluBackward(ct, want, gotCt, ct.length)
+            expectSameBits(gotCt, wantCt)
+            const db = new Float64Array(cols).fill(Number.NaN)
+            reluBackwardBiasGrad(ct, want, gotCt, db, rows, cols)
+            const wantDb = new Float64Array(cols)
+            for (let i = 0; i < wantCt.length; i++) wantDb[i % cols] = wantDb[i % cols]! + wantCt[i]!
+            expectSameBits(db, wantDb)
           }
-          const got = new ctor(rows * cols).fill(Number.NaN)
-          biasRelu(x, bias, got, rows, cols)
-          expectSameBits(got, want)
-          const wantCt = ct.map((c, i) => (want[i]! > 0 ? c : 0))
-          const gotCt = new ctor(ct.length).fill(Number.NaN)
-          reluBackward(ct, want, gotCt, ct.length)
-          expectSameBits(gotCt, wantCt)
-          const db = new Float64Array(cols).fill(Number.NaN)
-          reluBackwardBiasGrad(ct, want, gotCt, db, rows, cols)
-          const wantDb = new Float64Array(cols)
-          for (let i = 0; i < wantCt.length; i++) wantDb[i % cols] = wantDb[i % cols]! + wantCt[i]!
-          expectSameBits(db, wantDb)
-        }),
-        { numRuns: 100 },
+        ),
+        { numRuns: 100 }
       )
     })
   }
@@ -221,7 +243,23 @@ describe("wasm fused convolution epilogue", () => {
   for (const [dtype, ctor] of dtypes) {
     it(`${dtype}: bias + relu on NaN, infinities and -0 is bit-identical to the JS kernels (both GEMM paths)`, () => {
       for (const n of [5, 300]) {
-        const g = { n, h: 1, w: 1, c: 1, kh: 1, kw: 1, f: 3, outH: 1, outW: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 }
+        const g = {
+          n,
+          h: 1,
+          w: 1,
+          c: 1,
+          kh: 1,
+          kw: 1,
+          f: 3,
+          outH: 1,
+          outW: 1,
+          strideH: 1,
+          strideW: 1,
+          dilationH: 1,
+          dilationW: 1,
+          padTop: 0,
+          padLeft: 0
+        }
         const specials = [Number.NaN, -Infinity, -0, 0, 1, -1, Infinity]
         const x = new ctor(n).map((_, i) => specials[i % specials.length]!)
         const w = ctor.of(1, -1, 0.5)

@@ -12,7 +12,7 @@ export function naiveGemm(
   lda: number,
   b: ArrayLike<number>,
   bOffset: number,
-  ldb: number,
+  ldb: number
 ): Float64Array {
   const c = new Float64Array(m * n)
   for (let i = 0; i < m; i++) {
@@ -32,7 +32,7 @@ export function naiveGemm(
 /** Calls f(n, oy, ox, xPixel) for every tap of every output cell, in row-major window order. */
 function forEachTap(
   g: Conv2dGeometry | (Pool2dGeometry & { dilationH?: number; dilationW?: number }),
-  f: (n: number, oy: number, ox: number, xPixel: number) => void,
+  f: (n: number, oy: number, ox: number, xPixel: number) => void
 ): void {
   const dh = "dilationH" in g && g.dilationH !== undefined ? g.dilationH : 1
   const dw = "dilationW" in g && g.dilationW !== undefined ? g.dilationW : 1
@@ -93,7 +93,7 @@ function eachConvTerm(g: Conv2dGeometry, term: (xi: number, wi: number, yi: numb
                 term(
                   ((n * g.h + iy) * g.w + ix) * g.c + c,
                   ((ky * g.kw + kx) * g.c + c) * g.f + f,
-                  ((n * g.outH + oy) * g.outW + ox) * g.f + f,
+                  ((n * g.outH + oy) * g.outW + ox) * g.f + f
                 )
               }
             }
@@ -141,7 +141,7 @@ export function tfPadding(
   k: number,
   stride: number,
   dilation: number,
-  mode: "same" | "valid",
+  mode: "same" | "valid"
 ): { out: number; before: number } {
   const eff = (k - 1) * dilation + 1
   if (mode === "valid") return { out: Math.max(0, Math.ceil((size - eff + 1) / stride)), before: 0 }

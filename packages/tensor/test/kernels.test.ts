@@ -6,7 +6,7 @@ import {
   jsKernels,
   type Kernels,
   type Pool2dGeometry,
-  wasmKernels,
+  wasmKernels
 } from "../src/internal/kernels/index.ts"
 import {
   naiveConv,
@@ -14,13 +14,13 @@ import {
   naiveConvBackpropInput,
   naiveGemm,
   naivePool,
-  tfPadding,
+  tfPadding
 } from "./kernels-reference.ts"
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
 const dtypes: ReadonlyArray<readonly [string, Ctor, number]> = [
   ["float32", Float32Array, 2e-6],
-  ["float64", Float64Array, 1e-13],
+  ["float64", Float64Array, 1e-13]
 ]
 const backends: ReadonlyArray<Kernels> = [jsKernels, wasmKernels]
 
@@ -67,7 +67,7 @@ const gemmCase: fc.Arbitrary<GemmCase> = fc.record({
   padB: fc.integer({ min: 0, max: 3 }),
   padC: fc.integer({ min: 0, max: 3 }),
   offset: fc.integer({ min: 0, max: 5 }),
-  accumulate: fc.boolean(),
+  accumulate: fc.boolean()
 })
 
 function checkGemm(kernels: Kernels, ctor: Ctor, tol: number, g: GemmCase, seed: number): void {
@@ -89,7 +89,23 @@ function checkGemm(kernels: Kernels, ctor: Ctor, tol: number, g: GemmCase, seed:
   const b = filled(offset + (transB ? n : k) * ldb)
   const c = filled(offset + m * ldc)
   const c0 = c.slice()
-  kernels.gemm({ transA, transB, m, n, k, a, aOffset: offset, lda, b, bOffset: offset, ldb, c, cOffset: offset, ldc, accumulate })
+  kernels.gemm({
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    a,
+    aOffset: offset,
+    lda,
+    b,
+    bOffset: offset,
+    ldb,
+    c,
+    cOffset: offset,
+    ldc,
+    accumulate
+  })
   const ref = naiveGemm(transA, transB, m, n, k, a, offset, lda, b, offset, ldb)
   const got = new Float64Array(m * n)
   const want = new Float64Array(m * n)
@@ -123,7 +139,7 @@ const convGeometry: fc.Arbitrary<Conv2dGeometry> = fc
     dilationH: fc.integer({ min: 1, max: 2 }),
     dilationW: fc.integer({ min: 1, max: 2 }),
     mode: fc.constantFrom<PadMode>("same", "valid", "explicit"),
-    pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+    pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2))
   })
   .map((r) => {
     if (r.mode === "explicit") {
@@ -134,7 +150,7 @@ const convGeometry: fc.Arbitrary<Conv2dGeometry> = fc
         outH: Math.floor((r.h + pt + pb - effH) / r.strideH) + 1,
         outW: Math.floor((r.w + pl + pr - effW) / r.strideW) + 1,
         padTop: pt,
-        padLeft: pl,
+        padLeft: pl
       }
     }
     const ph = tfPadding(r.h, r.kh, r.strideH, r.dilationH, r.mode)
@@ -149,7 +165,7 @@ const convCase = convGeometry.chain((g) =>
     x: values(g.n * g.h * g.w * g.c),
     w: values(g.kh * g.kw * g.c * g.f),
     dy: values(g.n * g.outH * g.outW * g.f),
-    bias: values(g.f),
+    bias: values(g.f)
   })
 )
 
@@ -163,7 +179,7 @@ const poolGeometry: fc.Arbitrary<Pool2dGeometry> = fc
     kw: fc.integer({ min: 1, max: 3 }),
     strideH: fc.integer({ min: 1, max: 3 }),
     strideW: fc.integer({ min: 1, max: 3 }),
-    mode: fc.constantFrom<"same" | "valid">("same", "valid"),
+    mode: fc.constantFrom<"same" | "valid">("same", "valid")
   })
   .map((r) => {
     const ph = tfPadding(r.h, r.kh, r.strideH, 1, r.mode)
@@ -178,9 +194,9 @@ const poolCase = poolGeometry.chain((g) =>
     g: fc.constant(g),
     x: fc.array(fc.integer({ min: -3, max: 3 }).map((i) => i / 2), {
       minLength: g.n * g.h * g.w * g.c,
-      maxLength: g.n * g.h * g.w * g.c,
+      maxLength: g.n * g.h * g.w * g.c
     }),
-    dy: values(g.n * g.outH * g.outW * g.c),
+    dy: values(g.n * g.outH * g.outW * g.c)
   })
 )
 
@@ -192,31 +208,108 @@ for (const kernels of backends) {
       const a = Float64Array.of(1, 2, 3, 4, 5, 6)
       const b = Float64Array.of(7, 8, 9, 10, 11, 12)
       const c = new Float64Array(4)
-      kernels.gemm({ transA: false, transB: false, m: 2, n: 2, k: 3, a, aOffset: 0, lda: 3, b, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2, accumulate: false })
+      kernels.gemm({
+        transA: false,
+        transB: false,
+        m: 2,
+        n: 2,
+        k: 3,
+        a,
+        aOffset: 0,
+        lda: 3,
+        b,
+        bOffset: 0,
+        ldb: 2,
+        c,
+        cOffset: 0,
+        ldc: 2,
+        accumulate: false
+      })
       expect(Array.from(c)).toEqual([58, 64, 139, 154])
       const ct = new Float64Array(9)
-      kernels.gemm({ transA: true, transB: true, m: 3, n: 3, k: 2, a, aOffset: 0, lda: 3, b, bOffset: 0, ldb: 2, c: ct, cOffset: 0, ldc: 3, accumulate: false })
+      kernels.gemm({
+        transA: true,
+        transB: true,
+        m: 3,
+        n: 3,
+        k: 2,
+        a,
+        aOffset: 0,
+        lda: 3,
+        b,
+        bOffset: 0,
+        ldb: 2,
+        c: ct,
+        cOffset: 0,
+        ldc: 3,
+        accumulate: false
+      })
       expect(Array.from(ct)).toEqual([39, 49, 59, 54, 68, 82, 69, 87, 105])
     })
 
     it("gemm: k = 0 clears C unless accumulating", () => {
       const c = Float32Array.of(1, 2, 3, 4)
       const empty = new Float32Array(0)
-      kernels.gemm({ transA: false, transB: false, m: 2, n: 2, k: 0, a: empty, aOffset: 0, lda: 0, b: empty, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2, accumulate: true })
+      kernels.gemm({
+        transA: false,
+        transB: false,
+        m: 2,
+        n: 2,
+        k: 0,
+        a: empty,
+        aOffset: 0,
+        lda: 0,
+        b: empty,
+        bOffset: 0,
+        ldb: 2,
+        c,
+        cOffset: 0,
+        ldc: 2,
+        accumulate: true
+      })
       expect(Array.from(c)).toEqual([1, 2, 3, 4])
-      kernels.gemm({ transA: false, transB: false, m: 2, n: 2, k: 0, a: empty, aOffset: 0, lda: 0, b: empty, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2, accumulate: false })
+      kernels.gemm({
+        transA: false,
+        transB: false,
+        m: 2,
+        n: 2,
+        k: 0,
+        a: empty,
+        aOffset: 0,
+        lda: 0,
+        b: empty,
+        bOffset: 0,
+        ldb: 2,
+        c,
+        cOffset: 0,
+        ldc: 2,
+        accumulate: false
+      })
       expect(Array.from(c)).toEqual([0, 0, 0, 0])
     })
 
     for (const [dtype, ctor, tol] of dtypes) {
       it(`gemm ${dtype}: all trans flags, offsets, leading dims, accumulate vs naive`, () => {
-        fc.assert(fc.property(gemmCase, fc.nat(), (g, seed) => checkGemm(kernels, ctor, tol, g, seed)), { numRuns: 150 })
+        fc.assert(fc.property(gemmCase, fc.nat(), (g, seed) => checkGemm(kernels, ctor, tol, g, seed)), {
+          numRuns: 150
+        })
       })
 
       it(`gemm ${dtype}: sizes crossing the cache blocks`, () => {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
-            checkGemm(kernels, ctor, tol, { transA, transB, m: 131, n: 530, k: 270, padA: 1, padB: 2, padC: 3, offset: 2, accumulate: transA }, 7)
+            checkGemm(kernels, ctor, tol, {
+              transA,
+              transB,
+              m: 131,
+              n: 530,
+              k: 270,
+              padA: 1,
+              padB: 2,
+              padC: 3,
+              offset: 2,
+              accumulate: transA
+            }, 7)
           }
         }
       })
@@ -233,7 +326,7 @@ for (const kernels of backends) {
             })
             expectClose(y, want, tol, g.kh * g.kw * g.c + 1)
           }),
-          RUNS,
+          RUNS
         )
       })
 
@@ -254,7 +347,7 @@ for (const kernels of backends) {
             expect(Math.abs(lhs - dot(x, dx))).toBeLessThanOrEqual(tol * (total + 1))
             expect(Math.abs(lhs - dot(w, dw))).toBeLessThanOrEqual(tol * (total + 1))
           }),
-          RUNS,
+          RUNS
         )
       })
 
@@ -292,14 +385,30 @@ for (const kernels of backends) {
             kernels.avgPool2dBackward(tdy, dxa, g)
             expect(Math.abs(dot(avg, dy) - dot(x, dxa))).toBeLessThanOrEqual(tol * 10 * (size + 1))
           }),
-          RUNS,
+          RUNS
         )
       })
     }
 
     it("conv2d: exact 1-channel 2x2 'same' case (TF pads bottom/right)", () => {
       // x 3x3 = 1..9, w 2x2 = [1, 0; 0, 1] (a + d of each window), same padding: pad bottom/right by 1.
-      const g: Conv2dGeometry = { n: 1, h: 3, w: 3, c: 1, kh: 2, kw: 2, f: 1, outH: 3, outW: 3, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 }
+      const g: Conv2dGeometry = {
+        n: 1,
+        h: 3,
+        w: 3,
+        c: 1,
+        kh: 2,
+        kw: 2,
+        f: 1,
+        outH: 3,
+        outW: 3,
+        strideH: 1,
+        strideW: 1,
+        dilationH: 1,
+        dilationW: 1,
+        padTop: 0,
+        padLeft: 0
+      }
       const x = Float32Array.from({ length: 9 }, (_, i) => i + 1)
       const y = new Float32Array(9)
       kernels.conv2d(x, Float32Array.of(1, 0, 0, 1), y, g, { bias: Float32Array.of(-7), relu: true })
@@ -308,7 +417,20 @@ for (const kernels of backends) {
     })
 
     it("pooling: exact 'same' average counts only real cells; max ties pick the first", () => {
-      const g: Pool2dGeometry = { n: 1, h: 3, w: 3, c: 1, kh: 2, kw: 2, outH: 2, outW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 }
+      const g: Pool2dGeometry = {
+        n: 1,
+        h: 3,
+        w: 3,
+        c: 1,
+        kh: 2,
+        kw: 2,
+        outH: 2,
+        outW: 2,
+        strideH: 2,
+        strideW: 2,
+        padTop: 0,
+        padLeft: 0
+      }
       const x = Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9)
       const avg = new Float64Array(4)
       kernels.avgPool2d(x, avg, g)
@@ -331,7 +453,7 @@ describe("backends agree", () => {
         wasmKernels.conv2d(Float64Array.from(x), Float64Array.from(w), b, g)
         expectClose(a, b, 1e-13, g.kh * g.kw * g.c)
       }),
-      { numRuns: 30 },
+      { numRuns: 30 }
     )
   })
 })

@@ -53,7 +53,9 @@ describe("creation and reading", () => {
 
   it("fromArray rejects a wrong length with a ShapeError naming the sizes", () => {
     expect(() => Tensor.fromArray([1, 2, 3], [2, 2])).toThrow(ShapeError)
-    expect(() => Tensor.fromArray([1, 2, 3], [2, 2])).toThrow(/fromArray: data has 3 elements but shape \[2, 2\] needs 4/)
+    expect(() => Tensor.fromArray([1, 2, 3], [2, 2])).toThrow(
+      /fromArray: data has 3 elements but shape \[2, 2\] needs 4/
+    )
   })
 
   it("rejects bad dims and dtypes", () => {
@@ -78,7 +80,13 @@ describe("creation and reading", () => {
 })
 
 describe("elementwise", () => {
-  const unary: ReadonlyArray<readonly [string, (t: Tensor.Tensor<readonly [number], DT>) => Tensor.Tensor<readonly [number], DT>, (x: number) => number]> = [
+  const unary: ReadonlyArray<
+    readonly [
+      string,
+      (t: Tensor.Tensor<readonly [number], DT>) => Tensor.Tensor<readonly [number], DT>,
+      (x: number) => number
+    ]
+  > = [
     ["neg", Tensor.neg, (x) => -x],
     ["exp", Tensor.exp, Math.exp],
     ["log", (t) => Tensor.log(Tensor.add(Tensor.abs(t), 0.5)), (x) => Math.log(Math.abs(x) + 0.5)],
@@ -139,7 +147,9 @@ describe("elementwise", () => {
       it(`${name} broadcasts like NumPy (${dtype})`, () => {
         fc.assert(
           fc.property(
-            shapePair.chain(({ a, b }) => fc.tuple(fc.constant(a), fc.constant(b), values(Ref.size(a)), values(Ref.size(b)))),
+            shapePair.chain(({ a, b }) =>
+              fc.tuple(fc.constant(a), fc.constant(b), values(Ref.size(a)), values(Ref.size(b)))
+            ),
             ([aShape, bShape, a, b]) => {
               const bb = name === "div" ? b.map((v) => (Math.abs(v) < 0.1 ? 0.5 : v)) : b
               const ta = Tensor.fromArray(a, aShape as ReadonlyArray<number>, { dtype })
@@ -262,7 +272,9 @@ describe("shape manipulation", () => {
     const d = Tensor.concat([a, Tensor.fromArray([7, 8], [1, 2])], 0)
     expect(Array.from(Tensor.toArray(d))).toEqual([1, 2, 3, 4, 7, 8])
     expect(Array.from(Tensor.toArray(Tensor.concat([a, b], -1)))).toEqual([1, 2, 5, 3, 4, 6])
-    expect(() => Tensor.concat([a, Tensor.zeros([3, 3]) as Tensor.Tensor<ReadonlyArray<number>>], 1)).toThrow(ShapeError)
+    expect(() => Tensor.concat([a, Tensor.zeros([3, 3]) as Tensor.Tensor<ReadonlyArray<number>>], 1)).toThrow(
+      ShapeError
+    )
   })
 
   it("slice and pad are inverse on the padded region", () => {
@@ -280,18 +292,22 @@ describe("softmax", () => {
   for (const dtype of DTYPES) {
     it(`rows sum to one, shift invariant, logSoftmax = log(softmax) (${dtype})`, () => {
       fc.assert(
-        fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1 }), (r, c, axis) =>
-          fc.assert(
-            fc.property(values(r * c), (data) => {
-              const x = Tensor.fromArray(data.map((v) => v * 20), [r, c] as ReadonlyArray<number>, { dtype })
-              const s = Tensor.softmax(x, axis)
-              const sums = Tensor.toArray(Tensor.sum(s, { axis }))
-              close(sums, new Array(sums.length).fill(1), dtype, 10)
-              close(Tensor.toArray(Tensor.softmax(Tensor.add(x, 100), axis)), Tensor.toArray(s), dtype, 100)
-              close(Tensor.toArray(Tensor.logSoftmax(x, axis)), Array.from(Tensor.toArray(s), Math.log), dtype, 100)
-            }),
-            { numRuns: 3 }
-          )
+        fc.property(
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 0, max: 1 }),
+          (r, c, axis) =>
+            fc.assert(
+              fc.property(values(r * c), (data) => {
+                const x = Tensor.fromArray(data.map((v) => v * 20), [r, c] as ReadonlyArray<number>, { dtype })
+                const s = Tensor.softmax(x, axis)
+                const sums = Tensor.toArray(Tensor.sum(s, { axis }))
+                close(sums, new Array(sums.length).fill(1), dtype, 10)
+                close(Tensor.toArray(Tensor.softmax(Tensor.add(x, 100), axis)), Tensor.toArray(s), dtype, 100)
+                close(Tensor.toArray(Tensor.logSoftmax(x, axis)), Array.from(Tensor.toArray(s), Math.log), dtype, 100)
+              }),
+              { numRuns: 3 }
+            )
         ),
         { numRuns: 15 }
       )
@@ -339,7 +355,12 @@ describe("matmul", () => {
             const r = Tensor.matmul(ta, tb)
             const round = dtype === "float32" ? Math.fround : (x: number) => x
             expect([...r.shape]).toEqual([...aShape.slice(0, -1), bShape[1]])
-            close(Tensor.toArray(r), Ref.matmul(a.map(round), aShape, b.map(round), bShape), dtype, 10 * Math.sqrt(bShape[0]!))
+            close(
+              Tensor.toArray(r),
+              Ref.matmul(a.map(round), aShape, b.map(round), bShape),
+              dtype,
+              10 * Math.sqrt(bShape[0]!)
+            )
           }
         ),
         { numRuns: 40 }
@@ -407,7 +428,8 @@ describe("conv2d", () => {
     .filter(({ h, w, k, dilation, padding }) => {
       const [pt, pb] = Ref.padsOf(padding, 0, h, k[0], 1, dilation[0])
       const [pl, pr] = Ref.padsOf(padding, 1, w, k[1], 1, dilation[1])
-      return padding === "same" || (h + pt + pb >= (k[0] - 1) * dilation[0] + 1 && w + pl + pr >= (k[1] - 1) * dilation[1] + 1)
+      return padding === "same" ||
+        (h + pt + pb >= (k[0] - 1) * dilation[0] + 1 && w + pl + pr >= (k[1] - 1) * dilation[1] + 1)
     })
     .chain((cfg) =>
       fc.tuple(fc.constant(cfg), values(cfg.n * cfg.h * cfg.w * cfg.c), values(cfg.k[0] * cfg.k[1] * cfg.c * cfg.f))
@@ -493,13 +515,21 @@ describe("pooling", () => {
 describe("conv2dBias", () => {
   for (const dtype of DTYPES) {
     it(`equals relu(conv2d(x, w) + b) and conv2d(x, w) + b (${dtype})`, () => {
-      const x = Tensor.fromArray(Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i * 0.7)), [2, 7, 6, 3], { dtype })
-      const w = Tensor.fromArray(Array.from({ length: 3 * 2 * 3 * 5 }, (_, i) => Math.cos(i * 1.3)), [3, 2, 3, 5], { dtype })
+      const x = Tensor.fromArray(Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i * 0.7)), [2, 7, 6, 3], {
+        dtype
+      })
+      const w = Tensor.fromArray(Array.from({ length: 3 * 2 * 3 * 5 }, (_, i) => Math.cos(i * 1.3)), [3, 2, 3, 5], {
+        dtype
+      })
       const b = Tensor.fromArray([0.5, -0.25, 0, 1, -2], [5], { dtype })
       for (const options of [{ padding: "same" as const }, { strides: 2, dilation: [1, 2] as const, padding: 1 }]) {
         const plain = Tensor.add(Tensor.conv2d(x, w, options), b)
         close(Tensor.toArray(Tensor.conv2dBias(x, w, b, options)), Tensor.toArray(plain), dtype)
-        close(Tensor.toArray(Tensor.conv2dBias(x, w, b, { ...options, relu: true })), Tensor.toArray(Tensor.relu(plain)), dtype)
+        close(
+          Tensor.toArray(Tensor.conv2dBias(x, w, b, { ...options, relu: true })),
+          Tensor.toArray(Tensor.relu(plain)),
+          dtype
+        )
       }
       expect(() => Tensor.conv2dBias(x, w, Tensor.zeros([4], { dtype }) as never)).toThrow(/bias of shape \[4\]/)
     })

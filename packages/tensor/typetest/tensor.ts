@@ -9,7 +9,10 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B 
 const expectType = <T>(_: T): void => {}
 type ShapeOf<T> = T extends Tensor.Tensor<infer S, Tensor.DType> ? S : never
 type DTypeOf<T> = T extends Tensor.Tensor<Tensor.Shape, infer D> ? D : never
-const shapeIs = <S>() => <T extends Tensor.AnyTensor>(t: T & (Equal<ShapeOf<T>, S> extends true ? unknown : { __wrongShape: ShapeOf<T> })): void => {
+const shapeIs = <S>() =>
+<T extends Tensor.AnyTensor>(
+  t: T & (Equal<ShapeOf<T>, S> extends true ? unknown : { __wrongShape: ShapeOf<T> })
+): void => {
   void t
 }
 
@@ -58,7 +61,9 @@ Tensor.sum(Tensor.zeros([2, 3]), { axis: 2 })
 shapeIs<readonly [16384, 1024]>()(Tensor.reshape(Tensor.zeros([4096, 4096]), [16384, -1]))
 shapeIs<readonly [60000, 784]>()(Tensor.reshape(Tensor.zeros([60000, 28, 28, 1]), [-1, 784]))
 shapeIs<readonly [8, 2352]>()(Tensor.flatten(Tensor.zeros([8, 7, 7, 48])))
-shapeIs<readonly [number, 2352]>()(Tensor.flatten(Tensor.zeros([8, 7, 7, 48]) as Tensor.Tensor<readonly [number, 7, 7, 48]>))
+shapeIs<readonly [number, 2352]>()(
+  Tensor.flatten(Tensor.zeros([8, 7, 7, 48]) as Tensor.Tensor<readonly [number, 7, 7, 48]>)
+)
 shapeIs<readonly [3, 2]>()(Tensor.transpose(Tensor.zeros([2, 3])))
 shapeIs<readonly [8, 1, 28, 28]>()(Tensor.transpose(Tensor.zeros([8, 28, 28, 1]), [0, 3, 1, 2]))
 shapeIs<readonly [2, 8]>()(Tensor.concat([Tensor.zeros([2, 3]), Tensor.ones([2, 5])], 1))

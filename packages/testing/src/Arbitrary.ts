@@ -104,7 +104,12 @@ export const shape = (options: ShapeOptions = {}): fc.Arbitrary<ReadonlyArray<nu
 }
 
 /** The allowed set `[min, max]` minus the open balls around `awayFrom`, as sorted closed intervals. */
-const allowedIntervals = (min: number, max: number, awayFrom: ReadonlyArray<number>, margin: number): Array<readonly [number, number]> => {
+const allowedIntervals = (
+  min: number,
+  max: number,
+  awayFrom: ReadonlyArray<number>,
+  margin: number
+): Array<readonly [number, number]> => {
   let intervals: Array<readonly [number, number]> = [[min, max]]
   for (const k of awayFrom) {
     const next: Array<readonly [number, number]> = []
@@ -137,11 +142,16 @@ export const values = (count: number, options: ValueOptions = {}): fc.Arbitrary<
   const margin = options.margin ?? (max - min) / 100
   const intervals = allowedIntervals(min, max, options.awayFrom ?? [], margin)
   if (intervals.length === 0) {
-    if (min === max && (options.awayFrom ?? []).every((k) => Math.abs(k - min) >= margin) && !(options.distinct && count > 1)) {
+    if (
+      min === max && (options.awayFrom ?? []).every((k) => Math.abs(k - min) >= margin) &&
+      !(options.distinct && count > 1)
+    ) {
       return fc.constant(new Array<number>(count).fill(min))
     }
     throw new RangeError(
-      `Arbitrary.values: nothing is left of [${min}, ${max}] at distance ${margin} from [${(options.awayFrom ?? []).join(", ")}]`
+      `Arbitrary.values: nothing is left of [${min}, ${max}] at distance ${margin} from [${
+        (options.awayFrom ?? []).join(", ")
+      }]`
     )
   }
   const total = intervals.reduce((s, [a, b]) => s + b - a, 0)

@@ -25,7 +25,7 @@
  *
  * @since 0.1.0
  */
-import { type Pytree, vjp, jvp } from "@typegrad/autodiff"
+import { jvp, type Pytree, vjp } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
 
 type Tree = Pytree.Pytree
@@ -134,7 +134,7 @@ export class GradientCheckError extends Error {
 // ---------------------------------------------------------------------------------------------------
 
 /** A small seeded generator (xorshift32) of uniforms in [-1, 1). */
-const makeRandom = (seed: number): (() => number) => {
+const makeRandom = (seed: number): () => number => {
   let s = (Math.imul(seed | 0, 0x9e3779b1) ^ 0x5bd1e995) >>> 0 || 1
   return () => {
     s ^= s << 13
@@ -158,7 +158,11 @@ const leafPaths = (tree: unknown, root: string): Array<string> => {
   const go = (t: unknown, path: string): void => {
     if (Tensor.isTensor(t)) out.push(path)
     else if (Array.isArray(t)) t.forEach((c, i) => go(c, `${path}[${i}]`))
-    else if (isPlainObject(t)) for (const k of Object.keys(t).toSorted()) go(t[k], /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`)
+    else if (isPlainObject(t)) {
+      for (const k of Object.keys(t).toSorted()) {
+        go(t[k], /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`)
+      }
+    }
   }
   go(tree, root)
   return out
@@ -175,7 +179,11 @@ const mapTree = <T extends Tree>(tree: T, f: (leaf: Leaf, index: number) => Leaf
       for (const k of Object.keys(t).toSorted()) o[k] = go(t[k])
       return o
     }
-    throw new TypeError(`checkGrads: found ${t === null ? "null" : typeof t} in a pytree; a pytree holds only tensors, arrays and plain objects`)
+    throw new TypeError(
+      `checkGrads: found ${
+        t === null ? "null" : typeof t
+      } in a pytree; a pytree holds only tensors, arrays and plain objects`
+    )
   }
   return go(tree) as T
 }
@@ -185,8 +193,10 @@ const leavesOf = (tree: unknown, what: string): Array<Leaf> => {
   const go = (t: unknown): void => {
     if (Tensor.isTensor(t)) out.push(t)
     else if (Array.isArray(t)) t.forEach(go)
-    else if (isPlainObject(t)) for (const k of Object.keys(t).toSorted()) go(t[k])
-    else throw new TypeError(`checkGrads: ${what} holds ${t === null ? "null" : typeof t}; expected a tensor or a pytree of tensors`)
+    else if (isPlainObject(t)) { for (const k of Object.keys(t).toSorted()) go(t[k]) }
+    else {throw new TypeError(
+        `checkGrads: ${what} holds ${t === null ? "null" : typeof t}; expected a tensor or a pytree of tensors`
+      )}
   }
   go(tree)
   return out
@@ -225,7 +235,9 @@ const float64Leaves = (y: unknown, what: string): Array<Leaf> => {
 /** `<u, f(x)>` as a plain number. */
 const project = (f: (x: Tree) => Tree, x: Tree, us: ReadonlyArray<Float64Array>): number => {
   const ys = float64Leaves(f(x), "the output of f")
-  if (ys.length !== us.length) throw new TypeError(`checkGrads: f returned ${ys.length} tensors at one point and ${us.length} at another`)
+  if (ys.length !== us.length) {
+    throw new TypeError(`checkGrads: f returned ${ys.length} tensors at one point and ${us.length} at another`)
+  }
   let s = 0
   ys.forEach((y, i) => (s += dot(Tensor.toArray(y), us[i]!)))
   return s
@@ -310,7 +322,9 @@ const resolve = (options: Options, exact = false): Resolved => {
     kinkTolerance: options.kinkTolerance ?? 1e-3,
     perLeaf: options.perLeaf ?? true
   }
-  if (!Number.isInteger(r.directions) || r.directions < 1) throw new RangeError(`checkGrads: directions must be a positive integer, got ${r.directions}`)
+  if (!Number.isInteger(r.directions) || r.directions < 1) {
+    throw new RangeError(`checkGrads: directions must be a positive integer, got ${r.directions}`)
+  }
   if (r.order !== 1 && r.order !== 2) throw new RangeError(`checkGrads: order must be 1 or 2, got ${String(r.order)}`)
   if (!(r.step > 0)) throw new RangeError(`checkGrads: step must be positive, got ${r.step}`)
   return r
@@ -340,7 +354,10 @@ const firstOrder = (
       : [xs.map((_, i) => i)]
     const p0 = project(f, x, us)
     for (const group of groups) {
-      const vs: Array<Float64Array | undefined> = xs.map((t, i) => (group.includes(i) ? randomArray(t.size, random, Tensor.toArray(t)) : undefined))
+      const vs: Array<Float64Array | undefined> = xs.map((
+        t,
+        i
+      ) => (group.includes(i) ? randomArray(t.size, random, Tensor.toArray(t)) : undefined))
       const h = o.step
       const plus = project(f, shift(x, vs, h), us)
       const minus = project(f, shift(x, vs, -h), us)
@@ -369,11 +386,16 @@ const run = (f: (x: Tree) => Tree, x0: Tree, o: Resolved): Internal => {
     const ys = float64Leaves(f(x), "the output of f")
     for (let d = 0; d < o.directions; d++) {
       const us = ys.map((t) => randomArray(t.size, random))
-      const ws = xs.map((t) => Tensor.fromArray(randomArray(t.size, random, Tensor.toArray(t)), t.shape, { dtype: "float64" }))
+      const ws = xs.map((t) =>
+        Tensor.fromArray(randomArray(t.size, random, Tensor.toArray(t)), t.shape, { dtype: "float64" })
+      )
       // x -> <J(x)^T u, w>: a scalar whose gradient is the derivative of the VJP.
       const second = (p: Tree): Tree => {
         const [y, pullback] = vjp(f, p)
-        const g = leavesOf(pullback(mapTree(y as Tree, (t, i) => Tensor.fromArray(us[i]!, t.shape, { dtype: t.dtype }))), "the gradient")
+        const g = leavesOf(
+          pullback(mapTree(y as Tree, (t, i) => Tensor.fromArray(us[i]!, t.shape, { dtype: t.dtype }))),
+          "the gradient"
+        )
         let s: Leaf = Tensor.zeros([], { dtype: "float64" })
         g.forEach((gi, i) => (s = Tensor.add(s, Tensor.sum(Tensor.mul(gi, ws[i]!)))))
         return s
@@ -448,14 +470,20 @@ const localize = (
   const t = xs[leafIndex]
   if (t === undefined || t.size === 0 || t.size > 256) return undefined
   const [y, pullback] = vjp(f, x)
-  const g = Tensor.toArray(leavesOf(pullback(mapTree(y as Tree, (yt, i) => Tensor.fromArray(us[i]!, yt.shape, { dtype: yt.dtype }))), "the gradient")[leafIndex]!)
+  const g = Tensor.toArray(
+    leavesOf(
+      pullback(mapTree(y as Tree, (yt, i) => Tensor.fromArray(us[i]!, yt.shape, { dtype: yt.dtype }))),
+      "the gradient"
+    )[leafIndex]!
+  )
   const data = Tensor.toArray(t)
   let worst: { i: number; expected: number; got: number; err: number } | undefined
   for (let i = 0; i < t.size; i++) {
     const v = new Float64Array(t.size)
     v[i] = Math.max(1, Math.abs(data[i]!))
     const vs = xs.map((_, k) => (k === leafIndex ? v : undefined))
-    const expected = (project(f, shift(x, vs, o.step), us) - project(f, shift(x, vs, -o.step), us)) / (2 * o.step) / v[i]!
+    const expected = (project(f, shift(x, vs, o.step), us) - project(f, shift(x, vs, -o.step), us)) / (2 * o.step) /
+      v[i]!
     const got = g[i]!
     const err = Math.abs(expected - got)
     if (worst === undefined || !(err <= worst.err)) worst = { i, expected, got, err }
@@ -530,7 +558,11 @@ export const assertOk = (result: Result): Result => {
  * CheckGrads.jvpVjpAgreement((x: Tensor.AnyTensor) => Tensor.softmax(x), x).ok // true
  * ```
  */
-export const jvpVjpAgreement = <X extends Tree, Y extends Tree>(f: (x: X) => Y, x: X, options: Options = {}): Result => {
+export const jvpVjpAgreement = <X extends Tree, Y extends Tree>(
+  f: (x: X) => Y,
+  x: X,
+  options: Options = {}
+): Result => {
   const o = resolve(options, true)
   const random = makeRandom(o.seed)
   const fx = f as unknown as (x: Tree) => Tree
@@ -549,7 +581,11 @@ export const jvpVjpAgreement = <X extends Tree, Y extends Tree>(f: (x: X) => Y, 
     let expected = 0
     let got = 0
     ys.forEach((t, i) => {
-      if (!sameShape(jv[i]!.shape, t.shape)) throw new TypeError(`jvpVjpAgreement: jvp output ${i} has shape [${jv[i]!.shape.join(", ")}], the output [${t.shape.join(", ")}]`)
+      if (!sameShape(jv[i]!.shape, t.shape)) {
+        throw new TypeError(
+          `jvpVjpAgreement: jvp output ${i} has shape [${jv[i]!.shape.join(", ")}], the output [${t.shape.join(", ")}]`
+        )
+      }
       expected += dot(Tensor.toArray(us[i]!), Tensor.toArray(jv[i]!))
     })
     xs.forEach((_, i) => (got += dot(Tensor.toArray(g[i]!), Tensor.toArray(vs[i]!))))

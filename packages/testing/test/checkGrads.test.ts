@@ -1,7 +1,7 @@
 import { customVjp, stopGradient } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
 import { bind, primitive, type TensorImpl } from "@typegrad/tensor/internal"
-import { Arbitrary, assertGrads, checkGrads, CheckGrads, GradientCheckError, jvpVjpAgreement } from "@typegrad/testing"
+import { Arbitrary, assertGrads, CheckGrads, checkGrads, GradientCheckError, jvpVjpAgreement } from "@typegrad/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 
@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest"
 const FC = { seed: 20240601, numRuns: 15 } as const
 
 type T = Tensor.AnyTensor
-const f64 = (data: ReadonlyArray<number>, shape: ReadonlyArray<number>): T => Tensor.fromArray(data, shape, { dtype: "float64" })
+const f64 = (data: ReadonlyArray<number>, shape: ReadonlyArray<number>): T =>
+  Tensor.fromArray(data, shape, { dtype: "float64" })
 const x23 = f64([0.3, -0.7, 1.2, 2.5, -1.1, 0.4], [2, 3])
 
 /** square with a hand-written backward `ct * k * x`: right for k = 2. */
@@ -39,10 +40,19 @@ describe("the checker can fail", () => {
 
   it("rejects a wrong gradient on every generated input (property)", () => {
     fc.assert(
-      fc.property(Arbitrary.tensorOf(Arbitrary.shape({ minRank: 1, maxRank: 3 }), { dtype: "float64", min: -2, max: 2, awayFrom: [0], margin: 0.1 }), (x) => {
-        expect(checkGrads(squareWith(2), x).ok).toBe(true)
-        expect(checkGrads(squareWith(1.9), x).ok).toBe(false)
-      }),
+      fc.property(
+        Arbitrary.tensorOf(Arbitrary.shape({ minRank: 1, maxRank: 3 }), {
+          dtype: "float64",
+          min: -2,
+          max: 2,
+          awayFrom: [0],
+          margin: 0.1
+        }),
+        (x) => {
+          expect(checkGrads(squareWith(2), x).ok).toBe(true)
+          expect(checkGrads(squareWith(1.9), x).ok).toBe(false)
+        }
+      ),
       FC
     )
   })
@@ -156,10 +166,13 @@ describe("kinks", () => {
 
 describe("jvpVjpAgreement", () => {
   it("holds for a composite function, with tight default tolerances", () => {
-    const r = jvpVjpAgreement((p: { readonly w: T; readonly b: T }) => Tensor.logSoftmax(Tensor.add(Tensor.matmul(x23, p.w), p.b)), {
-      w: f64([1, 2, 3, 4, 5, 6, 7, 8, 9].map((v) => v / 10), [3, 3]),
-      b: f64([0.1, -0.2, 0.3], [3])
-    })
+    const r = jvpVjpAgreement(
+      (p: { readonly w: T; readonly b: T }) => Tensor.logSoftmax(Tensor.add(Tensor.matmul(x23, p.w), p.b)),
+      {
+        w: f64([1, 2, 3, 4, 5, 6, 7, 8, 9].map((v) => v / 10), [3, 3]),
+        b: f64([0.1, -0.2, 0.3], [3])
+      }
+    )
     expect(r.atol).toBe(1e-9)
     expect(CheckGrads.assertOk(r).ok).toBe(true)
   })

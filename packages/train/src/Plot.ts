@@ -50,11 +50,21 @@ const panel = (
   const bottom = y0 + h - 44
   const firstEpoch = epochs[0] ?? 1
   const lastEpoch = epochs[epochs.length - 1] ?? 1
-  const sx = (e: number) => (lastEpoch === firstEpoch ? (left + right) / 2 : left + ((e - firstEpoch) / (lastEpoch - firstEpoch)) * (right - left))
+  const sx = (
+    e: number
+  ) => (lastEpoch === firstEpoch
+    ? (left + right) / 2
+    : left + ((e - firstEpoch) / (lastEpoch - firstEpoch)) * (right - left))
   const sy = (v: number) => bottom - ((v - lo) / (hi - lo)) * (bottom - top)
   const parts: Array<string> = []
-  parts.push(`<text x="${x0 + w / 2}" y="${y0 + 20}" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`)
-  parts.push(`<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#999"/>`)
+  parts.push(
+    `<text x="${x0 + w / 2}" y="${y0 + 20}" text-anchor="middle" font-size="15" font-weight="bold">${
+      escape(title)
+    }</text>`
+  )
+  parts.push(
+    `<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#999"/>`
+  )
   for (const t of niceTicks(lo, hi)) {
     if (t < lo || t > hi) continue
     parts.push(`<line x1="${left}" x2="${right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`)
@@ -73,7 +83,9 @@ const panel = (
     })
     if (points.length > 0) {
       parts.push(
-        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""} points="${points.join(" ")}"/>`
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${
+          s.dashed ? " stroke-dasharray=\"6 4\"" : ""
+        } points="${points.join(" ")}"/>`
       )
       for (const p of points) {
         const [px, py] = p.split(",")
@@ -81,7 +93,11 @@ const panel = (
       }
     }
     const ly = top + 14 + k * 16
-    parts.push(`<line x1="${right - 150}" x2="${right - 126}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`)
+    parts.push(
+      `<line x1="${right - 150}" x2="${right - 126}" y1="${ly - 4}" y2="${
+        ly - 4
+      }" stroke="${s.color}" stroke-width="2"${s.dashed ? " stroke-dasharray=\"6 4\"" : ""}/>`
+    )
     parts.push(`<text x="${right - 120}" y="${ly}" font-size="11">${escape(s.label)}</text>`)
   })
   return parts.join("\n")

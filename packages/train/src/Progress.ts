@@ -74,7 +74,9 @@ const makeWriter = (write: (s: string) => void, live: boolean, everySteps: numbe
       Effect.sync(() => {
         epochs = info.epochs
         write(
-          `training ${info.epochs - info.firstEpoch + 1} epoch(s) from epoch ${info.firstEpoch}: ${info.stepsPerEpoch} steps of ${
+          `training ${
+            info.epochs - info.firstEpoch + 1
+          } epoch(s) from epoch ${info.firstEpoch}: ${info.stepsPerEpoch} steps of ${
             Math.ceil(info.samplesPerEpoch / Math.max(1, info.stepsPerEpoch))
           } samples\n`
         )
@@ -89,15 +91,15 @@ const makeWriter = (write: (s: string) => void, live: boolean, everySteps: numbe
           const filled = Math.round((width * s.step) / Math.max(1, s.stepsPerEpoch))
           const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? ">" : "") + " ".repeat(width - filled)
           write(
-            `\r\x1b[2Kepoch ${s.epoch}/${s.epochs} [${bar}] ${s.step}/${s.stepsPerEpoch} loss ${num(s.loss)} acc ${pct(s.accuracy)} ${
-              s.samplesPerSecond.toFixed(0)
-            } samples/s ETA ${duration(s.etaSeconds)}`
+            `\r\x1b[2Kepoch ${s.epoch}/${s.epochs} [${bar}] ${s.step}/${s.stepsPerEpoch} loss ${num(s.loss)} acc ${
+              pct(s.accuracy)
+            } ${s.samplesPerSecond.toFixed(0)} samples/s ETA ${duration(s.etaSeconds)}`
           )
         } else if (s.step % everySteps === 0 || s.step === s.stepsPerEpoch) {
           write(
-            `epoch ${s.epoch}/${s.epochs} step ${s.step}/${s.stepsPerEpoch} loss ${num(s.loss)} acc ${pct(s.accuracy)} ${
-              s.samplesPerSecond.toFixed(0)
-            } samples/s ETA ${duration(s.etaSeconds)}\n`
+            `epoch ${s.epoch}/${s.epochs} step ${s.step}/${s.stepsPerEpoch} loss ${num(s.loss)} acc ${
+              pct(s.accuracy)
+            } ${s.samplesPerSecond.toFixed(0)} samples/s ETA ${duration(s.etaSeconds)}\n`
           )
         }
       }),
@@ -140,7 +142,12 @@ export const lines: Layer.Layer<Progress> = Layer.sync(Progress, () => makeWrite
  */
 export const silent: Layer.Layer<Progress> = Layer.succeed(
   Progress,
-  Progress.of({ start: () => Effect.void, step: () => Effect.void, epoch: () => Effect.void, message: () => Effect.void })
+  Progress.of({
+    start: () => Effect.void,
+    step: () => Effect.void,
+    epoch: () => Effect.void,
+    message: () => Effect.void
+  })
 )
 
 /**

@@ -83,7 +83,9 @@ export const encode = (
     if (littleEndian) out.set(raw, at)
     else {
       const width = data.BYTES_PER_ELEMENT
-      for (let i = 0; i < raw.length; i += width) for (let k = 0; k < width; k++) out[at + i + k] = raw[i + width - 1 - k]!
+      for (let i = 0; i < raw.length; i += width) {
+        for (let k = 0; k < width; k++) out[at + i + k] = raw[i + width - 1 - k]!
+      }
     }
     at += raw.length
   }
@@ -101,7 +103,11 @@ export const encode = (
  */
 export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Contents, CheckpointError> => {
   const fail = (reason: string) => Result.fail(new CheckpointError({ path: file, reason }))
-  if (bytes.length < 8) return fail(`the file has ${bytes.length} bytes, too short for a safetensors header; it is truncated or not a safetensors file`)
+  if (bytes.length < 8) {
+    return fail(
+      `the file has ${bytes.length} bytes, too short for a safetensors header; it is truncated or not a safetensors file`
+    )
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const n = view.getBigUint64(0, true)
   if (n > BigInt(bytes.length - 8)) {
@@ -114,7 +120,9 @@ export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Conte
   } catch (cause) {
     return fail(`the header is not valid JSON (${String(cause)}); the file is corrupt`)
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) return fail("the header is not a JSON object")
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    return fail("the header is not a JSON object")
+  }
   const dataLength = bytes.length - headerEnd
   const metadata: Record<string, string> = {}
   const specs: Array<{ name: string; dtype: "F32" | "F64"; shape: Array<number>; begin: number; end: number }> = []
@@ -142,26 +150,36 @@ export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Conte
     const [begin, end] = offsets as [number, number]
     const expected = shape.reduce((a: number, b: number) => a * b, 1) * BYTES[spec.dtype]
     if (end - begin !== expected) {
-      return fail(`tensor "${name}" of shape [${shape.join(", ")}] needs ${expected} bytes but its offsets span ${end - begin}`)
+      return fail(
+        `tensor "${name}" of shape [${shape.join(", ")}] needs ${expected} bytes but its offsets span ${end - begin}`
+      )
     }
-    if (end > dataLength) return fail(`tensor "${name}" ends at byte ${end} but the data has ${dataLength} bytes; the file is truncated`)
+    if (end > dataLength) {
+      return fail(`tensor "${name}" ends at byte ${end} but the data has ${dataLength} bytes; the file is truncated`)
+    }
     specs.push({ name, dtype: spec.dtype, shape: shape as Array<number>, begin, end })
   }
   // Empty tensors may share their offset with the next tensor: order by start, then by end.
   specs.sort((a, b) => a.begin - b.begin || a.end - b.end)
   let expectedBegin = 0
   for (const s of specs) {
-    if (s.begin !== expectedBegin) return fail(`tensor "${s.name}" starts at byte ${s.begin}, expected ${expectedBegin}: the data has gaps or overlaps`)
+    if (s.begin !== expectedBegin) {
+      return fail(
+        `tensor "${s.name}" starts at byte ${s.begin}, expected ${expectedBegin}: the data has gaps or overlaps`
+      )
+    }
     expectedBegin = s.end
   }
-  if (expectedBegin !== dataLength) return fail(`${dataLength - expectedBegin} trailing bytes after the last tensor; the file is corrupt`)
+  if (expectedBegin !== dataLength) {
+    return fail(`${dataLength - expectedBegin} trailing bytes after the last tensor; the file is corrupt`)
+  }
   const tensors = new Map<string, Tensor.AnyTensor>()
   for (const s of specs) {
     const width = BYTES[s.dtype]
     const count = (s.end - s.begin) / width
     const data = s.dtype === "F64" ? new Float64Array(count) : new Float32Array(count)
     const src = new DataView(bytes.buffer, bytes.byteOffset + headerEnd + s.begin, s.end - s.begin)
-    if (s.dtype === "F64") for (let i = 0; i < count; i++) data[i] = src.getFloat64(i * 8, true)
+    if (s.dtype === "F64") { for (let i = 0; i < count; i++) data[i] = src.getFloat64(i * 8, true) }
     else for (let i = 0; i < count; i++) data[i] = src.getFloat32(i * 4, true)
     tensors.set(s.name, Tensor.unsafeFromData(data, s.shape))
   }
@@ -190,7 +208,9 @@ export const write = (
     catch: (cause) =>
       new CheckpointError({
         path: file,
-        reason: `could not write the file (${cause instanceof Error ? cause.message : String(cause)}); check that the directory exists and is writable`,
+        reason: `could not write the file (${
+          cause instanceof Error ? cause.message : String(cause)
+        }); check that the directory exists and is writable`,
         cause
       })
   })

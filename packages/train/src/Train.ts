@@ -143,11 +143,20 @@ const checkpointFile = (p: string): Effect.Effect<string> =>
   })
 
 /** Writes the checkpoint, metrics and plot of a snapshot into `directory` (each file atomically). */
-const save = (directory: string, snap: Snapshot, config: FitConfig<ReadonlyArray<Pytree.Pytree>>): Effect.Effect<void, Safetensors.CheckpointError> =>
+const save = (
+  directory: string,
+  snap: Snapshot,
+  config: FitConfig<ReadonlyArray<Pytree.Pytree>>
+): Effect.Effect<void, Safetensors.CheckpointError> =>
   Effect.gen(function*() {
     yield* Effect.tryPromise({
       try: () => fs.mkdir(directory, { recursive: true }),
-      catch: (cause) => new Safetensors.CheckpointError({ path: directory, reason: `cannot create the directory (${String(cause)})`, cause })
+      catch: (cause) =>
+        new Safetensors.CheckpointError({
+          path: directory,
+          reason: `cannot create the directory (${String(cause)})`,
+          cause
+        })
     })
     const tensors: Array<readonly [string, Tensor.AnyTensor]> = [
       ...Pytree.paths(snap.params).map(([p, t]) => [`params.${p}`, t] as const),
@@ -170,10 +179,21 @@ const save = (directory: string, snap: Snapshot, config: FitConfig<ReadonlyArray
     const metrics = { ...config.config, epochs: snap.history }
     yield* Effect.tryPromise({
       try: async () => {
-        await Safetensors.writeAtomic(path.join(directory, "metrics.json"), new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n"))
-        await Safetensors.writeAtomic(path.join(directory, "training.svg"), new TextEncoder().encode(Plot.trainingCurves(snap.history, config.title)))
+        await Safetensors.writeAtomic(
+          path.join(directory, "metrics.json"),
+          new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
+        )
+        await Safetensors.writeAtomic(
+          path.join(directory, "training.svg"),
+          new TextEncoder().encode(Plot.trainingCurves(snap.history, config.title))
+        )
       },
-      catch: (cause) => new Safetensors.CheckpointError({ path: directory, reason: `cannot write metrics or plot (${String(cause)})`, cause })
+      catch: (cause) =>
+        new Safetensors.CheckpointError({
+          path: directory,
+          reason: `cannot write metrics or plot (${String(cause)})`,
+          cause
+        })
     })
   })
 
@@ -187,10 +207,18 @@ const restore = (
     const { tensors, metadata } = yield* Safetensors.read(file)
     const fail = (reason: string) => Effect.fail(new Safetensors.CheckpointError({ path: file, reason }))
     if (metadata["format"] !== FORMAT) {
-      return yield* fail(`not a typegrad training checkpoint (format ${JSON.stringify(metadata["format"] ?? null)}); resume needs a model.safetensors written by typegrad train`)
+      return yield* fail(
+        `not a typegrad training checkpoint (format ${
+          JSON.stringify(metadata["format"] ?? null)
+        }); resume needs a model.safetensors written by typegrad train`
+      )
     }
     if (metadata["optimizer"] !== optimizer.name) {
-      return yield* fail(`it was trained with the ${metadata["optimizer"]} optimizer, not ${optimizer.name}; resume with the same optimizer`)
+      return yield* fail(
+        `it was trained with the ${
+          metadata["optimizer"]
+        } optimizer, not ${optimizer.name}; resume with the same optimizer`
+      )
     }
     const take = (prefix: string, tree: Pytree.Pytree) => {
       const wanted = Pytree.paths(tree)
@@ -199,7 +227,9 @@ const restore = (
         const got = tensors.get(`${prefix}${p}`)
         if (got === undefined) return `tensor ${prefix}${p} is missing; the checkpoint is from another model`
         if (got.shape.length !== t.shape.length || got.shape.some((d, i) => d !== t.shape[i])) {
-          return `tensor ${prefix}${p} has shape [${got.shape.join(", ")}] but the model needs [${t.shape.join(", ")}]; the checkpoint is from another model`
+          return `tensor ${prefix}${p} has shape [${got.shape.join(", ")}] but the model needs [${
+            t.shape.join(", ")
+          }]; the checkpoint is from another model`
         }
         found.push(Tensor.cast(got, t.dtype))
       }
@@ -212,7 +242,9 @@ const restore = (
     const extra = [...tensors.keys()].filter((name) => !expected.has(name))
     if (extra.length > 0) {
       return yield* fail(
-        `it holds ${extra.length} tensor(s) the model does not have (${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ", ..." : ""}); the checkpoint is from another model`
+        `it holds ${extra.length} tensor(s) the model does not have (${extra.slice(0, 3).join(", ")}${
+          extra.length > 3 ? ", ..." : ""
+        }); the checkpoint is from another model`
       )
     }
     const params = take("params.", template)
@@ -229,7 +261,9 @@ const restore = (
       return Number.isInteger(v) && v >= 0 ? v : NaN
     }
     const numbers = ["epochsDone", "stepInEpoch", "globalStep", "optimizerStep"].map(int)
-    if (numbers.some(Number.isNaN)) return yield* fail("its metadata is incomplete (epochs, steps); the file is corrupt")
+    if (numbers.some(Number.isNaN)) {
+      return yield* fail("its metadata is incomplete (epochs, steps); the file is corrupt")
+    }
     let history: ReadonlyArray<EpochMetrics>
     let running: Snapshot["running"]
     try {
@@ -284,7 +318,9 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
   Effect.gen(function*() {
     const progress = yield* Progress
     const model = config.model
-    if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${config.epochs}`)
+    if (!Number.isInteger(config.epochs) || config.epochs < 1) {
+      throw new RangeError(`fit: epochs must be a positive integer, got ${config.epochs}`)
+    }
     if (!Number.isInteger(config.batchSize) || config.batchSize < 1) {
       throw new RangeError(`fit: batchSize must be a positive integer, got ${config.batchSize}`)
     }
@@ -297,13 +333,18 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
         return yield* Effect.fail(
           new Safetensors.CheckpointError({
             path: file,
-            reason: `it stopped in the middle of epoch ${restored.epochsDone + 1} with batch size ${restored.batchSize} and seed ${restored.seed}; ` +
+            reason:
+              `it stopped in the middle of epoch ${
+                restored.epochsDone + 1
+              } with batch size ${restored.batchSize} and seed ${restored.seed}; ` +
               `resume with the same batch size and seed to continue that epoch exactly`
           })
         )
       }
       snap = restored
-      yield* progress.message(`resumed from ${config.resume}: ${snap.epochsDone} epoch(s) and ${snap.stepInEpoch} step(s) done`)
+      yield* progress.message(
+        `resumed from ${config.resume}: ${snap.epochsDone} epoch(s) and ${snap.stepInEpoch} step(s) done`
+      )
     } else {
       snap = {
         params: template,
@@ -342,11 +383,18 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
         let { loss: lossSum, correct, seen } = current.running
         const started = performance.now()
         let samplesThisRun = 0
-        const batches = Dataset.batches(config.train, { batchSize: config.batchSize, shuffle: true }).pipe(Stream.drop(skip))
+        const batches = Dataset.batches(config.train, { batchSize: config.batchSize, shuffle: true }).pipe(
+          Stream.drop(skip)
+        )
         yield* Stream.runForEach(batches, (batch) =>
           Effect.suspend(() => {
             const globalStep = current.globalStep + 1
-            const [loss, logits, grads] = step(current.params as P, batch.images, batch.labels, mixSeed(config.seed, globalStep))
+            const [loss, logits, grads] = step(
+              current.params as P,
+              batch.images,
+              batch.labels,
+              mixSeed(config.seed, globalStep)
+            )
             const value = Tensor.item(loss)
             const stepInEpoch = current.stepInEpoch + 1
             if (!Number.isFinite(value)) {
@@ -379,7 +427,9 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
             }).pipe(Effect.andThen(yieldToEventLoop))
           })).pipe(Random.withSeed(mixSeed(config.seed, 1_000_000 + epoch)))
         const seconds = (performance.now() - started) / 1000
-        const validation = config.validation === undefined ? undefined : yield* evaluate(model, current.params as P, config.validation)
+        const validation = config.validation === undefined
+          ? undefined
+          : yield* evaluate(model, current.params as P, config.validation)
         const metrics: EpochMetrics = {
           epoch,
           loss: lossSum / Math.max(seen, 1),

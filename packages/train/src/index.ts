@@ -13,6 +13,6 @@
 export * as Plot from "./Plot.ts"
 export * as Progress from "./Progress.ts"
 export * as Safetensors from "./Safetensors.ts"
-export * as Train from "./Train.ts"
 export { CheckpointError } from "./Safetensors.ts"
+export * as Train from "./Train.ts"
 export { NonFiniteLossError } from "./Train.ts"

@@ -1,10 +1,10 @@
+import { Tensor } from "@typegrad/tensor"
+import { Safetensors } from "@typegrad/train"
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Tensor } from "@typegrad/tensor"
-import { Safetensors } from "@typegrad/train"
-import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { tempDirs } from "./helpers.ts"
 
@@ -19,17 +19,25 @@ describe.concurrent("Safetensors.write is atomic", () => {
   it("a process killed (SIGKILL) in the middle of writing leaves the previous checkpoint intact", async () => {
     const dir = tempDir()
     const target = join(dir, "model.safetensors")
-    const old = new Map<string, Tensor.AnyTensor>([["w", Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3])], ["b", Tensor.fromArray([0.5], [1], { dtype: "float64" })]])
+    const old = new Map<string, Tensor.AnyTensor>([["w", Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3])], [
+      "b",
+      Tensor.fromArray([0.5], [1], { dtype: "float64" })
+    ]])
     await Effect.runPromise(Safetensors.write(target, old, { generation: "old" }))
     const oldBytes = readFileSync(target)
     const oldSize = statSync(target).size
 
-    const proc = spawn(process.execPath, ["--import", "tsx", child, target, String(MB)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    const proc = spawn(process.execPath, ["--import", "tsx", child, target, String(MB)], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     proc.stdout.on("data", (d) => (stdout += String(d)))
     proc.stderr.on("data", (d) => (stderr += String(d)))
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on("exit", (code, signal) => res({ code, signal })))
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+      proc.on("exit", (code, signal) => res({ code, signal }))
+    )
 
     // Watch the directory: kill the writer as soon as any byte of the new checkpoint is on disk, wherever
     // it goes (a temp file, or the target itself for a non-atomic writer).
@@ -80,7 +88,10 @@ describe.concurrent("Safetensors.write is atomic", () => {
     const dir = tempDir()
     const target = join(dir, "model.safetensors")
     await Effect.runPromise(Safetensors.write(target, [["w", Tensor.zeros([2])]], { generation: "old" }))
-    const proc = spawn(process.execPath, ["--import", "tsx", child, target, "1"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    const proc = spawn(process.execPath, ["--import", "tsx", child, target, "1"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     proc.stdout.on("data", (d) => (stdout += String(d)))
     const code = await new Promise<number | null>((res) => proc.on("exit", (c) => res(c)))

@@ -29,7 +29,11 @@ const expectedLoss = (rows: Array<Array<number>>, ys: Array<number>): number => 
 // Train.evaluate (and fit) take `Dataset.Dataset`, whose dtype parameter defaults to "float32": a float64
 // dataset, which they handle at run time, needs a cast to pass the type checker.
 const dataset = (dtype: Tensor.DType): Dataset.Dataset =>
-  Dataset.make({ images: Tensor.fromArray(logits.flat(), [5, 3], { dtype }), labels, numClasses: 3 }) as unknown as Dataset.Dataset
+  Dataset.make({
+    images: Tensor.fromArray(logits.flat(), [5, 3], { dtype }),
+    labels,
+    numClasses: 3
+  }) as unknown as Dataset.Dataset
 
 describe("Train.evaluate", () => {
   it("gives the exact accuracy and loss for known logits, in batches with a remainder", async () => {

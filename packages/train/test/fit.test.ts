@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
 import { Pytree } from "@typegrad/autodiff"
 import { Optimizer } from "@typegrad/optim"
 import { Progress, Safetensors, Train } from "@typegrad/train"
 import { Effect, Random } from "effect"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { denseModel, differ, expectBitwiseEqual, mnistSlice, smallCnn, tempDirs, tinyModel } from "./helpers.ts"
 
@@ -75,7 +75,9 @@ describe("Train.fit on real MNIST", () => {
     // params are a fresh pytree with the model's structure; Adam did 4 * 47 updates
     expect(result.optimizerState.step).toBe(4 * 47)
     const init = await Effect.runPromise(denseModel.init)
-    expect(Pytree.paths(result.params).map(([p, t]) => [p, [...t.shape]])).toEqual(Pytree.paths(init).map(([p, t]) => [p, [...t.shape]]))
+    expect(Pytree.paths(result.params).map(([p, t]) => [p, [...t.shape]])).toEqual(
+      Pytree.paths(init).map(([p, t]) => [p, [...t.shape]])
+    )
   })
 
   it("reports the running loss and accuracy of the epoch in each step, and the last one equals the epoch's", async () => {
@@ -89,11 +91,29 @@ describe("Train.fit on real MNIST", () => {
     })
     const train = small.train // 448 examples, batch 100: 4 full batches and one of 48
     await Effect.runPromise(
-      Train.fit({ model: tinyModel, optimizer: Optimizer.sgd({ learningRate: 0.1 }), train, epochs: 2, batchSize: 100, seed: 1 }).pipe(
+      Train.fit({
+        model: tinyModel,
+        optimizer: Optimizer.sgd({ learningRate: 0.1 }),
+        train,
+        epochs: 2,
+        batchSize: 100,
+        seed: 1
+      }).pipe(
         Effect.provideService(Progress.Progress, layer)
       )
     )
-    expect(steps.map((s) => `${s.epoch}:${s.step}/${s.stepsPerEpoch}`)).toEqual(["1:1/5", "1:2/5", "1:3/5", "1:4/5", "1:5/5", "2:1/5", "2:2/5", "2:3/5", "2:4/5", "2:5/5"])
+    expect(steps.map((s) => `${s.epoch}:${s.step}/${s.stepsPerEpoch}`)).toEqual([
+      "1:1/5",
+      "1:2/5",
+      "1:3/5",
+      "1:4/5",
+      "1:5/5",
+      "2:1/5",
+      "2:2/5",
+      "2:3/5",
+      "2:4/5",
+      "2:5/5"
+    ])
     for (const s of steps) {
       expect(s.epochs).toBe(2)
       expect(Number.isFinite(s.loss)).toBe(true)
@@ -130,7 +150,9 @@ describe("Train.fit reproducibility", () => {
     const b = await run(11)
     const c = await run(12)
     expectBitwiseEqual(a.params, b.params)
-    expect(a.history.map((h) => [h.loss, h.accuracy, h.validationLoss])).toEqual(b.history.map((h) => [h.loss, h.accuracy, h.validationLoss]))
+    expect(a.history.map((h) => [h.loss, h.accuracy, h.validationLoss])).toEqual(
+      b.history.map((h) => [h.loss, h.accuracy, h.validationLoss])
+    )
     expect(differ(a.params, c.params)).toBe(true)
     // the training actually moved the parameters away from the initialisation
     const init = await Effect.runPromise(tinyModel.init.pipe(Random.withSeed(11)))
@@ -149,7 +171,9 @@ const xmlElements = (xml: string): Array<string> => {
   for (let m = tag.exec(body); m !== null; m = tag.exec(body)) {
     const text = body.slice(at, m.index)
     if (/[<>]/.test(text)) throw new Error(`stray markup in text: ${JSON.stringify(text.slice(0, 40))}`)
-    if (/&(?!amp;|lt;|gt;|quot;|apos;|#\d+;)/.test(text)) throw new Error(`unescaped & in text: ${JSON.stringify(text)}`)
+    if (/&(?!amp;|lt;|gt;|quot;|apos;|#\d+;)/.test(text)) {
+      throw new Error(`unescaped & in text: ${JSON.stringify(text)}`)
+    }
     at = m.index + m[0].length
     const [, close, name, , selfClose] = m
     if (close === "/") {
@@ -185,8 +209,12 @@ describe("Train.fit outputs next to the checkpoint", () => {
       }).pipe(Effect.provide(Progress.collect(events)))
     )
     // a message after each epoch says where the checkpoint went
-    expect(events.filter((e) => e.includes("checkpoint saved"))).toEqual([1, 2, 3].map((e) => `epoch ${e}: checkpoint saved to ${join(dir, "model.safetensors")}`))
-    expect(events.indexOf("epoch 1")).toBeLessThan(events.indexOf(`epoch 1: checkpoint saved to ${join(dir, "model.safetensors")}`))
+    expect(events.filter((e) => e.includes("checkpoint saved"))).toEqual(
+      [1, 2, 3].map((e) => `epoch ${e}: checkpoint saved to ${join(dir, "model.safetensors")}`)
+    )
+    expect(events.indexOf("epoch 1")).toBeLessThan(
+      events.indexOf(`epoch 1: checkpoint saved to ${join(dir, "model.safetensors")}`)
+    )
 
     const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8"))
     expect(metrics.job).toBe("unit-test")
@@ -219,12 +247,21 @@ describe("Train.fit outputs next to the checkpoint", () => {
       expectBitwiseEqual(saved!, t)
     }
     expect([...tensors.keys()].filter((k) => k.startsWith("optimizer.")).toSorted()).toEqual(
-      ["optimizer.0.0.bias", "optimizer.0.0.kernel", "optimizer.0.1.bias", "optimizer.0.1.kernel", "optimizer.1.0.bias", "optimizer.1.0.kernel", "optimizer.1.1.bias", "optimizer.1.1.kernel"]
+      [
+        "optimizer.0.0.bias",
+        "optimizer.0.0.kernel",
+        "optimizer.0.1.bias",
+        "optimizer.0.1.kernel",
+        "optimizer.1.0.bias",
+        "optimizer.1.0.kernel",
+        "optimizer.1.1.bias",
+        "optimizer.1.1.kernel"
+      ]
     )
 
     const svg = readFileSync(join(dir, "training.svg"), "utf8")
     expect(svg.trimStart().startsWith("<svg")).toBe(true)
-    expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"')
+    expect(svg).toContain("xmlns=\"http://www.w3.org/2000/svg\"")
     const elements = xmlElements(svg)
     expect(elements[0]).toBe("svg")
     // two panels (loss, accuracy) x two series (training, validation), one point per epoch

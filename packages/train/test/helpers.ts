@@ -1,15 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Pytree } from "@typegrad/autodiff"
 import { Dataset, Mnist } from "@typegrad/data"
 import { Layer, Model } from "@typegrad/nn"
 import { Tensor } from "@typegrad/tensor"
 import { Effect, Result } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, expect } from "vitest"
 
 /** A fresh temp directory per call, all removed after the file's tests. */
-export const tempDirs = (prefix: string): (() => string) => {
+export const tempDirs = (prefix: string): () => string => {
   const made: Array<string> = []
   afterAll(() => {
     for (const d of made) rmSync(d, { recursive: true, force: true })

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
 import { Pytree } from "@typegrad/autodiff"
 import { Dataset } from "@typegrad/data"
 import { Layer, Model } from "@typegrad/nn"
@@ -7,6 +5,8 @@ import { Optimizer } from "@typegrad/optim"
 import { Tensor } from "@typegrad/tensor"
 import { CheckpointError, NonFiniteLossError, Progress, Safetensors, Train } from "@typegrad/train"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer as EffectLayer, Result } from "effect"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { expectBitwiseEqual, failureOf, mnistSlice, tempDirs, tinyModel } from "./helpers.ts"
 
@@ -31,9 +31,11 @@ const config = (over: Partial<Train.FitConfig<Params>> = {}): Train.FitConfig<Pa
   ...over
 })
 
-const fit = (c: Train.FitConfig<Params>, progress = Progress.silent) => Effect.runPromise(Train.fit(c).pipe(Effect.provide(progress)))
+const fit = (c: Train.FitConfig<Params>, progress = Progress.silent) =>
+  Effect.runPromise(Train.fit(c).pipe(Effect.provide(progress)))
 
-const comparable = (h: ReadonlyArray<Progress.EpochMetrics>) => h.map((m) => [m.epoch, m.loss, m.accuracy, m.validationLoss, m.validationAccuracy])
+const comparable = (h: ReadonlyArray<Progress.EpochMetrics>) =>
+  h.map((m) => [m.epoch, m.loss, m.accuracy, m.validationLoss, m.validationAccuracy])
 
 let straight: Train.FitResult<Params>
 
@@ -79,12 +81,16 @@ describe("resume from a checkpoint", () => {
   it("refuses a checkpoint of another model, with a CheckpointError that says so", async () => {
     const dir = tempDir()
     await fit(config({ epochs: 1, directory: dir }))
-    const wider = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 17, activation: "relu" })).add(Layer.dense({ units: 10 }))
+    const wider = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 17, activation: "relu" })).add(
+      Layer.dense({ units: 10 })
+    )
     const e1 = await failureOf(Train.fit(config({ model: wider, resume: dir })).pipe(Effect.provide(Progress.silent)))
     expect(e1).toBeInstanceOf(CheckpointError)
     expect(e1._tag).toBe("CheckpointError")
     expect(e1.message).toContain(join(dir, "model.safetensors"))
-    expect(e1.message).toMatch(/params\.0\.(kernel|bias) has shape \[(784, )?16\] but the model needs \[(784, )?17\].*another model/)
+    expect(e1.message).toMatch(
+      /params\.0\.(kernel|bias) has shape \[(784, )?16\] but the model needs \[(784, )?17\].*another model/
+    )
     const deeper = tinyModel.add(Layer.dense({ units: 10 }))
     const e2 = await failureOf(Train.fit(config({ model: deeper, resume: dir })).pipe(Effect.provide(Progress.silent)))
     expect(e2._tag).toBe("CheckpointError")
@@ -98,7 +104,9 @@ describe("resume from a checkpoint", () => {
     const dir = tempDir()
     const deeper = tinyModel.add(Layer.dense({ units: 10 }))
     await fit(config({ model: deeper, epochs: 1, directory: dir }))
-    const e = await failureOf(Train.fit(config({ model: tinyModel, resume: dir })).pipe(Effect.provide(Progress.silent)))
+    const e = await failureOf(
+      Train.fit(config({ model: tinyModel, resume: dir })).pipe(Effect.provide(Progress.silent))
+    )
     expect(e._tag).toBe("CheckpointError")
     expect(e.message).toMatch(/another model/)
   })
@@ -107,7 +115,9 @@ describe("resume from a checkpoint", () => {
     const dir = tempDir()
     await fit(config({ epochs: 1, directory: dir }))
     const e = await failureOf(
-      Train.fit(config({ optimizer: Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }), resume: dir })).pipe(Effect.provide(Progress.silent))
+      Train.fit(config({ optimizer: Optimizer.sgd({ learningRate: 0.1, momentum: 0.9 }), resume: dir })).pipe(
+        Effect.provide(Progress.silent)
+      )
     )
     expect(e).toBeInstanceOf(CheckpointError)
     expect(e.message).toContain("adam")
@@ -117,7 +127,9 @@ describe("resume from a checkpoint", () => {
 
   it("refuses a missing checkpoint and a safetensors file that is not a training checkpoint", async () => {
     const dir = tempDir()
-    const e1 = await failureOf(Train.fit(config({ resume: join(dir, "nothing-here") })).pipe(Effect.provide(Progress.silent)))
+    const e1 = await failureOf(
+      Train.fit(config({ resume: join(dir, "nothing-here") })).pipe(Effect.provide(Progress.silent))
+    )
     expect(e1._tag).toBe("CheckpointError")
     expect(e1.message).toContain("nothing-here")
     const foreign = join(dir, "foreign.safetensors")
@@ -135,7 +147,9 @@ const blockAt = (epoch: number, step: number, reached: Deferred.Deferred<void>) 
     Progress.Progress,
     Progress.Progress.of({
       start: () => Effect.void,
-      step: (s) => (s.epoch === epoch && s.step === step ? Effect.andThen(Deferred.succeed(reached, undefined), Effect.never) : Effect.void),
+      step: (s) => (s.epoch === epoch && s.step === step
+        ? Effect.andThen(Deferred.succeed(reached, undefined), Effect.never)
+        : Effect.void),
       epoch: () => Effect.void,
       message: () => Effect.void
     })
@@ -147,7 +161,9 @@ describe("interruption", () => {
     async (epoch, step) => {
       const dir = tempDir()
       const reached = Effect.runSync(Deferred.make<void>())
-      const fiber = Effect.runFork(Train.fit(config({ directory: dir })).pipe(Effect.provide(blockAt(epoch, step, reached))))
+      const fiber = Effect.runFork(
+        Train.fit(config({ directory: dir })).pipe(Effect.provide(blockAt(epoch, step, reached)))
+      )
       await Effect.runPromise(Deferred.await(reached))
       await Effect.runPromise(Fiber.interrupt(fiber))
       const exit = await Effect.runPromise(Fiber.await(fiber))
@@ -196,9 +212,15 @@ describe("non-finite loss", () => {
     const metricsBefore = readFileSync(join(dir, "metrics.json"))
     const pixels = Tensor.toArray(data.train.images)
     pixels[192 * 784 + 300] = NaN // one pixel of one image; every epoch sees every image
-    const poisoned = Dataset.make({ images: Tensor.fromArray(pixels, [448, 28, 28, 1]), labels: data.train.labels, numClasses: 10 })
+    const poisoned = Dataset.make({
+      images: Tensor.fromArray(pixels, [448, 28, 28, 1]),
+      labels: data.train.labels,
+      numClasses: 10
+    })
     const result = await Effect.runPromise(
-      Effect.result(Train.fit(config({ model, train: poisoned, resume: dir, directory: dir })).pipe(Effect.provide(Progress.silent)))
+      Effect.result(
+        Train.fit(config({ model, train: poisoned, resume: dir, directory: dir })).pipe(Effect.provide(Progress.silent))
+      )
     )
     return { dir, before, metricsBefore, result }
   }

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { Tensor } from "@typegrad/tensor"
 import { CheckpointError, Safetensors } from "@typegrad/train"
 import { Effect, Result } from "effect"
 import fc from "fast-check"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { failureOf, tempDirs } from "./helpers.ts"
 
@@ -27,7 +27,9 @@ const tensorArb: fc.Arbitrary<{ dtype: DType; shape: Array<number>; values: Arra
   })
 
 // Any name but the reserved one, integer-like names ("0", which JSON objects list first) included.
-const nameArb = fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.nat(20).map(String)).filter((s) => s !== "__metadata__")
+const nameArb = fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.nat(20).map(String)).filter((s) =>
+  s !== "__metadata__"
+)
 
 const build = (spec: { dtype: DType; shape: Array<number>; values: Array<number> }) =>
   Tensor.fromArray(spec.values, spec.shape, { dtype: spec.dtype }) as Tensor.AnyTensor
@@ -67,7 +69,9 @@ describe("Safetensors.encode / decode", () => {
     fc.assert(
       fc.property(
         fc.uniqueArray(fc.tuple(nameArb, tensorArb), { maxLength: 5, selector: ([name]) => name }),
-        fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== "__proto__"), fc.string({ maxLength: 10 }), { maxKeys: 4 }),
+        fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== "__proto__"), fc.string({ maxLength: 10 }), {
+          maxKeys: 4
+        }),
         (entries, metadata) => {
           const tensors = new Map(entries.map(([name, spec]) => [name, build(spec)] as const))
           const bytes = Safetensors.encode(tensors, metadata)
@@ -100,7 +104,10 @@ describe("Safetensors.encode / decode", () => {
           const names = Object.keys(header).filter((k) => k !== "__metadata__")
           expect(names.toSorted()).toEqual([...tensors.keys()].toSorted())
           // offsets tile [0, data.length) without gaps or overlaps
-          const spans = names.map((k) => (header[k] as { data_offsets: [number, number] }).data_offsets).toSorted((a, b) => a[0] - b[0] || a[1] - b[1])
+          const spans = names.map((k) => (header[k] as { data_offsets: [number, number] }).data_offsets).toSorted((
+            a,
+            b
+          ) => a[0] - b[0] || a[1] - b[1])
           let at = 0
           for (const [b, e] of spans) {
             expect(b).toBe(at)
@@ -161,7 +168,10 @@ describe("Safetensors.encode / decode", () => {
   // valid file was rejected as having "gaps or overlaps". The Rust reference sorts by (begin, end).
   // Encode's own files hit this with integer-like names: JS objects list "0" before " ".
   it("decodes an empty tensor that shares its offset with the next one, whatever the header order", () => {
-    const header = JSON.stringify({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [0], data_offsets: [0, 0] } })
+    const header = JSON.stringify({
+      a: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+      b: { dtype: "F32", shape: [0], data_offsets: [0, 0] }
+    })
     const h = new TextEncoder().encode(header)
     const bytes = new Uint8Array(8 + h.length + 4)
     new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true)
@@ -172,7 +182,10 @@ describe("Safetensors.encode / decode", () => {
   })
 
   it("round-trips an empty tensor next to a tensor with an integer-like name", () => {
-    const r = Safetensors.decode(Safetensors.encode([["0", Tensor.fromArray([1], [])], [" ", Tensor.zeros([0])]]), "x.safetensors")
+    const r = Safetensors.decode(
+      Safetensors.encode([["0", Tensor.fromArray([1], [])], [" ", Tensor.zeros([0])]]),
+      "x.safetensors"
+    )
     if (Result.isFailure(r)) throw new Error(r.failure.message)
     expect([...r.success.tensors.keys()].toSorted()).toEqual([" ", "0"])
   })
@@ -218,7 +231,10 @@ describe("Safetensors.decode rejects corrupt files with a CheckpointError naming
     assertRejects(file("{not json"), /JSON/)
     assertRejects(file("[1, 2]"), /object/)
     assertRejects(file("null"), /object/)
-    assertRejects(new Uint8Array([...file("{}").subarray(0, 8)].map((b, i) => (i === 0 ? 2 : b)).concat([0xff, 0xfe])), /JSON|corrupt/)
+    assertRejects(
+      new Uint8Array([...file("{}").subarray(0, 8)].map((b, i) => (i === 0 ? 2 : b)).concat([0xff, 0xfe])),
+      /JSON|corrupt/
+    )
   })
   it("an unsupported dtype", () => {
     assertRejects(file({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, 8), /I64/)
@@ -263,14 +279,21 @@ describe("Safetensors.read / write", () => {
     const first = await Effect.runPromise(Safetensors.read(target))
     expect([...Tensor.toArray(first.tensors.get("w")!)]).toEqual([1, 2, 3])
     expect(first.metadata).toEqual({ v: "1" })
-    await Effect.runPromise(Safetensors.write(target, [["u", Tensor.fromArray([9], [1, 1], { dtype: "float64" })]], { v: "2" }))
+    await Effect.runPromise(
+      Safetensors.write(target, [["u", Tensor.fromArray([9], [1, 1], { dtype: "float64" })]], { v: "2" })
+    )
     const second = await Effect.runPromise(Safetensors.read(target))
     expect([...second.tensors.keys()]).toEqual(["u"])
     expect(second.tensors.get("u")!.dtype).toBe("float64")
     expect(second.metadata).toEqual({ v: "2" })
     expect(readdirSync(dir)).toEqual(["model.safetensors"])
     // the file on disk is exactly what encode produces
-    expect(Buffer.compare(readFileSync(target), Buffer.from(Safetensors.encode([["u", Tensor.fromArray([9], [1, 1], { dtype: "float64" })]], { v: "2" })))).toBe(0)
+    expect(
+      Buffer.compare(
+        readFileSync(target),
+        Buffer.from(Safetensors.encode([["u", Tensor.fromArray([9], [1, 1], { dtype: "float64" })]], { v: "2" }))
+      )
+    ).toBe(0)
   })
 
   it("read fails with a CheckpointError naming a missing or corrupt file", async () => {

@@ -16,7 +16,7 @@
  * @internal
  */
 import { Tensor } from "@typegrad/tensor"
-import { bind, type Primitive, type Trace, TensorImpl } from "@typegrad/tensor/internal"
+import { bind, type Primitive, TensorImpl, type Trace } from "@typegrad/tensor/internal"
 
 interface Node {
   readonly primitive: Primitive | undefined

@@ -8,9 +8,9 @@
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
 import { readFile } from "node:fs/promises"
 import { gunzip } from "node:zlib"
-import * as Effect from "effect/Effect"
 import { DatasetFileError } from "../DatasetError.ts"
 
 /** `true` when `bytes` start with the gzip magic number `1f 8b`. */

@@ -23,7 +23,8 @@ export type ToNum<S extends string> = S extends `${infer N extends number}` ? N 
 
 // Addition on reversed operands; the result is built most-significant first.
 type AddRev<A extends string, B extends string, C extends 0 | 1, Acc extends string> = A extends
-  `${infer a extends Digit}${infer AT}` ? B extends `${infer b extends Digit}${infer BT}`
+  `${infer a extends Digit}${infer AT}` ?
+  B extends `${infer b extends Digit}${infer BT}`
     ? AddTable[a][b][C] extends `${infer D}${infer C2 extends 0 | 1}` ? AddRev<AT, BT, C2, `${D}${Acc}`> : never
   : AddTable[a]["0"][C] extends `${infer D}${infer C2 extends 0 | 1}` ? AddRev<AT, "", C2, `${D}${Acc}`>
   : never
@@ -37,7 +38,8 @@ export type AddS<A extends string, B extends string> = AddRev<Rev<A>, Rev<B>, 0,
 
 // Subtraction on reversed operands (A >= B in length); a final borrow means the result is negative.
 type SubRev<A extends string, B extends string, C extends 0 | 1, Acc extends string> = A extends
-  `${infer a extends Digit}${infer AT}` ? B extends `${infer b extends Digit}${infer BT}`
+  `${infer a extends Digit}${infer AT}` ?
+  B extends `${infer b extends Digit}${infer BT}`
     ? SubTable[a][b][C] extends `${infer D}${infer C2 extends 0 | 1}` ? SubRev<AT, BT, C2, `${D}${Acc}`> : never
   : SubTable[a]["0"][C] extends `${infer D}${infer C2 extends 0 | 1}` ? SubRev<AT, "", C2, `${D}${Acc}`>
   : never
@@ -76,7 +78,9 @@ type MulLoop<RA extends string, B extends string, Acc extends string> = B extend
   : Acc
 
 /** Product of two canonical digit strings. */
-export type MulS<A extends string, B extends string> = A extends "0" ? "0" : B extends "0" ? "0" : MulLoop<Rev<A>, B, "0">
+export type MulS<A extends string, B extends string> = A extends "0" ? "0"
+  : B extends "0" ? "0"
+  : MulLoop<Rev<A>, B, "0">
 
 type Inc = { "0": "1"; "1": "2"; "2": "3"; "3": "4"; "4": "5"; "5": "6"; "6": "7"; "7": "8"; "8": "9"; "9": "9" }
 

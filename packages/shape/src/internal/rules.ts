@@ -2,9 +2,9 @@
 // Conventions: a `number` dim (unknown until run time) makes every dim computed from it `number` and skips
 // the checks that need it; an array of unknown length makes the result `readonly number[]`.
 // The order of checks and the messages must stay identical to ./runtime.ts.
+import type { Add, Div, Mul, Sub } from "../Nat.ts"
 import type { ShapeError } from "../ShapeError.ts"
 import type * as I from "./nat.ts"
-import type { Add, Div, Mul, Sub } from "../Nat.ts"
 
 type Shape = readonly number[]
 type Pair = readonly [number, number]
@@ -46,7 +46,8 @@ export type Show<S extends Shape> = ShowValue<S>
 // ---------------------------------------------------------------------------------------------------------
 // Sizes
 
-type SizeLoop<S extends Shape, Acc extends string> = S extends readonly [infer H extends number, ...infer T extends Shape]
+type SizeLoop<S extends Shape, Acc extends string> = S extends
+  readonly [infer H extends number, ...infer T extends Shape]
   ? number extends H ? number : SizeLoop<T, I.MulS<Acc, `${H}`>>
   : I.ToNum<Acc>
 
@@ -67,7 +68,8 @@ type Widen<S extends Shape> = { readonly [K in keyof S]: number }
 
 /** Normalizes an axis in `[-rank, rank)` to `[0, rank)`. */
 export type NormalizeAxis<R extends number, A extends number, Op extends string> = number extends R | A ? number
-  : `${A}` extends `${bigint}` ? `${A}` extends `-${infer M extends number}`
+  : `${A}` extends `${bigint}` ?
+    `${A}` extends `-${infer M extends number}`
       ? I.CmpS<`${M}`, `${R}`> extends "gt" ? ShapeError<`${Op}: axis ${A} out of range for rank ${R}`>
       : Sub<R, M>
     : I.CmpS<`${A}`, `${R}`> extends "lt" ? A
@@ -132,8 +134,7 @@ type ToPair<V, Default extends Pair> = [V] extends [undefined] ? Default
 type Opt<O, K extends string> = K extends keyof O ? O[K] : undefined
 
 type PairOk<P extends Pair, Pos extends boolean> = Pos extends true
-  ? (IsLit<P[0]> extends true ? PosLit<P[0]> : true) extends true
-    ? (IsLit<P[1]> extends true ? PosLit<P[1]> : true)
+  ? (IsLit<P[0]> extends true ? PosLit<P[0]> : true) extends true ? (IsLit<P[1]> extends true ? PosLit<P[1]> : true)
   : false
   : (IsLit<P[0]> extends true ? NatLit<P[0]> : true) extends true ? (IsLit<P[1]> extends true ? NatLit<P[1]> : true)
   : false
@@ -145,8 +146,12 @@ type ToPads<P> = [P] extends [undefined] ? readonly [0, 0, 0, 0]
   : [P] extends ["same"] ? "same"
   : [P] extends [number] ? readonly [P, P, P, P]
   : [P] extends [readonly [infer h extends number, infer w extends number]] ? readonly [h, h, w, w]
-  : [P] extends [readonly [readonly [infer t extends number, infer b extends number], readonly [infer l extends number, infer r extends number]]]
-    ? readonly [t, b, l, r]
+  : [P] extends [
+    readonly [
+      readonly [infer t extends number, infer b extends number],
+      readonly [infer l extends number, infer r extends number]
+    ]
+  ] ? readonly [t, b, l, r]
   : "unknown"
 
 type PadsOk<P extends Pads> = P extends readonly [number, number, number, number]
@@ -180,8 +185,7 @@ type ExplicitOut<
 > = number extends H | K | S | D | Before | After ? number
   : Add<Add<H, Before>, After> extends infer Padded extends number
     ? Add<Mul<Sub<K, 1>, D>, 1> extends infer EffK extends number
-      ? I.CmpS<`${Padded}`, `${EffK}`> extends "lt"
-        ? ShapeError<
+      ? I.CmpS<`${Padded}`, `${EffK}`> extends "lt" ? ShapeError<
           What extends "conv" ? `${Op}: kernel ${EffK} larger than padded input ${Padded}`
             : `${Op}: pool size ${EffK} larger than input ${Padded}`
         >
@@ -200,8 +204,7 @@ type Spatial<
   P extends Pads,
   What extends "conv" | "pool",
   Op extends string
-> = OutDim<H, K[0], S[0], D[0], P, 0, What, Op> extends infer OH
-  ? OH extends ShapeError ? OH
+> = OutDim<H, K[0], S[0], D[0], P, 0, What, Op> extends infer OH ? OH extends ShapeError ? OH
   : OutDim<W, K[1], S[1], D[1], P, 1, What, Op> extends infer OW ? OW extends ShapeError ? OW
     : readonly [N, OH & number, OW & number, C]
   : never
@@ -215,7 +218,8 @@ type ConvCheckOptions<
   S extends Pair = ToPair<Opt<O, "strides">, readonly [1, 1]>,
   D extends Pair = ToPair<Opt<O, "dilation">, readonly [1, 1]>,
   P extends Pads = ToPads<Opt<O, "padding">>
-> = PairOk<S, true> extends false ? ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
+> = PairOk<S, true> extends false ?
+  ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
   : PairOk<D, true> extends false
     ? ShapeError<`${Op}: dilation must be positive integers, got ${ShowValue<Opt<O, "dilation">>}`>
   : PadsOk<P> extends false
@@ -244,7 +248,8 @@ type PoolCheck<
   P extends Pads = ToPads<Opt<O, "padding">>
 > = PairOk<K, true> extends false
   ? ShapeError<`${Op}: pool size must be positive integers, got ${ShowValue<Opt<O, "poolSize">>}`>
-  : PairOk<S, true> extends false ? ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
+  : PairOk<S, true> extends false ?
+    ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
   : P extends readonly [number, number, number, number] | "same"
     ? Spatial<X[0], X[1], X[2], X[3], K, S, readonly [1, 1], P, "pool", Op>
   : readonly [X[0], number, number, X[3]]
@@ -267,13 +272,12 @@ type PadsAllOk<P extends readonly unknown[]> = P extends readonly [infer H, ...i
   ? H extends readonly [number, number] ? PairOk<H, false> extends true ? PadsAllOk<T> : false : false
   : true
 
-export type Pad<S extends Shape, P extends readonly (readonly [number, number])[], Op extends string> = IsTuple<S> extends
-  false ? readonly number[]
-  : IsTuple<P> extends false ? Widen<S>
-  : P["length"] extends S["length"]
-    ? PadsAllOk<P> extends true ? PadLoop<S, P, readonly []>
-    : ShapeError<`${Op}: paddings must be non-negative integers, got ${ShowValue<P>}`>
-  : ShapeError<`${Op}: expected ${S["length"]} [before, after] pairs for rank ${S["length"]}, got ${P["length"]}`>
+export type Pad<S extends Shape, P extends readonly (readonly [number, number])[], Op extends string> =
+  IsTuple<S> extends false ? readonly number[]
+    : IsTuple<P> extends false ? Widen<S>
+    : P["length"] extends S["length"] ? PadsAllOk<P> extends true ? PadLoop<S, P, readonly []>
+      : ShapeError<`${Op}: paddings must be non-negative integers, got ${ShowValue<P>}`>
+    : ShapeError<`${Op}: expected ${S["length"]} [before, after] pairs for rank ${S["length"]}, got ${P["length"]}`>
 
 // ---------------------------------------------------------------------------------------------------------
 // Reshape, flatten
@@ -295,11 +299,9 @@ type ReshapeFail<S extends Shape, T extends Shape, Op extends string> = ShapeErr
 >
 
 export type Reshape<S extends Shape, T extends Shape, Op extends string> = IsTuple<T> extends false ? readonly number[]
-  : ReshapeScan<T, Op, T, "1", 0> extends infer R
-    ? R extends ShapeError ? R
+  : ReshapeScan<T, Op, T, "1", 0> extends infer R ? R extends ShapeError ? R
     : R extends readonly [infer Prod extends string, infer Minus]
-      ? Size<S> extends infer Total extends number
-        ? number extends Total ? ReplaceMinus<T, number>
+      ? Size<S> extends infer Total extends number ? number extends Total ? ReplaceMinus<T, number>
         : Prod extends "number" ? ReplaceMinus<T, number>
         : Minus extends 0 ? (`${Total}` extends Prod ? Readonly<T> : ReshapeFail<S, T, Op>)
         : Prod extends "0" ? ReshapeFail<S, T, Op>
@@ -337,24 +339,27 @@ type ConcatMerge<
   : never
   : Out
 
-type ConcatLoop<First extends Shape, Rest extends readonly Shape[], Axis extends number, Acc extends Shape, Op extends string> =
-  Rest extends readonly [infer S extends Shape, ...infer RT extends readonly Shape[]]
-    ? IsTuple<S> extends false ? readonly number[]
-    : S["length"] extends First["length"]
-      ? ConcatMerge<Acc, S, Axis, [], readonly []> extends infer M
-        ? M extends Shape ? ConcatLoop<First, RT, Axis, M, Op>
-        : M extends number ? ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} differ at axis ${M}`>
-        : never
+type ConcatLoop<
+  First extends Shape,
+  Rest extends readonly Shape[],
+  Axis extends number,
+  Acc extends Shape,
+  Op extends string
+> = Rest extends readonly [infer S extends Shape, ...infer RT extends readonly Shape[]]
+  ? IsTuple<S> extends false ? readonly number[]
+  : S["length"] extends First["length"]
+    ? ConcatMerge<Acc, S, Axis, [], readonly []> extends infer M ? M extends Shape ? ConcatLoop<First, RT, Axis, M, Op>
+      : M extends number ? ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} differ at axis ${M}`>
       : never
-    : ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} have different ranks`>
-    : Acc
+    : never
+  : ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} have different ranks`>
+  : Acc
 
 export type Concat<Ss extends readonly Shape[], Axis extends number, Op extends string> = IsTuple<Ss> extends false
   ? readonly number[]
   : Ss extends readonly [infer First extends Shape, ...infer Rest extends readonly Shape[]]
     ? IsTuple<First> extends false ? readonly number[]
-    : NormalizeAxis<First["length"], Axis, Op> extends infer A
-      ? A extends ShapeError ? A
+    : NormalizeAxis<First["length"], Axis, Op> extends infer A ? A extends ShapeError ? A
       : number extends A ? readonly number[]
       : ConcatLoop<First, Rest, A & number, Readonly<First>, Op>
     : never
@@ -365,8 +370,7 @@ export type Concat<Ss extends readonly Shape[], Axis extends number, Op extends 
 
 type NormalizeAll<R extends number, As extends readonly number[], All, Op extends string, Seen extends number> =
   As extends readonly [infer A extends number, ...infer T extends readonly number[]]
-    ? NormalizeAxis<R, A, Op> extends infer N
-      ? N extends ShapeError ? N
+    ? NormalizeAxis<R, A, Op> extends infer N ? N extends ShapeError ? N
       : N extends Seen ? ShapeError<`${Op}: duplicate axis ${A} in ${ShowValue<All>}`>
       : NormalizeAll<R, T, All, Op, Seen | (N & number)>
     : never
@@ -386,8 +390,7 @@ export type Reduce<S extends Shape, Axes, Keep extends boolean, Op extends strin
   : [Axes] extends [undefined] ? Keep extends true ? Ones<S> : readonly []
   : ([Axes] extends [number] ? readonly [Axes] : Axes) extends infer As extends readonly number[]
     ? IsTuple<As> extends false ? readonly number[]
-    : NormalizeAll<S["length"], As, Axes, Op, never> extends infer Ax
-      ? [Ax] extends [never] ? Readonly<S>
+    : NormalizeAll<S["length"], As, Axes, Op, never> extends infer Ax ? [Ax] extends [never] ? Readonly<S>
       : [Ax] extends [ShapeError] ? Ax
       : number extends Ax ? readonly number[]
       : ReduceLoop<S, Ax & number, Keep, [], readonly []>
@@ -399,11 +402,10 @@ type Reverse<S extends Shape, Acc extends Shape = readonly []> = S extends
   : Acc
 
 type IsPerm<P extends Shape, R extends number, Seen extends number> = P extends
-  readonly [infer H extends number, ...infer T extends Shape]
-  ? number extends H ? IsPerm<T, R, Seen>
+  readonly [infer H extends number, ...infer T extends Shape] ? number extends H ? IsPerm<T, R, Seen>
   : NatLit<H> extends true ? I.CmpS<`${H}`, `${R}`> extends "lt" ? H extends Seen ? false : IsPerm<T, R, Seen | H>
-      : false
     : false
+  : false
   : true
 
 type Permute<S extends Shape, P extends Shape> = { readonly [K in keyof P]: number extends P[K] ? number : S[P[K]] }
@@ -411,8 +413,7 @@ type Permute<S extends Shape, P extends Shape> = { readonly [K in keyof P]: numb
 export type Transpose<S extends Shape, P, Op extends string> = IsTuple<S> extends false ? readonly number[]
   : [P] extends [undefined] ? Reverse<S>
   : P extends Shape ? IsTuple<P> extends false ? Widen<S>
-    : P["length"] extends S["length"]
-      ? IsPerm<P, S["length"], never> extends true ? Permute<S, P>
+    : P["length"] extends S["length"] ? IsPerm<P, S["length"], never> extends true ? Permute<S, P>
       : ShapeError<`${Op}: ${Show<P>} is not a permutation of the axes of rank ${S["length"]}`>
     : ShapeError<`${Op}: permutation ${Show<P>} has length ${P["length"]}, expected rank ${S["length"]}`>
   : Widen<S>

@@ -21,7 +21,11 @@ export const fail = (op: string, summary: string, detail: string = ""): never =>
 /** Checks that `s` is an array of non-negative integers. */
 export const checkShape = (s: unknown, op: string, what: string = "shape"): Shape => {
   if (!Array.isArray(s) || !s.every(isNat)) {
-    return fail(op, `${op}: invalid ${what} ${Array.isArray(s) ? showValue(s) : String(s)}`, "; dimensions must be non-negative integers")
+    return fail(
+      op,
+      `${op}: invalid ${what} ${Array.isArray(s) ? showValue(s) : String(s)}`,
+      "; dimensions must be non-negative integers"
+    )
   }
   return s as Shape // checked just above
 }
@@ -156,8 +160,16 @@ const axis1d = (
   const padded = h + before + after
   if (padded < eff) {
     return what === "conv"
-      ? fail(op, `${op}: kernel ${eff} larger than padded input ${padded}`, `${context}; use padding "same" or a smaller kernel`)
-      : fail(op, `${op}: pool size ${eff} larger than input ${padded}`, `${context}; use padding "same" or a smaller pool size`)
+      ? fail(
+        op,
+        `${op}: kernel ${eff} larger than padded input ${padded}`,
+        `${context}; use padding "same" or a smaller kernel`
+      )
+      : fail(
+        op,
+        `${op}: pool size ${eff} larger than input ${padded}`,
+        `${context}; use padding "same" or a smaller pool size`
+      )
   }
   return { out: Math.floor((padded - eff) / s) + 1, before, after, effective: eff }
 }
@@ -295,7 +307,9 @@ export const pad = (s: Shape, paddings: ReadonlyArray<Pair>, op: string = "pad")
   if (!Array.isArray(paddings) || paddings.length !== s.length) {
     return fail(
       op,
-      `${op}: expected ${s.length} [before, after] pairs for rank ${s.length}, got ${Array.isArray(paddings) ? paddings.length : String(paddings)}`
+      `${op}: expected ${s.length} [before, after] pairs for rank ${s.length}, got ${
+        Array.isArray(paddings) ? paddings.length : String(paddings)
+      }`
     )
   }
   if (!paddings.every((p) => Array.isArray(p) && p.length === 2 && isNat(p[0]) && isNat(p[1]))) {
@@ -311,7 +325,11 @@ export const reshape = (s: Shape, t: Shape, op: string = "reshape"): Shape => {
   for (const d of t) {
     if (d === -1) minus++
     else if (isNat(d)) prod *= d
-    else return fail(op, `${op}: invalid target dimension ${d} in ${show(t)}`, "; use non-negative integers and at most one -1")
+    else {return fail(
+        op,
+        `${op}: invalid target dimension ${d} in ${show(t)}`,
+        "; use non-negative integers and at most one -1"
+      )}
   }
   if (minus > 1) return fail(op, `${op}: at most one -1 allowed, got ${show(t)}`)
   const total = size(s)
@@ -341,7 +359,11 @@ export const concat = (shapes: ReadonlyArray<Shape>, axis: number, op: string = 
     for (let i = 0; i < s.length; i++) {
       if (i === a) out[i] = out[i]! + s[i]!
       else if (out[i] !== s[i]) {
-        return fail(op, `${op}: shapes ${show(first)} and ${show(s)} differ at axis ${i}`, `; only axis ${a} may differ`)
+        return fail(
+          op,
+          `${op}: shapes ${show(first)} and ${show(s)} differ at axis ${i}`,
+          `; only axis ${a} may differ`
+        )
       }
     }
   }
@@ -380,7 +402,11 @@ export const transpose = (s: Shape, perm?: ReadonlyArray<number>, op: string = "
   const seen = new Set<number>()
   for (const p of perm) {
     if (!isNat(p) || p >= s.length || seen.has(p)) {
-      return fail(op, `${op}: ${show(perm)} is not a permutation of the axes of rank ${s.length}`, `; use each of 0..${s.length - 1} once`)
+      return fail(
+        op,
+        `${op}: ${show(perm)} is not a permutation of the axes of rank ${s.length}`,
+        `; use each of 0..${s.length - 1} once`
+      )
     }
     seen.add(p)
   }

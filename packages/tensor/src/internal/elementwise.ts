@@ -50,7 +50,7 @@ const branchFree = (expr: string): string => {
  */
 const RELU: ReadonlyMap<string, boolean> = new Map([
   ["a > 0 ? a : 0", false],
-  ["a > 0 || a !== a ? a : 0", true],
+  ["a > 0 || a !== a ? a : 0", true]
 ])
 
 const compileRelu = (dtype: DType, keepNaN: boolean): UnaryFn => {

@@ -4,11 +4,16 @@
  *
  * @internal
  */
+import { alloc, type Data, type DType, sizeOf, stridesOf } from "./core.ts"
 import { collapse } from "./elementwise.ts"
-import { alloc, sizeOf, stridesOf, type Data, type DType } from "./core.ts"
 
 /** `out[i0..] = data[perm-indexed]`: the transpose of `data` (shape `shape`) by `perm`. */
-export const transpose = (dtype: DType, data: Data, shape: ReadonlyArray<number>, perm: ReadonlyArray<number>): Data => {
+export const transpose = (
+  dtype: DType,
+  data: Data,
+  shape: ReadonlyArray<number>,
+  perm: ReadonlyArray<number>
+): Data => {
   const outShape = perm.map((p) => shape[p]!)
   const inStrides = stridesOf(shape)
   const out = alloc(dtype, data.length)
@@ -86,7 +91,7 @@ export const window = (
   let j = base
   for (let i = 0; i < total; i += n) {
     if (last !== 1) {
-      if (mode === "slice") for (let k = 0; k < n; k++) out[i + k] = data[j + k * last]!
+      if (mode === "slice") { for (let k = 0; k < n; k++) out[i + k] = data[j + k * last]! }
       else for (let k = 0; k < n; k++) out[j + k * last] = data[i + k]!
     } else if (mode === "slice") out.set(data.subarray(j, j + n), i)
     else out.set(data.subarray(i, i + n), j)

@@ -4,7 +4,7 @@
  * @internal
  */
 import { Shape as Rules } from "@typegrad/shape"
-import { alloc, make, primitive, sizeOf, type Data } from "./core.ts"
+import { alloc, type Data, make, primitive, sizeOf } from "./core.ts"
 import { reluBackward } from "./kernels/fused.ts"
 import { getKernels } from "./kernels/index.ts"
 import type { Conv2dGeometry, Pool2dGeometry } from "./kernels/types.ts"
@@ -232,7 +232,9 @@ export const poolImpl = {
   /** `maxBackward(x, dy)`: routes each `dy` to the first maximum of its window in `x`. */
   maxBackward: primitive<Pool2dParams>("maxPool2dBackward", ([x, dy], { geometry }) => {
     const out = alloc(x!.dtype, x!.size)
-    if (out.length > 0 && dy!.size > 0) getKernels().maxPool2dBackwardFromInput(x!.data, dy!.data as Data, out, geometry)
+    if (out.length > 0 && dy!.size > 0) {
+      getKernels().maxPool2dBackwardFromInput(x!.data, dy!.data as Data, out, geometry)
+    }
     return make(x!.shape, x!.dtype, out)
   }),
   /** `maxGather(x, g)`: for each window, the entry of `g` at the first maximum of `x` (the adjoint of `maxBackward`). */

@@ -8,8 +8,8 @@
  *
  * @internal
  */
+import { alloc, type Data, type DType, stridesOf } from "./core.ts"
 import { collapse } from "./elementwise.ts"
-import { alloc, stridesOf, type Data, type DType } from "./core.ts"
 
 export type ReduceKind = "sum" | "max"
 
@@ -59,7 +59,9 @@ const sumRows = (acc: Float64Array, data: Data, rows: number, n: number): void =
   let r = 0
   for (; r + 4 <= rows; r += 4) {
     const i = r * n
-    for (let j = 0; j < n; j++) acc[j] = acc[j]! + ((data[i + j]! + data[i + n + j]!) + (data[i + 2 * n + j]! + data[i + 3 * n + j]!))
+    for (let j = 0; j < n; j++) {
+      acc[j] = acc[j]! + ((data[i + j]! + data[i + n + j]!) + (data[i + 2 * n + j]! + data[i + 3 * n + j]!))
+    }
   }
   for (; r < rows; r++) {
     const i = r * n

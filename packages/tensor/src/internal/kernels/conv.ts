@@ -93,7 +93,13 @@ export function col2im<A extends FloatArray>(col: A, dx: A, g: Conv2dGeometry, n
 }
 
 /** y[rows, f] += bias, then relu, in place (branch-free: see fused.ts). */
-export function applyEpilogue<A extends FloatArray>(y: A, start: number, rows: number, f: number, e: Conv2dEpilogue<A>): void {
+export function applyEpilogue<A extends FloatArray>(
+  y: A,
+  start: number,
+  rows: number,
+  f: number,
+  e: Conv2dEpilogue<A>
+): void {
   const bias = e.bias
   const relu = e.relu === true
   const block = y.subarray(start, start + rows * f) as A
@@ -140,7 +146,7 @@ export function makeConvKernels(gemm: Gemm): ConvKernels {
           c: y,
           cOffset: n0 * pixels * f,
           ldc: f,
-          accumulate: false,
+          accumulate: false
         })
         if (epilogue !== undefined) applyEpilogue(y, n0 * pixels * f, rows, f, epilogue)
       }
@@ -171,7 +177,7 @@ export function makeConvKernels(gemm: Gemm): ConvKernels {
           c: col,
           cOffset: pointwise ? n0 * pixels * kkc : 0,
           ldc: kkc,
-          accumulate: false,
+          accumulate: false
         })
         if (!pointwise) col2im(col, dx, g, n0, count)
       }
@@ -206,9 +212,9 @@ export function makeConvKernels(gemm: Gemm): ConvKernels {
           c: dw,
           cOffset: 0,
           ldc: g.f,
-          accumulate: n0 > 0,
+          accumulate: n0 > 0
         })
       }
-    },
+    }
   }
 }

@@ -52,7 +52,14 @@ export function reluBackward<A extends FloatArray>(ct: A, y: A, out: A, n: numbe
   }
 }
 
-export function reluBackwardBiasGrad<A extends FloatArray>(ct: A, y: A, out: A, db: Float64Array, rows: number, cols: number): void {
+export function reluBackwardBiasGrad<A extends FloatArray>(
+  ct: A,
+  y: A,
+  out: A,
+  db: Float64Array,
+  rows: number,
+  cols: number
+): void {
   reluBackward(ct, y, out, rows * cols)
   db.fill(0, 0, cols)
   for (let r = 0, o = 0; r < rows; r++, o += cols) {

@@ -116,7 +116,7 @@ function macroKernel(
   c: FloatArray,
   cBase: number,
   ldc: number,
-  acc: boolean,
+  acc: boolean
 ): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const bBase = (j0 / NR) * kc * NR
@@ -155,22 +155,58 @@ function macroKernel(
       if (rows === MR && cols === NR) {
         const o1 = o + ldc, o2 = o1 + ldc, o3 = o2 + ldc
         if (acc) {
-          c[o] = c[o]! + c00, c[o + 1] = c[o + 1]! + c01, c[o + 2] = c[o + 2]! + c02, c[o + 3] = c[o + 3]! + c03
-          c[o1] = c[o1]! + c10, c[o1 + 1] = c[o1 + 1]! + c11, c[o1 + 2] = c[o1 + 2]! + c12, c[o1 + 3] = c[o1 + 3]! + c13
-          c[o2] = c[o2]! + c20, c[o2 + 1] = c[o2 + 1]! + c21, c[o2 + 2] = c[o2 + 2]! + c22, c[o2 + 3] = c[o2 + 3]! + c23
-          c[o3] = c[o3]! + c30, c[o3 + 1] = c[o3 + 1]! + c31, c[o3 + 2] = c[o3 + 2]! + c32, c[o3 + 3] = c[o3 + 3]! + c33
+          c[o] = c[o]! + c00
+          c[o + 1] = c[o + 1]! + c01
+          c[o + 2] = c[o + 2]! + c02
+          c[o + 3] = c[o + 3]! + c03
+          c[o1] = c[o1]! + c10
+          c[o1 + 1] = c[o1 + 1]! + c11
+          c[o1 + 2] = c[o1 + 2]! + c12
+          c[o1 + 3] = c[o1 + 3]! + c13
+          c[o2] = c[o2]! + c20
+          c[o2 + 1] = c[o2 + 1]! + c21
+          c[o2 + 2] = c[o2 + 2]! + c22
+          c[o2 + 3] = c[o2 + 3]! + c23
+          c[o3] = c[o3]! + c30
+          c[o3 + 1] = c[o3 + 1]! + c31
+          c[o3 + 2] = c[o3 + 2]! + c32
+          c[o3 + 3] = c[o3 + 3]! + c33
         } else {
-          c[o] = c00, c[o + 1] = c01, c[o + 2] = c02, c[o + 3] = c03
-          c[o1] = c10, c[o1 + 1] = c11, c[o1 + 2] = c12, c[o1 + 3] = c13
-          c[o2] = c20, c[o2 + 1] = c21, c[o2 + 2] = c22, c[o2 + 3] = c23
-          c[o3] = c30, c[o3 + 1] = c31, c[o3 + 2] = c32, c[o3 + 3] = c33
+          c[o] = c00
+          c[o + 1] = c01
+          c[o + 2] = c02
+          c[o + 3] = c03
+          c[o1] = c10
+          c[o1 + 1] = c11
+          c[o1 + 2] = c12
+          c[o1 + 3] = c13
+          c[o2] = c20
+          c[o2 + 1] = c21
+          c[o2 + 2] = c22
+          c[o2 + 3] = c23
+          c[o3] = c30
+          c[o3 + 1] = c31
+          c[o3 + 2] = c32
+          c[o3 + 3] = c33
         }
       } else {
         const t = edgeTile
-        t[0] = c00, t[1] = c01, t[2] = c02, t[3] = c03
-        t[4] = c10, t[5] = c11, t[6] = c12, t[7] = c13
-        t[8] = c20, t[9] = c21, t[10] = c22, t[11] = c23
-        t[12] = c30, t[13] = c31, t[14] = c32, t[15] = c33
+        t[0] = c00
+        t[1] = c01
+        t[2] = c02
+        t[3] = c03
+        t[4] = c10
+        t[5] = c11
+        t[6] = c12
+        t[7] = c13
+        t[8] = c20
+        t[9] = c21
+        t[10] = c22
+        t[11] = c23
+        t[12] = c30
+        t[13] = c31
+        t[14] = c32
+        t[15] = c33
         for (let r = 0; r < rows; r++) {
           const row = o + r * ldc
           for (let q = 0; q < cols; q++) {

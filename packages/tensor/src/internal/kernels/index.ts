@@ -16,15 +16,8 @@ import { wasmConvKernels } from "./wasm/conv-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 import { maxPool2dBackwardFromInputWasm, maxPool2dWasm } from "./wasm/pool-wasm.ts"
 
-export type {
-  Conv2dEpilogue,
-  Conv2dGeometry,
-  FloatArray,
-  GemmArgs,
-  Kernels,
-  Pool2dGeometry,
-} from "./types.ts"
 export { releaseScratch } from "./scratch.ts"
+export type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs, Kernels, Pool2dGeometry } from "./types.ts"
 export { wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 
 const pools = { maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput, avgPool2d, avgPool2dBackward }
@@ -33,7 +26,7 @@ export const jsKernels: Kernels = {
   name: "js",
   gemm: gemmJs,
   ...makeConvKernels(gemmJs),
-  ...pools,
+  ...pools
 }
 
 export const wasmKernels: Kernels = {
@@ -42,7 +35,7 @@ export const wasmKernels: Kernels = {
   ...wasmConvKernels,
   ...pools,
   maxPool2d: maxPool2dWasm,
-  maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm,
+  maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm
 }
 
 let active: Kernels | undefined

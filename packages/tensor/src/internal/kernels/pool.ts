@@ -29,7 +29,7 @@ export function maxPool2d<A extends FloatArray>(x: A, y: A, g: Pool2dGeometry, a
             const src = xImg + ((y0 + ky) * w + x0 + kx) * c
             if (first) {
               for (let ch = 0; ch < c; ch++) y[o + ch] = x[src + ch]!
-              if (track) for (let ch = 0; ch < c; ch++) am[o + ch] = src + ch
+              if (track) { for (let ch = 0; ch < c; ch++) am[o + ch] = src + ch }
               first = false
             } else if (track) {
               for (let ch = 0; ch < c; ch++) {

@@ -45,7 +45,7 @@ export function packIm2col(
   base: number,
   pc: number,
   kc: number,
-  mr: number,
+  mr: number
 ): void {
   const { h, w, c, outH, outW, strideH, strideW, padTop, padLeft } = g
   const effH = (g.kh - 1) * g.dilationH + 1, effW = (g.kw - 1) * g.dilationW + 1
@@ -100,7 +100,7 @@ export function packIm2colT(
   base: number,
   pc: number,
   kc: number,
-  mr: number,
+  mr: number
 ): void {
   const { h, w, c, outH, outW, strideH, strideW, padTop, padLeft } = g
   const effH = (g.kh - 1) * g.dilationH + 1, effW = (g.kw - 1) * g.dilationW + 1
@@ -144,16 +144,23 @@ export const wasmConvKernels: ConvKernels = {
     const t = taps(g)
     for (let row0 = 0; row0 < rowsTotal; row0 += ROW_LIMIT) {
       const m = Math.min(ROW_LIMIT, rowsTotal - row0)
-      gemmWasmWith(m, g.f, kkc, (pa, base, pc, kc, mr, i0, mc) => packIm2col(x, g, t, row0 + i0, mc, pa, base, pc, kc, mr), {
-        b: w,
-        bOffset: 0,
-        ldb: g.f,
-        transB: false,
-        c: y,
-        cOffset: row0 * g.f,
-        ldc: g.f,
-        accumulate: false,
-      }, epilogue)
+      gemmWasmWith(
+        m,
+        g.f,
+        kkc,
+        (pa, base, pc, kc, mr, i0, mc) => packIm2col(x, g, t, row0 + i0, mc, pa, base, pc, kc, mr),
+        {
+          b: w,
+          bOffset: 0,
+          ldb: g.f,
+          transB: false,
+          c: y,
+          cOffset: row0 * g.f,
+          ldc: g.f,
+          accumulate: false
+        },
+        epilogue
+      )
     }
   },
   conv2dBackpropInput: generic.conv2dBackpropInput,
@@ -175,7 +182,7 @@ export const wasmConvKernels: ConvKernels = {
       c: dw,
       cOffset: 0,
       ldc: g.f,
-      accumulate: false,
+      accumulate: false
     })
-  },
+  }
 }

@@ -83,7 +83,7 @@ export const op = {
   f32x4Pmax: (): Bytes => [0xfd, ...uleb(0xeb)],
   f64x2Pmax: (): Bytes => [0xfd, ...uleb(0xf7)],
   /** bitselect(a, b, mask) = (a & mask) | (b & ~mask) */
-  v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)],
+  v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)]
 }
 
 export interface FuncDef {
@@ -105,12 +105,19 @@ export function encodeModule(funcs: ReadonlyArray<FuncDef>): Uint8Array<ArrayBuf
     return [...uleb(body.length), ...body]
   })
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, imports),
     ...section(3, funcIdx),
     ...section(7, exports),
-    ...section(10, vec(bodies)),
+    ...section(10, vec(bodies))
   ]
   return new Uint8Array(bytes)
 }

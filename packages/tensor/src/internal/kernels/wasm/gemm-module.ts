@@ -59,7 +59,14 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
   emit(op.localGet(AP), op.localSet(A_PTR), op.localGet(C), op.localSet(C_ROW0), op.localGet(MB), op.localSet(IB))
   emit(op.loop()) // rows of tiles
   {
-    emit(op.localGet(BP), op.localSet(B_PANEL), op.localGet(C_ROW0), op.localSet(C_TILE), op.localGet(NB), op.localSet(JB))
+    emit(
+      op.localGet(BP),
+      op.localSet(B_PANEL),
+      op.localGet(C_ROW0),
+      op.localSet(C_TILE),
+      op.localGet(NB),
+      op.localSet(JB)
+    )
     emit(op.loop()) // tiles in the row
     {
       for (let r = 0; r < mr; r++) for (let j = 0; j < nrv; j++) emit(op.v128Zero(), op.localSet(accIdx(r, j)))
@@ -70,7 +77,14 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
         for (let r = 0; r < mr; r++) {
           emit(op.localGet(A), splat(r * elem), op.localSet(AV))
           for (let j = 0; j < nrv; j++) {
-            emit(op.localGet(accIdx(r, j)), op.localGet(AV), op.localGet(BV + j), mul(), add(), op.localSet(accIdx(r, j)))
+            emit(
+              op.localGet(accIdx(r, j)),
+              op.localGet(AV),
+              op.localGet(BV + j),
+              mul(),
+              add(),
+              op.localSet(accIdx(r, j))
+            )
           }
         }
         incr(A, op.i32Const(mr * elem))
@@ -110,7 +124,7 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
     name: "gemm",
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
     locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
-    body,
+    body
   }, { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) }])
 }
 

@@ -19,7 +19,7 @@ type MicroKernel = (
   ldcBytes: number,
   accumulate: number,
   bRowBytes: number,
-  bPanelBytes: number,
+  bPanelBytes: number
 ) => void
 
 type Epilogue = (c: number, bias: number, rows: number, rowBytes: number, relu: number) => void
@@ -89,7 +89,7 @@ export function instantiateWithMemory(bytes: Uint8Array<ArrayBuffer>): Record<st
 
 export const DEFAULT_SHAPES: Readonly<Record<WasmDtype, MicroKernelShape>> = {
   f32: { mr: 4, nrv: 2 },
-  f64: { mr: 4, nrv: 2 },
+  f64: { mr: 4, nrv: 2 }
 }
 
 function makeEngine(dtype: WasmDtype, shape: MicroKernelShape): Engine {
@@ -119,7 +119,13 @@ export function configureWasmGemm(shapes: Readonly<Record<WasmDtype, MicroKernel
 }
 
 export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
-  gemmWasmWith(args.m, args.n, args.k, (pa, base, pc, kc, mr, i0, mc) => packA(args, pa, base, pc, kc, mr, i0, mc), args)
+  gemmWasmWith(
+    args.m,
+    args.n,
+    args.k,
+    (pa, base, pc, kc, mr, i0, mc) => packA(args, pa, base, pc, kc, mr, i0, mc),
+    args
+  )
 }
 
 /**
@@ -158,13 +164,13 @@ export function gemmWasmWith<A extends FloatArray>(
   k: number,
   packA: PackA,
   bc: GemmBC<A>,
-  epilogue?: Conv2dEpilogue<A>,
+  epilogue?: Conv2dEpilogue<A>
 ): void {
   const { c, cOffset, ldc, accumulate } = bc
   if (m <= 0 || n <= 0) return
   if (k <= 0) {
-    if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n)
-    if (epilogue !== undefined) for (let i = 0; i < m; i++) applyEpilogue(c, cOffset + i * ldc, 1, n, epilogue)
+    if (!accumulate) { for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n) }
+    if (epilogue !== undefined) { for (let i = 0; i < m; i++) applyEpilogue(c, cOffset + i * ldc, 1, n, epilogue) }
     return
   }
   engines ??= { f32: makeEngine("f32", DEFAULT_SHAPES.f32), f64: makeEngine("f64", DEFAULT_SHAPES.f64) }
@@ -209,7 +215,7 @@ export function gemmWasmWith<A extends FloatArray>(
         nPad * elem,
         accumulate || pc > 0 ? 1 : 0,
         direct ? ncPad * elem : nr * elem,
-        direct ? nr * elem : kc * nr * elem,
+        direct ? nr * elem : kc * nr * elem
       )
     }
   }
@@ -239,7 +245,7 @@ function residentB<A extends FloatArray>(
   nPad: number,
   packA: PackA,
   bc: GemmBC<A>,
-  epilogue: Conv2dEpilogue<A> | undefined,
+  epilogue: Conv2dEpilogue<A> | undefined
 ): void {
   const { mr, nr, elem } = e
   const { c, cOffset, ldc, accumulate } = bc
@@ -261,7 +267,18 @@ function residentB<A extends FloatArray>(
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc)
       packA(view, aBase, pc, kc, mr, i0, mc)
-      e.kernel(aBase * elem, (bBase + pc * nPad) * elem, cBase * elem, Math.ceil(mc / mr), nPad / nr, kc, nPad * elem, accumulate || pc > 0 ? 1 : 0, nr * elem, kc * nr * elem)
+      e.kernel(
+        aBase * elem,
+        (bBase + pc * nPad) * elem,
+        cBase * elem,
+        Math.ceil(mc / mr),
+        nPad / nr,
+        kc,
+        nPad * elem,
+        accumulate || pc > 0 ? 1 : 0,
+        nr * elem,
+        kc * nr * elem
+      )
     }
     if (epilogue !== undefined) e.epi(cBase * elem, biasBase * elem, mc, nPad * elem, epilogue.relu === true ? 1 : 0)
     copyOut(view, cBase, nPad, c, cOffset + i0 * ldc, ldc, mc, n)
@@ -269,7 +286,16 @@ function residentB<A extends FloatArray>(
 }
 
 /** view[base + i * ld .. + n] = src[offset + i * lds .. + n] for i < rows (one copy when contiguous). */
-function copyRows(src: FloatArray, offset: number, lds: number, view: FloatArray, base: number, ld: number, rows: number, n: number): void {
+function copyRows(
+  src: FloatArray,
+  offset: number,
+  lds: number,
+  view: FloatArray,
+  base: number,
+  ld: number,
+  rows: number,
+  n: number
+): void {
   if (lds === n && ld === n) {
     view.set(src.subarray(offset, offset + rows * n), base)
     return
@@ -277,7 +303,16 @@ function copyRows(src: FloatArray, offset: number, lds: number, view: FloatArray
   for (let i = 0; i < rows; i++) view.set(src.subarray(offset + i * lds, offset + i * lds + n), base + i * ld)
 }
 
-function copyIn(c: FloatArray, cOffset: number, ldc: number, view: FloatArray, base: number, ld: number, m: number, n: number): void {
+function copyIn(
+  c: FloatArray,
+  cOffset: number,
+  ldc: number,
+  view: FloatArray,
+  base: number,
+  ld: number,
+  m: number,
+  n: number
+): void {
   if (ldc === n && ld === n) {
     view.set(c.subarray(cOffset, cOffset + m * n), base)
     return
@@ -288,7 +323,16 @@ function copyIn(c: FloatArray, cOffset: number, ldc: number, view: FloatArray, b
   }
 }
 
-function copyOut(view: FloatArray, base: number, ld: number, c: FloatArray, cOffset: number, ldc: number, m: number, n: number): void {
+function copyOut(
+  view: FloatArray,
+  base: number,
+  ld: number,
+  c: FloatArray,
+  cOffset: number,
+  ldc: number,
+  m: number,
+  n: number
+): void {
   if (ldc === n && ld === n) {
     c.set(view.subarray(base, base + m * n), cOffset)
     return
@@ -300,7 +344,16 @@ function copyOut(view: FloatArray, base: number, ld: number, c: FloatArray, cOff
 }
 
 /** Pack op(A)[r0:r0+m, pc:pc+kc] as slivers of [kc][mr], zero rows past m. */
-function packA(args: GemmArgs<FloatArray>, pa: FloatArray, base: number, pc: number, kc: number, mr: number, r0: number, m: number): void {
+function packA(
+  args: GemmArgs<FloatArray>,
+  pa: FloatArray,
+  base: number,
+  pc: number,
+  kc: number,
+  mr: number,
+  r0: number,
+  m: number
+): void {
   const { a, lda, transA } = args
   const aOffset = args.aOffset + (transA ? r0 : r0 * lda)
   let dst = base
@@ -339,7 +392,7 @@ function packB(
   jc: number,
   kc: number,
   nc: number,
-  nr: number,
+  nr: number
 ): void {
   const { b, bOffset, ldb, transB } = args
   let dst = base

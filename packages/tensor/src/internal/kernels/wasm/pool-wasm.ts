@@ -14,8 +14,8 @@
 import { maxPool2d as maxPool2dJs, maxPool2dBackwardFromInput as maxPool2dBackwardFromInputJs } from "../pool.ts"
 import type { FloatArray, Pool2dGeometry } from "../types.ts"
 import { type Bytes, encodeModule, I32, op, V128 } from "./encoder.ts"
-import { instantiateWithMemory, wasmHeap } from "./gemm-wasm.ts"
 import type { WasmDtype } from "./gemm-module.ts"
+import { instantiateWithMemory, wasmHeap } from "./gemm-wasm.ts"
 
 /** fwd(x, y, pairs, outW, cBytes, rowBytes); bwd(x, dy, dx, pairs, outW, cBytes, rowBytes). Byte addresses. */
 export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
@@ -29,7 +29,18 @@ export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
     const b: Bytes = []
     const e = (...parts: Array<Bytes>) => parts.forEach((p) => b.push(...p))
     const candidate = (addr: Array<Bytes>) =>
-      e(...addr, op.v128Load(0), op.localSet(XV), op.localGet(XV), op.localGet(BEST), op.localGet(XV), op.localGet(BEST), gt(), op.v128Bitselect(), op.localSet(BEST))
+      e(
+        ...addr,
+        op.v128Load(0),
+        op.localSet(XV),
+        op.localGet(XV),
+        op.localGet(BEST),
+        op.localGet(XV),
+        op.localGet(BEST),
+        gt(),
+        op.v128Bitselect(),
+        op.localSet(BEST)
+      )
     e(op.localGet(X), op.localSet(ROW), op.localGet(Y), op.localSet(Q))
     e(op.loop())
     e(op.localGet(ROW), op.localSet(P), op.localGet(OUTW), op.localSet(OX))
@@ -39,7 +50,17 @@ export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
     e(op.localGet(P), op.localGet(V), op.i32Add(), op.localTee(A0), op.v128Load(0), op.localSet(BEST))
     candidate([op.localGet(A0), op.localGet(CB), op.i32Add()])
     e(op.localGet(A0), op.localGet(ROWB), op.i32Add(), op.localTee(A2))
-    e(op.v128Load(0), op.localSet(XV), op.localGet(XV), op.localGet(BEST), op.localGet(XV), op.localGet(BEST), gt(), op.v128Bitselect(), op.localSet(BEST))
+    e(
+      op.v128Load(0),
+      op.localSet(XV),
+      op.localGet(XV),
+      op.localGet(BEST),
+      op.localGet(XV),
+      op.localGet(BEST),
+      gt(),
+      op.v128Bitselect(),
+      op.localSet(BEST)
+    )
     candidate([op.localGet(A2), op.localGet(CB), op.i32Add()])
     e(op.localGet(Q), op.localGet(V), op.i32Add(), op.localGet(BEST), op.v128Store(0))
     e(op.localGet(V), op.i32Const(16), op.i32Add(), op.localTee(V), op.localGet(CB), op.i32Ne(), op.brIf(0))
@@ -79,11 +100,31 @@ export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
     e(op.localGet(X3), op.localGet(BEST), gt(), op.localSet(G3))
     // d = dy + 0 (so -0 lands as +0, as in `0 + dy`); cell 3 wins where g3, 2 where g2 & !g3, ...
     e(op.localGet(Q), op.localGet(V), op.i32Add(), op.v128Load(0), op.v128Zero(), add(), op.localSet(D))
-    e(op.localGet(A2), op.localGet(CB), op.i32Add(), op.localGet(OFF), op.i32Add(), op.localGet(D), op.localGet(G3), op.v128And(), op.v128Store(0))
+    e(
+      op.localGet(A2),
+      op.localGet(CB),
+      op.i32Add(),
+      op.localGet(OFF),
+      op.i32Add(),
+      op.localGet(D),
+      op.localGet(G3),
+      op.v128And(),
+      op.v128Store(0)
+    )
     e(op.localGet(D), op.localGet(G3), op.v128AndNot(), op.localSet(T))
     e(op.localGet(A2), op.localGet(OFF), op.i32Add(), op.localGet(T), op.localGet(G2), op.v128And(), op.v128Store(0))
     e(op.localGet(T), op.localGet(G2), op.v128AndNot(), op.localSet(T))
-    e(op.localGet(A0), op.localGet(CB), op.i32Add(), op.localGet(OFF), op.i32Add(), op.localGet(T), op.localGet(G1), op.v128And(), op.v128Store(0))
+    e(
+      op.localGet(A0),
+      op.localGet(CB),
+      op.i32Add(),
+      op.localGet(OFF),
+      op.i32Add(),
+      op.localGet(T),
+      op.localGet(G1),
+      op.v128And(),
+      op.v128Store(0)
+    )
     e(op.localGet(A0), op.localGet(OFF), op.i32Add(), op.localGet(T), op.localGet(G1), op.v128AndNot(), op.v128Store(0))
     e(op.localGet(V), op.i32Const(16), op.i32Add(), op.localTee(V), op.localGet(CB), op.i32Ne(), op.brIf(0))
     e(op.end())
@@ -99,7 +140,7 @@ export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
 
   return encodeModule([
     { name: "fwd", params: [I32, I32, I32, I32, I32, I32], locals: [[7, I32], [2, V128]], body: fwd() },
-    { name: "bwd", params: [I32, I32, I32, I32, I32, I32, I32], locals: [[8, I32], [10, V128]], body: bwd() },
+    { name: "bwd", params: [I32, I32, I32, I32, I32, I32, I32], locals: [[8, I32], [10, V128]], body: bwd() }
   ])
 }
 
@@ -115,7 +156,7 @@ function engine(is32: boolean): PoolEngine {
   engines ??= {
     // The generated modules export exactly these two functions with these signatures.
     f32: instantiateWithMemory(poolModuleBytes("f32")) as unknown as PoolEngine,
-    f64: instantiateWithMemory(poolModuleBytes("f64")) as unknown as PoolEngine,
+    f64: instantiateWithMemory(poolModuleBytes("f64")) as unknown as PoolEngine
   }
   return is32 ? engines.f32 : engines.f64
 }
