@@ -11,7 +11,14 @@ import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import { parseArgs } from "node:util"
 import * as MnistJob from "./MnistJob.ts"
 
-/** The usage message. */
+/**
+ * The usage message.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(Cli.usage)
+ * ```
+ */
 export const usage = `usage: typegrad train mnist [options]
 
 Train the classic Keras MNIST CNN on the real MNIST and evaluate it on the 10k test images.
@@ -31,7 +38,14 @@ options:
   -h, --help           show this message
 `
 
-/** A usage error: what was wrong with the command line. */
+/**
+ * A usage error: what was wrong with the command line.
+ *
+ * @example
+ * ```ts
+ * Cli.parse(["train", "mnist", "--epochs", "zero"]) // throws UsageError
+ * ```
+ */
 export class UsageError extends Error {
   override readonly name = "UsageError"
 }

@@ -46,7 +46,14 @@ export interface Options {
   readonly resume: string | undefined
 }
 
-/** The defaults of `pnpm mnist`. */
+/**
+ * The defaults of `pnpm mnist`.
+ *
+ * @example
+ * ```ts
+ * Mnist.run({ ...Mnist.defaults, epochs: 1 })
+ * ```
+ */
 export const defaults: Options = {
   epochs: 3,
   batchSize: 64,

@@ -321,7 +321,7 @@ const unaryPrimitive = (name: string, expr: string) =>
   })
 
 /** The elementwise primitives and their forward expressions. */
-export const primitives = {
+const primitives = {
   add: binaryPrimitive("add", "a + b"),
   sub: binaryPrimitive("sub", "a - b"),
   mul: binaryPrimitive("mul", "a * b"),
@@ -1092,11 +1092,25 @@ export const avgPool2d: PoolOp<"avgPool2d"> = dual(isTensorFirst, (x: AnyTensor,
   return wrap(bind(poolImpl.avg, [xi], pool2dParams(xi.shape, options, "avgPool2d")))
 })
 
-/** @internal the runtime buffer of a tensor, for sibling packages (autodiff, nn) that need raw access. */
+/**
+ * @internal the runtime buffer of a tensor, for sibling packages (autodiff, nn) that need raw access.
+ *
+ * @example
+ * ```ts
+ * const data = Tensor.unsafeData(t) // do not write into it
+ * ```
+ */
 export const unsafeData = <S extends Shape, D extends DType>(self: Tensor<S, D>): ArrayOf<D> =>
   impl(self).data as ArrayOf<D>
 
-/** @internal wraps a buffer without copying; the caller gives up ownership of `data`. */
+/**
+ * @internal wraps a buffer without copying; the caller gives up ownership of `data`.
+ *
+ * @example
+ * ```ts
+ * const t = Tensor.unsafeFromData(new Float32Array(6), [2, 3])
+ * ```
+ */
 export const unsafeFromData = <const S extends Shape, D extends DType>(data: ArrayOf<D>, shape: S): Tensor<S, D> => {
   const dtype: DType = data instanceof Float64Array ? "float64" : "float32"
   if (data.length !== sizeOf(shape)) {
@@ -1128,6 +1142,11 @@ const rsub = (c: number, t: AnyT): AnyT => add(neg(t), c)
  * `shape` has 1 are summed with keepDims. Used by the autodiff engine on every cotangent.
  *
  * @internal
+ *
+ * @example
+ * ```ts
+ * Tensor.sumTo(Tensor.ones([4, 2, 3]), [2, 1]) // [[12], [12]]
+ * ```
  */
 export const sumTo = (t: AnyTensor, shape: ReadonlyArray<number>): AnyTensor => {
   const s = t.shape

@@ -43,7 +43,15 @@ export interface EpochMetrics {
   readonly samplesPerSecond: number
 }
 
-/** The progress service. */
+/**
+ * The progress service.
+ *
+ * @example
+ * ```ts
+ * const progress = yield* Progress.Progress
+ * yield* progress.message("starting")
+ * ```
+ */
 export class Progress extends Context.Service<Progress, {
   readonly start: (info: StartInfo) => Effect.Effect<void>
   readonly step: (info: StepInfo) => Effect.Effect<void>
@@ -60,7 +68,14 @@ const duration = (s: number): string => {
   return m > 0 ? `${m}m${String(r).padStart(2, "0")}s` : `${r}s`
 }
 
-/** The line printed at the end of an epoch. */
+/**
+ * The line printed at the end of an epoch.
+ *
+ * @example
+ * ```ts
+ * Progress.formatEpoch(metrics, 3) // "epoch 1/3: loss 0.2925 acc 90.83% | val loss ..."
+ * ```
+ */
 export const formatEpoch = (m: EpochMetrics, epochs: number): string =>
   `epoch ${m.epoch}/${epochs}: loss ${num(m.loss)} acc ${pct(m.accuracy)} | val loss ${num(m.validationLoss)} val acc ${
     pct(m.validationAccuracy)

@@ -215,7 +215,14 @@ export const write = (
       })
   })
 
-/** Writes bytes to `file` atomically (temp file, fsync, rename, directory fsync). @internal */
+/**
+ * Writes bytes to `file` atomically (temp file, fsync, rename, directory fsync). @internal
+ *
+ * @example
+ * ```ts
+ * await Safetensors.writeAtomic("out/metrics.json", new TextEncoder().encode(json))
+ * ```
+ */
 export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void> => {
   const dir = path.dirname(file)
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`)
