@@ -46,7 +46,7 @@ const panel = (
   hi += pad
   const left = x0 + 64
   const right = x0 + w - 16
-  const top = y0 + 36
+  const top = y0 + 56
   const bottom = y0 + h - 44
   const firstEpoch = epochs[0] ?? 1
   const lastEpoch = epochs[epochs.length - 1] ?? 1
@@ -92,13 +92,15 @@ const panel = (
         parts.push(`<circle cx="${px}" cy="${py}" r="3" fill="${s.color}"/>`)
       }
     }
-    const ly = top + 14 + k * 16
+    // The legend sits above the frame, one entry after the other, so it never hides a curve.
+    const lx = left + k * 120
+    const ly = top - 10
     parts.push(
-      `<line x1="${right - 150}" x2="${right - 126}" y1="${ly - 4}" y2="${
-        ly - 4
-      }" stroke="${s.color}" stroke-width="2"${s.dashed ? " stroke-dasharray=\"6 4\"" : ""}/>`
+      `<line x1="${lx}" x2="${lx + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${
+        s.dashed ? " stroke-dasharray=\"6 4\"" : ""
+      }/>`
     )
-    parts.push(`<text x="${right - 120}" y="${ly}" font-size="11">${escape(s.label)}</text>`)
+    parts.push(`<text x="${lx + 30}" y="${ly}" font-size="11">${escape(s.label)}</text>`)
   })
   return parts.join("\n")
 }
