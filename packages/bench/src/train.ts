@@ -152,21 +152,9 @@ function typegradCnn(api: TrainApi, d: CnnData): StepThunks {
  */
 async function typegradModelCnn(d: CnnData): Promise<StepThunks> {
   const { valueAndGradAux } = await import("@typegrad/autodiff")
-  const { Layer, Loss, Model } = await import("@typegrad/nn")
-  const { Optimizer } = await import("@typegrad/optim")
-  const { Tensor } = await import("@typegrad/tensor")
-  const { Effect, Random } = await import("effect")
-  const model = Model.input([28, 28, 1])
-    .add(Layer.conv2d({ filters: 24, kernelSize: 2, padding: "same", activation: "relu" }))
-    .add(Layer.maxPool2d({ poolSize: 2 }))
-    .add(Layer.conv2d({ filters: 48, kernelSize: 2, padding: "same", activation: "relu" }))
-    .add(Layer.maxPool2d({ poolSize: 2 }))
-    .add(Layer.flatten())
-    .add(Layer.dense({ units: 512, activation: "relu" }))
-    .add(Layer.dropout(0.5))
-    .add(Layer.dense({ units: 128, activation: "relu" }))
-    .add(Layer.dropout(0.5))
-    .add(Layer.dense({ units: 10, activation: "softmax" }))
+  const { Loss } = await import("@typegrad/nn")
+  // The reference model exactly as the MNIST job defines it.
+  const model = (await import("@typegrad/cli")).Mnist.cnn
   type P = import("@typegrad/nn").Model.ParamsOf<typeof model>
   let params: P = Effect.runSync(model.init.pipe(Random.withSeed(1)))
   const x = Tensor.fromArray(d.x, [d.batch, 28, 28, 1])
