@@ -153,6 +153,9 @@ function typegradCnn(api: TrainApi, d: CnnData): StepThunks {
 async function typegradModelCnn(d: CnnData): Promise<StepThunks> {
   const { valueAndGradAux } = await import("@typegrad/autodiff")
   const { Loss } = await import("@typegrad/nn")
+  const { Optimizer } = await import("@typegrad/optim")
+  const { Tensor } = await import("@typegrad/tensor")
+  const { Effect, Random } = await import("effect")
   // The reference model exactly as the MNIST job defines it.
   const model = (await import("@typegrad/cli")).Mnist.cnn
   type P = import("@typegrad/nn").Model.ParamsOf<typeof model>
