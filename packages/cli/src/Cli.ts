@@ -28,6 +28,7 @@ options:
   --epochs N           epochs to train (default ${MnistJob.defaults.epochs})
   --batch-size N       examples per step (default ${MnistJob.defaults.batchSize})
   --learning-rate X    learning rate (default ${MnistJob.defaults.learningRate})
+  --lr-decay X         multiply the learning rate by X after each epoch, 0 < X <= 1 (default ${MnistJob.defaults.learningRateDecay})
   --optimizer NAME     adam | sgd | momentum | rmsprop (default ${MnistJob.defaults.optimizer})
   --train-limit N      train on the first N training images only
   --validation N       training images held out for validation (default ${MnistJob.defaults.validation})
@@ -87,6 +88,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
         "epochs": { type: "string" },
         "batch-size": { type: "string" },
         "learning-rate": { type: "string" },
+        "lr-decay": { type: "string" },
         "optimizer": { type: "string" },
         "train-limit": { type: "string" },
         "validation": { type: "string" },
@@ -115,6 +117,14 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
       throw new UsageError(`--learning-rate must be a positive number, got "${lr}"`)
     }
   }
+  const decay = values["lr-decay"]
+  let learningRateDecay = MnistJob.defaults.learningRateDecay
+  if (decay !== undefined) {
+    learningRateDecay = Number(decay)
+    if (decay.trim() === "" || !Number.isFinite(learningRateDecay) || learningRateDecay <= 0 || learningRateDecay > 1) {
+      throw new UsageError(`--lr-decay must be a number in (0, 1], got "${decay}"`)
+    }
+  }
   const optimizer = values.optimizer ?? MnistJob.defaults.optimizer
   if (optimizer !== "adam" && optimizer !== "sgd" && optimizer !== "momentum" && optimizer !== "rmsprop") {
     throw new UsageError(`--optimizer must be adam, sgd, momentum or rmsprop, got "${optimizer}"`)
@@ -130,6 +140,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
     epochs: integer("epochs", values.epochs, 1) ?? MnistJob.defaults.epochs,
     batchSize: integer("batch-size", values["batch-size"], 1) ?? MnistJob.defaults.batchSize,
     learningRate,
+    learningRateDecay,
     optimizer,
     trainLimit: integer("train-limit", values["train-limit"], 1),
     validation: integer("validation", values.validation, 0) ?? MnistJob.defaults.validation,

@@ -36,6 +36,8 @@ export interface Options {
   readonly epochs: number
   readonly batchSize: number
   readonly learningRate: number
+  /** The learning rate is multiplied by this after every epoch (1: constant). */
+  readonly learningRateDecay: number
   readonly optimizer: "adam" | "sgd" | "momentum" | "rmsprop"
   /** Use only the first N training images (before the validation split). */
   readonly trainLimit: number | undefined
@@ -55,9 +57,10 @@ export interface Options {
  * ```
  */
 export const defaults: Options = {
-  epochs: 3,
+  epochs: 4,
   batchSize: 64,
   learningRate: 1e-3,
+  learningRateDecay: 0.7,
   optimizer: "adam",
   trainLimit: undefined,
   validation: 5000,
@@ -66,16 +69,21 @@ export const defaults: Options = {
   resume: undefined
 }
 
-const optimizerOf = (o: Options): Optimizer.Optimizer => {
+const optimizerOf = (o: Options, stepsPerEpoch: number): Optimizer.Optimizer => {
+  // Exponential decay per epoch; the optimizer's step count (1-based) says which epoch a step is in, so a
+  // resumed run continues the same schedule.
+  const learningRate = o.learningRateDecay === 1
+    ? o.learningRate
+    : (step: number) => o.learningRate * o.learningRateDecay ** Math.floor((step - 1) / stepsPerEpoch)
   switch (o.optimizer) {
     case "adam":
-      return Optimizer.adam({ learningRate: o.learningRate })
+      return Optimizer.adam({ learningRate })
     case "sgd":
-      return Optimizer.sgd({ learningRate: o.learningRate })
+      return Optimizer.sgd({ learningRate })
     case "momentum":
-      return Optimizer.sgd({ learningRate: o.learningRate, momentum: 0.9 })
+      return Optimizer.sgd({ learningRate, momentum: 0.9 })
     case "rmsprop":
-      return Optimizer.rmsprop({ learningRate: o.learningRate })
+      return Optimizer.rmsprop({ learningRate })
   }
 }
 
@@ -118,6 +126,7 @@ export const run = (options: Options) =>
       epochCount: options.epochs,
       batchSize: options.batchSize,
       learningRate: options.learningRate,
+      learningRateDecay: options.learningRateDecay,
       optimizer: options.optimizer,
       trainImages: train.count,
       validationImages: validation?.count ?? 0,
@@ -125,7 +134,7 @@ export const run = (options: Options) =>
     }
     const result = yield* Train.fit({
       model: cnn,
-      optimizer: optimizerOf(options),
+      optimizer: optimizerOf(options, Math.ceil(train.count / options.batchSize)),
       train,
       validation,
       epochs: options.epochs,

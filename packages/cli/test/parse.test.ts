@@ -25,9 +25,10 @@ describe("Cli.parse", () => {
     expect(c.options).toEqual(Mnist.defaults)
     expect(c.progress).toBeUndefined()
     expect(Mnist.defaults).toMatchObject({
-      epochs: 3,
+      epochs: 4,
       batchSize: 64,
       learningRate: 1e-3,
+      learningRateDecay: 0.7,
       optimizer: "adam",
       validation: 5000,
       seed: 1,
@@ -45,6 +46,8 @@ describe("Cli.parse", () => {
       "24",
       "--learning-rate",
       "0.05",
+      "--lr-decay",
+      "1",
       "--optimizer",
       "momentum",
       "--train-limit",
@@ -64,6 +67,7 @@ describe("Cli.parse", () => {
       epochs: 7,
       batchSize: 24,
       learningRate: 0.05,
+      learningRateDecay: 1,
       optimizer: "momentum",
       trainLimit: 1000,
       validation: 0,
@@ -100,6 +104,9 @@ describe("Cli.parse", () => {
     [["train", "mnist", "--epochs"], "--epochs"],
     [["train", "mnist", "--out"], "--out"],
     [["train", "mnist", "--epochs", "1.5"], "--epochs"],
+    [["train", "mnist", "--lr-decay", "0"], "--lr-decay"],
+    [["train", "mnist", "--lr-decay", "1.5"], "--lr-decay"],
+    [["train", "mnist", "--lr-decay", "fast"], "--lr-decay"],
     [["train", "mnist", "--epochs", "two"], "--epochs"],
     [["train", "mnist", "--epochs", "0"], "--epochs"],
     [["train", "mnist", "--epochs", "-1"], "--epochs"],
