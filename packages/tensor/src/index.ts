@@ -10,4 +10,5 @@
  * @since 0.1.0
  */
 export { ShapeError } from "@typegrad/shape"
+export * as Backend from "./Backend.ts"
 export * as Tensor from "./Tensor.ts"
