@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+export * as Interop from "./Interop.ts"
 export * as Plot from "./Plot.ts"
 export * as Progress from "./Progress.ts"
 export * as Safetensors from "./Safetensors.ts"
