@@ -227,6 +227,12 @@ export const fromArray = <const S extends Shape, D extends DType = "float32">(
   if (data === null || typeof data !== "object" || typeof data.length !== "number") {
     throw new TypeError(`fromArray: data must be an array or typed array of numbers, got ${String(data)}`)
   }
+  if (data.length > 0 && typeof data[0] !== "number") {
+    throw new TypeError(
+      `fromArray: data must hold numbers in row-major order, got ${Array.isArray(data[0]) ? "nested arrays" : typeof data[0]}; ` +
+        `flatten nested arrays first (data.flat(Infinity))`
+    )
+  }
   if (data.length !== n) {
     throw new ShapeError(
       "fromArray",

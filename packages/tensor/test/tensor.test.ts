@@ -58,6 +58,10 @@ describe("creation and reading", () => {
     )
   })
 
+  it("rejects nested arrays with a hint to flatten them", () => {
+    expect(() => Tensor.fromArray([[1, 2], [3, 4]] as unknown as ArrayLike<number>, [2, 2])).toThrow(/flatten nested arrays/)
+  })
+
   it("rejects bad dims and dtypes", () => {
     expect(() => Tensor.zeros([2, -1] as ReadonlyArray<number>)).toThrow(/invalid dim -1/)
     expect(() => Tensor.zeros([1.5] as ReadonlyArray<number>)).toThrow(ShapeError)
