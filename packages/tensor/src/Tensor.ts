@@ -229,7 +229,9 @@ export const fromArray = <const S extends Shape, D extends DType = "float32">(
   }
   if (data.length > 0 && typeof data[0] !== "number") {
     throw new TypeError(
-      `fromArray: data must hold numbers in row-major order, got ${Array.isArray(data[0]) ? "nested arrays" : typeof data[0]}; ` +
+      `fromArray: data must hold numbers in row-major order, got ${
+        Array.isArray(data[0]) ? "nested arrays" : typeof data[0]
+      }; ` +
         `flatten nested arrays first (data.flat(Infinity))`
     )
   }

@@ -59,7 +59,9 @@ describe("creation and reading", () => {
   })
 
   it("rejects nested arrays with a hint to flatten them", () => {
-    expect(() => Tensor.fromArray([[1, 2], [3, 4]] as unknown as ArrayLike<number>, [2, 2])).toThrow(/flatten nested arrays/)
+    expect(() => Tensor.fromArray([[1, 2], [3, 4]] as unknown as ArrayLike<number>, [2, 2])).toThrow(
+      /flatten nested arrays/
+    )
   })
 
   it("rejects bad dims and dtypes", () => {
