@@ -4,32 +4,13 @@
 // is subtracted, so the numbers are the cost of the shape rules the models use.
 // Measured on TypeScript 7.0.2 when set: models 38k (mnist 15k, resnet34 23k), typetest 71k instantiations,
 // about 0.1 s of check time each over the baseline.
-import { spawnSync } from "node:child_process"
+import { TypePerf } from "@typegrad/testing"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
 
-const here = dirname(fileURLToPath(import.meta.url))
-const root = resolve(here, "../../..")
-const perf = resolve(here, "../typeperf")
-
-interface Cost {
-  readonly instantiations: number
-  readonly checkTime: number
-}
-
-const measure = (project: string): Cost => {
-  const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(perf, project), "--extendedDiagnostics"], {
-    encoding: "utf8"
-  })
-  const out = r.stdout + r.stderr
-  const instantiations = /Instantiations:\s+(\d+)/.exec(out)?.[1]
-  const checkTime = /Check time:\s+([\d.]+)s/.exec(out)?.[1]
-  if (r.status !== 0 || instantiations === undefined || checkTime === undefined) {
-    throw new Error(`tsc -p ${project} --extendedDiagnostics failed or printed no diagnostics:\n${out}`)
-  }
-  return { instantiations: Number(instantiations), checkTime: Number(checkTime) }
-}
+const perf = resolve(dirname(fileURLToPath(import.meta.url)), "../typeperf")
+const measure = (project: string) => TypePerf.measure(join(perf, project))
 
 it("reference models and type tests stay within their type-check budget", () => {
   const baseline = measure("tsconfig.baseline.json")

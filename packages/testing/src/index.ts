@@ -18,3 +18,4 @@
 export * as Arbitrary from "./Arbitrary.ts"
 export * as CheckGrads from "./CheckGrads.ts"
 export { assertGrads, checkGrads, GradientCheckError, jvpVjpAgreement } from "./CheckGrads.ts"
+export * as TypePerf from "./TypePerf.ts"
