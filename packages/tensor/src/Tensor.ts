@@ -911,6 +911,17 @@ export const broadcastTo: {
 const isTensorFirst = (args: IArguments): boolean => isTensorImpl(args[0])
 
 /**
+ * A shape-preserving op along one axis (last by default). One generic signature, so that it can be passed
+ * as is to `pipe` and keep the static shape: `x.pipe(Tensor.softmax)`, `x.pipe(Tensor.softmax(0))` and
+ * `Tensor.softmax(x, 0)` all type-check to the shape of `x`.
+ */
+export type AxisOp = <A extends AnyTensor | number | undefined = undefined>(
+  selfOrAxis?: A,
+  axis?: number
+) => A extends Tensor<infer S, infer D> ? Tensor<S, D>
+  : <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D>
+
+/**
  * `log(softmax(x))` along `axis` (last by default), computed stably as `x - max - log(sum(exp(x - max)))`.
  *
  * @example
@@ -918,10 +929,7 @@ const isTensorFirst = (args: IArguments): boolean => isTensorImpl(args[0])
  * Tensor.logSoftmax(logits) // same shape as logits
  * ```
  */
-export const logSoftmax: {
-  (axis?: number): <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D>
-  <S extends Shape, D extends DType>(self: Tensor<S, D>, axis?: number): Tensor<S, D>
-} = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
+export const logSoftmax: AxisOp = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
   const t = impl(self)
   const a = Rules.normalizeAxis(t.rank, axis, "logSoftmax")
   const m = max(self, { axis: a, keepDims: true })
@@ -938,10 +946,7 @@ export const logSoftmax: {
  * Tensor.softmax(logits) // rows sum to 1
  * ```
  */
-export const softmax: {
-  (axis?: number): <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D>
-  <S extends Shape, D extends DType>(self: Tensor<S, D>, axis?: number): Tensor<S, D>
-} = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
+export const softmax: AxisOp = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
   const t = impl(self)
   const a = Rules.normalizeAxis(t.rank, axis, "softmax")
   const m = max(self, { axis: a, keepDims: true })

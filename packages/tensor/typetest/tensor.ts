@@ -108,6 +108,12 @@ const logits = x.pipe(
   Tensor.matmul(d2),
   Tensor.relu,
   Tensor.matmul(d3),
-  Tensor.softmax()
+  Tensor.softmax
 )
 shapeIs<readonly [8, 10]>()(logits)
+
+// Ops along an axis keep the shape whether called, curried or passed bare to pipe.
+shapeIs<readonly [8, 10]>()(Tensor.softmax(Tensor.zeros([8, 10]), 0))
+shapeIs<readonly [8, 10]>()(Tensor.zeros([8, 10]).pipe(Tensor.logSoftmax))
+shapeIs<readonly [8, 10]>()(Tensor.zeros([8, 10]).pipe(Tensor.logSoftmax(0)))
+shapeIs<readonly [8, 10]>()(Tensor.zeros([8, 10]).pipe(Tensor.softmax()))
