@@ -612,20 +612,23 @@ const reduceParams = (op: string, t: TensorImpl, options: ReduceOptions | undefi
 }
 
 /**
- * A reduction along some axes (all by default), keeping them as size-1 axes on request.
+ * A reduction along some axes (all by default), keeping them as size-1 axes on request. One generic
+ * signature: data-first (`Tensor.sum(x, { axis: 1 })`), data-last (`pipe(x, Tensor.sum({ axis: 1 }))`) and
+ * bare in a pipe (`x.pipe(Tensor.sum)`) all keep the static shape, and an axis out of range is a compile
+ * error on the options.
  */
-export interface ReduceOp<Op extends string> {
-  <S extends Shape, D extends DType>(self: Tensor<S, D>): Tensor<Res<Rules.Reduce<S, undefined, false, Op>>, D>
-  <S extends Shape, D extends DType, const O extends ReduceOptions>(
-    self: Tensor<S, D> & Rules.Check<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>,
-    options: O
-  ): Tensor<Res<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>, D>
-  <const O extends ReduceOptions>(
-    options: O
-  ): <S extends Shape, D extends DType>(
-    self: Tensor<S, D> & Rules.Check<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>
-  ) => Tensor<Res<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>, D>
-}
+export type ReduceOp<Op extends string> = <
+  const A extends AnyTensor | ReduceOptions | undefined = undefined,
+  const O extends ReduceOptions = {}
+>(
+  selfOrOptions?: A,
+  options?: O & Rules.Check<Rules.Reduce<ShapeOfTensor<A>, AxisOf<O>, KeepOf<O>, Op>>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>
+  ) => Tensor<Res<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>, D>
+
+type ShapeOfTensor<A> = A extends Tensor<infer S, DType> ? S : never
 
 const isDataFirst = (args: IArguments): boolean => isTensorImpl(args[0])
 

@@ -117,3 +117,7 @@ shapeIs<readonly [8, 10]>()(Tensor.softmax(Tensor.zeros([8, 10]), 0))
 shapeIs<readonly [8, 10]>()(Tensor.zeros([8, 10]).pipe(Tensor.logSoftmax))
 shapeIs<readonly [8, 10]>()(Tensor.zeros([8, 10]).pipe(Tensor.logSoftmax(0)))
 shapeIs<readonly [8, 10]>()(Tensor.zeros([8, 10]).pipe(Tensor.softmax()))
+shapeIs<readonly []>()(Tensor.zeros([8, 10]).pipe(Tensor.sum))
+shapeIs<readonly [10]>()(Tensor.zeros([8, 10]).pipe(Tensor.mean({ axis: 0 })))
+// @ts-expect-error mean: axis 2 out of range for rank 2
+Tensor.zeros([8, 10]).pipe(Tensor.mean({ axis: 2 }))
