@@ -735,6 +735,21 @@ export const flatten = <S extends Shape, D extends DType>(
   return wrap(bind(reshapePrimitive, [t], { shape: Rules.flatten(t.shape) }))
 }
 
+/**
+ * `transpose`'s type: one generic signature, so `x.pipe(Tensor.transpose)` keeps the static shape too; a
+ * permutation that does not fit the rank is a compile error.
+ */
+export type TransposeOp = <
+  const A extends AnyTensor | ReadonlyArray<number> | undefined = undefined,
+  const P extends ReadonlyArray<number> | undefined = undefined
+>(
+  selfOrPerm?: A,
+  perm?: P & Rules.Check<Rules.Transpose<ShapeOfTensor<A>, P>>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Transpose<S, P>>, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Transpose<S, A extends ReadonlyArray<number> ? A : undefined>>
+  ) => Tensor<Res<Rules.Transpose<S, A extends ReadonlyArray<number> ? A : undefined>>, D>
+
 const transposePrimitive = primitive<{ readonly perm: ReadonlyArray<number> }>(
   "transpose",
   ([a], { perm }) => make(perm.map((p) => a!.shape[p]!), a!.dtype, transposeKernel(a!.dtype, a!.data, a!.shape, perm))
@@ -749,18 +764,7 @@ const transposePrimitive = primitive<{ readonly perm: ReadonlyArray<number> }>(
  * Tensor.transpose(x, [0, 3, 1, 2])      // NHWC -> NCHW
  * ```
  */
-export const transpose: {
-  <const P extends ReadonlyArray<number>>(
-    perm: P
-  ): <S extends Shape, D extends DType>(
-    self: Tensor<S, D> & Rules.Check<Rules.Transpose<S, P>>
-  ) => Tensor<Res<Rules.Transpose<S, P>>, D>
-  <S extends Shape, D extends DType>(self: Tensor<S, D>): Tensor<Res<Rules.Transpose<S, undefined>>, D>
-  <S extends Shape, D extends DType, const P extends ReadonlyArray<number>>(
-    self: Tensor<S, D> & Rules.Check<Rules.Transpose<S, P>>,
-    perm: P
-  ): Tensor<Res<Rules.Transpose<S, P>>, D>
-} = dual(isDataFirst, (self: AnyTensor, perm?: ReadonlyArray<number>): AnyTensor => {
+export const transpose: TransposeOp = dual(isDataFirst, (self: AnyTensor, perm?: ReadonlyArray<number>): AnyTensor => {
   const t = impl(self)
   Rules.transpose(t.shape, perm)
   const p = perm === undefined

@@ -121,3 +121,7 @@ shapeIs<readonly []>()(Tensor.zeros([8, 10]).pipe(Tensor.sum))
 shapeIs<readonly [10]>()(Tensor.zeros([8, 10]).pipe(Tensor.mean({ axis: 0 })))
 // @ts-expect-error mean: axis 2 out of range for rank 2
 Tensor.zeros([8, 10]).pipe(Tensor.mean({ axis: 2 }))
+shapeIs<readonly [10, 8]>()(Tensor.zeros([8, 10]).pipe(Tensor.transpose))
+shapeIs<readonly [10, 8]>()(Tensor.zeros([8, 10]).pipe(Tensor.transpose([1, 0])))
+// @ts-expect-error transpose: not a permutation of the axes
+Tensor.transpose(Tensor.zeros([8, 10]), [0, 0])
