@@ -166,8 +166,10 @@ describe.concurrent("the typegrad command", () => {
 
   // Regression: the SIGINT handler only runs when the training fiber yields to the event loop. The steps
   // of an epoch are synchronous, so without a macrotask yield between steps Ctrl-C was honoured only at
-  // the end of the epoch; here an epoch of 88 steps (~15 s) must stop well within 8 s of the SIGINT.
-  it("Ctrl-C in the middle of a long epoch stops within seconds, with a mid-epoch checkpoint", async () => {
+  // the end of the epoch. Here the SIGINT arrives at the start of an 88-step epoch: the run must stop in
+  // the middle of it (the checkpoint says how far it got), not after its last step. The kill timeout is
+  // only a guard against a hang; no timing is asserted.
+  it("Ctrl-C in the middle of a long epoch stops after the current step, with a mid-epoch checkpoint", async () => {
     const dir = join(tempDir(), "long")
     const r = await typegrad(
       [
@@ -186,15 +188,14 @@ describe.concurrent("the typegrad command", () => {
         "--progress",
         "lines"
       ],
-      { sigintWhen: (out) => out.includes("training 1 epoch(s)"), killAfterSigint: 8_000 }
+      { sigintWhen: (out) => out.includes("training 1 epoch(s)"), killAfterSigint: 60_000 }
     )
     expect(r.signal).toBeNull()
     expect(r.code).toBe(130)
-    expect(r.afterSigint).toBeLessThan(8_000)
     expect(existsSync(join(dir, "model.safetensors"))).toBe(true)
     const { metadata } = await readCheckpoint(dir)
     expect(metadata["epochsDone"]).toBe("0")
-    expect(Number(metadata["stepInEpoch"])).toBeGreaterThan(0)
     expect(Number(metadata["stepInEpoch"])).toBeLessThan(88)
+    expect(metadata["globalStep"]).toBe(metadata["stepInEpoch"])
   })
 })

@@ -25,7 +25,6 @@ it("reference models and type tests stay within their type-check budget", () => 
   )
   expect(modelCost).toBeLessThan(100_000)
   expect(typetestCost).toBeLessThan(180_000)
-  // generous: wall-clock check time on a loaded 2-core machine is noisy
-  expect(models.checkTime).toBeLessThan(3)
-  expect(typetest.checkTime).toBeLessThan(3)
+  // Check time is printed, not asserted: wall-clock time on a shared machine is noise; the instantiation
+  // counts above are deterministic for a compiler version.
 })
