@@ -107,6 +107,18 @@ type Res<R> = R extends Shape ? R : never
 type AxisOf<O> = O extends { readonly axis: infer A } ? A : undefined
 type KeepOf<O> = O extends { readonly keepDims: infer K extends boolean } ? K : false
 type ShapesOf<Ts> = { readonly [K in keyof Ts]: Ts[K] extends Tensor<infer S, DType> ? S : never }
+type DTypesOf<Ts extends ReadonlyArray<object>> = Ts[number] extends Tensor<Shape, infer D> ? D : never
+// A dtype known exactly (not the `DType` union of a tensor whose dtype is only known at run time).
+type ExactDTypes<Ts extends ReadonlyArray<object>> = {
+  [K in keyof Ts]: Ts[K] extends Tensor<Shape, infer D> ? (DType extends D ? never : D) : never
+}[number]
+// (A union check, not `[U] extends ["float32"] | ["float64"]`: TypeScript would accept a one-element tuple of
+// a union against a union of tuples.)
+type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
+type SameDTypes<Ts extends ReadonlyArray<object>> = true extends IsUnion<ExactDTypes<Ts>>
+  ? ShapeError<"concat: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast">
+  : Ts[number] extends AnyTensor ? unknown
+  : ShapeError<"concat: every element must be a tensor">
 
 // Internal view of a public tensor. The public interface is implemented only by `TensorImpl`, so the
 // cast is an identity; it exists because the public type hides the buffer.
@@ -363,11 +375,12 @@ export interface BinaryOp<Op extends string> {
     self: Tensor<A, D> & Rules.Check<Rules.Broadcast<A, B, Op>>
   ) => Tensor<Res<Rules.Broadcast<A, B, Op>>, D>
   (that: number): <A extends Shape, D extends DType>(self: Tensor<A, D>) => Tensor<A, D>
+  <A extends Shape, D extends DType>(self: Tensor<A, D>, that: number): Tensor<A, D>
+  // Last, so that a call that fits no overload reports this one's error: the ShapeError naming the sizes.
   <A extends Shape, B extends Shape, D extends DType>(
     self: Tensor<A, D>,
     that: Tensor<B, NoInfer<D>> & Rules.Check<Rules.Broadcast<A, B, Op>>
   ): Tensor<Res<Rules.Broadcast<A, B, Op>>, D>
-  <A extends Shape, D extends DType>(self: Tensor<A, D>, that: number): Tensor<A, D>
 }
 
 const binary = <Op extends string>(p: ReturnType<typeof binaryPrimitive>): BinaryOp<Op> =>
@@ -789,13 +802,15 @@ const concatPrimitive = primitive<{ readonly axis: number; readonly shape: Reado
 export const concat: {
   <const A extends number>(
     axis: A
-  ): <const Ts extends ReadonlyArray<Tensor<Shape, D>>, D extends DType>(
-    tensors: Ts & Rules.Check<Rules.Concat<ShapesOf<Ts>, A>>
-  ) => Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, D>
-  <const Ts extends ReadonlyArray<Tensor<Shape, D>>, D extends DType, const A extends number = 0>(
-    tensors: Ts & Rules.Check<Rules.Concat<ShapesOf<Ts>, A>>,
+  ): <const Ts extends ReadonlyArray<object>>(
+    tensors: Ts & Rules.Check<Rules.Concat<ShapesOf<Ts>, A>> & SameDTypes<Ts>
+  ) => Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+  // The elements are typed `object` so that they are inferred without a contextual type (a context of
+  // `Tensor<Shape, DType>` would widen each element's dtype); `SameDTypes` checks they are tensors.
+  <const Ts extends ReadonlyArray<object>, const A extends number = 0>(
+    tensors: Ts & Rules.Check<Rules.Concat<ShapesOf<Ts>, A>> & SameDTypes<Ts>,
     axis?: A
-  ): Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, D>
+  ): Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
 } = dual(
   (args: IArguments) => Array.isArray(args[0]),
   (tensors: ReadonlyArray<AnyTensor>, axis: number = 0): AnyTensor => {
@@ -922,11 +937,18 @@ const isTensorFirst = (args: IArguments): boolean => isTensorImpl(args[0])
  * as is to `pipe` and keep the static shape: `x.pipe(Tensor.softmax)`, `x.pipe(Tensor.softmax(0))` and
  * `Tensor.softmax(x, 0)` all type-check to the shape of `x`.
  */
-export type AxisOp = <A extends AnyTensor | number | undefined = undefined>(
+export type AxisOp<Op extends string> = <
+  const A extends AnyTensor | number | undefined = undefined,
+  const N extends number = -1
+>(
   selfOrAxis?: A,
-  axis?: number
+  axis?: N & Rules.Check<Rules.NormalizeAxis<RankOf<A>, N, Op>>
 ) => A extends Tensor<infer S, infer D> ? Tensor<S, D>
-  : <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.NormalizeAxis<S["length"], A extends number ? A : -1, Op>>
+  ) => Tensor<S, D>
+
+type RankOf<A> = A extends Tensor<infer S, DType> ? S["length"] : number
 
 /**
  * `log(softmax(x))` along `axis` (last by default), computed stably as `x - max - log(sum(exp(x - max)))`.
@@ -936,7 +958,7 @@ export type AxisOp = <A extends AnyTensor | number | undefined = undefined>(
  * Tensor.logSoftmax(logits) // same shape as logits
  * ```
  */
-export const logSoftmax: AxisOp = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
+export const logSoftmax: AxisOp<"logSoftmax"> = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
   const t = impl(self)
   const a = Rules.normalizeAxis(t.rank, axis, "logSoftmax")
   const m = max(self, { axis: a, keepDims: true })
@@ -953,7 +975,7 @@ export const logSoftmax: AxisOp = dual(isTensorFirst, (self: AnyTensor, axis: nu
  * Tensor.softmax(logits) // rows sum to 1
  * ```
  */
-export const softmax: AxisOp = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
+export const softmax: AxisOp<"softmax"> = dual(isTensorFirst, (self: AnyTensor, axis: number = -1): AnyTensor => {
   const t = impl(self)
   const a = Rules.normalizeAxis(t.rank, axis, "softmax")
   const m = max(self, { axis: a, keepDims: true })

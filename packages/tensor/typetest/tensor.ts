@@ -125,3 +125,22 @@ shapeIs<readonly [10, 8]>()(Tensor.zeros([8, 10]).pipe(Tensor.transpose))
 shapeIs<readonly [10, 8]>()(Tensor.zeros([8, 10]).pipe(Tensor.transpose([1, 0])))
 // @ts-expect-error transpose: not a permutation of the axes
 Tensor.transpose(Tensor.zeros([8, 10]), [0, 0])
+
+// Binary ops report the broadcast error on a data-first call (not an unrelated overload's).
+// @ts-expect-error add: cannot broadcast [2] with [3]
+Tensor.add(Tensor.zeros([2]), Tensor.zeros([3]))
+
+// concat keeps the dtype, and mixed dtypes are a compile error.
+const cc = Tensor.concat([Tensor.zeros([2, 3]), Tensor.ones([2, 5])], 1)
+expectType<true>(true as Equal<typeof cc, Tensor.Tensor<readonly [2, 8]>>)
+const cc64 = Tensor.concat([Tensor.zeros([2], { dtype: "float64" }), Tensor.ones([3], { dtype: "float64" })])
+expectType<true>(true as Equal<typeof cc64, Tensor.Tensor<readonly [5], "float64">>)
+// @ts-expect-error concat: the tensors have different dtypes
+Tensor.concat([Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" })])
+
+// An axis out of range is a compile error for softmax and logSoftmax too.
+// @ts-expect-error softmax: axis 5 out of range for rank 2
+Tensor.softmax(Tensor.zeros([2, 3]), 5)
+// @ts-expect-error logSoftmax: axis -3 out of range for rank 2
+Tensor.zeros([2, 3]).pipe(Tensor.logSoftmax(-3))
+shapeIs<readonly [2, 3]>()(Tensor.softmax(Tensor.zeros([2, 3]), -2))
