@@ -109,21 +109,21 @@ export interface Conv2dParams {
   readonly shape: ReadonlyArray<number>
 }
 
+/** The batch, height, width and channels of a validated NHWC shape. */
+const nhwc = (s: ReadonlyArray<number>) => ({ n: s[0]!, h: s[1]!, w: s[2]!, c: s[3]! })
+
 /** Validates a convolution (throws `ShapeError`) and computes its geometry. */
 export const conv2dParams = (
   xShape: ReadonlyArray<number>,
   wShape: ReadonlyArray<number>,
   options: Rules.Conv2dOptions | undefined
 ): Conv2dParams => {
-  const shape = Rules.conv2d(xShape, wShape, options)
+  // One geometry computation validates the call and gives the output shape (`Rules.conv2d` is its outShape).
   const g = Rules.conv2dGeometry(xShape, wShape, options)
   return {
-    shape,
+    shape: g.outShape,
     geometry: {
-      n: xShape[0]!,
-      h: xShape[1]!,
-      w: xShape[2]!,
-      c: xShape[3]!,
+      ...nhwc(xShape),
       kh: wShape[0]!,
       kw: wShape[1]!,
       f: wShape[3]!,
@@ -199,15 +199,11 @@ export const pool2dParams = (
   options: Rules.Pool2dOptions,
   op: "maxPool2d" | "avgPool2d"
 ): Pool2dParams => {
-  const shape = Rules.pool2d(xShape, options, op)
   const g = Rules.pool2dGeometry(xShape, options, op)
   return {
-    shape,
+    shape: g.outShape,
     geometry: {
-      n: xShape[0]!,
-      h: xShape[1]!,
-      w: xShape[2]!,
-      c: xShape[3]!,
+      ...nhwc(xShape),
       kh: g.kh,
       kw: g.kw,
       outH: g.outH,
