@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
+import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { join } from "node:path"
@@ -135,10 +136,10 @@ export const parse = (bytes: Uint8Array, path: string = "<bytes>"): Result.Resul
 }
 
 const make = (images: Float32Array, labels: Float32Array): Cifar10 => ({
-  images: Tensor.unsafeFromData(images, [labels.length, 32, 32, 3] as const) as Tensor.Tensor<
+  images: unsafeFromData(images, [labels.length, 32, 32, 3] as const) as Tensor.Tensor<
     readonly [number, 32, 32, 3]
   >,
-  labels: Tensor.unsafeFromData(labels, [labels.length] as const) as Tensor.Tensor<readonly [number]>,
+  labels: unsafeFromData(labels, [labels.length] as const) as Tensor.Tensor<readonly [number]>,
   count: labels.length,
   numClasses: 10
 })

@@ -14,6 +14,7 @@
  */
 import { ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
+import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Random from "effect/Random"
@@ -145,7 +146,7 @@ export interface ChannelStats {
 // internals
 // ---------------------------------------------------------------------------------------------------
 
-const dataOf = <D extends DType>(t: Tensor.Tensor<Shape, D>): Buffer => Tensor.unsafeData(t) as Buffer
+const dataOf = <D extends DType>(t: Tensor.Tensor<Shape, D>): Buffer => unsafeData(t) as Buffer
 
 const allocLike = (like: Buffer, length: number): Buffer =>
   like instanceof Float64Array ? new Float64Array(length) : new Float32Array(length)
@@ -153,7 +154,7 @@ const allocLike = (like: Buffer, length: number): Buffer =>
 const rowSizeOf = (ds: Dataset<Shape, number, DType>): number => ds.images.shape.slice(1).reduce((a, b) => a * b, 1)
 
 const wrapAs = <S extends Shape, D extends DType>(data: Buffer, shape: readonly number[]): Tensor.Tensor<S, D> =>
-  Tensor.unsafeFromData(data as Tensor.ArrayOf<D>, shape) as unknown as Tensor.Tensor<S, D>
+  unsafeFromData(data as Tensor.ArrayOf<D>, shape) as unknown as Tensor.Tensor<S, D>
 
 /** Copies the rows `indices[start .. end)` of `src` into the fresh contiguous `out`. */
 const gatherRows = (

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
+import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
@@ -163,10 +164,10 @@ export const load = (options: LoadOptions): Effect.Effect<Mnist, DatasetFileErro
       }
       const pixels = bytesToUnit(images.data.subarray(0, count * 784))
       return {
-        images: Tensor.unsafeFromData(pixels, [count, 28, 28, 1] as const) as Tensor.Tensor<
+        images: unsafeFromData(pixels, [count, 28, 28, 1] as const) as Tensor.Tensor<
           readonly [number, 28, 28, 1]
         >,
-        labels: Tensor.unsafeFromData(classes, [count] as const) as Tensor.Tensor<readonly [number]>,
+        labels: unsafeFromData(classes, [count] as const) as Tensor.Tensor<readonly [number]>,
         count,
         numClasses: 10
       } satisfies Mnist

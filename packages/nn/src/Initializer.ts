@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
+import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Prng from "./internal/prng.ts"
 
 /**
@@ -80,5 +81,5 @@ export const create = <D extends Tensor.DType>(
         break
     }
   }
-  return Tensor.unsafeFromData(data as Tensor.ArrayOf<D>, shape)
+  return unsafeFromData(data as Tensor.ArrayOf<D>, shape)
 }

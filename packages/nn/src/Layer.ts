@@ -11,6 +11,7 @@
 import type { Pytree } from "@typegrad/autodiff"
 import { Nat, Shape as Rules, ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
+import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Init from "./Initializer.ts"
 import * as Prng from "./internal/prng.ts"
 
@@ -483,7 +484,7 @@ export const dropout = (rate: number): Dropout => {
         if (!ctx.training || rate === 0) return x
         const mask = x.dtype === "float64" ? new Float64Array(x.size) : new Float32Array(x.size)
         Prng.fillDropoutMask(mask, Prng.derive(ctx.seed, stream), rate)
-        return Tensor.mul(x, Tensor.unsafeFromData(mask, x.shape) as AnyTensor) as AnyTensor
+        return Tensor.mul(x, unsafeFromData(mask, x.shape) as AnyTensor) as AnyTensor
       }
       return { name, outShape: input, parameters: 0, init: undefined, apply, applyLogits: apply }
     }

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
+import { unsafeData } from "@typegrad/tensor/internal"
 
 /**
  * The index of the largest entry of each row of a `[B, C]` tensor (the first one on ties).
@@ -17,7 +18,7 @@ export const argMax = <B extends number, C extends number, D extends Tensor.DTyp
   t: Tensor.Tensor<readonly [B, C], D>
 ): Int32Array => {
   const [rows, cols] = t.shape
-  const data = Tensor.unsafeData(t)
+  const data = unsafeData(t)
   const out = new Int32Array(rows)
   for (let r = 0; r < rows; r++) {
     let best = 0
@@ -50,7 +51,7 @@ export const correct = <B extends number, C extends number, D extends Tensor.DTy
   const truth = Tensor.isTensor(labels)
     ? labels.shape.length === 2
       ? argMax(labels as Tensor.Tensor<readonly [B, C], D>)
-      : Tensor.unsafeData(labels as Tensor.AnyTensor)
+      : unsafeData(labels as Tensor.AnyTensor)
     : labels
   if (truth.length !== predicted.length) {
     throw new RangeError(`accuracy: ${predicted.length} predictions but ${truth.length} labels`)

@@ -11,6 +11,7 @@
  */
 import { Pytree } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
+import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 
 /** A learning rate: a constant or a function of the step number (1 for the first update). */
 export type LearningRate = number | ((step: number) => number)
@@ -89,12 +90,12 @@ const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: 
       }
       const alloc = (): Buf => (p.dtype === "float64" ? new Float64Array(p.size) : new Float32Array(p.size))
       const result = alloc()
-      const slots = slotLeaves.map((s) => Tensor.unsafeData(s[i]!))
+      const slots = slotLeaves.map((s) => unsafeData(s[i]!))
       const fresh = slots.map(alloc)
-      const gd = g.dtype === p.dtype ? Tensor.unsafeData(g) : Tensor.unsafeData(Tensor.cast(g, p.dtype))
-      kernel(gd, addParams ? Tensor.unsafeData(p) : undefined, slots, result, fresh, lr, step)
-      fresh.forEach((b, k) => newSlotLeaves[k]!.push(Tensor.unsafeFromData(b, p.shape)))
-      return Tensor.unsafeFromData(result, p.shape)
+      const gd = g.dtype === p.dtype ? unsafeData(g) : unsafeData(Tensor.cast(g, p.dtype))
+      kernel(gd, addParams ? unsafeData(p) : undefined, slots, result, fresh, lr, step)
+      fresh.forEach((b, k) => newSlotLeaves[k]!.push(unsafeFromData(b, p.shape)))
+      return unsafeFromData(result, p.shape)
     })
     const slots = state.slots.map((s, k) => Pytree.map(s, (_, i) => newSlotLeaves[k]![i]!))
     return [out, { step, slots }] as const
@@ -120,11 +121,11 @@ const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: 
  */
 export const applyUpdates = <P extends Pytree.Pytree>(params: P, updates: P): P =>
   Pytree.zipWith(params, updates, (p, u) => {
-    const pd = Tensor.unsafeData(p)
-    const ud = Tensor.unsafeData(u)
+    const pd = unsafeData(p)
+    const ud = unsafeData(u)
     const out = p.dtype === "float64" ? new Float64Array(p.size) : new Float32Array(p.size)
     for (let i = 0; i < out.length; i++) out[i] = pd[i]! + ud[i]!
-    return Tensor.unsafeFromData(out, p.shape)
+    return unsafeFromData(out, p.shape)
   })
 
 /** Options of `sgd`. */

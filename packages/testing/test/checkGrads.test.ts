@@ -1,6 +1,6 @@
 import { customVjp, stopGradient } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
-import { bind, primitive, type TensorImpl } from "@typegrad/tensor/internal"
+import { bind, fromImpl, primitive, toImpl } from "@typegrad/tensor/internal"
 import { Arbitrary, assertGrads, CheckGrads, checkGrads, GradientCheckError, jvpVjpAgreement } from "@typegrad/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -13,16 +13,15 @@ const f64 = (data: ReadonlyArray<number>, shape: ReadonlyArray<number>): T =>
   Tensor.fromArray(data, shape, { dtype: "float64" })
 const x23 = f64([0.3, -0.7, 1.2, 2.5, -1.1, 0.4], [2, 3])
 
-/** square with a hand-written backward `ct * k * x`: right for k = 2. */
 /** A square primitive whose rule is `ct * 2 * through(x)` (`through` may hide x from enclosing traces). */
 const squarePrimitive = (through: (a: T) => T) => {
-  const p = primitive<null>("testSquare", ([a]) => internal(Tensor.square(external(a!))))
-  p.vjp = (ct, [a]) => [internal(Tensor.mul(external(ct), Tensor.mul(through(external(a!)), 2)))]
-  return (x: T): T => external(bind(p, [internal(x)], null))
+  const p = primitive<null>(
+    "testSquare",
+    ([a]) => toImpl(Tensor.square(fromImpl(a!))),
+    (ct, [a]) => [toImpl(Tensor.mul(fromImpl(ct), Tensor.mul(through(fromImpl(a!)), 2)))]
+  )
+  return (x: T): T => fromImpl(bind(p, [toImpl(x)], null))
 }
-// Identity casts between the runtime class and the public tensor interface (the same object).
-const internal = (t: T): TensorImpl => t as unknown as TensorImpl
-const external = (t: TensorImpl): T => t as unknown as T
 
 const squareWith = (k: number) =>
   customVjp({

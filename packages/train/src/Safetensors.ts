@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
+import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 import { Data, Effect, Result } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -78,7 +79,7 @@ export const encode = (
   out.set(new TextEncoder().encode(json), 8)
   let at = 8 + padded
   for (const [, t] of entries) {
-    const data = Tensor.unsafeData(t)
+    const data = unsafeData(t)
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     if (littleEndian) out.set(raw, at)
     else {
@@ -181,7 +182,7 @@ export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Conte
     const src = new DataView(bytes.buffer, bytes.byteOffset + headerEnd + s.begin, s.end - s.begin)
     if (s.dtype === "F64") { for (let i = 0; i < count; i++) data[i] = src.getFloat64(i * 8, true) }
     else for (let i = 0; i < count; i++) data[i] = src.getFloat32(i * 4, true)
-    tensors.set(s.name, Tensor.unsafeFromData(data, s.shape))
+    tensors.set(s.name, unsafeFromData(data, s.shape))
   }
   return Result.succeed({ tensors, metadata })
 }

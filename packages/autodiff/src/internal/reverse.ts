@@ -16,7 +16,7 @@
  * @internal
  */
 import { Tensor } from "@typegrad/tensor"
-import { bind, type Primitive, TensorImpl, type Trace } from "@typegrad/tensor/internal"
+import { bind, type Primitive, sumTo, TensorImpl, type Trace } from "@typegrad/tensor/internal"
 
 interface Node {
   readonly primitive: Primitive | undefined
@@ -128,7 +128,7 @@ export const internal = (t: Tensor.AnyTensor): TensorImpl => t as unknown as Ten
 const fitCotangent = (ct: TensorImpl, target: TensorImpl): TensorImpl => {
   let c = external(ct)
   const shape = target.shape
-  if (c.shape.length !== shape.length || c.shape.some((d, i) => d !== shape[i])) c = Tensor.sumTo(c, shape)
+  if (c.shape.length !== shape.length || c.shape.some((d, i) => d !== shape[i])) c = sumTo(c, shape)
   if (c.dtype !== target.dtype) c = Tensor.cast(c, target.dtype)
   return internal(c)
 }

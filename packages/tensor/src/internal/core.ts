@@ -36,6 +36,7 @@ export interface Trace {
  * inputs (`undefined` where the input gets no gradient). Rules are written with the differentiable ops of
  * `Tensor.ts`, so differentiating a rule again (higher-order gradients) needs nothing more. A cotangent may
  * have a broadcast shape of its input's; the autodiff engine sums it back to the input's shape.
+ * (`internal/op.ts` adapts rules written over public tensors to this form.)
  */
 export type VjpRule<P> = (
   cotangent: TensorImpl,
@@ -46,14 +47,14 @@ export type VjpRule<P> = (
 ) => ReadonlyArray<TensorImpl | undefined>
 
 /**
- * A primitive operation: a name, its forward implementation and its VJP rule. The rule is attached in
- * `Tensor.ts` next to the op that uses the primitive, once the differentiable ops it is written with
- * exist; a primitive without a rule is not differentiable (its inputs get no gradient).
+ * A primitive operation: a name, its forward implementation and its VJP rule, given together when the
+ * primitive is made (`differentiable` in `internal/op.ts`, `primitive` here); a plain value, never
+ * mutated. A primitive without a rule is not differentiable: differentiating through it is an error.
  */
 export interface Primitive<P = unknown> {
   readonly name: string
   readonly impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl
-  vjp: VjpRule<P> | undefined
+  readonly vjp: VjpRule<P> | undefined
   /**
    * For user-defined gradients (`customVjp`): computes the output on the inputs as the trace sees them
    * (possibly tracers of enclosing traces, so those traces record the computation) together with the
@@ -154,4 +155,4 @@ export const primitive = <P>(
   name: string,
   impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl,
   vjp?: VjpRule<P>
-): Primitive<P> => ({ name, impl, vjp })
+): Primitive<P> => Object.freeze({ name, impl, vjp })

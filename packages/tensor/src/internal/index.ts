@@ -1,11 +1,15 @@
 /**
- * The engine room, for sibling packages (`@typegrad/autodiff`, `@typegrad/nn`) only: the runtime tensor
- * class, primitive application (`bind`) and the trace hook. Not part of the public API; it may change
- * without notice.
+ * The engine room, for sibling packages only (`@typegrad/autodiff`, `@typegrad/nn`, `@typegrad/optim`,
+ * `@typegrad/data`, `@typegrad/train`, the benchmarks): the runtime tensor class, primitive application
+ * (`bind`) and the trace hook, raw buffers, the engine's broadcasting sum, and the kernels. Not part of
+ * the public API; it may change without notice. This is the package's only private surface.
  *
  * @internal
  */
+export { sumTo } from "../ops/reduce.ts"
+export { unsafeData, unsafeFromData } from "./buffer.ts"
 export { alloc, bind, isTensor, make, primitive, sizeOf, TensorImpl } from "./core.ts"
 export type { Data, DType, Primitive, Trace, VjpRule } from "./core.ts"
-export { getKernels, jsKernels, setKernels, wasmKernels } from "./kernels/index.ts"
-export type { Kernels } from "./kernels/index.ts"
+export { getKernels, jsKernels, releaseScratch, setKernels, wasmKernels, wasmSimdSupported } from "./kernels/index.ts"
+export type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs, Kernels, Pool2dGeometry } from "./kernels/index.ts"
+export { fromImpl, toImpl } from "./op.ts"

@@ -1,0 +1,97 @@
+/**
+ * What every op module shares: the identity casts between the runtime class and the public `Tensor`
+ * interface, argument checks, and `definePrimitive`, which defines a primitive together with its VJP rule
+ * written in terms of public tensors.
+ *
+ * @internal
+ */
+import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
+import { bind, isTensor, type Primitive, primitive, type TensorImpl } from "./core.ts"
+
+/**
+ * The runtime view of a public tensor. The public interface is implemented only by `TensorImpl`, so the
+ * cast is an identity; it exists because the public type hides the buffer.
+ */
+export const toImpl = (t: AnyTensor): TensorImpl => t as unknown as TensorImpl
+
+/** The public view of a runtime tensor (an identity, see `toImpl`). */
+export const fromImpl = <S extends Shape, D extends DType>(t: TensorImpl): Tensor<S, D> => t as unknown as Tensor<S, D>
+
+/** A shape computed by a type-level rule; `never` when the rule produced an error. */
+export type Res<R> = R extends Shape ? R : never
+
+/** The shape of a tensor type (`never` for anything else). */
+export type ShapeOfTensor<A> = A extends Tensor<infer S, DType> ? S : never
+
+/**
+ * Whether a dual op was called data-first: its first argument is a tensor. Ops whose options are
+ * optional decide by this, never by argument count (`Tensor.sum(x)` computes).
+ */
+export const isTensorFirst = (args: IArguments): boolean => isTensor(args[0])
+
+/** The common dtype of two operands; a clear error when they differ. */
+export const sameDType = (op: string, a: TensorImpl, b: TensorImpl): DType => {
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(`${op}: dtypes ${a.dtype} and ${b.dtype} differ; convert one with Tensor.cast`)
+  }
+  return a.dtype
+}
+
+/** The batch, height, width and channels of a validated NHWC shape. */
+export const nhwc = (s: ReadonlyArray<number>) => ({ n: s[0]!, h: s[1]!, w: s[2]!, c: s[3]! })
+
+/** A tensor of any shape, as VJP rules see their operands. */
+export type AnyT = Tensor<ReadonlyArray<number>, DType>
+
+/**
+ * A VJP rule over public tensors: given the output's cotangent, the inputs, the output and the params,
+ * one cotangent per input (`undefined`: none). `needs[i]` says whether input i wants a cotangent, so a rule
+ * can skip work for constants. Rules are written with definePrimitive ops, so differentiating a rule again
+ * (higher-order gradients) needs nothing more. A cotangent may have a broadcast shape of its input's: the
+ * autodiff engine sums it back, so broadcasting is handled in one place.
+ */
+export type Rule<P> = (
+  cotangent: AnyT,
+  inputs: ReadonlyArray<AnyT>,
+  output: AnyT,
+  params: P,
+  needs: ReadonlyArray<boolean>
+) => ReadonlyArray<AnyT | undefined>
+
+const pub = (t: TensorImpl): AnyT => t as unknown as AnyT
+
+/**
+ * Defines a definePrimitive primitive: its name, its forward implementation and its VJP rule, in one place.
+ *
+ * @example
+ * ```ts
+ * const negPrimitive = definePrimitive<null>("neg", ([a]) => negate(a!), (ct) => [neg(ct)])
+ * ```
+ */
+export const definePrimitive = <P>(
+  name: string,
+  impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl,
+  rule: Rule<P>
+): Primitive<P> =>
+  primitive(
+    name,
+    impl,
+    (ct, inputs, output, params, needs) =>
+      rule(pub(ct), inputs.map(pub), pub(output), params, needs ?? inputs.map(() => true)).map((t) =>
+        t === undefined ? undefined : toImpl(t)
+      )
+  )
+
+/** The rule of a piecewise-constant primitive (masks, comparisons): no input gets a gradient. */
+export const noGradient: Rule<unknown> = (_ct, inputs) => inputs.map(() => undefined)
+
+/**
+ * Applies a primitive to public tensors (`bind` with the identity casts on both sides).
+ *
+ * @example
+ * ```ts
+ * const dx = apply(reluGradPrimitive, [ct, out], null)
+ * ```
+ */
+export const apply = <P>(p: Primitive<P>, inputs: ReadonlyArray<AnyTensor>, params: P): AnyT =>
+  pub(bind(p, inputs.map(toImpl), params))

@@ -1,0 +1,288 @@
+/**
+ * Layout: `reshape`, `flatten`, `transpose`, `concat`, `slice`, `pad`, `broadcastTo`. Each primitive is
+ * defined with its VJP rule (reshape and transpose undo themselves; slice and pad are each other's
+ * transposes; concat slices its cotangent).
+ *
+ * @internal the public names are re-exported by `Tensor.ts`
+ */
+import { Shape as Rules, ShapeError } from "@typegrad/shape"
+import { dual } from "effect/Function"
+import { bind, make, type Primitive } from "../internal/core.ts"
+import { concat as concatKernel, transpose as transposeKernel, window } from "../internal/layout.ts"
+import {
+  definePrimitive,
+  fromImpl,
+  isTensorFirst,
+  type Res,
+  sameDType,
+  type ShapeOfTensor,
+  toImpl
+} from "../internal/op.ts"
+import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
+import { zeros } from "./creation.ts"
+import { add } from "./elementwise.ts"
+
+type ShapesOf<Ts> = { readonly [K in keyof Ts]: Ts[K] extends Tensor<infer S, DType> ? S : never }
+export type DTypesOf<Ts extends ReadonlyArray<object>> = Ts[number] extends Tensor<Shape, infer D> ? D : never
+// A dtype known exactly (not the `DType` union of a tensor whose dtype is only known at run time).
+type ExactDTypes<Ts extends ReadonlyArray<object>> = {
+  [K in keyof Ts]: Ts[K] extends Tensor<Shape, infer D> ? (DType extends D ? never : D) : never
+}[number]
+// (A union check, not `[U] extends ["float32"] | ["float64"]`: TypeScript would accept a one-element tuple of
+// a union against a union of tuples.)
+type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
+type SameDTypes<Ts extends ReadonlyArray<object>> = true extends IsUnion<ExactDTypes<Ts>>
+  ? ShapeError<"concat: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast">
+  : Ts[number] extends AnyTensor ? unknown
+  : ShapeError<"concat: every element must be a tensor">
+
+/** `reshape` and its VJP rule. */
+export const reshapePrimitive: Primitive<{ readonly shape: ReadonlyArray<number> }> = definePrimitive(
+  "reshape",
+  ([a], { shape }) => make(shape, a!.dtype, a!.data),
+  (ct, [a]) => [reshape(ct, a!.shape)]
+)
+
+/**
+ * The same elements with another shape; one dim may be `-1` (inferred). The element count is checked
+ * at compile time when known, at run time otherwise.
+ *
+ * @example
+ * ```ts
+ * Tensor.reshape(Tensor.zeros([4096, 4096]), [16384, -1]) // Tensor<readonly [16384, 1024]>
+ * ```
+ */
+export const reshape: {
+  <const T extends ReadonlyArray<number>>(
+    shape: T
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Reshape<S, T>>
+  ) => Tensor<Res<Rules.Reshape<S, T>>, D>
+  <S extends Shape, D extends DType, const T extends ReadonlyArray<number>>(
+    self: Tensor<S, D> & Rules.Check<Rules.Reshape<S, T>>,
+    shape: T
+  ): Tensor<Res<Rules.Reshape<S, T>>, D>
+} = dual(2, (self: AnyTensor, shape: ReadonlyArray<number>): AnyTensor => {
+  const t = toImpl(self)
+  return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.reshape(t.shape, shape) }))
+})
+
+/**
+ * Keeps axis 0 and flattens the rest: `[N, ...rest] -> [N, prod(rest)]`.
+ *
+ * @example
+ * ```ts
+ * Tensor.flatten(Tensor.zeros([8, 7, 7, 48])) // Tensor<readonly [8, 2352]>
+ * ```
+ */
+export const flatten = <S extends Shape, D extends DType>(
+  self: Tensor<S, D> & Rules.Check<Rules.Flatten<S>>
+): Tensor<Res<Rules.Flatten<S>>, D> => {
+  const t = toImpl(self)
+  return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.flatten(t.shape) }))
+}
+
+/**
+ * `transpose`'s type: one generic signature, so `x.pipe(Tensor.transpose)` keeps the static shape too; a
+ * permutation that does not fit the rank is a compile error.
+ */
+export type TransposeOp = <
+  const A extends AnyTensor | ReadonlyArray<number> | undefined = undefined,
+  const P extends ReadonlyArray<number> | undefined = undefined
+>(
+  selfOrPerm?: A,
+  perm?: P & Rules.Check<Rules.Transpose<ShapeOfTensor<A>, P>>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Transpose<S, P>>, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Transpose<S, A extends ReadonlyArray<number> ? A : undefined>>
+  ) => Tensor<Res<Rules.Transpose<S, A extends ReadonlyArray<number> ? A : undefined>>, D>
+
+/** `transpose` and its VJP rule. */
+export const transposePrimitive: Primitive<{ readonly perm: ReadonlyArray<number> }> = definePrimitive(
+  "transpose",
+  ([a], { perm }) => make(perm.map((p) => a!.shape[p]!), a!.dtype, transposeKernel(a!.dtype, a!.data, a!.shape, perm)),
+  (ct, _, __, { perm }) => {
+    const inverse = new Array<number>(perm.length)
+    perm.forEach((p, i) => (inverse[p] = i))
+    return [transpose(ct, inverse)]
+  }
+)
+
+/**
+ * Permutes the axes (reverses them by default).
+ *
+ * @example
+ * ```ts
+ * Tensor.transpose(Tensor.zeros([2, 3])) // Tensor<readonly [3, 2]>
+ * Tensor.transpose(x, [0, 3, 1, 2])      // NHWC -> NCHW
+ * ```
+ */
+export const transpose: TransposeOp = dual(
+  isTensorFirst,
+  (self: AnyTensor, perm?: ReadonlyArray<number>): AnyTensor => {
+    const t = toImpl(self)
+    Rules.transpose(t.shape, perm)
+    const p = perm === undefined
+      ? t.shape.map((_, i) => t.rank - 1 - i)
+      : perm.map((a) => Rules.normalizeAxis(t.rank, a, "transpose"))
+    return fromImpl(bind(transposePrimitive, [t], { perm: p }))
+  }
+)
+
+/** `concat` and its VJP rule. */
+export const concatPrimitive: Primitive<{ readonly axis: number; readonly shape: ReadonlyArray<number> }> =
+  definePrimitive(
+    "concat",
+    (inputs, { axis, shape }) => make(shape, inputs[0]!.dtype, concatKernel(inputs[0]!.dtype, inputs, axis, shape)),
+    (ct, inputs, _, { axis }, needs) => {
+      let offset = 0
+      return inputs.map((t, i) => {
+        const begin = ct.shape.map((_, k) => (k === axis ? offset : 0))
+        offset += t.shape[axis]!
+        return needs[i] ? slice(ct, begin, t.shape) : undefined
+      })
+    }
+  )
+
+/**
+ * Joins tensors along an existing axis (0 by default); the other dims must agree.
+ *
+ * @example
+ * ```ts
+ * Tensor.concat([Tensor.zeros([2, 3]), Tensor.ones([2, 5])], 1) // Tensor<readonly [2, 8]>
+ * ```
+ */
+export const concat: {
+  <const A extends number>(
+    axis: A
+  ): <const Ts extends ReadonlyArray<object>>(
+    tensors: Ts & Rules.Check<Rules.Concat<ShapesOf<Ts>, A>> & SameDTypes<Ts>
+  ) => Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+  // The elements are typed `object` so that they are inferred without a contextual type (a context of
+  // `Tensor<Shape, DType>` would widen each element's dtype); `SameDTypes` checks they are tensors.
+  <const Ts extends ReadonlyArray<object>, const A extends number = 0>(
+    tensors: Ts & Rules.Check<Rules.Concat<ShapesOf<Ts>, A>> & SameDTypes<Ts>,
+    axis?: A
+  ): Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+} = dual(
+  (args: IArguments) => Array.isArray(args[0]),
+  (tensors: ReadonlyArray<AnyTensor>, axis: number = 0): AnyTensor => {
+    if (tensors.length === 0) throw new ShapeError("concat", "concat: needs at least one tensor")
+    const ts = tensors.map(toImpl)
+    for (const t of ts) sameDType("concat", ts[0]!, t)
+    const shape = Rules.concat(ts.map((t) => t.shape), axis)
+    const a = Rules.normalizeAxis(ts[0]!.rank, axis, "concat")
+    return fromImpl(bind(concatPrimitive, ts, { axis: a, shape }))
+  }
+)
+
+/** `slice` and its VJP rule. */
+export const slicePrimitive = definePrimitive<
+  { readonly begin: ReadonlyArray<number>; readonly shape: ReadonlyArray<number> }
+>(
+  "slice",
+  ([a], { begin, shape }) => make(shape, a!.dtype, window("slice", a!.dtype, a!.data, a!.shape, begin, shape)),
+  (ct, [a], _, { begin, shape }) => [pad(ct, a!.shape.map((d, i) => [begin[i]!, d - begin[i]! - shape[i]!] as const))]
+)
+
+/**
+ * The box of `size` elements starting at `begin` (one entry per axis; `-1` in `size` takes the rest).
+ * The result's shape is known at run time only.
+ *
+ * @example
+ * ```ts
+ * Tensor.slice(x, [0, 1], [2, 2])
+ * ```
+ */
+export const slice = <S extends Shape, D extends DType>(
+  self: Tensor<S, D>,
+  begin: ReadonlyArray<number>,
+  size: ReadonlyArray<number>
+): Tensor<ReadonlyArray<number>, D> => {
+  const t = toImpl(self)
+  if (begin.length !== t.rank || size.length !== t.rank) {
+    throw new ShapeError(
+      "slice",
+      `slice: begin [${begin.join(", ")}] and size [${size.join(", ")}] must have one entry per axis of [${
+        t.shape.join(", ")
+      }]`
+    )
+  }
+  const shape = size.map((s, i) => (s === -1 ? t.shape[i]! - begin[i]! : s))
+  for (let i = 0; i < t.rank; i++) {
+    const b = begin[i]!
+    const s = shape[i]!
+    if (!Number.isInteger(b) || !Number.isInteger(s) || b < 0 || s < 0 || b + s > t.shape[i]!) {
+      throw new ShapeError(
+        "slice",
+        `slice: box [${begin.join(", ")}] + [${shape.join(", ")}] does not fit in shape [${
+          t.shape.join(", ")
+        }] at axis ${i}`
+      )
+    }
+  }
+  return fromImpl(bind(slicePrimitive, [t], { begin, shape }))
+}
+
+/** `pad` and its VJP rule. */
+export const padPrimitive = definePrimitive<
+  { readonly begin: ReadonlyArray<number>; readonly shape: ReadonlyArray<number> }
+>(
+  "pad",
+  ([a], { begin, shape }) => make(shape, a!.dtype, window("pad", a!.dtype, a!.data, a!.shape, begin, shape)),
+  (ct, [a], _, { begin }) => [slice(ct, begin, a!.shape)]
+)
+
+/**
+ * Pads with zeros: `paddings[i] = [before, after]` for every axis.
+ *
+ * @example
+ * ```ts
+ * Tensor.pad(Tensor.ones([2, 2]), [[1, 1], [0, 2]]) // Tensor<readonly [4, 4]>
+ * ```
+ */
+export const pad: {
+  <const P extends ReadonlyArray<readonly [number, number]>>(
+    paddings: P
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>
+  ) => Tensor<Res<Rules.Pad<S, P>>, D>
+  <S extends Shape, D extends DType, const P extends ReadonlyArray<readonly [number, number]>>(
+    self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>,
+    paddings: P
+  ): Tensor<Res<Rules.Pad<S, P>>, D>
+} = dual(2, (self: AnyTensor, paddings: ReadonlyArray<readonly [number, number]>): AnyTensor => {
+  const t = toImpl(self)
+  const shape = Rules.pad(t.shape, paddings)
+  return fromImpl(bind(padPrimitive, [t], { begin: paddings.map((p) => p[0]), shape }))
+})
+
+/**
+ * Broadcasts to a larger shape (materialised).
+ *
+ * @example
+ * ```ts
+ * Tensor.broadcastTo(Tensor.ones([3]), [2, 3])
+ * ```
+ */
+export const broadcastTo: {
+  <const T extends Shape>(
+    shape: T
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>
+  ) => Tensor<T, D>
+  <S extends Shape, D extends DType, const T extends Shape>(
+    self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>,
+    shape: T
+  ): Tensor<T, D>
+} = dual(2, (self: AnyTensor, shape: Shape): AnyTensor => {
+  const t = toImpl(self)
+  const target = Rules.broadcast(t.shape, shape, "broadcastTo")
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(
+      "broadcastTo",
+      `broadcastTo: cannot broadcast [${t.shape.join(", ")}] to [${shape.join(", ")}]`
+    )
+  }
+  return add(zeros(shape, { dtype: t.dtype }) as AnyTensor, self) as AnyTensor
+})
