@@ -5,8 +5,8 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { biasRelu, reluBackward, reluBackwardBiasGrad } from "../src/internal/kernels/fused.ts"
 import { jsKernels, type Pool2dGeometry, wasmKernels } from "../src/internal/kernels/index.ts"
+import { biasRelu, reluBackward, reluBackwardBiasGrad } from "../src/internal/kernels/js/fused.ts"
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
 const dtypes: ReadonlyArray<readonly [string, Ctor]> = [["float32", Float32Array], ["float64", Float64Array]]

@@ -9,7 +9,7 @@ import { Shape as Rules } from "@typegrad/shape"
 import { dual } from "effect/Function"
 import { alloc, bind, type Data, make, type Primitive, sizeOf, type TensorImpl } from "../internal/core.ts"
 import { binaryBroadcast, unaryKernel } from "../internal/elementwise.ts"
-import { reluBackward } from "../internal/kernels/fused.ts"
+import { reluBackward } from "../internal/kernels/js/fused.ts"
 import { type AnyT, apply, definePrimitive, fromImpl, noGradient, type Res, sameDType, toImpl } from "../internal/op.ts"
 import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
 

@@ -7,10 +7,14 @@
  *   the same im2col code on top of it; 2x2 / stride 2 max pooling has a branch-free SIMD kernel, other
  *   pooling is shared with the JS backend.
  * `getKernels()` returns the active set: WASM when the engine supports WebAssembly SIMD, else JS.
+ *
+ * Layout, by backend: `js/` (GEMM, pooling, fused elementwise loops), `wasm/` (the module encoder and the
+ * SIMD kernels), and at this level what both share: `types.ts` (the `Kernels` interface and geometries),
+ * `im2col.ts` (convolution over any GEMM) and `scratch.ts` (reused work buffers).
  */
-import { makeConvKernels } from "./conv.ts"
-import { gemmJs } from "./gemm-js.ts"
-import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./pool.ts"
+import { makeConvKernels } from "./im2col.ts"
+import { gemmJs } from "./js/gemm.ts"
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./js/pool.ts"
 import type { Kernels } from "./types.ts"
 import { wasmConvKernels } from "./wasm/conv-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"

@@ -2,7 +2,7 @@
  * Forward convolution on the WebAssembly GEMM with implicit im2col: the column matrix is never
  * materialised; its rows are gathered from X straight into the micro-kernel's packed-A layout.
  */
-import { type ConvKernels, makeConvKernels } from "../conv.ts"
+import { type ConvKernels, makeConvKernels } from "../im2col.ts"
 import type { Conv2dGeometry, FloatArray } from "../types.ts"
 import { gemmWasm, gemmWasmWith } from "./gemm-wasm.ts"
 

@@ -5,7 +5,7 @@
  *
  * Memory layout (bytes): [C scratch: mPad x nPad][packed A: mPad x KC][packed B: KC x NC].
  */
-import { applyEpilogue } from "../conv.ts"
+import { applyEpilogue } from "../im2col.ts"
 import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
 

@@ -11,7 +11,7 @@
  * beats strictly (`v > best`), so NaN never replaces a number and a NaN in the first cell wins; the
  * backward pass sends each dy to that cell, +0 everywhere else.
  */
-import { maxPool2d as maxPool2dJs, maxPool2dBackwardFromInput as maxPool2dBackwardFromInputJs } from "../pool.ts"
+import { maxPool2d as maxPool2dJs, maxPool2dBackwardFromInput as maxPool2dBackwardFromInputJs } from "../js/pool.ts"
 import type { FloatArray, Pool2dGeometry } from "../types.ts"
 import { type Bytes, encodeModule, I32, op, V128 } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"

@@ -9,7 +9,7 @@
  * Chunks are sized so the column scratch stays under COL_LIMIT elements (at least one image per chunk).
  * A 1x1 kernel with stride 1 and no padding uses X itself as the column matrix.
  */
-import { biasRelu, reluInPlace } from "./fused.ts"
+import { biasRelu, reluInPlace } from "./js/fused.ts"
 import { scratchLike } from "./scratch.ts"
 import type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs } from "./types.ts"
 

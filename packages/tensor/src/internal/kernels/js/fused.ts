@@ -13,7 +13,7 @@
  * ct except that a masked-out negative ct gives +0 where the product gives -0; bias sums accumulate in
  * float64 like `sum`. Float64 data is masked one 32-bit half at a time with the same mask.
  */
-import type { FloatArray } from "./types.ts"
+import type { FloatArray } from "../types.ts"
 
 const words = (a: FloatArray, n: number): Int32Array =>
   new Int32Array(a.buffer, a.byteOffset, a instanceof Float64Array ? 2 * n : n)

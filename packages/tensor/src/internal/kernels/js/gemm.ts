@@ -7,8 +7,8 @@
  * loop is monomorphic whatever the caller's element type (float32 inputs are widened while packing and
  * rounded once when the tile is stored, which is at least as accurate as float32 accumulation).
  */
-import { scratchF64 } from "./scratch.ts"
-import type { FloatArray, GemmArgs } from "./types.ts"
+import { scratchF64 } from "../scratch.ts"
+import type { FloatArray, GemmArgs } from "../types.ts"
 
 const MR = 4
 const NR = 4

@@ -3,7 +3,7 @@
  * channel loop innermost (contiguous). Windows are clipped to the real cells of the input, so padding
  * never wins a maximum and averages divide by the number of real cells.
  */
-import type { FloatArray, Pool2dGeometry } from "./types.ts"
+import type { FloatArray, Pool2dGeometry } from "../types.ts"
 
 export function maxPool2d<A extends FloatArray>(x: A, y: A, g: Pool2dGeometry, argmax?: Int32Array): void {
   const { n, h, w, c, kh, kw, outH, outW, strideH, strideW, padTop, padLeft } = g
