@@ -2,7 +2,7 @@
  * Benchmark cases. A case builds, for each implementation, a thunk that runs the operation once to
  * completion; the harness times the thunks. Inputs are created once per case, outside the timing.
  */
-import type { Conv2dGeometry, Kernels } from "../../tensor/src/internal/kernels/index.ts"
+import type { Conv2dGeometry, Kernels } from "@typegrad/tensor/internal"
 import type { TfApi } from "./tfjs.ts"
 
 export type Thunk = () => void

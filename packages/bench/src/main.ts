@@ -12,7 +12,7 @@
  * Columns: typegrad-wasm / typegrad-js are the kernels called directly (WASM SIMD and portable JS);
  * typegrad-ops the public eager ops (whatever kernels they use); then the tfjs backends.
  */
-import { jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "../../tensor/src/internal/kernels/index.ts"
+import { jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "@typegrad/tensor/internal"
 import { allCases, type BenchCase, type TensorOpsApi, type Thunk } from "./cases.ts"
 import { registerTfGradients, tf, useTfBackend } from "./tfjs.ts"
 import { loadTrainApi, memoryBench, trainBench } from "./train.ts"

@@ -7,5 +7,5 @@
  */
 export { alloc, bind, isTensor, make, primitive, sizeOf, TensorImpl } from "./core.ts"
 export type { Data, DType, Primitive, Trace, VjpRule } from "./core.ts"
-export { getKernels, jsKernels, setKernels, wasmKernels } from "./kernels/index.ts"
-export type { Kernels } from "./kernels/index.ts"
+export { getKernels, jsKernels, setKernels, wasmKernels, wasmSimdSupported } from "./kernels/index.ts"
+export type { Conv2dGeometry, Kernels } from "./kernels/index.ts"
