@@ -21,7 +21,17 @@ import * as fs from "node:fs"
 import { isBuiltin } from "node:module"
 import * as path from "node:path"
 
-/** The allowed arrows, as written in `boundaries.json`. */
+/**
+ * The allowed arrows, as written in `boundaries.json`.
+ *
+ * @example
+ * ```ts
+ * const rules: Rules = {
+ *   packages: { tensor: { mayImport: ["shape", "effect"] }, bench: { mayImport: "*" } },
+ *   restrictedSubpaths: { "@typegrad/tensor/internal": ["autodiff", "bench"] }
+ * }
+ * ```
+ */
 export interface Rules {
   /**
    * Per package folder name: the packages its sources may import. Workspace packages by folder name
@@ -32,7 +42,14 @@ export interface Rules {
   readonly restrictedSubpaths: { readonly [specifier: string]: ReadonlyArray<string> }
 }
 
-/** The parts of a `package.json` the checker reads. */
+/**
+ * The parts of a `package.json` the checker reads.
+ *
+ * @example
+ * ```ts
+ * const m: Manifest = { name: "@typegrad/optim", dependencies: { "@typegrad/tensor": "workspace:*" } }
+ * ```
+ */
 export interface Manifest {
   readonly name?: string
   readonly dependencies?: { readonly [name: string]: string }
@@ -42,17 +59,38 @@ export interface Manifest {
   readonly publishConfig?: { readonly exports?: unknown }
 }
 
-/** What a file is for: shipped source, or a test (unit tests, type tests, type-performance files). */
+/**
+ * What a file is for: shipped source, or a test (unit tests, type tests, type-performance files).
+ *
+ * @example
+ * ```ts
+ * const kind: Kind = "src"
+ * ```
+ */
 export type Kind = "src" | "test"
 
-/** One source file, by its path from the repository root. */
+/**
+ * One source file, by its path from the repository root.
+ *
+ * @example
+ * ```ts
+ * const file: SourceFile = { path: "packages/optim/src/X.ts", kind: "src", text: `import "@typegrad/tensor"` }
+ * ```
+ */
 export interface SourceFile {
   readonly path: string
   readonly kind: Kind
   readonly text: string
 }
 
-/** A package of the workspace: its folder (`packages/optim`), short name (`optim`), manifest and files. */
+/**
+ * A package of the workspace: its folder (`packages/optim`), short name (`optim`), manifest and files.
+ *
+ * @example
+ * ```ts
+ * const optim: Package = { dir: "packages/optim", short: "optim", manifest: { name: "@typegrad/optim" }, files: [] }
+ * ```
+ */
 export interface Package {
   readonly dir: string
   readonly short: string
@@ -60,7 +98,14 @@ export interface Package {
   readonly files: ReadonlyArray<SourceFile>
 }
 
-/** Everything the checker looks at; `loadRepo` reads it from disk, tests may build one by hand. */
+/**
+ * Everything the checker looks at; `loadRepo` reads it from disk, tests may build one by hand.
+ *
+ * @example
+ * ```ts
+ * const repo: Repo = { ...loadRepo(root), rootFiles: [] }
+ * ```
+ */
 export interface Repo {
   readonly rootManifest: Manifest
   readonly packages: ReadonlyArray<Package>
@@ -71,10 +116,29 @@ export interface Repo {
   readonly rulesFile: string
 }
 
-/** The rule a violation breaks. */
+/**
+ * The rule a violation breaks.
+ *
+ * @example
+ * ```ts
+ * const arrows = check(repo).filter((v) => v.rule === "arrow")
+ * ```
+ */
 export type Rule = "arrow" | "relative" | "subpath" | "undeclared" | "unused"
 
-/** One broken rule, with a message that names the file, the import and the rule. */
+/**
+ * One broken rule, with a message that names the file, the import and the rule.
+ *
+ * @example
+ * ```ts
+ * const v: Violation = {
+ *   rule: "arrow",
+ *   file: "packages/optim/src/X.ts",
+ *   specifier: "@typegrad/autodiff",
+ *   message: "packages/optim/src/X.ts imports @typegrad/autodiff, but optim may depend only on tensor, effect (tests/boundaries.json)"
+ * }
+ * ```
+ */
 export interface Violation {
   readonly rule: Rule
   readonly file: string
@@ -82,7 +146,14 @@ export interface Violation {
   readonly message: string
 }
 
-/** An import found in a file: the specifier and its 1-based line. */
+/**
+ * An import found in a file: the specifier and its 1-based line.
+ *
+ * @example
+ * ```ts
+ * const found: Import = { specifier: "@typegrad/tensor", line: 3 }
+ * ```
+ */
 export interface Import {
   readonly specifier: string
   readonly line: number
