@@ -7,10 +7,9 @@
  *
  * @since 0.1.0
  */
-import { Tensor } from "@typegrad/tensor"
+import { Pytree, Tensor } from "@typegrad/tensor"
 import { bind, type Primitive, primitive, type TensorImpl } from "@typegrad/tensor/internal"
 import { external, internal, ReverseTrace, type Tracer } from "./internal/reverse.ts"
-import * as Pytree from "./Pytree.ts"
 
 /** A rank-0 tensor: what `grad` differentiates. */
 export type Scalar = Tensor.Tensor<readonly [], Tensor.DType>
@@ -151,18 +150,9 @@ export const valueAndGradAux =
     return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
   }
 
-const unwrapAux = <A>(aux: A, unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor): A => {
-  const go = (u: unknown): unknown => {
-    if (Tensor.isTensor(u)) return unwrap(u)
-    if (Array.isArray(u)) return u.map(go)
-    if (typeof u === "object" && u !== null && Object.getPrototypeOf(u) === Object.prototype) {
-      return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, go(v)]))
-    }
-    return u
-  }
-  // Same structure as `aux`, with tracers replaced by their values.
-  return go(aux) as A
-}
+/** `aux` with this call's tracers replaced by their values, walked by the pytree rule. */
+const unwrapAux = <A>(aux: A, unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor): A =>
+  Pytree.mapTensors(aux, (t) => unwrap(t))
 
 /**
  * The Jacobian-vector product: `f(x)` and the derivative of `f` at `x` in the direction `tangent`

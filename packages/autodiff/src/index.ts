@@ -13,4 +13,14 @@
  */
 export * as Autodiff from "./Autodiff.ts"
 export { customVjp, grad, jvp, stopGradient, valueAndGrad, valueAndGradAux, vjp } from "./Autodiff.ts"
-export * as Pytree from "./Pytree.ts"
+/**
+ * The pytree helpers (`Pytree.leaves`, `Pytree.map`, `Pytree.leavesWithPath`...), defined in
+ * `@typegrad/tensor` and re-exported here, where users of `grad` look for them.
+ *
+ * @example
+ * ```ts
+ * import { Pytree } from "@typegrad/autodiff"
+ * const norms = Pytree.leaves(grads).map((g) => Tensor.sum(Tensor.square(g)))
+ * ```
+ */
+export { Pytree } from "@typegrad/tensor"

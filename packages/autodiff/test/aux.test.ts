@@ -1,5 +1,6 @@
 import { grad, valueAndGradAux } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
+import type { TensorImpl } from "@typegrad/tensor/internal"
 import { describe, expect, it } from "vitest"
 
 type V = Tensor.Tensor<readonly [3], "float64">
@@ -29,5 +30,36 @@ describe("valueAndGradAux", () => {
       return Tensor.sum(Tensor.add(g, Tensor.mul(aux, 0)))
     })
     expect(Array.from(Tensor.toArray(outer(v([1, 2, 3]))))).toEqual([4, 8, 12])
+  })
+
+  it("unwraps tracers inside null-prototype objects too (the pytree rule for nodes)", () => {
+    const traceOf = (t: Tensor.AnyTensor) => (t as unknown as TensorImpl).trace
+    const f = (x: V) => {
+      const y = Tensor.exp(x)
+      const aux: { y: V; nested: Array<{ y: V }> } = Object.assign(Object.create(null), {
+        y,
+        nested: [Object.assign(Object.create(null), { y })]
+      })
+      return [Tensor.sum(y), aux] as const
+    }
+    const [, aux] = valueAndGradAux(f)(v([0, 1, 2]))
+    expect(traceOf(aux.y)).toBeUndefined()
+    expect(traceOf(aux.nested[0]!.y)).toBeUndefined()
+    expect(Array.from(Tensor.toArray(aux.nested[0]!.y))).toEqual([1, Math.E, Math.exp(2)])
+  })
+
+  it("keeps non-tensor aux values as they are (class instances, typed arrays, undefined)", () => {
+    class Note {
+      readonly text: string
+      constructor(text: string) {
+        this.text = text
+      }
+    }
+    const note = new Note("kept")
+    const raw = new Float64Array([1, 2])
+    const [, aux] = valueAndGradAux((x: V) => [Tensor.sum(x), { note, raw, none: undefined }] as const)(v([1, 2, 3]))
+    expect(aux.note).toBe(note)
+    expect(aux.raw).toBe(raw)
+    expect(aux.none).toBeUndefined()
   })
 })

@@ -12,8 +12,7 @@
  *
  * @since 0.1.0
  */
-import { ShapeError } from "@typegrad/shape"
-import { Tensor } from "@typegrad/tensor"
+import { ShapeError, Tensor } from "@typegrad/tensor"
 import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"

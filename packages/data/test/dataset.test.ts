@@ -1,6 +1,5 @@
 import { Dataset } from "@typegrad/data"
-import { ShapeError } from "@typegrad/shape"
-import { Tensor } from "@typegrad/tensor"
+import { ShapeError, Tensor } from "@typegrad/tensor"
 import { Effect, pipe, Random, Schedule, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"

@@ -8,9 +8,8 @@
  *
  * @since 0.1.0
  */
-import type { Pytree } from "@typegrad/autodiff"
 import { Nat, Shape as Rules, ShapeError } from "@typegrad/shape"
-import { Tensor } from "@typegrad/tensor"
+import { type Pytree, Tensor } from "@typegrad/tensor"
 import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Init from "./Initializer.ts"
 import * as Prng from "./internal/prng.ts"

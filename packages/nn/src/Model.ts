@@ -17,9 +17,8 @@
  *
  * @since 0.1.0
  */
-import type { Pytree } from "@typegrad/autodiff"
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
-import { Tensor } from "@typegrad/tensor"
+import { type Pytree, Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
 import * as Layer from "./Layer.ts"
 

@@ -9,8 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Pytree } from "@typegrad/autodiff"
-import { Tensor } from "@typegrad/tensor"
+import { Pytree, Tensor } from "@typegrad/tensor"
 import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 
 /** A learning rate: a constant or a function of the step number (1 for the first update). */

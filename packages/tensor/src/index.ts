@@ -11,4 +11,5 @@
  */
 export { ShapeError } from "@typegrad/shape"
 export * as Backend from "./Backend.ts"
+export * as Pytree from "./Pytree.ts"
 export * as Tensor from "./Tensor.ts"

@@ -25,8 +25,8 @@
  *
  * @since 0.1.0
  */
-import { jvp, type Pytree, vjp } from "@typegrad/autodiff"
-import { Tensor } from "@typegrad/tensor"
+import { jvp, vjp } from "@typegrad/autodiff"
+import { Pytree, Tensor } from "@typegrad/tensor"
 
 type Tree = Pytree.Pytree
 type Leaf = Tensor.AnyTensor
@@ -146,63 +146,28 @@ const makeRandom = (seed: number): () => number => {
   }
 }
 
-const isPlainObject = (u: unknown): u is Record<string, unknown> => {
-  if (typeof u !== "object" || u === null) return false
-  const proto = Object.getPrototypeOf(u)
-  return proto === Object.prototype || proto === null
-}
+/** A leaf's path as a JavaScript accessor from `root`: `x`, `x.w`, `x[1].b`, `x["a-b"]`. */
+const accessor = (root: string, path: Pytree.Path): string =>
+  root +
+  path.map((k) => typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)
+    .join("")
 
-/** Paths of the leaves, in the order of `Pytree.leaves` (arrays by index, objects by sorted key). */
-const leafPaths = (tree: unknown, root: string): Array<string> => {
-  const out: Array<string> = []
-  const go = (t: unknown, path: string): void => {
-    if (Tensor.isTensor(t)) out.push(path)
-    else if (Array.isArray(t)) t.forEach((c, i) => go(c, `${path}[${i}]`))
-    else if (isPlainObject(t)) {
-      for (const k of Object.keys(t).toSorted()) {
-        go(t[k], /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`)
-      }
-    }
-  }
-  go(tree, root)
-  return out
-}
-
-/** Same-structure rebuild; the result has the input's structure by construction. */
-const mapTree = <T extends Tree>(tree: T, f: (leaf: Leaf, index: number) => Leaf): T => {
-  let i = 0
-  const go = (t: unknown): unknown => {
-    if (Tensor.isTensor(t)) return f(t, i++)
-    if (Array.isArray(t)) return t.map(go)
-    if (isPlainObject(t)) {
-      const o: Record<string, unknown> = {}
-      for (const k of Object.keys(t).toSorted()) o[k] = go(t[k])
-      return o
-    }
-    throw new TypeError(
-      `checkGrads: found ${
-        t === null ? "null" : typeof t
-      } in a pytree; a pytree holds only tensors, arrays and plain objects`
-    )
-  }
-  return go(tree) as T
-}
+/** Paths of the leaves, in the order of `Pytree.leaves`. */
+const leafPaths = (tree: Tree, root: string): Array<string> =>
+  Pytree.leavesWithPath(tree).map(([path]) => accessor(root, path))
 
 const leavesOf = (tree: unknown, what: string): Array<Leaf> => {
-  const out: Array<Leaf> = []
-  const go = (t: unknown): void => {
-    if (Tensor.isTensor(t)) out.push(t)
-    else if (Array.isArray(t)) t.forEach(go)
-    else if (isPlainObject(t)) { for (const k of Object.keys(t).toSorted()) go(t[k]) }
-    else {throw new TypeError(
-        `checkGrads: ${what} holds ${t === null ? "null" : typeof t}; expected a tensor or a pytree of tensors`
-      )}
+  try {
+    // A value that is not a pytree is reported below, with what it was.
+    return Pytree.leaves(tree as Tree)
+  } catch (e) {
+    throw new TypeError(`checkGrads: ${what} is not a tensor or a pytree of tensors (${(e as Error).message})`, {
+      cause: e
+    })
   }
-  go(tree)
-  return out
 }
 
-const to64 = <X extends Tree>(x: X): X => mapTree(x, (t) => (t.dtype === "float64" ? t : Tensor.cast(t, "float64")))
+const to64 = <X extends Tree>(x: X): X => Pytree.map(x, (t) => (t.dtype === "float64" ? t : Tensor.cast(t, "float64")))
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let s = 0
@@ -245,7 +210,7 @@ const project = (f: (x: Tree) => Tree, x: Tree, us: ReadonlyArray<Float64Array>)
 
 /** `x + s * v` where v is given per leaf (missing leaves are not moved). */
 const shift = (x: Tree, vs: ReadonlyArray<Float64Array | undefined>, s: number): Tree =>
-  mapTree(x, (t, i) => {
+  Pytree.map(x, (t, i) => {
     const v = vs[i]
     if (v === undefined) return t
     const d = Tensor.toArray(t)
@@ -347,7 +312,7 @@ const firstOrder = (
   const [y, pullback] = vjp(f, x)
   for (let d = firstDirection; d < firstDirection + directions; d++) {
     const us = y0.map((t) => randomArray(t.size, random))
-    const uTree = mapTree(y as Tree, (t, i) => Tensor.fromArray(us[i]!, t.shape, { dtype: t.dtype }))
+    const uTree = Pytree.map(y as Tree, (t, i) => Tensor.fromArray(us[i]!, t.shape, { dtype: t.dtype }))
     const g = leavesOf(pullback(uTree), "the gradient")
     const groups: Array<ReadonlyArray<number>> = o.perLeaf
       ? xs.flatMap((t, i) => (t.size > 0 ? [[i]] : []))
@@ -393,7 +358,7 @@ const run = (f: (x: Tree) => Tree, x0: Tree, o: Resolved): Internal => {
       const second = (p: Tree): Tree => {
         const [y, pullback] = vjp(f, p)
         const g = leavesOf(
-          pullback(mapTree(y as Tree, (t, i) => Tensor.fromArray(us[i]!, t.shape, { dtype: t.dtype }))),
+          pullback(Pytree.map(y as Tree, (t, i) => Tensor.fromArray(us[i]!, t.shape, { dtype: t.dtype }))),
           "the gradient"
         )
         let s: Leaf = Tensor.zeros([], { dtype: "float64" })
@@ -472,7 +437,7 @@ const localize = (
   const [y, pullback] = vjp(f, x)
   const g = Tensor.toArray(
     leavesOf(
-      pullback(mapTree(y as Tree, (yt, i) => Tensor.fromArray(us[i]!, yt.shape, { dtype: yt.dtype }))),
+      pullback(Pytree.map(y as Tree, (yt, i) => Tensor.fromArray(us[i]!, yt.shape, { dtype: yt.dtype }))),
       "the gradient"
     )[leafIndex]!
   )
@@ -571,8 +536,11 @@ export const jvpVjpAgreement = <X extends Tree, Y extends Tree>(
   const ys = leavesOf(y, "the output of f")
   const entries: Array<Entry> = []
   for (let d = 0; d < o.directions; d++) {
-    const uTree = mapTree(y as Tree, (t) => Tensor.fromArray(randomArray(t.size, random), t.shape, { dtype: t.dtype }))
-    const vTree = mapTree(x, (t) => Tensor.fromArray(randomArray(t.size, random), t.shape, { dtype: t.dtype }))
+    const uTree = Pytree.map(
+      y as Tree,
+      (t) => Tensor.fromArray(randomArray(t.size, random), t.shape, { dtype: t.dtype })
+    )
+    const vTree = Pytree.map(x, (t) => Tensor.fromArray(randomArray(t.size, random), t.shape, { dtype: t.dtype }))
     const us = leavesOf(uTree, "u")
     const vs = leavesOf(vTree, "v")
     const [, tangentOut] = jvp(fx, x, vTree)

@@ -9,11 +9,11 @@
  *
  * @since 0.1.0
  */
-import { Pytree, valueAndGradAux } from "@typegrad/autodiff"
+import { valueAndGradAux } from "@typegrad/autodiff"
 import { Dataset } from "@typegrad/data"
 import { Loss, Metric, type Model } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
-import { Tensor } from "@typegrad/tensor"
+import { Pytree, Tensor } from "@typegrad/tensor"
 import { Data, Effect, Random, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -220,20 +220,26 @@ const restore = (
         } optimizer, not ${optimizer.name}; resume with the same optimizer`
       )
     }
-    const take = (prefix: string, tree: Pytree.Pytree) => {
-      const wanted = Pytree.paths(tree)
-      const found: Array<Tensor.AnyTensor> = []
-      for (const [p, t] of wanted) {
-        const got = tensors.get(`${prefix}${p}`)
-        if (got === undefined) return `tensor ${prefix}${p} is missing; the checkpoint is from another model`
+    /** The tree with each leaf read from the checkpoint by its path, or the reason it cannot be. */
+    const take = (prefix: string, tree: Pytree.Pytree): Pytree.Pytree | string => {
+      let problem: string | undefined
+      const restored = Pytree.mapWithPath(tree, (t, p) => {
+        if (problem !== undefined) return t
+        const name = `${prefix}${Pytree.pathString(p)}`
+        const got = tensors.get(name)
+        if (got === undefined) {
+          problem = `tensor ${name} is missing; the checkpoint is from another model`
+          return t
+        }
         if (got.shape.length !== t.shape.length || got.shape.some((d, i) => d !== t.shape[i])) {
-          return `tensor ${prefix}${p} has shape [${got.shape.join(", ")}] but the model needs [${
+          problem = `tensor ${name} has shape [${got.shape.join(", ")}] but the model needs [${
             t.shape.join(", ")
           }]; the checkpoint is from another model`
+          return t
         }
-        found.push(Tensor.cast(got, t.dtype))
-      }
-      return Pytree.map(tree, (_, i) => found[i]!)
+        return Tensor.cast(got, t.dtype)
+      })
+      return problem ?? restored
     }
     const expected = new Set([
       ...Pytree.paths(template).map(([p]) => `params.${p}`),
