@@ -7,17 +7,38 @@
 import { applyActivation } from "../internal/layer.ts"
 import { type InputShape, type Layer, type Rule, RuleTypeId, variance } from "./layer.ts"
 
-/** An activation applied after a layer. */
+/**
+ * An activation applied after a layer.
+ *
+ * @example
+ * ```ts
+ * const a: Layer.Activation = "relu"
+ * ```
+ */
 export type Activation = "linear" | "relu" | "tanh" | "sigmoid" | "softmax"
 
-/** The rule of an activation layer: the shape is kept; the label is the activation's name. */
+/**
+ * The rule of an activation layer: the shape is kept; the label is the activation's name.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<Layer.ActivationLayer<"relu">, readonly [number, 4]> // readonly [number, 4]
+ * ```
+ */
 export interface ActivationRule<A extends Activation> extends Rule {
   readonly Label: A
   readonly Out: InputShape<this>
   readonly Params: never
 }
 
-/** An elementwise activation (softmax along the last axis). */
+/**
+ * An elementwise activation (softmax along the last axis).
+ *
+ * @example
+ * ```ts
+ * const tanh: Layer.ActivationLayer<"tanh"> = Layer.activation("tanh")
+ * ```
+ */
 export interface ActivationLayer<A extends Activation = Activation> extends Layer<ActivationRule<A>, "Activation"> {
   readonly activation: A
 }

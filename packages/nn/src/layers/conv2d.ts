@@ -26,7 +26,14 @@ type DType = Tensor.DType
 type AnyTensor = Tensor.AnyTensor
 type Pair = Rules.Pair
 
-/** Configuration of a 2-D convolution layer (NHWC). */
+/**
+ * Configuration of a 2-D convolution layer (NHWC).
+ *
+ * @example
+ * ```ts
+ * const config: Layer.Conv2dConfig = { filters: 8, kernelSize: 3, padding: "same" }
+ * ```
+ */
 export interface Conv2dConfig {
   /** Number of output channels. */
   readonly filters: number
@@ -43,7 +50,14 @@ export interface Conv2dConfig {
   readonly name?: string
 }
 
-/** Parameters of a convolution layer: `kernel` `[KH, KW, C, F]` and, unless `useBias: false`, `bias` `[F]`. */
+/**
+ * Parameters of a convolution layer: `kernel` `[KH, KW, C, F]` and, unless `useBias: false`, `bias` `[F]`.
+ *
+ * @example
+ * ```ts
+ * type P = Layer.Conv2dParams<readonly [3, 3, 1, 8], 8, "float32"> // { kernel, bias }
+ * ```
+ */
 export type Conv2dParams<K extends Shape, F extends number, D extends DType, B extends boolean = true> = B extends true
   ? { readonly kernel: Tensor.Tensor<K, D>; readonly bias: Tensor.Tensor<readonly [F], D> }
   : { readonly kernel: Tensor.Tensor<K, D> }
@@ -61,7 +75,15 @@ type ConvKernel<C extends Conv2dConfig, S extends Shape> = KernelHW<C["kernelSiz
 ] ? readonly [H, W, Channels<S>, C["filters"]]
   : never
 
-/** The rule of a convolution layer: `Shape.Conv2d` with a `[KH, KW, C, filters]` kernel. */
+/**
+ * The rule of a convolution layer: `Shape.Conv2d` with a `[KH, KW, C, filters]` kernel.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<Layer.Conv2d<{ filters: 8; kernelSize: 3 }>, readonly [number, 28, 28, 1]>
+ * // readonly [number, 26, 26, 8]
+ * ```
+ */
 export interface Conv2dRule<C extends Conv2dConfig> extends Rule {
   readonly Label: NamedOr<C, `conv2d(${C["filters"]})`>
   readonly Out: Rules.Conv2d<InputShape<this>, ConvKernel<C, InputShape<this>>, ConvOptions<C>, Where<this>>
@@ -70,7 +92,14 @@ export interface Conv2dRule<C extends Conv2dConfig> extends Rule {
     : never
 }
 
-/** A 2-D convolution layer. */
+/**
+ * A 2-D convolution layer.
+ *
+ * @example
+ * ```ts
+ * const conv: Layer.Conv2d<{ readonly filters: 8; readonly kernelSize: 3 }> = Layer.conv2d({ filters: 8, kernelSize: 3 })
+ * ```
+ */
 export interface Conv2d<C extends Conv2dConfig = Conv2dConfig> extends Layer<Conv2dRule<C>, "Conv2d"> {
   readonly config: C
 }

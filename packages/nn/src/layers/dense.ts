@@ -25,7 +25,14 @@ type Shape = Rules.Shape
 type DType = Tensor.DType
 type AnyTensor = Tensor.AnyTensor
 
-/** Configuration of a fully connected layer. */
+/**
+ * Configuration of a fully connected layer.
+ *
+ * @example
+ * ```ts
+ * const config: Layer.DenseConfig = { units: 10, activation: "softmax" }
+ * ```
+ */
 export interface DenseConfig {
   readonly units: number
   readonly useBias?: boolean
@@ -34,7 +41,14 @@ export interface DenseConfig {
   readonly name?: string
 }
 
-/** Parameters of a dense layer: `kernel` `[I, U]` and, unless `useBias: false`, `bias` `[U]`. */
+/**
+ * Parameters of a dense layer: `kernel` `[I, U]` and, unless `useBias: false`, `bias` `[U]`.
+ *
+ * @example
+ * ```ts
+ * type P = Layer.DenseParams<128, 10, "float32"> // { kernel: Tensor<[128, 10]>, bias: Tensor<[10]> }
+ * ```
+ */
 export type DenseParams<I extends number, U extends number, D extends DType, B extends boolean = true> = B extends true
   ? { readonly kernel: Tensor.Tensor<readonly [I, U], D>; readonly bias: Tensor.Tensor<readonly [U], D> }
   : { readonly kernel: Tensor.Tensor<readonly [I, U], D> }
@@ -48,14 +62,28 @@ type DenseOut<S extends Shape, U extends number, Name extends string> = number e
 
 type Features<S extends Shape> = S extends readonly [unknown, infer K extends number] ? K : number
 
-/** The rule of a dense layer: `[B, K] -> [B, units]`, with a `[K, units]` kernel. */
+/**
+ * The rule of a dense layer: `[B, K] -> [B, units]`, with a `[K, units]` kernel.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<Layer.Dense<{ units: 10 }>, readonly [number, 128]> // readonly [number, 10]
+ * ```
+ */
 export interface DenseRule<C extends DenseConfig> extends Rule {
   readonly Label: NamedOr<C, `dense(${C["units"]})`>
   readonly Out: DenseOut<InputShape<this>, C["units"], Where<this>>
   readonly Params: DenseParams<Features<InputShape<this>>, C["units"], InputDType<this>, HasBias<C>>
 }
 
-/** A fully connected layer. */
+/**
+ * A fully connected layer.
+ *
+ * @example
+ * ```ts
+ * const head: Layer.Dense<{ readonly units: 10 }> = Layer.dense({ units: 10 })
+ * ```
+ */
 export interface Dense<C extends DenseConfig = DenseConfig> extends Layer<DenseRule<C>, "Dense"> {
   readonly config: C
 }

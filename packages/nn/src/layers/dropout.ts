@@ -9,14 +9,28 @@ import { type ApplyContext, type InputShape, type Layer, type Rule, RuleTypeId, 
 
 type AnyTensor = Tensor.AnyTensor
 
-/** The rule of a dropout layer: the shape is kept; the label shows the rate. */
+/**
+ * The rule of a dropout layer: the shape is kept; the label shows the rate.
+ *
+ * @example
+ * ```ts
+ * type L = Layer.Label<Layer.Dropout<0.5>, 7> // "layer 7 dropout(0.5)"
+ * ```
+ */
 export interface DropoutRule<R extends number> extends Rule {
   readonly Label: `dropout(${R})`
   readonly Out: InputShape<this>
   readonly Params: never
 }
 
-/** Inverted dropout, active only in training. */
+/**
+ * Inverted dropout, active only in training.
+ *
+ * @example
+ * ```ts
+ * const drop: Layer.Dropout<0.5> = Layer.dropout(0.5)
+ * ```
+ */
 export interface Dropout<R extends number = number> extends Layer<DropoutRule<R>, "Dropout"> {
   readonly rate: R
 }

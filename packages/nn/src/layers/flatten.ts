@@ -9,14 +9,28 @@ import { type InputShape, type Layer, type Rule, RuleTypeId, variance, type Wher
 
 type AnyTensor = Tensor.AnyTensor
 
-/** The rule of a flatten layer: `Shape.Flatten`; no parameters. */
+/**
+ * The rule of a flatten layer: `Shape.Flatten`; no parameters.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<Layer.Flatten, readonly [number, 7, 7, 48]> // readonly [number, 2352]
+ * ```
+ */
 export interface FlattenRule extends Rule {
   readonly Label: "flatten"
   readonly Out: Rules.Flatten<InputShape<this>, Where<this>>
   readonly Params: never
 }
 
-/** Flattens all but the batch axis. */
+/**
+ * Flattens all but the batch axis.
+ *
+ * @example
+ * ```ts
+ * const flat: Layer.Flatten = Layer.flatten()
+ * ```
+ */
 export interface Flatten extends Layer<FlattenRule, "Flatten"> {}
 
 /**

@@ -18,7 +18,7 @@ type AnyTensor = Tensor.AnyTensor
  *
  * @example
  * ```ts
- * const layer: Layer.Any = { [Layer.RuleTypeId]: Layer.variance, _tag: "Id", label: "id", build: ... }
+ * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
  * ```
  */
 export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
@@ -38,7 +38,7 @@ export type RuleTypeId = typeof RuleTypeId
  *
  * @example
  * ```ts
- * const layer: Layer.Any = { [Layer.RuleTypeId]: Layer.variance, _tag: "Id", label: "id", build: ... }
+ * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
  * ```
  */
 export const variance = (_: never): never => _
@@ -47,14 +47,16 @@ export const variance = (_: never): never => _
  * A layer's type-level rule. The input slots `In` (input shape), `DType` and `Index` (the layer's position,
  * for error messages) are filled by intersection; the output slots are read from the result, as in
  * `(R & { readonly In: S })["Out"]`. A rule reads its inputs through `InputShape<this>`, `InputDType<this>`
- * and `Where<this>`.
+ * and `Where<this>` (as type arguments: `this` is not allowed inside a nested object type). Parameter types
+ * are type aliases, not interfaces, so that they are pytrees.
  *
  * @example
  * ```ts
+ * type ScaleParams<D extends Tensor.DType> = { readonly scale: Tensor.Tensor<readonly [], D> }
  * interface ScaleRule extends Layer.Rule {
  *   readonly Label: "scale"
  *   readonly Out: Layer.InputShape<this>
- *   readonly Params: { readonly scale: Tensor.Tensor<readonly [], Layer.InputDType<this>> }
+ *   readonly Params: ScaleParams<Layer.InputDType<this>>
  * }
  * ```
  */
@@ -78,7 +80,11 @@ export interface Rule {
  *
  * @example
  * ```ts
- * interface IdRule extends Layer.Rule { readonly Label: "id"; readonly Out: Layer.InputShape<this>; readonly Params: never }
+ * interface IdRule extends Layer.Rule {
+ *   readonly Label: "id"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: never
+ * }
  * ```
  */
 export type InputShape<R extends Rule> = R["In"] extends infer S extends Shape ? S : Shape
@@ -88,22 +94,39 @@ export type InputShape<R extends Rule> = R["In"] extends infer S extends Shape ?
  *
  * @example
  * ```ts
- * type P<R extends Layer.Rule> = { readonly scale: Tensor.Tensor<readonly [], Layer.InputDType<R>> }
+ * interface ScaleRule extends Layer.Rule { readonly Params: ScaleParams<Layer.InputDType<this>> }
  * ```
  */
 export type InputDType<R extends Rule> = R["DType"] extends infer D extends DType ? D : DType
+
+/**
+ * A rule's position in its model (from its `Index` slot); combinators pass it to their inner layers.
+ *
+ * @example
+ * ```ts
+ * type Out<R extends Layer.Rule> = `${Layer.InputIndex<R>}` // "6" for the sixth layer
+ * ```
+ */
+export type InputIndex<R extends Rule> = R["Index"] & number
 
 /**
  * The name of a layer in error messages: its position and label, e.g. `layer 6 dense(512)`.
  *
  * @example
  * ```ts
- * type Msg<R extends Layer.Rule> = `${Layer.Where<R>}: expected rank 2`
+ * type RankError<R extends Layer.Rule> = ShapeError<`${Layer.Where<R>}: expected rank 2`>
  * ```
  */
-export type Where<R extends Rule> = `layer ${R["Index"] & number} ${R["Label"]}`
+export type Where<R extends Rule> = `layer ${InputIndex<R>} ${R["Label"]}`
 
-/** Runtime context of a forward pass. */
+/**
+ * Runtime context of a forward pass.
+ *
+ * @example
+ * ```ts
+ * const ctx: Layer.ApplyContext = { training: true, seed: 42 }
+ * ```
+ */
 export interface ApplyContext {
   /** Dropout is active only when training. */
   readonly training: boolean
@@ -111,7 +134,14 @@ export interface ApplyContext {
   readonly seed: number
 }
 
-/** A layer once its input shape is known: what a model runs. @internal */
+/**
+ * A layer once its input shape is known: what a model runs. @internal
+ *
+ * @example
+ * ```ts
+ * const built: Layer.Built = layer.build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
+ * ```
+ */
 export interface Built {
   readonly name: string
   /** Output shape, with the batch dim given as 1. */
@@ -142,7 +172,14 @@ export interface Layer<R extends Rule = Rule, Tag extends string = string> {
   readonly build: (input: ReadonlyArray<number>, name: string, stream: number) => Built
 }
 
-/** Any layer. */
+/**
+ * Any layer.
+ *
+ * @example
+ * ```ts
+ * const layers: ReadonlyArray<Layer.Any> = [Layer.flatten(), Layer.dense({ units: 10 })]
+ * ```
+ */
 export type Any = Layer<Rule, string>
 
 /** The rule of layer `L`. */

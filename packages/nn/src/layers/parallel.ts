@@ -13,6 +13,7 @@ import {
   type Any,
   type ApplyContext,
   type InputDType,
+  type InputIndex,
   type InputShape,
   type Layer,
   type Rule,
@@ -34,14 +35,28 @@ type ParallelOut<Os, A extends number, Name extends string> = AllShapes<Os> exte
   : never
 type ParallelParams<Bs, S extends Shape, D extends DType> = { readonly [K in keyof Bs]: FoldParams<Bs[K], S, D> }
 
-/** The rule of a parallel block: each branch folded on the input, the outputs concatenated along `A`. */
+/**
+ * The rule of a parallel block: each branch folded on the input, the outputs concatenated along `A`.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<typeof inception, readonly [number, 26, 26, 8]> // channels summed over the branches
+ * ```
+ */
 export interface ParallelRule<Bs extends ReadonlyArray<ReadonlyArray<Any>>, A extends number> extends Rule {
   readonly Label: "parallel"
-  readonly Out: ParallelOut<ParallelOuts<Bs, InputShape<this>, this["Index"] & number>, A, Where<this>>
+  readonly Out: ParallelOut<ParallelOuts<Bs, InputShape<this>, InputIndex<this>>, A, Where<this>>
   readonly Params: ParallelParams<Bs, InputShape<this>, InputDType<this>>
 }
 
-/** Branches applied to the same input, concatenated along an axis (channels by default). */
+/**
+ * Branches applied to the same input, concatenated along an axis (channels by default).
+ *
+ * @example
+ * ```ts
+ * const p: Layer.Parallel = Layer.parallel([[Layer.relu()], [Layer.activation("tanh")]])
+ * ```
+ */
 export interface Parallel<
   Bs extends ReadonlyArray<ReadonlyArray<Any>> = ReadonlyArray<ReadonlyArray<Any>>,
   A extends number = number

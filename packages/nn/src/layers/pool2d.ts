@@ -10,19 +10,41 @@ import { type InputShape, type Layer, type NamedOr, type Rule, RuleTypeId, varia
 
 type AnyTensor = Tensor.AnyTensor
 
-/** Configuration of a pooling layer. */
+/**
+ * Configuration of a pooling layer.
+ *
+ * @example
+ * ```ts
+ * const config: Layer.Pool2dConfig = { poolSize: 2, strides: 2, padding: "same" }
+ * ```
+ */
 export interface Pool2dConfig extends Rules.Pool2dOptions {
   readonly name?: string
 }
 
-/** The rule of a pooling layer: `Shape.Pool2d`; no parameters. */
+/**
+ * The rule of a pooling layer: `Shape.Pool2d`; no parameters.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<Layer.Pool2d<"max", { poolSize: 2 }>, readonly [number, 28, 28, 8]>
+ * // readonly [number, 14, 14, 8]
+ * ```
+ */
 export interface Pool2dRule<K extends "max" | "avg", C extends Pool2dConfig> extends Rule {
   readonly Label: NamedOr<C, `${K}Pool2d`>
   readonly Out: Rules.Pool2d<InputShape<this>, C, Where<this>>
   readonly Params: never
 }
 
-/** A max or average pooling layer. */
+/**
+ * A max or average pooling layer.
+ *
+ * @example
+ * ```ts
+ * const pool: Layer.Pool2d<"max", { readonly poolSize: 2 }> = Layer.maxPool2d({ poolSize: 2 })
+ * ```
+ */
 export interface Pool2d<K extends "max" | "avg" = "max" | "avg", C extends Pool2dConfig = Pool2dConfig>
   extends Layer<Pool2dRule<K, C>, "Pool2d">
 {

@@ -20,6 +20,7 @@ import {
   type Any,
   type ApplyContext,
   type InputDType,
+  type InputIndex,
   type InputShape,
   type Layer,
   type Rule,
@@ -37,14 +38,28 @@ type ResidualOut<O, S extends Shape, Name extends string> = O extends Shape ? Sa
   : ShapeError<`${Name}: the block maps ${Rules.Show<S>} to ${Rules.Show<O>}; a residual block must keep the shape`>
   : O
 
-/** The rule of a residual block: the block's output must equal its input shape. */
+/**
+ * The rule of a residual block: the block's output must equal its input shape.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<typeof block, readonly [number, 56, 56, 64]> // readonly [number, 56, 56, 64]
+ * ```
+ */
 export interface ResidualRule<Ls extends ReadonlyArray<Any>> extends Rule {
   readonly Label: "residual"
-  readonly Out: ResidualOut<FoldOut<Ls, InputShape<this>, this["Index"] & number>, InputShape<this>, Where<this>>
+  readonly Out: ResidualOut<FoldOut<Ls, InputShape<this>, InputIndex<this>>, InputShape<this>, Where<this>>
   readonly Params: BlockParams<FoldParams<Ls, InputShape<this>, InputDType<this>>>
 }
 
-/** `x + block(x)`: the block must keep the shape. */
+/**
+ * `x + block(x)`: the block must keep the shape.
+ *
+ * @example
+ * ```ts
+ * const r: Layer.Residual = Layer.residual(Layer.conv2d({ filters: 64, kernelSize: 3, padding: "same" }))
+ * ```
+ */
 export interface Residual<Ls extends ReadonlyArray<Any> = ReadonlyArray<Any>>
   extends Layer<ResidualRule<Ls>, "Residual">
 {

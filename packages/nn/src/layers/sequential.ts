@@ -13,16 +13,39 @@ import {
   type FoldParams,
   hasParams
 } from "./chain.ts"
-import { type Any, type InputDType, type InputShape, type Layer, type Rule, RuleTypeId, variance } from "./layer.ts"
+import {
+  type Any,
+  type InputDType,
+  type InputIndex,
+  type InputShape,
+  type Layer,
+  type Rule,
+  RuleTypeId,
+  variance
+} from "./layer.ts"
 
-/** The rule of a sequential block: the layers' rules folded in order. */
+/**
+ * The rule of a sequential block: the layers' rules folded in order.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<typeof stem, readonly [number, 28, 28, 1]> // the layers' rules in order
+ * ```
+ */
 export interface SequentialRule<Ls extends ReadonlyArray<Any>> extends Rule {
   readonly Label: "sequential"
-  readonly Out: FoldOut<Ls, InputShape<this>, this["Index"] & number>
+  readonly Out: FoldOut<Ls, InputShape<this>, InputIndex<this>>
   readonly Params: BlockParams<FoldParams<Ls, InputShape<this>, InputDType<this>>>
 }
 
-/** Layers applied in order. */
+/**
+ * Layers applied in order.
+ *
+ * @example
+ * ```ts
+ * const s: Layer.Sequential = Layer.sequential(Layer.flatten(), Layer.dense({ units: 10 }))
+ * ```
+ */
 export interface Sequential<Ls extends ReadonlyArray<Any> = ReadonlyArray<Any>>
   extends Layer<SequentialRule<Ls>, "Sequential">
 {
