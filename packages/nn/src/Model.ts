@@ -21,6 +21,7 @@ import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
 import * as Layer from "./Layer.ts"
+import { runChain } from "./layers/chain.ts"
 
 type Shape = Rules.Shape
 type DType = Tensor.DType
@@ -132,7 +133,7 @@ class ModelImpl {
       ? [1, ...this.inputShape.slice(1)]
       : this.built[this.built.length - 1]!.outShape
     const index = this.built.length + 1
-    const label = `layer ${index} ${labelOf(layer)}`
+    const label = `layer ${index} ${layer.label}`
     const b = layer.build(input, label, index)
     return new ModelImpl(this.inputShape, this.dtype, [...this.built, b], [
       ...this.layers,
@@ -159,17 +160,9 @@ class ModelImpl {
       )
     }
     const ctx: Layer.ApplyContext = { training: options?.training ?? false, seed: (options?.seed ?? 0) >>> 0 }
-    let k = 0
-    let y = x
-    const last = this.built.length - 1
-    this.built.forEach((b, i) => {
-      const own = b.init === undefined ? undefined : params[k++]
-      if (b.init !== undefined && own === undefined) {
-        throw new TypeError(`model: params has ${params.length} entries but ${b.name} needs entry ${k}; use model.init`)
-      }
-      y = logits && i === last ? b.applyLogits(own, y, ctx) : b.apply(own, y, ctx)
+    return runChain(this.built, params, x, ctx, logits, (b, k) => {
+      throw new TypeError(`model: params has ${params.length} entries but ${b.name} needs entry ${k}; use model.init`)
     })
-    return y
   }
 
   apply(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: ApplyOptions): Tensor.AnyTensor {
@@ -178,31 +171,6 @@ class ModelImpl {
 
   logits(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: ApplyOptions): Tensor.AnyTensor {
     return this.run(params, x, options, true)
-  }
-}
-
-const labelOf = (layer: Layer.Any): string => {
-  const named = (layer as { readonly config?: { readonly name?: string } }).config?.name
-  if (named !== undefined) return named
-  switch (layer._tag) {
-    case "Conv2d":
-      return `conv2d(${layer.config.filters})`
-    case "Dense":
-      return `dense(${layer.config.units})`
-    case "Pool2d":
-      return `${layer.kind}Pool2d`
-    case "Flatten":
-      return "flatten"
-    case "Dropout":
-      return `dropout(${layer.rate})`
-    case "Activation":
-      return layer.activation
-    case "Sequential":
-      return "sequential"
-    case "Residual":
-      return "residual"
-    case "Parallel":
-      return "parallel"
   }
 }
 

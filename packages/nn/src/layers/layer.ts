@@ -1,0 +1,230 @@
+/**
+ * What every layer is: a value with a runtime `build` and `label`, and a type-level `Rule` (an interface in
+ * the style of Effect's `TypeLambda`) that computes its output shape, parameter pytree and label. `Output`,
+ * `Params` and `Label` read a layer's own rule, so a new layer is one module that needs no central list.
+ *
+ * @since 0.1.0
+ */
+import type { Shape as Rules } from "@typegrad/shape"
+import type { Pytree, Tensor } from "@typegrad/tensor"
+
+type Shape = Rules.Shape
+type DType = Tensor.DType
+type AnyTensor = Tensor.AnyTensor
+
+/**
+ * The key under which a layer carries its type-level rule.
+ *
+ * @example
+ * ```ts
+ * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
+ * ```
+ */
+export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
+
+/**
+ * The type of `RuleTypeId`.
+ *
+ * @example
+ * ```ts
+ * type K = Layer.RuleTypeId
+ * ```
+ */
+export type RuleTypeId = typeof RuleTypeId
+
+/**
+ * The runtime value under `RuleTypeId`: it only fixes the rule's variance (the rule itself is types only).
+ *
+ * @example
+ * ```ts
+ * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
+ * ```
+ */
+export const variance = (_: never): never => _
+
+/**
+ * A layer's type-level rule. The input slots `In` (input shape), `DType` and `Index` (the layer's position,
+ * for error messages) are filled by intersection; the output slots are read from the result, as in
+ * `(R & { readonly In: S })["Out"]`. A rule reads its inputs through `InputShape<this>`, `InputDType<this>`
+ * and `Where<this>` (as type arguments: `this` is not allowed inside a nested object type). Parameter types
+ * are type aliases, not interfaces, so that they are pytrees.
+ *
+ * @example
+ * ```ts
+ * type ScaleParams<D extends Tensor.DType> = { readonly scale: Tensor.Tensor<readonly [], D> }
+ * interface ScaleRule extends Layer.Rule {
+ *   readonly Label: "scale"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: ScaleParams<Layer.InputDType<this>>
+ * }
+ * ```
+ */
+export interface Rule {
+  /** Input slot: the input shape (batch dim first). */
+  readonly In: unknown
+  /** Input slot: the model's dtype. */
+  readonly DType: unknown
+  /** Input slot: the layer's position in its model (1 for the first layer). */
+  readonly Index: unknown
+  /** The output shape, or a `ShapeError` whose message names the layer (`Where<this>`). */
+  readonly Out: unknown
+  /** The parameter pytree; `never` for a layer without parameters. */
+  readonly Params: unknown
+  /** The layer's kind and size as printed in messages, e.g. `dense(512)`; equal to the runtime `label`. */
+  readonly Label: string
+}
+
+/**
+ * A rule's input shape (from its `In` slot).
+ *
+ * @example
+ * ```ts
+ * interface IdRule extends Layer.Rule {
+ *   readonly Label: "id"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: never
+ * }
+ * ```
+ */
+export type InputShape<R extends Rule> = R["In"] extends infer S extends Shape ? S : Shape
+
+/**
+ * A rule's dtype (from its `DType` slot).
+ *
+ * @example
+ * ```ts
+ * interface ScaleRule extends Layer.Rule { readonly Params: ScaleParams<Layer.InputDType<this>> }
+ * ```
+ */
+export type InputDType<R extends Rule> = R["DType"] extends infer D extends DType ? D : DType
+
+/**
+ * A rule's position in its model (from its `Index` slot); combinators pass it to their inner layers.
+ *
+ * @example
+ * ```ts
+ * type Out<R extends Layer.Rule> = `${Layer.InputIndex<R>}` // "6" for the sixth layer
+ * ```
+ */
+export type InputIndex<R extends Rule> = R["Index"] & number
+
+/**
+ * The name of a layer in error messages: its position and label, e.g. `layer 6 dense(512)`.
+ *
+ * @example
+ * ```ts
+ * type RankError<R extends Layer.Rule> = ShapeError<`${Layer.Where<R>}: expected rank 2`>
+ * ```
+ */
+export type Where<R extends Rule> = `layer ${InputIndex<R>} ${R["Label"]}`
+
+/**
+ * Runtime context of a forward pass.
+ *
+ * @example
+ * ```ts
+ * const ctx: Layer.ApplyContext = { training: true, seed: 42 }
+ * ```
+ */
+export interface ApplyContext {
+  /** Dropout is active only when training. */
+  readonly training: boolean
+  /** Seed of this forward pass's randomness (dropout masks). */
+  readonly seed: number
+}
+
+/**
+ * A layer once its input shape is known: what a model runs. @internal
+ *
+ * @example
+ * ```ts
+ * const built: Layer.Built = layer.build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
+ * ```
+ */
+export interface Built {
+  readonly name: string
+  /** Output shape, with the batch dim given as 1. */
+  readonly outShape: ReadonlyArray<number>
+  /** Number of trainable parameters. */
+  readonly parameters: number
+  /** Creates the parameters from a seed, or `undefined` for a layer without parameters. */
+  readonly init: ((seed: number, dtype: DType) => Pytree.Pytree) | undefined
+  readonly apply: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
+  /** The same as `apply` without a final softmax (for losses computed stably from logits). */
+  readonly applyLogits: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
+}
+
+/**
+ * A layer with type-level rule `R`: a plain value that a model builds once it knows the input shape.
+ *
+ * @example
+ * ```ts
+ * interface Scale extends Layer.Layer<ScaleRule, "Scale"> {}
+ * ```
+ */
+export interface Layer<R extends Rule = Rule, Tag extends string = string> {
+  readonly [RuleTypeId]: (_: never) => R
+  readonly _tag: Tag
+  /** The label in summaries and messages, e.g. `dense(512)`; the same string as the rule's `Label`. */
+  readonly label: R["Label"]
+  /** Builds the runtime layer for an input shape (batch dim 1); throws `ShapeError` on a bad wiring. @internal */
+  readonly build: (input: ReadonlyArray<number>, name: string, stream: number) => Built
+}
+
+/**
+ * Any layer.
+ *
+ * @example
+ * ```ts
+ * const layers: ReadonlyArray<Layer.Any> = [Layer.flatten(), Layer.dense({ units: 10 })]
+ * ```
+ */
+export type Any = Layer<Rule, string>
+
+/** The rule of layer `L`. */
+type RuleOf<L> = L extends { readonly [RuleTypeId]: (_: never) => infer R extends Rule } ? R : never
+
+/**
+ * The output shape of layer `L` on an input of shape `S` (or a `ShapeError` naming the layer), read from
+ * the layer's rule; `N` is the layer's position in its model.
+ *
+ * @example
+ * ```ts
+ * type O = Layer.Output<Layer.Dense<{ units: 10 }>, readonly [number, 128]> // readonly [number, 10]
+ * ```
+ */
+export type Output<L, S extends Shape, N extends number = 0> = (RuleOf<L> & {
+  readonly In: S
+  readonly Index: N
+})["Out"]
+
+/**
+ * The parameter pytree of layer `L` on an input of shape `S` (`never` for a layer without parameters).
+ *
+ * @example
+ * ```ts
+ * type P = Layer.Params<Layer.Dense<{ units: 10 }>, readonly [number, 128], "float32">
+ * // { kernel: Tensor<readonly [128, 10]>, bias: Tensor<readonly [10]> }
+ * ```
+ */
+export type Params<L, S extends Shape, D extends DType> = (RuleOf<L> & { readonly In: S; readonly DType: D })["Params"]
+
+/**
+ * The label of a layer in error messages: its position and kind, e.g. `layer 5 dense(512)`.
+ *
+ * @example
+ * ```ts
+ * type L = Layer.Label<Layer.Dense<{ units: 512 }>, 5> // "layer 5 dense(512)"
+ * ```
+ */
+export type Label<L, N extends number> = `layer ${N} ${RuleOf<L>["Label"]}`
+
+/**
+ * A configured layer's label: its `name` when the config has one, else `Default`.
+ *
+ * @example
+ * ```ts
+ * type L = Layer.NamedOr<{ units: 10; name: "head" }, "dense(10)"> // "head"
+ * ```
+ */
+export type NamedOr<C, Default extends string> = C extends { readonly name: infer Nm extends string } ? Nm : Default
