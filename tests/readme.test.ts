@@ -70,7 +70,9 @@ const stagesModule = () => {
     const prefix = stages.slice(0, i + 1).map((t) => t.code).join(", ")
     out.push(`export const stage${i} = ${input}.pipe(${prefix})`)
     out.push(
-      `export const stage${i}Type: Types.Equal<typeof stage${i}, Tensor.Tensor<readonly [${s.shape.join(", ")}]>> = true`
+      `export const stage${i}Type: Types.Equal<typeof stage${i}, Tensor.Tensor<readonly [${
+        s.shape.join(", ")
+      }]>> = true`
     )
   })
   out.push(`export const ${result} = ${input}.pipe(${stages.map((s) => s.code).join(", ")})`)

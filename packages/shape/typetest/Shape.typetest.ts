@@ -6,22 +6,35 @@ export type ConvCases = [
   // valid, same, strides, dilation, explicit paddings
   Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [5, 5, 1, 8]>, readonly [1, 24, 24, 8]>>,
   Types.Expect<Types.Equal<Shape.Conv2d<X28, [2, 2, 1, 24], { padding: "same" }>, readonly [number, 28, 28, 24]>>,
-  Types.Expect<Types.Equal<Shape.Conv2d<[1, 5, 5, 1], [2, 2, 1, 1], { padding: "same"; strides: 2 }>, readonly [1, 3, 3, 1]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 5, 5, 1], [2, 2, 1, 1], { padding: "same"; strides: 2 }>, readonly [1, 3, 3, 1]>
+  >,
   Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [5, 5, 1, 8], { strides: 2 }>, readonly [1, 12, 12, 8]>>,
-  Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], { dilation: 2; strides: [2, 1] }>, readonly [1, 12, 24, 8]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], { dilation: 2; strides: [2, 1] }>, readonly [1, 12, 24, 8]>
+  >,
   Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: 1 }>, readonly [1, 4, 4, 1]>>,
   Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [1, 0] }>, readonly [1, 4, 2, 1]>>,
-  Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [[0, 1], [2, 2]] }>, readonly [1, 3, 6, 1]>>,
   Types.Expect<
-    Types.Equal<Shape.Conv2d<[1, 224, 224, 3], [7, 7, 3, 64], { strides: 2; padding: "same" }>, readonly [1, 112, 112, 64]>
+    Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [[0, 1], [2, 2]] }>, readonly [1, 3, 6, 1]>
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2d<[1, 224, 224, 3], [7, 7, 3, 64], { strides: 2; padding: "same" }>,
+      readonly [1, 112, 112, 64]
+    >
   >,
   // gradual typing
   Types.Expect<Types.Equal<Shape.Conv2d<[1, number, 28, 1], [3, 3, 1, 8]>, readonly [1, number, 26, 8]>>,
-  Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], Shape.Conv2dOptions>, readonly [1, number, number, 8]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], Shape.Conv2dOptions>, readonly [1, number, number, 8]>
+  >,
   Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, number], [3, 3, 1, 8]>, readonly [1, 26, 26, 8]>>,
   Types.Expect<Types.Equal<Shape.Conv2d<readonly number[], [3, 3, 1, 8]>, readonly number[]>>,
   // errors
-  Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1]>, ShapeError<"conv2d: kernel 5 larger than padded input 4">>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1]>, ShapeError<"conv2d: kernel 5 larger than padded input 4">>
+  >,
   Types.Expect<
     Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: 2 }>,
@@ -121,12 +134,22 @@ export type MatmulCases = [
   Types.Expect<Types.Equal<Shape.Matmul<[5, 1, 2, 3], [7, 3, 4]>, readonly [5, 7, 2, 4]>>,
   Types.Expect<Types.Equal<Shape.Matmul<[2, number], [3, 4]>, readonly [2, 4]>>,
   Types.Expect<
-    Types.Equal<Shape.Matmul<[2, 3], [4, 5]>, ShapeError<"matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])">>
+    Types.Equal<
+      Shape.Matmul<[2, 3], [4, 5]>,
+      ShapeError<"matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])">
+    >
   >,
-  Types.Expect<Types.Equal<Shape.Matmul<[3], [3, 5]>, ShapeError<"matmul: first operand must have rank >= 2, got [3]">>>,
-  Types.Expect<Types.Equal<Shape.Matmul<[2, 3], [3]>, ShapeError<"matmul: second operand must have rank >= 2, got [3]">>>,
   Types.Expect<
-    Types.Equal<Shape.Matmul<[2, 2, 3], [3, 3, 5]>, ShapeError<"matmul: cannot broadcast batch dimensions [2] with [3]">>
+    Types.Equal<Shape.Matmul<[3], [3, 5]>, ShapeError<"matmul: first operand must have rank >= 2, got [3]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Matmul<[2, 3], [3]>, ShapeError<"matmul: second operand must have rank >= 2, got [3]">>
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Matmul<[2, 2, 3], [3, 3, 5]>,
+      ShapeError<"matmul: cannot broadcast batch dimensions [2] with [3]">
+    >
   >
 ]
 
@@ -138,10 +161,18 @@ export type ReshapeCases = [
   Types.Expect<Types.Equal<Shape.Reshape<[1], []>, readonly []>>,
   Types.Expect<Types.Equal<Shape.Reshape<[number, 28, 28], [-1, 784]>, readonly [number, 784]>>,
   Types.Expect<Types.Equal<Shape.Reshape<[number, 28], [5, 5]>, readonly [5, 5]>>,
-  Types.Expect<Types.Equal<Shape.Reshape<[2, 3], [4, -1]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [4, -1]">>>,
-  Types.Expect<Types.Equal<Shape.Reshape<[2, 3], [7]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [7]">>>,
-  Types.Expect<Types.Equal<Shape.Reshape<[2, 3], [-1, -1]>, ShapeError<"reshape: at most one -1 allowed, got [-1, -1]">>>,
-  Types.Expect<Types.Equal<Shape.Reshape<[2, 3], [-2, 3]>, ShapeError<"reshape: invalid target dimension -2 in [-2, 3]">>>
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [4, -1]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [4, -1]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [7]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [7]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [-1, -1]>, ShapeError<"reshape: at most one -1 allowed, got [-1, -1]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [-2, 3]>, ShapeError<"reshape: invalid target dimension -2 in [-2, 3]">>
+  >
 ]
 
 export type FlattenCases = [
@@ -160,8 +191,12 @@ export type ConcatCases = [
   Types.Expect<Types.Equal<Shape.Concat<[[2, 3]], 0>, readonly [2, 3]>>,
   Types.Expect<Types.Equal<Shape.Concat<[], 0>, ShapeError<"concat: expected at least one shape">>>,
   Types.Expect<Types.Equal<Shape.Concat<[[2, 3], [2, 3]], 2>, ShapeError<"concat: axis 2 out of range for rank 2">>>,
-  Types.Expect<Types.Equal<Shape.Concat<[[2, 3], [2]], 0>, ShapeError<"concat: shapes [2, 3] and [2] have different ranks">>>,
-  Types.Expect<Types.Equal<Shape.Concat<[[2, 3], [4, 4]], 0>, ShapeError<"concat: shapes [2, 3] and [4, 4] differ at axis 1">>>
+  Types.Expect<
+    Types.Equal<Shape.Concat<[[2, 3], [2]], 0>, ShapeError<"concat: shapes [2, 3] and [2] have different ranks">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Concat<[[2, 3], [4, 4]], 0>, ShapeError<"concat: shapes [2, 3] and [4, 4] differ at axis 1">>
+  >
 ]
 
 export type ReduceCases = [
@@ -172,7 +207,9 @@ export type ReduceCases = [
   Types.Expect<Types.Equal<Shape.Reduce<[2, 3, 4], [0, -1], false, "sum">, readonly [3]>>,
   Types.Expect<Types.Equal<Shape.Reduce<[number, 10], 1, false>, readonly [number]>>,
   Types.Expect<Types.Equal<Shape.Reduce<[2, 3], 2, false, "sum">, ShapeError<"sum: axis 2 out of range for rank 2">>>,
-  Types.Expect<Types.Equal<Shape.Reduce<[2, 3], [1, -1], false, "sum">, ShapeError<"sum: duplicate axis -1 in [1, -1]">>>,
+  Types.Expect<
+    Types.Equal<Shape.Reduce<[2, 3], [1, -1], false, "sum">, ShapeError<"sum: duplicate axis -1 in [1, -1]">>
+  >,
   Types.Expect<Types.Equal<Shape.Reduce<[2, 3], 0.5, false, "mean">, ShapeError<"mean: axis 0.5 is not an integer">>>,
   Types.Expect<Types.Equal<Shape.Reduce<[2, 3], number, false>, readonly number[]>>
 ]
@@ -182,7 +219,10 @@ export type TransposeCases = [
   Types.Expect<Types.Equal<Shape.Transpose<[2, 3, 4], [0, 2, 1]>, readonly [2, 4, 3]>>,
   Types.Expect<Types.Equal<Shape.Transpose<[], []>, readonly []>>,
   Types.Expect<
-    Types.Equal<Shape.Transpose<[2, 3], [0, 0]>, ShapeError<"transpose: [0, 0] is not a permutation of the axes of rank 2">>
+    Types.Equal<
+      Shape.Transpose<[2, 3], [0, 0]>,
+      ShapeError<"transpose: [0, 0] is not a permutation of the axes of rank 2">
+    >
   >,
   Types.Expect<
     Types.Equal<
@@ -195,16 +235,24 @@ export type TransposeCases = [
 export type PadCases = [
   Types.Expect<Types.Equal<Shape.Pad<[2, 3], [[1, 1], [0, 2]]>, readonly [4, 5]>>,
   Types.Expect<Types.Equal<Shape.Pad<[number, 3], [[1, 1], [0, 2]]>, readonly [number, 5]>>,
-  Types.Expect<Types.Equal<Shape.Pad<[2, 3], [[1, 1]]>, ShapeError<"pad: expected 2 [before, after] pairs for rank 2, got 1">>>,
-  Types.Expect<Types.Equal<Shape.Pad<[2], [[1, -1]]>, ShapeError<"pad: paddings must be non-negative integers, got [[1, -1]]">>>
+  Types.Expect<
+    Types.Equal<Shape.Pad<[2, 3], [[1, 1]]>, ShapeError<"pad: expected 2 [before, after] pairs for rank 2, got 1">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Pad<[2], [[1, -1]]>, ShapeError<"pad: paddings must be non-negative integers, got [[1, -1]]">>
+  >
 ]
 
 export type MiscCases = [
   Types.Expect<Types.Equal<Shape.NormalizeAxis<3, -1>, 2>>,
   Types.Expect<Types.Equal<Shape.NormalizeAxis<3, -3>, 0>>,
   Types.Expect<Types.Equal<Shape.NormalizeAxis<3, 2>, 2>>,
-  Types.Expect<Types.Equal<Shape.NormalizeAxis<3, 3, "softmax">, ShapeError<"softmax: axis 3 out of range for rank 3">>>,
-  Types.Expect<Types.Equal<Shape.NormalizeAxis<3, -4, "softmax">, ShapeError<"softmax: axis -4 out of range for rank 3">>>,
+  Types.Expect<
+    Types.Equal<Shape.NormalizeAxis<3, 3, "softmax">, ShapeError<"softmax: axis 3 out of range for rank 3">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.NormalizeAxis<3, -4, "softmax">, ShapeError<"softmax: axis -4 out of range for rank 3">>
+  >,
   Types.Expect<Types.Equal<Shape.NormalizeAxis<number, 1>, number>>,
   Types.Expect<Types.Equal<Shape.Size<[60000, 28, 28, 1]>, 47040000>>,
   Types.Expect<Types.Equal<Shape.Size<[]>, 1>>,
@@ -219,7 +267,9 @@ export type MiscCases = [
   Types.Expect<Types.Equal<Shape.Ok<Shape.Broadcast<[2], [3]>>, never>>,
   Types.Expect<Types.Equal<Shape.Ok<Shape.Broadcast<[2], [1]>>, readonly [2]>>,
   Types.Expect<Types.Equal<Shape.Check<Shape.Broadcast<[2], [1]>>, unknown>>,
-  Types.Expect<Types.Equal<Shape.Check<Shape.Broadcast<[2], [3]>>, ShapeError<"broadcast: cannot broadcast [2] with [3]">>>,
+  Types.Expect<
+    Types.Equal<Shape.Check<Shape.Broadcast<[2], [3]>>, ShapeError<"broadcast: cannot broadcast [2] with [3]">>
+  >,
   Types.Expect<Types.Equal<Shape.Check<never>, unknown>>
 ]
 
