@@ -30,7 +30,7 @@ import * as Model from "./Model.ts"
  *
  * const params = Effect.runSync(Reference.mnistCnn.init.pipe(Random.withSeed(1)))
  * const probabilities = Reference.mnistCnn.apply(params, Tensor.zeros([32, 28, 28, 1]))
- * // Tensor<readonly [32, 10]>
+ * // Tensor<readonly [number, 10]>: rows of class probabilities
  * ```
  *
  * @since 0.1.0

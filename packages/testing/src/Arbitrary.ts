@@ -474,7 +474,7 @@ const geometry = (
  * const cases = Arbitrary.conv2dConfig({ height: { min: 3, max: 6 }, width: { min: 3, max: 6 } }).chain((c) =>
  *   fc.tuple(fc.constant(c), Arbitrary.tensor(c.input, { dtype: "float64" }), Arbitrary.tensor(c.kernel, { dtype: "float64" }))
  * )
- * fc.assert(fc.property(cases, ([c, x, w]) => checkGrads((w: Tensor.AnyTensor) => Tensor.conv2d(x, w, c.options), w).ok))
+ * fc.assert(fc.property(cases, ([c, x, w]) => checkGrads((k: typeof w) => Tensor.conv2d(x, k, c.options), w).ok))
  * ```
  */
 export const conv2dConfig = (options: Conv2dConfigOptions = {}): fc.Arbitrary<Conv2dConfig> => {
