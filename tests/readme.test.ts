@@ -62,7 +62,7 @@ const stagesModule = () => {
   const { setup, input, stages, result, badCall, expectedError } = parsed
   const out = [
     setup,
-    "type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false",
+    `import type { Types } from "@typegrad/shape"`,
     `export const ${input}Shape = ${input}.shape`
   ]
   stages.forEach((s, i) => {
@@ -70,7 +70,9 @@ const stagesModule = () => {
     const prefix = stages.slice(0, i + 1).map((t) => t.code).join(", ")
     out.push(`export const stage${i} = ${input}.pipe(${prefix})`)
     out.push(
-      `export const stage${i}Type: Equals<typeof stage${i}, Tensor.Tensor<readonly [${s.shape.join(", ")}]>> = true`
+      `export const stage${i}Type: Types.Equal<typeof stage${i}, Tensor.Tensor<readonly [${
+        s.shape.join(", ")
+      }]>> = true`
     )
   })
   out.push(`export const ${result} = ${input}.pipe(${stages.map((s) => s.code).join(", ")})`)
@@ -116,7 +118,7 @@ describe("README example", () => {
   })
 
   it("each commented shape is the exact static type of the pipeline up to that stage", () => {
-    // stages.ts holds `const stageN: Equals<typeof stageN, Tensor<readonly [...]>> = true`; a wrong comment fails tsc
+    // stages.ts holds `const stageN: Types.Equal<typeof stageN, Tensor<readonly [...]>> = true`; a wrong comment fails tsc
     expect(tsc.output).not.toMatch(/stages\.ts\(/)
     expect(tsc.output).not.toMatch(/readme\.ts\(/)
   })

@@ -223,55 +223,22 @@ const matmulCase = (batch: "none" | "both" | "left" | "left4" | "broadcastRight"
     }))
   })
 
-type Pair = readonly [number, number]
-const oneOrPair = (min: number, max: number): fc.Arbitrary<number | Pair> =>
-  fc.oneof(fc.integer({ min, max }), fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })))
-
-const convPadding: fc.Arbitrary<Tensor.Conv2dOptions["padding"]> = fc.oneof(
-  fc.constantFrom("valid" as const, "same" as const),
-  fc.integer({ min: 0, max: 2 }),
-  fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
-  fc.tuple(
-    fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
-    fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))
-  )
-)
-
-const validConv = (x: Dims, w: Dims, options: Tensor.Conv2dOptions): boolean => {
-  try {
-    const g = Shape.conv2dGeometry(x, w, options)
-    return g.outH > 0 && g.outW > 0
-  } catch {
-    return false
-  }
-}
-
 interface ConvConfig {
   readonly xs: Dims
   readonly ws: Dims
   readonly options: Tensor.Conv2dOptions
 }
 
-/** Small conv2d configurations: odd sizes, strides 1-3, dilation 1-2, every padding form. */
-const convConfig: fc.Arbitrary<ConvConfig> = fc
-  .record({
-    n: fc.integer({ min: 1, max: 2 }),
-    h: fc.integer({ min: 3, max: 6 }),
-    w: fc.integer({ min: 3, max: 6 }),
-    c: fc.integer({ min: 1, max: 2 }),
-    f: fc.integer({ min: 1, max: 3 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    strides: oneOrPair(1, 3),
-    dilation: oneOrPair(1, 2),
-    padding: convPadding
-  })
-  .map(({ n, h, w, c, f, kh, kw, strides, dilation, padding }) => ({
-    xs: [n, h, w, c],
-    ws: [kh, kw, c, f],
-    options: { strides, dilation, ...(padding === undefined ? {} : { padding }) }
-  }))
-  .filter(({ xs, ws, options }) => validConv(xs, ws, options))
+/**
+ * Small conv2d configurations (the shared `Arbitrary.conv2dConfig`): odd sizes, strides 1-3, dilation 1-2,
+ * every padding form (valid and same 1/8 each; a number, a pair and explicit asymmetric pads 1/4 each).
+ */
+const convConfig: fc.Arbitrary<ConvConfig> = Arbitrary.conv2dConfig({
+  height: { min: 3, max: 6 },
+  width: { min: 3, max: 6 },
+  channels: { min: 1, max: 2 },
+  padding: ["valid", "same", "number", "number", "pair", "pair", "explicit", "explicit"]
+}).map(({ input, kernel, options }) => ({ xs: input, ws: kernel, options }))
 
 const conv = (x: T, w: T, options: Tensor.Conv2dOptions): T => Tensor.conv2d(x, w, options) as T
 
@@ -298,32 +265,10 @@ const convCase = convConfig.chain(({ xs, ws, options }) =>
   }))
 )
 
-const validPool = (x: Dims, options: Tensor.Pool2dOptions): boolean => {
-  try {
-    const g = Shape.pool2dGeometry(x, options)
-    return g.outH > 0 && g.outW > 0
-  } catch {
-    return false
-  }
-}
-
-/** Small pooling configurations: overlapping windows (strides < pool size), same and valid. */
+/** Small pooling configurations (the shared `Arbitrary.pool2dConfig`): overlapping windows (strides < pool size), same and valid. */
 const poolCase = (kind: "max" | "avg") =>
-  fc
-    .record({
-      n: fc.integer({ min: 1, max: 2 }),
-      h: fc.integer({ min: 2, max: 6 }),
-      w: fc.integer({ min: 2, max: 6 }),
-      c: fc.integer({ min: 1, max: 2 }),
-      poolSize: oneOrPair(1, 3),
-      strides: fc.option(oneOrPair(1, 3), { nil: undefined }),
-      padding: fc.constantFrom("valid" as const, "same" as const)
-    })
-    .map(({ n, h, w, c, poolSize, strides, padding }) => ({
-      xs: [n, h, w, c] as Dims,
-      options: { poolSize, padding, ...(strides === undefined ? {} : { strides }) } as Tensor.Pool2dOptions
-    }))
-    .filter(({ xs, options }) => validPool(xs, options))
+  Arbitrary.pool2dConfig({ height: { min: 2, max: 6 }, width: { min: 2, max: 6 }, channels: { min: 1, max: 2 } })
+    .map(({ input, options }) => ({ xs: input as Dims, options: options as Tensor.Pool2dOptions }))
     .chain(({ xs, options }) =>
       f64(xs, { distinct: kind === "max" }).map((x) => ({
         x,

@@ -3,9 +3,9 @@
  * Checked by the root `tsc --noEmit` (part of `pnpm test`); nothing here runs.
  */
 import { customVjp, grad, jvp, stopGradient, valueAndGrad, vjp } from "@typegrad/autodiff"
+import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 const expectTrue = <_ extends true>(): void => {}
 
 type M = Tensor.Tensor<readonly [3, 4]>
@@ -13,13 +13,13 @@ type Scalar = Tensor.Tensor<readonly []>
 
 // grad of f on Tensor<readonly [3, 4]> returns exactly that type
 const gM = grad((x: M) => Tensor.sum(Tensor.square(x)))
-expectTrue<Equal<ReturnType<typeof gM>, M>>()
-expectTrue<Equal<Parameters<typeof gM>, [x: M]>>()
+expectTrue<Types.Equal<ReturnType<typeof gM>, M>>()
+expectTrue<Types.Equal<Parameters<typeof gM>, [x: M]>>()
 
 // ... and keeps the dtype
 type M64 = Tensor.Tensor<readonly [3, 4], "float64">
 const gM64 = grad((x: M64) => Tensor.mean(x))
-expectTrue<Equal<ReturnType<typeof gM64>, M64>>()
+expectTrue<Types.Equal<ReturnType<typeof gM64>, M64>>()
 
 // a pytree of parameters gets a gradient of the same type
 type Params = {
@@ -29,9 +29,9 @@ type Params = {
 const loss = (p: Params, x: Tensor.Tensor<readonly [number, 784]>) =>
   Tensor.mean(Tensor.logSoftmax(Tensor.add(Tensor.matmul(x, p.w), p.b)))
 const gP = grad(loss)
-expectTrue<Equal<ReturnType<typeof gP>, Params>>()
+expectTrue<Types.Equal<ReturnType<typeof gP>, Params>>()
 // extra, non-differentiated arguments keep their types
-expectTrue<Equal<Parameters<typeof gP>, [x: Params, x: Tensor.Tensor<readonly [number, 784]>]>>()
+expectTrue<Types.Equal<Parameters<typeof gP>, [x: Params, x: Tensor.Tensor<readonly [number, 784]>]>>()
 
 // KNOWN LIMITATION: a parameter type declared as an `interface` has no implicit index signature, so it
 // does not satisfy the `Pytree` constraint and `grad` rejects it (declare it with `type` instead). When
@@ -49,13 +49,13 @@ type Tree = {
   readonly head: readonly [Tensor.Tensor<readonly [5]>]
 }
 const gT = grad((t: Tree) => Tensor.sum(t.head[0]))
-expectTrue<Equal<ReturnType<typeof gT>, Tree>>()
+expectTrue<Types.Equal<ReturnType<typeof gT>, Tree>>()
 
 // grad(grad(f)) for a scalar f compiles and stays scalar
 const d2 = grad(grad((x: Scalar) => Tensor.tanh(x)))
-expectTrue<Equal<ReturnType<typeof d2>, Scalar>>()
+expectTrue<Types.Equal<ReturnType<typeof d2>, Scalar>>()
 const d3 = grad(grad(grad((x: Scalar) => Tensor.exp(x))))
-expectTrue<Equal<ReturnType<typeof d3>, Scalar>>()
+expectTrue<Types.Equal<ReturnType<typeof d3>, Scalar>>()
 
 // grad of a function with a non-scalar result is a compile error
 // @ts-expect-error the function must return a Tensor<readonly []>
@@ -68,16 +68,16 @@ grad((x: Tensor.Tensor<readonly [3]>) => Tensor.toArray(x))
 // valueAndGrad
 const vg = valueAndGrad(loss)
 type VG = ReturnType<typeof vg>
-expectTrue<Equal<VG[1], Params>>()
-expectTrue<Equal<VG[0], Tensor.Tensor<readonly [], "float32">>>()
+expectTrue<Types.Equal<VG[1], Params>>()
+expectTrue<Types.Equal<VG[0], Tensor.Tensor<readonly [], "float32">>>()
 // @ts-expect-error valueAndGrad also wants a scalar function
 valueAndGrad((x: M) => Tensor.relu(x))
 
 // vjp: the output and a pullback from the output's type to the input's type
 const [y, pullback] = vjp((x: M) => Tensor.matmul(x, Tensor.ones([4, 2])), Tensor.ones([3, 4]))
-expectTrue<Equal<typeof y, Tensor.Tensor<readonly [3, 2]>>>()
-expectTrue<Equal<ReturnType<typeof pullback>, M>>()
-expectTrue<Equal<Parameters<typeof pullback>, [cotangent: Tensor.Tensor<readonly [3, 2]>]>>()
+expectTrue<Types.Equal<typeof y, Tensor.Tensor<readonly [3, 2]>>>()
+expectTrue<Types.Equal<ReturnType<typeof pullback>, M>>()
+expectTrue<Types.Equal<Parameters<typeof pullback>, [cotangent: Tensor.Tensor<readonly [3, 2]>]>>()
 // @ts-expect-error a cotangent of another shape
 pullback(Tensor.ones([2, 3]))
 
@@ -85,23 +85,23 @@ pullback(Tensor.ones([2, 3]))
 const params: Params = { w: Tensor.zeros([784, 10]), b: Tensor.zeros([10]) }
 const input = Tensor.zeros([2, 784])
 const [yp, pbP] = vjp((p: Params) => ({ logits: Tensor.add(Tensor.matmul(input, p.w), p.b) }), params)
-expectTrue<Equal<typeof yp, { logits: Tensor.Tensor<readonly [2, 10]> }>>()
-expectTrue<Equal<ReturnType<typeof pbP>, Params>>()
+expectTrue<Types.Equal<typeof yp, { logits: Tensor.Tensor<readonly [2, 10]> }>>()
+expectTrue<Types.Equal<ReturnType<typeof pbP>, Params>>()
 
 // jvp: output and tangent both have the output's type
 const [yj, dy] = jvp((x: M) => Tensor.transpose(x), Tensor.ones([3, 4]), Tensor.ones([3, 4]))
-expectTrue<Equal<typeof yj, Tensor.Tensor<readonly [4, 3]>>>()
-expectTrue<Equal<typeof dy, Tensor.Tensor<readonly [4, 3]>>>()
+expectTrue<Types.Equal<typeof yj, Tensor.Tensor<readonly [4, 3]>>>()
+expectTrue<Types.Equal<typeof dy, Tensor.Tensor<readonly [4, 3]>>>()
 // @ts-expect-error the tangent must have x's type
 jvp((x: M) => Tensor.transpose(x), Tensor.ones([3, 4]), Tensor.ones([4, 3]))
 
 // stopGradient keeps the type
-expectTrue<Equal<ReturnType<typeof stopGradient<readonly [3, 4], "float64">>, M64>>()
+expectTrue<Types.Equal<ReturnType<typeof stopGradient<readonly [3, 4], "float64">>, M64>>()
 
 // customVjp: the function has the forward's argument and result types
 const softplus = customVjp({
   forward: (x: Tensor.Tensor<readonly [number]>) => [Tensor.log(Tensor.add(Tensor.exp(x), 1)), x] as const,
   backward: (x, ct) => [Tensor.mul(ct, Tensor.sigmoid(x))] as const
 })
-expectTrue<Equal<Parameters<typeof softplus>, [Tensor.Tensor<readonly [number]>]>>()
-expectTrue<Equal<ReturnType<typeof softplus>, Tensor.Tensor<readonly [number]>>>()
+expectTrue<Types.Equal<Parameters<typeof softplus>, [Tensor.Tensor<readonly [number]>]>>()
+expectTrue<Types.Equal<ReturnType<typeof softplus>, Tensor.Tensor<readonly [number]>>>()

@@ -4,32 +4,23 @@
  * @since 0.1.0
  */
 import { Dataset, Mnist } from "@typegrad/data"
-import { Layer, Model } from "@typegrad/nn"
+import { Model, Reference } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
 import { Progress, Safetensors, Train } from "@typegrad/train"
 import { Effect } from "effect"
 import * as path from "node:path"
 
 /**
- * The classic Keras MNIST CNN: Conv2D 24 2x2 same, MaxPool, Conv2D 48 2x2 same, MaxPool, Dense 512,
- * Dropout, Dense 128, Dropout, Dense 10 softmax. Its output type `[batch, 10]` is inferred.
+ * The classic Keras MNIST CNN that the job trains: `Reference.mnistCnn` from `@typegrad/nn` (Conv2D 24 2x2
+ * same, MaxPool, Conv2D 48 2x2 same, MaxPool, Dense 512, Dropout, Dense 128, Dropout, Dense 10 softmax).
+ * Its output type `[batch, 10]` is inferred.
  *
  * @example
  * ```ts
  * const params = yield* Mnist.cnn.init
  * ```
  */
-export const cnn = Model.input([28, 28, 1])
-  .add(Layer.conv2d({ filters: 24, kernelSize: 2, padding: "same", activation: "relu" }))
-  .add(Layer.maxPool2d({ poolSize: 2 }))
-  .add(Layer.conv2d({ filters: 48, kernelSize: 2, padding: "same", activation: "relu" }))
-  .add(Layer.maxPool2d({ poolSize: 2 }))
-  .add(Layer.flatten())
-  .add(Layer.dense({ units: 512, activation: "relu" }))
-  .add(Layer.dropout(0.5))
-  .add(Layer.dense({ units: 128, activation: "relu" }))
-  .add(Layer.dropout(0.5))
-  .add(Layer.dense({ units: 10, activation: "softmax" }))
+export const cnn = Reference.mnistCnn
 
 /** The options of the job (the CLI flags). */
 export interface Options {

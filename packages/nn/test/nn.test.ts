@@ -1,5 +1,5 @@
 import { grad } from "@typegrad/autodiff"
-import { Layer, Loss, Metric, Model } from "@typegrad/nn"
+import { Layer, Loss, Metric, Model, Reference } from "@typegrad/nn"
 import { ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
@@ -9,17 +9,7 @@ const run = <A>(e: Effect.Effect<A>, seed: number): A => Effect.runSync(e.pipe(R
 const values = (t: Tensor.AnyTensor) => Array.from(Tensor.toArray(t))
 const maxAbs = (xs: ReadonlyArray<number>) => xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
 
-const cnn = Model.input([28, 28, 1])
-  .add(Layer.conv2d({ filters: 24, kernelSize: 2, padding: "same", activation: "relu" }))
-  .add(Layer.maxPool2d({ poolSize: 2 }))
-  .add(Layer.conv2d({ filters: 48, kernelSize: 2, padding: "same", activation: "relu" }))
-  .add(Layer.maxPool2d({ poolSize: 2 }))
-  .add(Layer.flatten())
-  .add(Layer.dense({ units: 512, activation: "relu" }))
-  .add(Layer.dropout(0.5))
-  .add(Layer.dense({ units: 128, activation: "relu" }))
-  .add(Layer.dropout(0.5))
-  .add(Layer.dense({ units: 10, activation: "softmax" }))
+const cnn = Reference.mnistCnn
 
 describe("models", () => {
   it("the classic CNN: shapes, parameter count, forward pass", () => {

@@ -25,6 +25,16 @@ export * as Nat from "./Nat.ts"
 export * as Shape from "./Shape.ts"
 
 /**
+ * Compile-time type assertions (`Types.Equal`, `Types.Expect`) for checking shapes in your own code.
+ *
+ * @example
+ * import type { Types } from "@typegrad/shape"
+ * type Ok = Types.Expect<Types.Equal<readonly [2, 3], readonly [2, 3]>>
+ * @since 0.1.0
+ */
+export * as Types from "./Types.ts"
+
+/**
  * The error of a shape rule (thrown at run time; a branded type at compile time).
  *
  * @example

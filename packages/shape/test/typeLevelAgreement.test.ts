@@ -211,15 +211,13 @@ const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
 /** Writes the assertions for the sampled cases and type-checks them; returns tsc's exit code and output. */
 export const checkAgreement = (seed: number, name = "cases") => {
   const lines = [
-    `import type { Shape, ShapeError } from "../../src/index.ts"`,
-    `type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false`,
-    `type Expect<T extends true> = T`,
+    `import type { Shape, ShapeError, Types } from "../../src/index.ts"`,
     ``
   ]
   let n = 0
   for (const [rule, [arb, count]] of Object.entries(rules)) {
     fc.sample(arb, { numRuns: count, seed: seed + n }).forEach((c, i) => {
-      lines.push(`export type ${rule}${i} = Expect<Equal<${c.type}, ${expected(c)}>>`)
+      lines.push(`export type ${rule}${i} = Types.Expect<Types.Equal<${c.type}, ${expected(c)}>>`)
     })
     n++
   }
@@ -234,7 +232,7 @@ export const checkAgreement = (seed: number, name = "cases") => {
     })
   )
   const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(outDir, "tsconfig.json")], { encoding: "utf8" })
-  return { status: r.status, output: r.stdout + r.stderr, cases: lines.length - 4 }
+  return { status: r.status, output: r.stdout + r.stderr, cases: lines.length - 2 }
 }
 
 it("type-level rules agree with their runtime twins on generated cases", () => {

@@ -1,5 +1,5 @@
 // The classic Keras MNIST CNN, with an unknown (`number`) batch and with a literal batch.
-import type { Shape } from "../src/index.ts"
+import type { Shape, Types } from "../src/index.ts"
 import { conv, dense, flatten, input, maxPool, reshape, type T } from "./api.ts"
 
 // as a chain of type-level rules
@@ -34,9 +34,8 @@ const as = maxPool(conv(xs, [2, 2, 1, 24], { padding: "same" }), { poolSize: 2 }
 const bs = maxPool(conv(as, [2, 2, 24, 48], { padding: "same" }), { poolSize: 2 })
 export const staticBatch: T<readonly [128, 10]> = dense(dense(dense(flatten(bs), [2352, 512]), [512, 128]), [128, 10])
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 export const exact: [
-  Equal<Cnn<[number, 28, 28, 1]>, readonly [number, 10]>,
-  Equal<Cnn<[60000, 28, 28, 1]>, readonly [60000, 10]>,
-  Equal<typeof c, T<readonly [number, 10]>>
+  Types.Equal<Cnn<[number, 28, 28, 1]>, readonly [number, 10]>,
+  Types.Equal<Cnn<[60000, 28, 28, 1]>, readonly [60000, 10]>,
+  Types.Equal<typeof c, T<readonly [number, 10]>>
 ] = [true, true, true]

@@ -1,79 +1,91 @@
-import type { Shape, ShapeError } from "@typegrad/shape"
-import type { Equal, Expect } from "./util.ts"
+import type { Shape, ShapeError, Types } from "@typegrad/shape"
 
 type X28 = readonly [number, 28, 28, 1]
 
 export type ConvCases = [
   // valid, same, strides, dilation, explicit paddings
-  Expect<Equal<Shape.Conv2d<[1, 28, 28, 1], [5, 5, 1, 8]>, readonly [1, 24, 24, 8]>>,
-  Expect<Equal<Shape.Conv2d<X28, [2, 2, 1, 24], { padding: "same" }>, readonly [number, 28, 28, 24]>>,
-  Expect<Equal<Shape.Conv2d<[1, 5, 5, 1], [2, 2, 1, 1], { padding: "same"; strides: 2 }>, readonly [1, 3, 3, 1]>>,
-  Expect<Equal<Shape.Conv2d<[1, 28, 28, 1], [5, 5, 1, 8], { strides: 2 }>, readonly [1, 12, 12, 8]>>,
-  Expect<Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], { dilation: 2; strides: [2, 1] }>, readonly [1, 12, 24, 8]>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: 1 }>, readonly [1, 4, 4, 1]>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [1, 0] }>, readonly [1, 4, 2, 1]>>,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [[0, 1], [2, 2]] }>, readonly [1, 3, 6, 1]>>,
-  Expect<
-    Equal<Shape.Conv2d<[1, 224, 224, 3], [7, 7, 3, 64], { strides: 2; padding: "same" }>, readonly [1, 112, 112, 64]>
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [5, 5, 1, 8]>, readonly [1, 24, 24, 8]>>,
+  Types.Expect<Types.Equal<Shape.Conv2d<X28, [2, 2, 1, 24], { padding: "same" }>, readonly [number, 28, 28, 24]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 5, 5, 1], [2, 2, 1, 1], { padding: "same"; strides: 2 }>, readonly [1, 3, 3, 1]>
+  >,
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [5, 5, 1, 8], { strides: 2 }>, readonly [1, 12, 12, 8]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], { dilation: 2; strides: [2, 1] }>, readonly [1, 12, 24, 8]>
+  >,
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: 1 }>, readonly [1, 4, 4, 1]>>,
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [1, 0] }>, readonly [1, 4, 2, 1]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: [[0, 1], [2, 2]] }>, readonly [1, 3, 6, 1]>
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2d<[1, 224, 224, 3], [7, 7, 3, 64], { strides: 2; padding: "same" }>,
+      readonly [1, 112, 112, 64]
+    >
   >,
   // gradual typing
-  Expect<Equal<Shape.Conv2d<[1, number, 28, 1], [3, 3, 1, 8]>, readonly [1, number, 26, 8]>>,
-  Expect<Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], Shape.Conv2dOptions>, readonly [1, number, number, 8]>>,
-  Expect<Equal<Shape.Conv2d<[1, 28, 28, number], [3, 3, 1, 8]>, readonly [1, 26, 26, 8]>>,
-  Expect<Equal<Shape.Conv2d<readonly number[], [3, 3, 1, 8]>, readonly number[]>>,
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, number, 28, 1], [3, 3, 1, 8]>, readonly [1, number, 26, 8]>>,
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 28, 28, 1], [3, 3, 1, 8], Shape.Conv2dOptions>, readonly [1, number, number, 8]>
+  >,
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, 28, 28, number], [3, 3, 1, 8]>, readonly [1, 26, 26, 8]>>,
+  Types.Expect<Types.Equal<Shape.Conv2d<readonly number[], [3, 3, 1, 8]>, readonly number[]>>,
   // errors
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1]>, ShapeError<"conv2d: kernel 5 larger than padded input 4">>>,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1]>, ShapeError<"conv2d: kernel 5 larger than padded input 4">>
+  >,
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: 2 }>,
       ShapeError<"conv2d: kernel 5 larger than padded input 4">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 3], [3, 3, 1, 1]>,
       ShapeError<"conv2d: input channels 3 do not match kernel input channels 1">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[4, 4, 1], [3, 3, 1, 1]>,
       ShapeError<"conv2d: input must have rank 4 [N, H, W, C], got [4, 4, 1]">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [3, 1, 1]>,
       ShapeError<"conv2d: kernel must have rank 4 [KH, KW, C, F], got [3, 1, 1]">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [0, 3, 1, 1]>,
       ShapeError<"conv2d: kernel size must be positive integers, got [0, 3]">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { strides: 0 }>,
       ShapeError<"conv2d: strides must be positive integers, got 0">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { dilation: [1, 0] }>,
       ShapeError<"conv2d: dilation must be positive integers, got [1, 0]">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], { padding: -1 }>,
       ShapeError<"conv2d: padding must be non-negative integers, got -1">
     >
   >,
-  Expect<Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], {}, "myConv">, readonly [1, 2, 2, 1]>>,
-  Expect<
-    Equal<
+  Types.Expect<Types.Equal<Shape.Conv2d<[1, 4, 4, 1], [3, 3, 1, 1], {}, "myConv">, readonly [1, 2, 2, 1]>>,
+  Types.Expect<
+    Types.Equal<
       Shape.Conv2d<[1, 4, 4, 1], [5, 5, 1, 1], {}, "myConv">,
       ShapeError<"myConv: kernel 5 larger than padded input 4">
     >
@@ -81,24 +93,24 @@ export type ConvCases = [
 ]
 
 export type PoolCases = [
-  Expect<Equal<Shape.Pool2d<[number, 28, 28, 24], { poolSize: 2 }>, readonly [number, 14, 14, 24]>>,
-  Expect<Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: "same" }>, readonly [1, 3, 3, 3]>>,
-  Expect<Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 3; strides: 1 }>, readonly [1, 3, 3, 3]>>,
-  Expect<Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: [2, 1] }>, readonly [1, 2, 5, 3]>>,
-  Expect<
-    Equal<
+  Types.Expect<Types.Equal<Shape.Pool2d<[number, 28, 28, 24], { poolSize: 2 }>, readonly [number, 14, 14, 24]>>,
+  Types.Expect<Types.Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: "same" }>, readonly [1, 3, 3, 3]>>,
+  Types.Expect<Types.Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 3; strides: 1 }>, readonly [1, 3, 3, 3]>>,
+  Types.Expect<Types.Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: [2, 1] }>, readonly [1, 2, 5, 3]>>,
+  Types.Expect<
+    Types.Equal<
       Shape.Pool2d<[1, 2, 2, 3], { poolSize: 3 }, "avgPool2d">,
       ShapeError<"avgPool2d: pool size 3 larger than input 2">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Pool2d<[1, 2, 2, 3], { poolSize: 0 }>,
       ShapeError<"maxPool2d: pool size must be positive integers, got 0">
     >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Pool2d<[1, 2, 2, 3], { poolSize: 1; strides: [1, 0] }>,
       ShapeError<"maxPool2d: strides must be positive integers, got [1, 0]">
     >
@@ -106,87 +118,114 @@ export type PoolCases = [
 ]
 
 export type BroadcastCases = [
-  Expect<Equal<Shape.Broadcast<[8, 1, 3], [5, 1]>, readonly [8, 5, 3]>>,
-  Expect<Equal<Shape.Broadcast<[], [2, 3]>, readonly [2, 3]>>,
-  Expect<Equal<Shape.Broadcast<[number, 3], [1]>, readonly [number, 3]>>,
-  Expect<Equal<Shape.Broadcast<[number], [4]>, readonly [4]>>,
-  Expect<Equal<Shape.Broadcast<[number], [number]>, readonly [number]>>,
-  Expect<Equal<Shape.Broadcast<readonly number[], [4]>, readonly number[]>>,
-  Expect<Equal<Shape.Broadcast<[2, 3], [4], "add">, ShapeError<"add: cannot broadcast [2, 3] with [4]">>>
+  Types.Expect<Types.Equal<Shape.Broadcast<[8, 1, 3], [5, 1]>, readonly [8, 5, 3]>>,
+  Types.Expect<Types.Equal<Shape.Broadcast<[], [2, 3]>, readonly [2, 3]>>,
+  Types.Expect<Types.Equal<Shape.Broadcast<[number, 3], [1]>, readonly [number, 3]>>,
+  Types.Expect<Types.Equal<Shape.Broadcast<[number], [4]>, readonly [4]>>,
+  Types.Expect<Types.Equal<Shape.Broadcast<[number], [number]>, readonly [number]>>,
+  Types.Expect<Types.Equal<Shape.Broadcast<readonly number[], [4]>, readonly number[]>>,
+  Types.Expect<Types.Equal<Shape.Broadcast<[2, 3], [4], "add">, ShapeError<"add: cannot broadcast [2, 3] with [4]">>>
 ]
 
 export type MatmulCases = [
-  Expect<Equal<Shape.Matmul<[2, 3], [3, 4]>, readonly [2, 4]>>,
-  Expect<Equal<Shape.Matmul<[number, 3136], [3136, 512]>, readonly [number, 512]>>,
-  Expect<Equal<Shape.Matmul<[5, 2, 3], [3, 4]>, readonly [5, 2, 4]>>,
-  Expect<Equal<Shape.Matmul<[5, 1, 2, 3], [7, 3, 4]>, readonly [5, 7, 2, 4]>>,
-  Expect<Equal<Shape.Matmul<[2, number], [3, 4]>, readonly [2, 4]>>,
-  Expect<
-    Equal<Shape.Matmul<[2, 3], [4, 5]>, ShapeError<"matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])">>
+  Types.Expect<Types.Equal<Shape.Matmul<[2, 3], [3, 4]>, readonly [2, 4]>>,
+  Types.Expect<Types.Equal<Shape.Matmul<[number, 3136], [3136, 512]>, readonly [number, 512]>>,
+  Types.Expect<Types.Equal<Shape.Matmul<[5, 2, 3], [3, 4]>, readonly [5, 2, 4]>>,
+  Types.Expect<Types.Equal<Shape.Matmul<[5, 1, 2, 3], [7, 3, 4]>, readonly [5, 7, 2, 4]>>,
+  Types.Expect<Types.Equal<Shape.Matmul<[2, number], [3, 4]>, readonly [2, 4]>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Matmul<[2, 3], [4, 5]>,
+      ShapeError<"matmul: inner dimensions 3 and 4 do not match ([2, 3] x [4, 5])">
+    >
   >,
-  Expect<Equal<Shape.Matmul<[3], [3, 5]>, ShapeError<"matmul: first operand must have rank >= 2, got [3]">>>,
-  Expect<Equal<Shape.Matmul<[2, 3], [3]>, ShapeError<"matmul: second operand must have rank >= 2, got [3]">>>,
-  Expect<
-    Equal<Shape.Matmul<[2, 2, 3], [3, 3, 5]>, ShapeError<"matmul: cannot broadcast batch dimensions [2] with [3]">>
+  Types.Expect<
+    Types.Equal<Shape.Matmul<[3], [3, 5]>, ShapeError<"matmul: first operand must have rank >= 2, got [3]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Matmul<[2, 3], [3]>, ShapeError<"matmul: second operand must have rank >= 2, got [3]">>
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Matmul<[2, 2, 3], [3, 3, 5]>,
+      ShapeError<"matmul: cannot broadcast batch dimensions [2] with [3]">
+    >
   >
 ]
 
 export type ReshapeCases = [
-  Expect<Equal<Shape.Reshape<[4096, 4096], [16384, -1]>, readonly [16384, 1024]>>,
-  Expect<Equal<Shape.Reshape<[60000, 28, 28, 1], [-1, 784]>, readonly [60000, 784]>>,
-  Expect<Equal<Shape.Reshape<[2, 3], [3, 2]>, readonly [3, 2]>>,
-  Expect<Equal<Shape.Reshape<[2, 3], [6]>, readonly [6]>>,
-  Expect<Equal<Shape.Reshape<[1], []>, readonly []>>,
-  Expect<Equal<Shape.Reshape<[number, 28, 28], [-1, 784]>, readonly [number, 784]>>,
-  Expect<Equal<Shape.Reshape<[number, 28], [5, 5]>, readonly [5, 5]>>,
-  Expect<Equal<Shape.Reshape<[2, 3], [4, -1]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [4, -1]">>>,
-  Expect<Equal<Shape.Reshape<[2, 3], [7]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [7]">>>,
-  Expect<Equal<Shape.Reshape<[2, 3], [-1, -1]>, ShapeError<"reshape: at most one -1 allowed, got [-1, -1]">>>,
-  Expect<Equal<Shape.Reshape<[2, 3], [-2, 3]>, ShapeError<"reshape: invalid target dimension -2 in [-2, 3]">>>
+  Types.Expect<Types.Equal<Shape.Reshape<[4096, 4096], [16384, -1]>, readonly [16384, 1024]>>,
+  Types.Expect<Types.Equal<Shape.Reshape<[60000, 28, 28, 1], [-1, 784]>, readonly [60000, 784]>>,
+  Types.Expect<Types.Equal<Shape.Reshape<[2, 3], [3, 2]>, readonly [3, 2]>>,
+  Types.Expect<Types.Equal<Shape.Reshape<[2, 3], [6]>, readonly [6]>>,
+  Types.Expect<Types.Equal<Shape.Reshape<[1], []>, readonly []>>,
+  Types.Expect<Types.Equal<Shape.Reshape<[number, 28, 28], [-1, 784]>, readonly [number, 784]>>,
+  Types.Expect<Types.Equal<Shape.Reshape<[number, 28], [5, 5]>, readonly [5, 5]>>,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [4, -1]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [4, -1]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [7]>, ShapeError<"reshape: cannot reshape [2, 3] (6 elements) into [7]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [-1, -1]>, ShapeError<"reshape: at most one -1 allowed, got [-1, -1]">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Reshape<[2, 3], [-2, 3]>, ShapeError<"reshape: invalid target dimension -2 in [-2, 3]">>
+  >
 ]
 
 export type FlattenCases = [
-  Expect<Equal<Shape.Flatten<[number, 7, 7, 48]>, readonly [number, 2352]>>,
-  Expect<Equal<Shape.Flatten<[60000, 28, 28, 1]>, readonly [60000, 784]>>,
-  Expect<Equal<Shape.Flatten<[5]>, readonly [5, 1]>>,
-  Expect<Equal<Shape.Flatten<[5, number]>, readonly [5, number]>>,
-  Expect<Equal<Shape.Flatten<[]>, ShapeError<"flatten: expected rank >= 1, got []">>>
+  Types.Expect<Types.Equal<Shape.Flatten<[number, 7, 7, 48]>, readonly [number, 2352]>>,
+  Types.Expect<Types.Equal<Shape.Flatten<[60000, 28, 28, 1]>, readonly [60000, 784]>>,
+  Types.Expect<Types.Equal<Shape.Flatten<[5]>, readonly [5, 1]>>,
+  Types.Expect<Types.Equal<Shape.Flatten<[5, number]>, readonly [5, number]>>,
+  Types.Expect<Types.Equal<Shape.Flatten<[]>, ShapeError<"flatten: expected rank >= 1, got []">>>
 ]
 
 export type ConcatCases = [
-  Expect<Equal<Shape.Concat<[[2, 3], [4, 3]], 0>, readonly [6, 3]>>,
-  Expect<Equal<Shape.Concat<[[2, 3], [2, 5], [2, 1]], -1>, readonly [2, 9]>>,
-  Expect<Equal<Shape.Concat<[[number, 3], [2, 3]], 0>, readonly [number, 3]>>,
-  Expect<Equal<Shape.Concat<[[number, 3], [2, 3]], 1>, readonly [2, 6]>>,
-  Expect<Equal<Shape.Concat<[[2, 3]], 0>, readonly [2, 3]>>,
-  Expect<Equal<Shape.Concat<[], 0>, ShapeError<"concat: expected at least one shape">>>,
-  Expect<Equal<Shape.Concat<[[2, 3], [2, 3]], 2>, ShapeError<"concat: axis 2 out of range for rank 2">>>,
-  Expect<Equal<Shape.Concat<[[2, 3], [2]], 0>, ShapeError<"concat: shapes [2, 3] and [2] have different ranks">>>,
-  Expect<Equal<Shape.Concat<[[2, 3], [4, 4]], 0>, ShapeError<"concat: shapes [2, 3] and [4, 4] differ at axis 1">>>
+  Types.Expect<Types.Equal<Shape.Concat<[[2, 3], [4, 3]], 0>, readonly [6, 3]>>,
+  Types.Expect<Types.Equal<Shape.Concat<[[2, 3], [2, 5], [2, 1]], -1>, readonly [2, 9]>>,
+  Types.Expect<Types.Equal<Shape.Concat<[[number, 3], [2, 3]], 0>, readonly [number, 3]>>,
+  Types.Expect<Types.Equal<Shape.Concat<[[number, 3], [2, 3]], 1>, readonly [2, 6]>>,
+  Types.Expect<Types.Equal<Shape.Concat<[[2, 3]], 0>, readonly [2, 3]>>,
+  Types.Expect<Types.Equal<Shape.Concat<[], 0>, ShapeError<"concat: expected at least one shape">>>,
+  Types.Expect<Types.Equal<Shape.Concat<[[2, 3], [2, 3]], 2>, ShapeError<"concat: axis 2 out of range for rank 2">>>,
+  Types.Expect<
+    Types.Equal<Shape.Concat<[[2, 3], [2]], 0>, ShapeError<"concat: shapes [2, 3] and [2] have different ranks">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Concat<[[2, 3], [4, 4]], 0>, ShapeError<"concat: shapes [2, 3] and [4, 4] differ at axis 1">>
+  >
 ]
 
 export type ReduceCases = [
-  Expect<Equal<Shape.Reduce<[2, 3, 4], undefined, false>, readonly []>>,
-  Expect<Equal<Shape.Reduce<[2, 3, 4], undefined, true>, readonly [1, 1, 1]>>,
-  Expect<Equal<Shape.Reduce<[2, 3, 4], 1, false>, readonly [2, 4]>>,
-  Expect<Equal<Shape.Reduce<[2, 3, 4], -1, true>, readonly [2, 3, 1]>>,
-  Expect<Equal<Shape.Reduce<[2, 3, 4], [0, -1], false, "sum">, readonly [3]>>,
-  Expect<Equal<Shape.Reduce<[number, 10], 1, false>, readonly [number]>>,
-  Expect<Equal<Shape.Reduce<[2, 3], 2, false, "sum">, ShapeError<"sum: axis 2 out of range for rank 2">>>,
-  Expect<Equal<Shape.Reduce<[2, 3], [1, -1], false, "sum">, ShapeError<"sum: duplicate axis -1 in [1, -1]">>>,
-  Expect<Equal<Shape.Reduce<[2, 3], 0.5, false, "mean">, ShapeError<"mean: axis 0.5 is not an integer">>>,
-  Expect<Equal<Shape.Reduce<[2, 3], number, false>, readonly number[]>>
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3, 4], undefined, false>, readonly []>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3, 4], undefined, true>, readonly [1, 1, 1]>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3, 4], 1, false>, readonly [2, 4]>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3, 4], -1, true>, readonly [2, 3, 1]>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3, 4], [0, -1], false, "sum">, readonly [3]>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[number, 10], 1, false>, readonly [number]>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3], 2, false, "sum">, ShapeError<"sum: axis 2 out of range for rank 2">>>,
+  Types.Expect<
+    Types.Equal<Shape.Reduce<[2, 3], [1, -1], false, "sum">, ShapeError<"sum: duplicate axis -1 in [1, -1]">>
+  >,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3], 0.5, false, "mean">, ShapeError<"mean: axis 0.5 is not an integer">>>,
+  Types.Expect<Types.Equal<Shape.Reduce<[2, 3], number, false>, readonly number[]>>
 ]
 
 export type TransposeCases = [
-  Expect<Equal<Shape.Transpose<[2, 3, 4]>, readonly [4, 3, 2]>>,
-  Expect<Equal<Shape.Transpose<[2, 3, 4], [0, 2, 1]>, readonly [2, 4, 3]>>,
-  Expect<Equal<Shape.Transpose<[], []>, readonly []>>,
-  Expect<
-    Equal<Shape.Transpose<[2, 3], [0, 0]>, ShapeError<"transpose: [0, 0] is not a permutation of the axes of rank 2">>
+  Types.Expect<Types.Equal<Shape.Transpose<[2, 3, 4]>, readonly [4, 3, 2]>>,
+  Types.Expect<Types.Equal<Shape.Transpose<[2, 3, 4], [0, 2, 1]>, readonly [2, 4, 3]>>,
+  Types.Expect<Types.Equal<Shape.Transpose<[], []>, readonly []>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Transpose<[2, 3], [0, 0]>,
+      ShapeError<"transpose: [0, 0] is not a permutation of the axes of rank 2">
+    >
   >,
-  Expect<
-    Equal<
+  Types.Expect<
+    Types.Equal<
       Shape.Transpose<[2, 3], [1, 0, 2]>,
       ShapeError<"transpose: permutation [1, 0, 2] has length 3, expected rank 2">
     >
@@ -194,34 +233,44 @@ export type TransposeCases = [
 ]
 
 export type PadCases = [
-  Expect<Equal<Shape.Pad<[2, 3], [[1, 1], [0, 2]]>, readonly [4, 5]>>,
-  Expect<Equal<Shape.Pad<[number, 3], [[1, 1], [0, 2]]>, readonly [number, 5]>>,
-  Expect<Equal<Shape.Pad<[2, 3], [[1, 1]]>, ShapeError<"pad: expected 2 [before, after] pairs for rank 2, got 1">>>,
-  Expect<Equal<Shape.Pad<[2], [[1, -1]]>, ShapeError<"pad: paddings must be non-negative integers, got [[1, -1]]">>>
+  Types.Expect<Types.Equal<Shape.Pad<[2, 3], [[1, 1], [0, 2]]>, readonly [4, 5]>>,
+  Types.Expect<Types.Equal<Shape.Pad<[number, 3], [[1, 1], [0, 2]]>, readonly [number, 5]>>,
+  Types.Expect<
+    Types.Equal<Shape.Pad<[2, 3], [[1, 1]]>, ShapeError<"pad: expected 2 [before, after] pairs for rank 2, got 1">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Pad<[2], [[1, -1]]>, ShapeError<"pad: paddings must be non-negative integers, got [[1, -1]]">>
+  >
 ]
 
 export type MiscCases = [
-  Expect<Equal<Shape.NormalizeAxis<3, -1>, 2>>,
-  Expect<Equal<Shape.NormalizeAxis<3, -3>, 0>>,
-  Expect<Equal<Shape.NormalizeAxis<3, 2>, 2>>,
-  Expect<Equal<Shape.NormalizeAxis<3, 3, "softmax">, ShapeError<"softmax: axis 3 out of range for rank 3">>>,
-  Expect<Equal<Shape.NormalizeAxis<3, -4, "softmax">, ShapeError<"softmax: axis -4 out of range for rank 3">>>,
-  Expect<Equal<Shape.NormalizeAxis<number, 1>, number>>,
-  Expect<Equal<Shape.Size<[60000, 28, 28, 1]>, 47040000>>,
-  Expect<Equal<Shape.Size<[]>, 1>>,
-  Expect<Equal<Shape.Size<[2, number]>, number>>,
-  Expect<Equal<Shape.Show<[2, number]>, "[2, number]">>,
-  Expect<Equal<Shape.Show<[]>, "[]">>,
-  Expect<Equal<Shape.IsStatic<[2, 3]>, true>>,
-  Expect<Equal<Shape.IsStatic<[number, 3]>, false>>,
-  Expect<Equal<Shape.IsStatic<readonly number[]>, false>>,
-  Expect<Equal<Shape.IsShapeError<Shape.Broadcast<[2], [3]>>, true>>,
-  Expect<Equal<Shape.IsShapeError<Shape.Broadcast<[2], [1]>>, false>>,
-  Expect<Equal<Shape.Ok<Shape.Broadcast<[2], [3]>>, never>>,
-  Expect<Equal<Shape.Ok<Shape.Broadcast<[2], [1]>>, readonly [2]>>,
-  Expect<Equal<Shape.Check<Shape.Broadcast<[2], [1]>>, unknown>>,
-  Expect<Equal<Shape.Check<Shape.Broadcast<[2], [3]>>, ShapeError<"broadcast: cannot broadcast [2] with [3]">>>,
-  Expect<Equal<Shape.Check<never>, unknown>>
+  Types.Expect<Types.Equal<Shape.NormalizeAxis<3, -1>, 2>>,
+  Types.Expect<Types.Equal<Shape.NormalizeAxis<3, -3>, 0>>,
+  Types.Expect<Types.Equal<Shape.NormalizeAxis<3, 2>, 2>>,
+  Types.Expect<
+    Types.Equal<Shape.NormalizeAxis<3, 3, "softmax">, ShapeError<"softmax: axis 3 out of range for rank 3">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.NormalizeAxis<3, -4, "softmax">, ShapeError<"softmax: axis -4 out of range for rank 3">>
+  >,
+  Types.Expect<Types.Equal<Shape.NormalizeAxis<number, 1>, number>>,
+  Types.Expect<Types.Equal<Shape.Size<[60000, 28, 28, 1]>, 47040000>>,
+  Types.Expect<Types.Equal<Shape.Size<[]>, 1>>,
+  Types.Expect<Types.Equal<Shape.Size<[2, number]>, number>>,
+  Types.Expect<Types.Equal<Shape.Show<[2, number]>, "[2, number]">>,
+  Types.Expect<Types.Equal<Shape.Show<[]>, "[]">>,
+  Types.Expect<Types.Equal<Shape.IsStatic<[2, 3]>, true>>,
+  Types.Expect<Types.Equal<Shape.IsStatic<[number, 3]>, false>>,
+  Types.Expect<Types.Equal<Shape.IsStatic<readonly number[]>, false>>,
+  Types.Expect<Types.Equal<Shape.IsShapeError<Shape.Broadcast<[2], [3]>>, true>>,
+  Types.Expect<Types.Equal<Shape.IsShapeError<Shape.Broadcast<[2], [1]>>, false>>,
+  Types.Expect<Types.Equal<Shape.Ok<Shape.Broadcast<[2], [3]>>, never>>,
+  Types.Expect<Types.Equal<Shape.Ok<Shape.Broadcast<[2], [1]>>, readonly [2]>>,
+  Types.Expect<Types.Equal<Shape.Check<Shape.Broadcast<[2], [1]>>, unknown>>,
+  Types.Expect<
+    Types.Equal<Shape.Check<Shape.Broadcast<[2], [3]>>, ShapeError<"broadcast: cannot broadcast [2] with [3]">>
+  >,
+  Types.Expect<Types.Equal<Shape.Check<never>, unknown>>
 ]
 
 // ---------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * the implicit-im2col GEMM) against the portable JS kernels, on geometries that do and do not take them:
  * odd sizes, channel counts that are and are not multiples of the SIMD width, ties, NaN, -0.
  */
+import { Arbitrary } from "@typegrad/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { jsKernels, type Pool2dGeometry, wasmKernels } from "../src/internal/kernels/index.ts"
@@ -19,16 +20,23 @@ function expectSameBits(got: ArrayLike<number>, want: ArrayLike<number>): void {
   }
 }
 
-/** 2x2 pooling geometries: stride 2 mostly (the fast path), sometimes 1; sizes even and odd. */
-const pool2x2 = fc
-  .record({
-    n: fc.integer({ min: 1, max: 3 }),
-    h: fc.integer({ min: 2, max: 9 }),
-    w: fc.integer({ min: 2, max: 9 }),
-    c: fc.constantFrom(1, 2, 3, 4, 6, 8, 12, 24),
-    stride: fc.constantFrom(2, 2, 2, 1)
-  })
-  .map(({ n, h, w, c, stride }): Pool2dGeometry => ({
+/**
+ * 2x2 pooling geometries (the shared Arbitrary.pool2dConfig): stride 2 mostly (the fast path), sometimes 1;
+ * sizes even and odd; channel counts that are and are not multiples of the SIMD width.
+ */
+const pool2x2 = Arbitrary.pool2dConfig({
+  batch: { min: 1, max: 3 },
+  height: { min: 2, max: 9 },
+  width: { min: 2, max: 9 },
+  channels: fc.constantFrom(1, 2, 3, 4, 6, 8, 12, 24),
+  poolSize: 2,
+  strides: fc.constantFrom(2, 2, 2, 1),
+  form: "number",
+  padding: ["valid"],
+  defaultStrides: false
+}).map(({ input: [n, h, w, c], options }): Pool2dGeometry => {
+  const stride = options.strides as number
+  return {
     n,
     h,
     w,
@@ -41,7 +49,8 @@ const pool2x2 = fc
     outW: Math.floor((w - 2) / stride) + 1,
     padTop: 0,
     padLeft: 0
-  }))
+  }
+})
 
 /** Few distinct values (ties), with NaN and -0 sprinkled in. */
 const poolData = (g: Pool2dGeometry) =>
@@ -108,40 +117,40 @@ describe("wasm max pooling 2x2 fast path", () => {
 })
 
 /** Convolutions large enough to cross the GEMM blocks: > MC (128) rows, > KC (256) pixels per slab. */
-const bigConv = fc
-  .record({
-    n: fc.integer({ min: 1, max: 3 }),
-    h: fc.integer({ min: 5, max: 17 }),
-    w: fc.integer({ min: 5, max: 17 }),
-    c: fc.integer({ min: 1, max: 9 }),
-    f: fc.integer({ min: 1, max: 19 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    stride: fc.integer({ min: 1, max: 2 }),
-    dilation: fc.integer({ min: 1, max: 2 }),
-    padTop: fc.nat(2),
-    padLeft: fc.nat(2),
-    padBottom: fc.nat(2),
-    padRight: fc.nat(2)
-  })
-  .map((r) => {
-    const effH = (r.kh - 1) * r.dilation + 1, effW = (r.kw - 1) * r.dilation + 1
+const bigConv = Arbitrary.conv2dConfig({
+  batch: { min: 1, max: 3 },
+  height: { min: 5, max: 17 },
+  width: { min: 5, max: 17 },
+  channels: { min: 1, max: 9 },
+  filters: { min: 1, max: 19 },
+  strides: { min: 1, max: 2 },
+  form: "number",
+  padding: ["explicit"]
+})
+  .map(({ input: [n, h, w, c], kernel: [kh, kw, , f], options }) => {
+    const stride = options.strides as number
+    const dilation = options.dilation as number
+    const [[padTop, padBottom], [padLeft, padRight]] = options.padding as readonly [
+      readonly [number, number],
+      readonly [number, number]
+    ]
+    const effH = (kh - 1) * dilation + 1, effW = (kw - 1) * dilation + 1
     return {
-      n: r.n,
-      h: r.h,
-      w: r.w,
-      c: r.c,
-      f: r.f,
-      kh: r.kh,
-      kw: r.kw,
-      strideH: r.stride,
-      strideW: r.stride,
-      dilationH: r.dilation,
-      dilationW: r.dilation,
-      padTop: r.padTop,
-      padLeft: r.padLeft,
-      outH: Math.floor((r.h + r.padTop + r.padBottom - effH) / r.stride) + 1,
-      outW: Math.floor((r.w + r.padLeft + r.padRight - effW) / r.stride) + 1
+      n,
+      h,
+      w,
+      c,
+      f,
+      kh,
+      kw,
+      strideH: stride,
+      strideW: stride,
+      dilationH: dilation,
+      dilationW: dilation,
+      padTop,
+      padLeft,
+      outH: Math.floor((h + padTop + padBottom - effH) / stride) + 1,
+      outW: Math.floor((w + padLeft + padRight - effW) / stride) + 1
     }
   })
   .filter((g) => g.outH >= 1 && g.outW >= 1)

@@ -1,3 +1,4 @@
+import { Arbitrary } from "@typegrad/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
@@ -123,27 +124,19 @@ function checkGemm(kernels: Kernels, ctor: Ctor, tol: number, g: GemmCase, seed:
   }
 }
 
-type PadMode = "same" | "valid" | "explicit"
-
-const convGeometry: fc.Arbitrary<Conv2dGeometry> = fc
-  .record({
-    n: fc.integer({ min: 1, max: 2 }),
-    h: fc.integer({ min: 1, max: 7 }),
-    w: fc.integer({ min: 1, max: 7 }),
-    c: fc.integer({ min: 1, max: 4 }),
-    f: fc.integer({ min: 1, max: 5 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    strideH: fc.integer({ min: 1, max: 3 }),
-    strideW: fc.integer({ min: 1, max: 3 }),
-    dilationH: fc.integer({ min: 1, max: 2 }),
-    dilationW: fc.integer({ min: 1, max: 2 }),
-    mode: fc.constantFrom<PadMode>("same", "valid", "explicit"),
-    pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2))
-  })
-  .map((r) => {
-    if (r.mode === "explicit") {
-      const [pt, pb, pl, pr] = r.pads
+/** The shared Arbitrary.conv2dConfig (same, valid, explicit pads 1/3 each), geometry computed here. */
+const convGeometry: fc.Arbitrary<Conv2dGeometry> = Arbitrary.conv2dConfig({
+  channels: { min: 1, max: 4 },
+  filters: { min: 1, max: 5 },
+  form: "pair",
+  padding: ["same", "valid", "explicit"]
+})
+  .map(({ input: [n, h, w, c], kernel: [kh, kw, , f], options }) => {
+    const [strideH, strideW] = options.strides as readonly [number, number]
+    const [dilationH, dilationW] = options.dilation as readonly [number, number]
+    const r = { n, h, w, c, f, kh, kw, strideH, strideW, dilationH, dilationW }
+    if (options.padding !== "same" && options.padding !== "valid") {
+      const [[pt, pb], [pl, pr]] = options.padding as readonly [readonly [number, number], readonly [number, number]]
       const effH = (r.kh - 1) * r.dilationH + 1, effW = (r.kw - 1) * r.dilationW + 1
       return {
         ...r,
@@ -153,8 +146,8 @@ const convGeometry: fc.Arbitrary<Conv2dGeometry> = fc
         padLeft: pl
       }
     }
-    const ph = tfPadding(r.h, r.kh, r.strideH, r.dilationH, r.mode)
-    const pw = tfPadding(r.w, r.kw, r.strideW, r.dilationW, r.mode)
+    const ph = tfPadding(r.h, r.kh, r.strideH, r.dilationH, options.padding)
+    const pw = tfPadding(r.w, r.kw, r.strideW, r.dilationW, options.padding)
     return { ...r, outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before }
   })
   .filter((g) => g.outH >= 1 && g.outW >= 1)
@@ -169,22 +162,14 @@ const convCase = convGeometry.chain((g) =>
   })
 )
 
-const poolGeometry: fc.Arbitrary<Pool2dGeometry> = fc
-  .record({
-    n: fc.integer({ min: 1, max: 2 }),
-    h: fc.integer({ min: 1, max: 7 }),
-    w: fc.integer({ min: 1, max: 7 }),
-    c: fc.integer({ min: 1, max: 3 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    strideH: fc.integer({ min: 1, max: 3 }),
-    strideW: fc.integer({ min: 1, max: 3 }),
-    mode: fc.constantFrom<"same" | "valid">("same", "valid")
-  })
-  .map((r) => {
-    const ph = tfPadding(r.h, r.kh, r.strideH, 1, r.mode)
-    const pw = tfPadding(r.w, r.kw, r.strideW, 1, r.mode)
-    return { ...r, outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before }
+/** The shared Arbitrary.pool2dConfig (strides always written), geometry computed here. */
+const poolGeometry: fc.Arbitrary<Pool2dGeometry> = Arbitrary.pool2dConfig({ form: "pair", defaultStrides: false })
+  .map(({ input: [n, h, w, c], options }) => {
+    const [kh, kw] = options.poolSize as readonly [number, number]
+    const [strideH, strideW] = options.strides as readonly [number, number]
+    const ph = tfPadding(h, kh, strideH, 1, options.padding)
+    const pw = tfPadding(w, kw, strideW, 1, options.padding)
+    return { n, h, w, c, kh, kw, strideH, strideW, outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before }
   })
   .filter((g) => g.outH >= 1 && g.outW >= 1)
 

@@ -1,5 +1,6 @@
 import { ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
+import { Arbitrary } from "@typegrad/testing"
 import { pipe } from "effect/Function"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -414,29 +415,28 @@ describe("conv2d", () => {
     }
   })
 
-  const pair = (max: number) => fc.tuple(fc.integer({ min: 1, max }), fc.integer({ min: 1, max }))
-  const convConfig = fc
-    .record({
-      n: fc.integer({ min: 1, max: 2 }),
-      h: fc.integer({ min: 1, max: 9 }),
-      w: fc.integer({ min: 1, max: 9 }),
-      c: fc.integer({ min: 1, max: 5 }),
-      f: fc.integer({ min: 1, max: 6 }),
-      k: pair(4),
-      strides: pair(3),
-      dilation: pair(2),
-      padding: fc.oneof(
-        fc.constant("valid" as const),
-        fc.constant("same" as const),
-        fc.tuple(pair(3), pair(3)).map(([[t, b], [l, r]]) => [[t - 1, b - 1], [l - 1, r - 1]] as const)
-      )
-    })
-    .filter(({ h, w, k, dilation, padding }) => {
-      const [pt, pb] = Ref.padsOf(padding, 0, h, k[0], 1, dilation[0])
-      const [pl, pr] = Ref.padsOf(padding, 1, w, k[1], 1, dilation[1])
-      return padding === "same" ||
-        (h + pt + pb >= (k[0] - 1) * dilation[0] + 1 && w + pl + pr >= (k[1] - 1) * dilation[1] + 1)
-    })
+  // The shared Arbitrary.conv2dConfig: strides and dilation as pairs, padding valid, same or explicit
+  // asymmetric pads (1/3 each); odd sizes, kernels up to 4.
+  const convConfig = Arbitrary.conv2dConfig({
+    height: { min: 1, max: 9 },
+    width: { min: 1, max: 9 },
+    channels: { min: 1, max: 5 },
+    filters: { min: 1, max: 6 },
+    kernelSize: { min: 1, max: 4 },
+    form: "pair",
+    padding: ["valid", "same", "explicit"]
+  })
+    .map(({ input: [n, h, w, c], kernel: [kh, kw, , f], options }) => ({
+      n,
+      h,
+      w,
+      c,
+      f,
+      k: [kh, kw] as const,
+      strides: options.strides as readonly [number, number],
+      dilation: options.dilation as readonly [number, number],
+      padding: options.padding as Ref.RefPadding
+    }))
     .chain((cfg) =>
       fc.tuple(fc.constant(cfg), values(cfg.n * cfg.h * cfg.w * cfg.c), values(cfg.k[0] * cfg.k[1] * cfg.c * cfg.f))
     )
@@ -471,17 +471,24 @@ describe("conv2d", () => {
 })
 
 describe("pooling", () => {
-  const poolConfig = fc
-    .record({
-      n: fc.integer({ min: 1, max: 2 }),
-      h: fc.integer({ min: 1, max: 9 }),
-      w: fc.integer({ min: 1, max: 9 }),
-      c: fc.integer({ min: 1, max: 4 }),
-      size: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
-      strides: fc.option(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })), { nil: undefined }),
-      padding: fc.constantFrom("valid" as const, "same" as const)
-    })
-    .filter(({ h, w, size, padding }) => padding === "same" || (h >= size[0] && w >= size[1]))
+  // The shared Arbitrary.pool2dConfig: sizes and strides as pairs, strides sometimes left to default,
+  // valid and same padding; odd sizes, windows up to 4.
+  const poolConfig = Arbitrary.pool2dConfig({
+    height: { min: 1, max: 9 },
+    width: { min: 1, max: 9 },
+    channels: { min: 1, max: 4 },
+    poolSize: { min: 1, max: 4 },
+    form: "pair"
+  })
+    .map(({ input: [n, h, w, c], options }) => ({
+      n,
+      h,
+      w,
+      c,
+      size: options.poolSize as readonly [number, number],
+      strides: options.strides as readonly [number, number] | undefined,
+      padding: options.padding
+    }))
     .chain((cfg) => fc.tuple(fc.constant(cfg), values(cfg.n * cfg.h * cfg.w * cfg.c)))
 
   for (const dtype of DTYPES) {

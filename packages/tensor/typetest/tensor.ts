@@ -2,16 +2,16 @@
  * Compile-time tests of the tensor API: the shapes ops infer, and the calls that must not compile.
  * Checked by the root `tsc --noEmit` (part of `pnpm test`); nothing here runs.
  */
+import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import { pipe } from "effect/Function"
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 const expectType = <T>(_: T): void => {}
 type ShapeOf<T> = T extends Tensor.Tensor<infer S, Tensor.DType> ? S : never
 type DTypeOf<T> = T extends Tensor.Tensor<Tensor.Shape, infer D> ? D : never
 const shapeIs = <S>() =>
 <T extends Tensor.AnyTensor>(
-  t: T & (Equal<ShapeOf<T>, S> extends true ? unknown : { __wrongShape: ShapeOf<T> })
+  t: T & (Types.Equal<ShapeOf<T>, S> extends true ? unknown : { __wrongShape: ShapeOf<T> })
 ): void => {
   void t
 }
@@ -19,9 +19,9 @@ const shapeIs = <S>() =>
 // Creation infers literal shapes and dtypes
 const x = Tensor.zeros([8, 28, 28, 1])
 shapeIs<readonly [8, 28, 28, 1]>()(x)
-expectType<true>(true as Equal<DTypeOf<typeof x>, "float32">)
+expectType<true>(true as Types.Equal<DTypeOf<typeof x>, "float32">)
 const x64 = Tensor.ones([2, 3], { dtype: "float64" })
-expectType<true>(true as Equal<DTypeOf<typeof x64>, "float64">)
+expectType<true>(true as Types.Equal<DTypeOf<typeof x64>, "float64">)
 shapeIs<readonly [2, 3]>()(Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3]))
 shapeIs<readonly []>()(Tensor.scalar(1))
 expectType<Float64Array>(Tensor.toArray(x64))
@@ -132,9 +132,9 @@ Tensor.add(Tensor.zeros([2]), Tensor.zeros([3]))
 
 // concat keeps the dtype, and mixed dtypes are a compile error.
 const cc = Tensor.concat([Tensor.zeros([2, 3]), Tensor.ones([2, 5])], 1)
-expectType<true>(true as Equal<typeof cc, Tensor.Tensor<readonly [2, 8]>>)
+expectType<true>(true as Types.Equal<typeof cc, Tensor.Tensor<readonly [2, 8]>>)
 const cc64 = Tensor.concat([Tensor.zeros([2], { dtype: "float64" }), Tensor.ones([3], { dtype: "float64" })])
-expectType<true>(true as Equal<typeof cc64, Tensor.Tensor<readonly [5], "float64">>)
+expectType<true>(true as Types.Equal<typeof cc64, Tensor.Tensor<readonly [5], "float64">>)
 // @ts-expect-error concat: the tensors have different dtypes
 Tensor.concat([Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" })])
 

@@ -11,7 +11,7 @@
  */
 import { valueAndGradAux } from "@typegrad/autodiff"
 import { Dataset } from "@typegrad/data"
-import { Loss, Metric, type Model } from "@typegrad/nn"
+import { Loss, Metric, type Model, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
 import { Pytree, Tensor } from "@typegrad/tensor"
 import { Data, Effect, Random, Stream } from "effect"
@@ -301,13 +301,6 @@ const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => 
   return Effect.sync(() => clearImmediate(handle))
 })
 
-const mixSeed = (seed: number, k: number): number => {
-  let x = (seed ^ Math.imul(k + 1, 0x9e3779b9)) >>> 0
-  x = Math.imul(x ^ (x >>> 16), 0x21f0aaad)
-  x = Math.imul(x ^ (x >>> 15), 0x735a2d97)
-  return (x ^ (x >>> 15)) >>> 0
-}
-
 /**
  * Trains a classifier with softmax cross-entropy. Succeeds with the final parameters and history; fails
  * with `NonFiniteLossError` or `CheckpointError`. Interrupting it (Ctrl-C in the CLI) stops after the
@@ -399,7 +392,7 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
               current.params as P,
               batch.images,
               batch.labels,
-              mixSeed(config.seed, globalStep)
+              Seed.derive(config.seed, globalStep)
             )
             const value = Tensor.item(loss)
             const stepInEpoch = current.stepInEpoch + 1
@@ -431,7 +424,7 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
               samplesPerSecond: rate,
               etaSeconds: (config.train.count - seen) / Math.max(rate, 1e-9)
             }).pipe(Effect.andThen(yieldToEventLoop))
-          })).pipe(Random.withSeed(mixSeed(config.seed, 1_000_000 + epoch)))
+          })).pipe(Random.withSeed(Seed.derive(config.seed, 1_000_000 + epoch)))
         const seconds = (performance.now() - started) / 1000
         const validation = config.validation === undefined
           ? undefined

@@ -16,7 +16,7 @@ export const mix32 = (x: number): number => {
   return (x ^ (x >>> 15)) >>> 0
 }
 
-/** Derives an independent seed from a seed and a stream id. */
+/** Derives an independent seed from a seed and a stream id (public as `Seed.derive`, which train uses too). */
 export const derive = (seed: number, stream: number): number => mix32((seed ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0)
 
 /** A generator of uniform doubles in [0, 1). */
