@@ -3,11 +3,11 @@
 // `Model` and into the combinators like the built-in layers, at compile time and at run time.
 import { grad, type Pytree } from "@typegrad/autodiff"
 import { Layer, Loss, Model } from "@typegrad/nn"
+import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
 import { describe, expect, it } from "vitest"
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 const assert = <T extends true>(_?: T): void => {}
 
 /** The parameters: one scalar of the model's dtype (a type alias: a pytree node needs an index signature). */
@@ -51,15 +51,18 @@ const model = Model.input([4])
 
 // Compile time: the output shape is inferred through the user's layer; its params are typed.
 type P = Model.ParamsOf<typeof model>
-assert<Equal<ReturnType<typeof model.apply>, Tensor.Tensor<readonly [number, 3]>>>()
-assert<Equal<P[1], { readonly scale: Tensor.Tensor<readonly []> }>>()
-assert<Equal<P[2], readonly [{ readonly scale: Tensor.Tensor<readonly []> }]>>()
-assert<Equal<P["length"], 3>>()
-assert<Equal<Layer.Output<Scale, readonly [number, 7, 7]>, readonly [number, 7, 7]>>()
+assert<Types.Equal<ReturnType<typeof model.apply>, Tensor.Tensor<readonly [number, 3]>>>()
+assert<Types.Equal<P[1], { readonly scale: Tensor.Tensor<readonly []> }>>()
+assert<Types.Equal<P[2], readonly [{ readonly scale: Tensor.Tensor<readonly []> }]>>()
+assert<Types.Equal<P["length"], 3>>()
+assert<Types.Equal<Layer.Output<Scale, readonly [number, 7, 7]>, readonly [number, 7, 7]>>()
 assert<
-  Equal<Layer.Params<Scale, readonly [number, 2], "float64">, { readonly scale: Tensor.Tensor<readonly [], "float64"> }>
+  Types.Equal<
+    Layer.Params<Scale, readonly [number, 2], "float64">,
+    { readonly scale: Tensor.Tensor<readonly [], "float64"> }
+  >
 >()
-assert<Equal<Layer.Label<Scale, 2>, "layer 2 scale">>()
+assert<Types.Equal<Layer.Label<Scale, 2>, "layer 2 scale">>()
 
 describe("a user-defined layer", () => {
   const run = <A>(e: Effect.Effect<A>) => Effect.runSync(e.pipe(Random.withSeed(1)))

@@ -1,9 +1,9 @@
 // The label of each layer kind, at type level and at run time: `Layer.Label<L, N>` (the name in compile-time
 // errors) is the same string as the label the model gives the layer at run time (summaries, runtime errors).
 import { Layer, Model } from "@typegrad/nn"
+import type { Types } from "@typegrad/shape"
 import { describe, expect, it } from "vitest"
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 const assert = <T extends true>(_?: T): void => {}
 
 const image = Model.input([8, 8, 3])
@@ -26,25 +26,25 @@ const residual = Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 3, paddin
 const parallel = Layer.parallel([[Layer.conv2d({ filters: 2, kernelSize: 1 })], [Layer.relu()]])
 
 // Type level: each layer's label, and the label in messages at position 1.
-assert<Equal<Layer.Label<typeof conv, 1>, "layer 1 conv2d(4)">>()
-assert<Equal<Layer.Label<typeof namedConv, 1>, "layer 1 stem">>()
-assert<Equal<Layer.Label<typeof dense, 1>, "layer 1 dense(5)">>()
-assert<Equal<Layer.Label<typeof namedDense, 1>, "layer 1 head">>()
-assert<Equal<Layer.Label<typeof maxPool, 1>, "layer 1 maxPool2d">>()
-assert<Equal<Layer.Label<typeof avgPool, 1>, "layer 1 avgPool2d">>()
-assert<Equal<Layer.Label<typeof namedPool, 1>, "layer 1 down">>()
-assert<Equal<Layer.Label<typeof flatten, 1>, "layer 1 flatten">>()
-assert<Equal<Layer.Label<typeof dropout, 1>, "layer 1 dropout(0.25)">>()
-assert<Equal<Layer.Label<typeof relu, 1>, "layer 1 relu">>()
-assert<Equal<Layer.Label<typeof softmax, 1>, "layer 1 softmax">>()
-assert<Equal<Layer.Label<typeof tanh, 1>, "layer 1 tanh">>()
-assert<Equal<Layer.Label<typeof sequential, 1>, "layer 1 sequential">>()
-assert<Equal<Layer.Label<typeof residual, 1>, "layer 1 residual">>()
-assert<Equal<Layer.Label<typeof parallel, 1>, "layer 1 parallel">>()
+assert<Types.Equal<Layer.Label<typeof conv, 1>, "layer 1 conv2d(4)">>()
+assert<Types.Equal<Layer.Label<typeof namedConv, 1>, "layer 1 stem">>()
+assert<Types.Equal<Layer.Label<typeof dense, 1>, "layer 1 dense(5)">>()
+assert<Types.Equal<Layer.Label<typeof namedDense, 1>, "layer 1 head">>()
+assert<Types.Equal<Layer.Label<typeof maxPool, 1>, "layer 1 maxPool2d">>()
+assert<Types.Equal<Layer.Label<typeof avgPool, 1>, "layer 1 avgPool2d">>()
+assert<Types.Equal<Layer.Label<typeof namedPool, 1>, "layer 1 down">>()
+assert<Types.Equal<Layer.Label<typeof flatten, 1>, "layer 1 flatten">>()
+assert<Types.Equal<Layer.Label<typeof dropout, 1>, "layer 1 dropout(0.25)">>()
+assert<Types.Equal<Layer.Label<typeof relu, 1>, "layer 1 relu">>()
+assert<Types.Equal<Layer.Label<typeof softmax, 1>, "layer 1 softmax">>()
+assert<Types.Equal<Layer.Label<typeof tanh, 1>, "layer 1 tanh">>()
+assert<Types.Equal<Layer.Label<typeof sequential, 1>, "layer 1 sequential">>()
+assert<Types.Equal<Layer.Label<typeof residual, 1>, "layer 1 residual">>()
+assert<Types.Equal<Layer.Label<typeof parallel, 1>, "layer 1 parallel">>()
 // The runtime `label` property is typed with the rule's label.
-assert<Equal<typeof conv.label, "conv2d(4)">>()
-assert<Equal<typeof dropout.label, "dropout(0.25)">>()
-assert<Equal<typeof tanh.label, "tanh">>()
+assert<Types.Equal<typeof conv.label, "conv2d(4)">>()
+assert<Types.Equal<typeof dropout.label, "dropout(0.25)">>()
+assert<Types.Equal<typeof tanh.label, "tanh">>()
 
 /** The runtime labels of `layer`, alone and as the first layer of `model`; `expected` is its type-level label. */
 const labels = <L extends Layer.Any>(
