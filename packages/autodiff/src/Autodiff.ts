@@ -8,8 +8,8 @@
  * @since 0.1.0
  */
 import { Pytree, Tensor } from "@typegrad/tensor"
-import { bind, type Primitive, primitive, type TensorImpl } from "@typegrad/tensor/internal"
-import { external, internal, ReverseTrace, type Tracer } from "./internal/reverse.ts"
+import { bind, fromImpl, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
+import { ReverseTrace, type Tracer } from "./internal/reverse.ts"
 
 /** A rank-0 tensor: what `grad` differentiates. */
 export type Scalar = Tensor.Tensor<readonly [], Tensor.DType>
@@ -55,15 +55,15 @@ const traced = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
   const trace = new ReverseTrace()
   const tracers: Array<Tracer> = []
   const tracedX = Pytree.map(x, (leaf) => {
-    const t = trace.leaf(internal(leaf))
+    const t = trace.leaf(toImpl(leaf))
     tracers.push(t)
-    return external(t)
+    return fromImpl(t)
   })
   const out = f(tracedX)
-  const outLeaves = Pytree.leaves(out).map(internal)
-  const y = Pytree.map(out, (leaf) => external(trace.unwrap(internal(leaf))))
+  const outLeaves = Pytree.leaves(out).map(toImpl)
+  const y = Pytree.map(out, (leaf) => fromImpl(trace.unwrap(toImpl(leaf))))
   const pullback = (cotangent: Y): X => {
-    const cts = Pytree.leaves(cotangent).map(internal)
+    const cts = Pytree.leaves(cotangent).map(toImpl)
     if (cts.length !== outLeaves.length) {
       throw new TypeError(
         `vjp: the cotangent has ${cts.length} tensors but the output has ${outLeaves.length}; pass one of the output's structure`
@@ -83,10 +83,10 @@ const traced = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
     )
     return Pytree.map(x, (leaf, i) => {
       const g = grads[i]
-      return g === undefined ? zerosLike(leaf) : external(g)
+      return g === undefined ? zerosLike(leaf) : fromImpl(g)
     })
   }
-  return [y, pullback, (t: Tensor.AnyTensor) => external(trace.unwrap(internal(t)))] as const
+  return [y, pullback, (t: Tensor.AnyTensor) => fromImpl(trace.unwrap(toImpl(t)))] as const
 }
 
 /**
@@ -196,7 +196,7 @@ const stopGradientPrimitive = primitive<null>("stopGradient", ([a]) => a!, () =>
  */
 export const stopGradient = <S extends Tensor.Shape, D extends Tensor.DType>(
   t: Tensor.Tensor<S, D>
-): Tensor.Tensor<S, D> => external(bind(stopGradientPrimitive, [internal(t)], null)) as Tensor.Tensor<S, D>
+): Tensor.Tensor<S, D> => fromImpl(bind(stopGradientPrimitive, [toImpl(t)], null)) as Tensor.Tensor<S, D>
 
 /** A function with a user-defined gradient, as built by `customVjp`. */
 export interface CustomVjp<Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor, Res> {
@@ -224,26 +224,26 @@ export const customVjp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
 ): (...args: Args) => Y => {
   // The user's functions see the arguments with the caller's static types.
   const forward = (inputs: ReadonlyArray<TensorImpl>) =>
-    definition.forward(...(inputs.map(external) as unknown as Args))
+    definition.forward(...(inputs.map(fromImpl) as unknown as Args))
   const p: Primitive<null> = {
     name: "customVjp",
-    impl: (inputs) => internal(forward(inputs)[0]),
+    impl: (inputs) => toImpl(forward(inputs)[0]),
     vjp: undefined,
     // Under a trace, the forward runs on the inputs as that trace sees them, so enclosing traces record
     // it and the residuals they produce: the backward stays differentiable (higher-order gradients).
     traced: (inputs) => {
       const [y, residuals] = forward(inputs)
       return {
-        output: internal(y),
+        output: toImpl(y),
         vjp: (ct) => {
-          const cts = definition.backward(residuals, external(ct) as Y)
+          const cts = definition.backward(residuals, fromImpl(ct) as Y)
           if (cts.length !== inputs.length) {
             throw new TypeError(`customVjp: backward returned ${cts.length} cotangents for ${inputs.length} arguments`)
           }
-          return cts.map((c: Tensor.AnyTensor | undefined) => (c === undefined ? undefined : internal(c)))
+          return cts.map((c: Tensor.AnyTensor | undefined) => (c === undefined ? undefined : toImpl(c)))
         }
       }
     }
   }
-  return (...args: Args): Y => external(bind(p, args.map(internal), null)) as Y
+  return (...args: Args): Y => fromImpl(bind(p, args.map(toImpl), null)) as Y
 }

@@ -1,6 +1,6 @@
 import { grad, valueAndGradAux } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
-import type { TensorImpl } from "@typegrad/tensor/internal"
+import { toImpl } from "@typegrad/tensor/internal"
 import { describe, expect, it } from "vitest"
 
 type V = Tensor.Tensor<readonly [3], "float64">
@@ -33,7 +33,7 @@ describe("valueAndGradAux", () => {
   })
 
   it("unwraps tracers inside null-prototype objects too (the pytree rule for nodes)", () => {
-    const traceOf = (t: Tensor.AnyTensor) => (t as unknown as TensorImpl).trace
+    const traceOf = (t: Tensor.AnyTensor) => toImpl(t).trace
     const f = (x: V) => {
       const y = Tensor.exp(x)
       const aux: { y: V; nested: Array<{ y: V }> } = Object.assign(Object.create(null), {

@@ -16,7 +16,7 @@
  * @internal
  */
 import { Tensor } from "@typegrad/tensor"
-import { bind, type Primitive, sumTo, TensorImpl, type Trace } from "@typegrad/tensor/internal"
+import { bind, fromImpl, type Primitive, sumTo, TensorImpl, toImpl, type Trace } from "@typegrad/tensor/internal"
 
 interface Node {
   readonly primitive: Primitive | undefined
@@ -87,7 +87,7 @@ export class ReverseTrace implements Trace {
     const cotangents = new Map<Node, TensorImpl>()
     const accumulate = (node: Node, ct: TensorImpl): void => {
       const prev = cotangents.get(node)
-      cotangents.set(node, prev === undefined ? ct : internal(Tensor.add(external(prev), external(ct))))
+      cotangents.set(node, prev === undefined ? ct : toImpl(Tensor.add(fromImpl(prev), fromImpl(ct))))
     }
     for (const [y, ct] of seeds) {
       if (y.trace === this) accumulate((y as Tracer).node, ct)
@@ -119,16 +119,11 @@ export class ReverseTrace implements Trace {
   }
 }
 
-// The runtime class and the public interface are the same object; these casts only change its static
-// type between the two views.
-export const external = (t: TensorImpl): Tensor.AnyTensor => t as unknown as Tensor.AnyTensor
-export const internal = (t: Tensor.AnyTensor): TensorImpl => t as unknown as TensorImpl
-
 /** Sums a broadcast cotangent back to its input's shape and matches its dtype. */
 const fitCotangent = (ct: TensorImpl, target: TensorImpl): TensorImpl => {
-  let c = external(ct)
+  let c = fromImpl(ct)
   const shape = target.shape
   if (c.shape.length !== shape.length || c.shape.some((d, i) => d !== shape[i])) c = sumTo(c, shape)
   if (c.dtype !== target.dtype) c = Tensor.cast(c, target.dtype)
-  return internal(c)
+  return toImpl(c)
 }
