@@ -1,0 +1,100 @@
+// The gradient-table rows of the layout family (reshape, flatten, transpose, concat, slice, pad, broadcastTo): `packages/tensor/src/ops/layout.ts`.
+import { Shape } from "@typegrad/shape"
+import { Tensor } from "@typegrad/tensor"
+import fc from "fast-check"
+import { broadcastPair, checkRows, type Dims, f64, type Input, show, smallShape, type T } from "./table.ts"
+
+const reshapeCase = smallShape(1, 3, 4).chain((s) => {
+  const size = s.reduce((a, b) => a * b, 1)
+  const targets: ReadonlyArray<Dims> = [[-1], [size], s.toReversed(), [1, ...s, 1], [size, -1]]
+  return fc.tuple(f64(s), fc.constantFrom(...targets)).map(([x, target]) => ({
+    x,
+    f: (t: Input) => Tensor.reshape(t as T, target) as T,
+    label: `${show(s)} -> ${show(target)}`
+  }))
+})
+
+const flattenCase = smallShape(2, 4, 3).chain((s) =>
+  f64(s).map((x) => ({ x, f: (t: Input) => Tensor.flatten(t as T) as T, label: show(s) }))
+)
+
+const transposeCase = smallShape(1, 4, 3).chain((s) =>
+  fc
+    .tuple(
+      f64(s),
+      fc.option(fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length }), {
+        nil: undefined
+      })
+    )
+    .map(([x, perm]) => ({
+      x,
+      f: (t: Input) => (perm === undefined ? Tensor.transpose(t as T) : Tensor.transpose(t as T, perm)) as T,
+      label: `${show(s)} perm ${perm === undefined ? "default" : show(perm)}`
+    }))
+)
+
+const concatCase = smallShape(1, 3, 3).chain((s) =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: s.length - 1 }),
+      fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 })
+    )
+    .chain(([axis, sizes]) => {
+      const shapes = sizes.map((n) => s.map((d, i) => (i === axis ? n : d)))
+      return fc.tuple(...shapes.map((sh) => f64(sh))).map((xs) => ({
+        x: xs,
+        f: (t: Input) => Tensor.concat(t as ReadonlyArray<T>, axis) as T,
+        label: `${shapes.map(show).join(" ++ ")} axis ${axis}`
+      }))
+    })
+)
+
+const sliceCase = smallShape(1, 3, 5).chain((s) =>
+  fc
+    .tuple(...s.map((d) =>
+      fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: -1, max: d - b })))
+    ))
+    .chain((boxes) => {
+      const begin = boxes.map(([b]) =>
+        b
+      )
+      const size = boxes.map(([, n]) => n)
+      return f64(s).map((x) => ({
+        x,
+        f: (t: Input) => Tensor.slice(t as T, begin, size) as T,
+        label: `${show(s)} at ${show(begin)} size ${show(size)}`
+      }))
+    })
+)
+
+const padCase = smallShape(1, 3, 3).chain((s) =>
+  fc
+    .tuple(...s.map(() => fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))))
+    .chain((paddings) =>
+      f64(s).map((x) => ({
+        x,
+        f: (t: Input) => Tensor.pad(t as T, paddings) as T,
+        label: `${show(s)} pad ${JSON.stringify(paddings)}`
+      }))
+    )
+)
+
+const broadcastToCase = broadcastPair.chain(([a, b]) => {
+  // Broadcast `a` to the common shape of a and b.
+  const target = Shape.broadcast(a, b) as Dims
+  return f64(a).map((x) => ({
+    x,
+    f: (t: Input) => Tensor.broadcastTo(t as T, target) as T,
+    label: `${show(a)} -> ${show(target)}`
+  }))
+})
+
+checkRows("layout", [
+  { op: "reshape", order: 2, cases: reshapeCase },
+  { op: "flatten", order: 2, cases: flattenCase },
+  { op: "transpose", order: 2, cases: transposeCase },
+  { op: "concat", order: 2, cases: concatCase },
+  { op: "slice", order: 2, cases: sliceCase },
+  { op: "pad", order: 2, cases: padCase },
+  { op: "broadcastTo", order: 2, cases: broadcastToCase }
+])
