@@ -11,6 +11,8 @@
  * @since 0.1.0
  */
 export * as Interop from "./Interop.ts"
+export * as Params from "./Params.ts"
+export { ParamsMismatchError } from "./Params.ts"
 export * as Plot from "./Plot.ts"
 export * as Progress from "./Progress.ts"
 export * as Safetensors from "./Safetensors.ts"
