@@ -127,6 +127,8 @@ export class ParamsMismatchError extends Data.TaggedError("ParamsMismatchError")
   readonly mismatches: ReadonlyArray<Mismatch>
   /** The prefix under which the parameters were looked for. */
   readonly prefix: string
+  /** How many tensors of the file are under the prefix (0: the parameters are not where they were looked for). */
+  readonly underPrefix: number
 }> {
   /** The name of the first mismatching tensor. */
   get tensor(): string {
@@ -136,11 +138,10 @@ export class ParamsMismatchError extends Data.TaggedError("ParamsMismatchError")
   override get message(): string {
     const shown = this.mismatches.slice(0, 5).map(describeMismatch).join("; ")
     const more = this.mismatches.length > 5 ? `; and ${this.mismatches.length - 5} more` : ""
-    const missing = this.mismatches.filter((m) => m.kind === "missing").length
     const onlyDtype = this.mismatches.every((m) => m.kind === "dtype")
     const hint = onlyDtype
       ? "build the model with the file's dtype, or pass { cast: true } to convert the values"
-      : missing > 0 && missing === this.mismatches.length && this.prefix !== ""
+      : this.underPrefix === 0 && this.prefix !== ""
       ? `if the file was written by another tool with bare tensor names, pass { prefix: "" }; otherwise load it ` +
         `into the model it was saved from (same layers, sizes and dtype)`
       : "load it into the model it was saved from (same layers, sizes and dtype)"
@@ -292,7 +293,8 @@ export const fromContents = <P extends Pytree.Pytree>(
     const template = yield* templateOf(model)
     const { mismatches, params } = match(template, contents.tensors, prefix, options?.cast ?? false)
     if (mismatches.length > 0) {
-      return yield* new ParamsMismatchError({ path: options?.path ?? "<bytes>", mismatches, prefix })
+      const underPrefix = [...contents.tensors.keys()].filter((name) => name.startsWith(prefix)).length
+      return yield* new ParamsMismatchError({ path: options?.path ?? "<bytes>", mismatches, prefix, underPrefix })
     }
     const rest = new Map([...contents.tensors].filter(([name]) => !name.startsWith(prefix)))
     return { params, metadata: contents.metadata, rest }
@@ -320,7 +322,9 @@ export const toBytes = <P extends Pytree.Pytree>(
     const given = new Map<string, Tensor.AnyTensor>()
     for (const [p, t] of Pytree.paths(params)) given.set(`${prefix}${p}`, t)
     const { mismatches } = match(template, given, prefix, false)
-    if (mismatches.length > 0) return yield* new ParamsMismatchError({ path: "<params>", mismatches, prefix })
+    if (mismatches.length > 0) {
+      return yield* new ParamsMismatchError({ path: "<params>", mismatches, prefix, underPrefix: given.size })
+    }
     return Safetensors.encode([...given], { ...options?.metadata, format: FORMAT })
   })
 
