@@ -300,6 +300,27 @@ export const fromContents = <P extends Pytree.Pytree>(
     return { params, metadata: contents.metadata, rest }
   })
 
+/** The named tensors and metadata `save` writes, after checking `params` against the model. */
+const checked = <P extends Pytree.Pytree>(
+  model: Template<P>,
+  params: P,
+  options: SaveOptions | undefined
+): Effect.Effect<
+  { readonly tensors: ReadonlyMap<string, Tensor.AnyTensor>; readonly metadata: Record<string, string> },
+  ParamsMismatchError
+> =>
+  Effect.gen(function*() {
+    const prefix = options?.prefix ?? DEFAULT_PREFIX
+    const template = yield* templateOf(model)
+    const tensors = new Map<string, Tensor.AnyTensor>()
+    for (const [p, t] of Pytree.paths(params)) tensors.set(`${prefix}${p}`, t)
+    const { mismatches } = match(template, tensors, prefix, false)
+    if (mismatches.length > 0) {
+      return yield* new ParamsMismatchError({ path: "<params>", mismatches, prefix, underPrefix: tensors.size })
+    }
+    return { tensors, metadata: { ...options?.metadata, format: FORMAT } }
+  })
+
 /**
  * Encodes parameters as safetensors bytes after checking them against the model (a params value that is
  * not the model's fails with `ParamsMismatchError`, path `"<params>"`).
@@ -316,17 +337,7 @@ export const toBytes = <P extends Pytree.Pytree>(
   params: P,
   options?: SaveOptions
 ): Effect.Effect<Uint8Array, ParamsMismatchError> =>
-  Effect.gen(function*() {
-    const prefix = options?.prefix ?? DEFAULT_PREFIX
-    const template = yield* templateOf(model)
-    const given = new Map<string, Tensor.AnyTensor>()
-    for (const [p, t] of Pytree.paths(params)) given.set(`${prefix}${p}`, t)
-    const { mismatches } = match(template, given, prefix, false)
-    if (mismatches.length > 0) {
-      return yield* new ParamsMismatchError({ path: "<params>", mismatches, prefix, underPrefix: given.size })
-    }
-    return Safetensors.encode([...given], { ...options?.metadata, format: FORMAT })
-  })
+  Effect.map(checked(model, params, options), ({ metadata, tensors }) => Safetensors.encode(tensors, metadata))
 
 /**
  * Decodes safetensors bytes into the typed parameters of `model` (see `load`).
@@ -368,20 +379,7 @@ export const save = <P extends Pytree.Pytree>(
   params: P,
   options?: SaveOptions
 ): Effect.Effect<void, Safetensors.CheckpointError | ParamsMismatchError> =>
-  Effect.gen(function*() {
-    const bytes = yield* toBytes(model, params, options)
-    yield* Effect.tryPromise({
-      try: () => Safetensors.writeAtomic(file, bytes),
-      catch: (cause) =>
-        new Safetensors.CheckpointError({
-          path: file,
-          reason: `could not write the file (${
-            cause instanceof Error ? cause.message : String(cause)
-          }); check that the directory exists and is writable`,
-          cause
-        })
-    })
-  })
+  Effect.flatMap(checked(model, params, options), ({ metadata, tensors }) => Safetensors.write(file, tensors, metadata))
 
 /** A directory stands for the `model.safetensors` inside it (a run directory of `typegrad train`). */
 const resolveFile = (p: string): Effect.Effect<string> =>
