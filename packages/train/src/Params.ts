@@ -83,27 +83,40 @@ export interface TensorSpec {
  * }
  * ```
  */
-export interface Mismatch {
-  readonly tensor: string
-  readonly kind: "missing" | "extra" | "shape" | "dtype"
-  readonly expected: TensorSpec | undefined
-  readonly found: TensorSpec | undefined
-}
+export type Mismatch =
+  | {
+    readonly tensor: string
+    readonly kind: "missing"
+    readonly expected: TensorSpec
+    readonly found: undefined
+  }
+  | {
+    readonly tensor: string
+    readonly kind: "extra"
+    readonly expected: undefined
+    readonly found: TensorSpec
+  }
+  | {
+    readonly tensor: string
+    readonly kind: "shape" | "dtype"
+    readonly expected: TensorSpec
+    readonly found: TensorSpec
+  }
 
 const spec = (s: TensorSpec): string => `[${s.shape.join(", ")}] ${s.dtype}`
 
 const describeMismatch = (m: Mismatch): string => {
   switch (m.kind) {
     case "missing":
-      return `tensor ${m.tensor} (${spec(m.expected!)}) is missing`
+      return `tensor ${m.tensor} (${spec(m.expected)}) is missing`
     case "extra":
-      return `tensor ${m.tensor} (${spec(m.found!)}) is not a parameter of the model`
+      return `tensor ${m.tensor} (${spec(m.found)}) is not a parameter of the model`
     case "shape":
-      return `tensor ${m.tensor} has shape [${m.found!.shape.join(", ")}] but the model needs [${
-        m.expected!.shape.join(", ")
+      return `tensor ${m.tensor} has shape [${m.found.shape.join(", ")}] but the model needs [${
+        m.expected.shape.join(", ")
       }]`
     case "dtype":
-      return `tensor ${m.tensor} is ${m.found!.dtype} but the model is ${m.expected!.dtype}`
+      return `tensor ${m.tensor} is ${m.found.dtype} but the model is ${m.expected.dtype}`
   }
 }
 
