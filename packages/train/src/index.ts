@@ -1,6 +1,6 @@
 /**
- * `@typegrad/train`: the training loop as an `Effect`, progress reporting, safetensors checkpoints and
- * training-curve plots.
+ * `@typegrad/train`: the training loop as an `Effect`, progress reporting, safetensors checkpoints, typed
+ * save and load of parameters (`Params`) and training-curve plots.
  *
  * @example
  * ```ts
