@@ -18,4 +18,5 @@
 export * as Arbitrary from "./Arbitrary.ts"
 export * as CheckGrads from "./CheckGrads.ts"
 export { assertGrads, checkGrads, GradientCheckError, jvpVjpAgreement } from "./CheckGrads.ts"
+export * as TypeCheck from "./TypeCheck.ts"
 export * as TypePerf from "./TypePerf.ts"
