@@ -20,6 +20,7 @@ export { customVjp, grad, jvp, stopGradient, valueAndGrad, valueAndGradAux, vjp 
  * @example
  * ```ts
  * import { Pytree } from "@typegrad/autodiff"
+ * declare const grads: { readonly w: Tensor.Tensor<readonly [3, 2]>; readonly b: Tensor.Tensor<readonly [2]> }
  * const norms = Pytree.leaves(grads).map((g) => Tensor.sum(Tensor.square(g)))
  * ```
  */
