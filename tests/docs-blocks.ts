@@ -164,7 +164,7 @@ export interface AutoImport {
 export const autoImportPackages = ["tensor", "autodiff", "nn", "optim", "data", "train", "testing", "shape"]
 
 /**
- * Names from `effect` (and `fast-check`) that blocks may use without importing them. A list, not all of
+ * Names from `effect` (and `fast-check`'s `fc`, vitest's `expect`) that blocks may use without importing them. A list, not all of
  * `effect`'s exports: those include `Layer` (here the `@typegrad/nn` one), `Array`, `Number`... which
  * would hide the globals.
  */
@@ -186,6 +186,7 @@ export const effectImports: ReadonlyArray<AutoImport> = [
     "Stream"
   ].map((name) => ({ name, from: "effect" })),
   { name: "pipe", from: "effect/Function" },
+  { name: "expect", from: "vitest" },
   { name: "fc", from: "fast-check", default: true }
 ]
 

@@ -9,7 +9,7 @@
  * import fc from "fast-check"
  *
  * fc.assert(fc.property(Arbitrary.tensor([3, 4], { dtype: "float64" }), (x) => {
- *   assertGrads((t: Tensor.Tensor<readonly [3, 4]>) => Tensor.softmax(t), x, { order: 2 })
+ *   assertGrads((t: Tensor.Tensor<readonly [3, 4], "float64">) => Tensor.softmax(t), x, { order: 2 })
  * }))
  * ```
  *
