@@ -110,14 +110,14 @@ export const jsdocBlocks = (root: string, file: string, problems: Array<Problem>
 }
 
 const walk = (dir: string): Array<string> =>
-  readdirSync(dir).sort().flatMap((name) => {
+  readdirSync(dir).toSorted().flatMap((name) => {
     const path = join(dir, name)
     return statSync(path).isDirectory() ? walk(path) : [path]
   })
 
 /** The public packages: folders under `packages/` whose `package.json` is not `"private": true`. */
 export const publicPackages = (root: string): Array<string> =>
-  readdirSync(join(root, "packages")).sort().filter((name) => {
+  readdirSync(join(root, "packages")).toSorted().filter((name) => {
     try {
       const manifest = JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8")) as {
         readonly private?: boolean
@@ -130,7 +130,10 @@ export const publicPackages = (root: string): Array<string> =>
 
 /** The documented files: the markdown files and the public source modules, by path from `root`. */
 export const documentedFiles = (root: string) => ({
-  markdown: ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)],
+  markdown: [
+    "README.md",
+    ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).toSorted().map((f) => `docs/${f}`)
+  ],
   sources: publicPackages(root).flatMap((pkg) =>
     walk(join(root, "packages", pkg, "src"))
       .map((p) => relative(root, p))

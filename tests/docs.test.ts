@@ -22,7 +22,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const { blocks, problems, markdown, sources } = allBlocks(root)
 const available = autoImports(root)
 const checked = blocks.filter((b) => b.lang === "ts")
-const modules = checked.map((block, i) => ({ block, name: `b${String(i).padStart(4, "0")}.ts`, ...moduleOf(block, available) }))
+const modules = checked.map((block, i) => ({
+  block,
+  name: `b${String(i).padStart(4, "0")}.ts`,
+  ...moduleOf(block, available)
+}))
 const byName = new Map(modules.map((m) => [m.name, m]))
 
 /** `README.md:42` for a line of a generated module. */
