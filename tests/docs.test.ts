@@ -17,7 +17,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const base = join(root, "tests", ".generated")
 mkdirSync(base, { recursive: true })
 const dir = mkdtempSync(join(base, "docs-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+// TYPEGRAD_KEEP_GENERATED=1 keeps the generated modules, to look at a failing block as tsc sees it.
+afterAll(() => {
+  if (process.env["TYPEGRAD_KEEP_GENERATED"] === undefined) rmSync(dir, { recursive: true, force: true })
+})
 
 const { blocks, problems, markdown, sources } = allBlocks(root)
 const available = autoImports(root)
