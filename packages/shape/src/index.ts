@@ -21,8 +21,9 @@ export * as Nat from "./Nat.ts"
  *
  * @example
  * ```ts
+ * // runs
  * import { Shape } from "@typegrad/shape"
- * Shape.conv2d([1, 28, 28, 1], [2, 2, 1, 24], { padding: "same" }) // [1, 28, 28, 24]
+ * console.log(Shape.conv2d([1, 28, 28, 1], [2, 2, 1, 24], { padding: "same" })) // => [ 1, 28, 28, 24 ]
  * ```
  * @since 0.1.0
  */
