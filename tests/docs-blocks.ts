@@ -3,8 +3,9 @@
  * ```ts block into a module that `tsc` can check.
  *
  * Where blocks come from (the written rules; nothing else is excluded):
- * - `README.md` and every `docs/*.md`: every fenced block. A fence must name its language; ```ts blocks
- *   are checked, the others (```sh, ```text, ...) are counted and left alone.
+ * - `README.md` and every `docs/*.md`: every fenced block. A fence must name its language, one of
+ *   `fenceLanguages`; ```ts blocks are checked, the others (```sh, ```text, ```json) are counted and left
+ *   alone.
  * - JSDoc comments of the public modules: every `.ts` file under `packages/<name>/src/`, except files
  *   under `src/internal/` (not exported) and packages whose `package.json` says `"private": true` (the
  *   benchmarks). Every fenced block inside a `/** ... *\/` comment is taken, ```ts blocks are checked; an
@@ -44,6 +45,13 @@ export interface Problem {
 
 const fence = /^(\s*)```(.*)$/
 
+/**
+ * The fence languages the documentation may use: `ts` is checked, the others are not code that runs
+ * here. Any other language is reported, so that TypeScript cannot slip past the check as ```tsx or
+ * ```typescript; a new language is added here on purpose.
+ */
+export const fenceLanguages: ReadonlyArray<string> = ["ts", "sh", "text", "json"]
+
 /** The fenced blocks of a list of lines (markdown text, or a JSDoc comment's text without ` * `). */
 const fencedBlocks = (
   lines: ReadonlyArray<string>,
@@ -61,6 +69,12 @@ const fencedBlocks = (
     const at = firstLine + i
     if (lang === "") {
       problems.push({ source, line: at, message: "a fence without a language: write ```ts, ```sh or ```text" })
+    } else if (!fenceLanguages.includes(lang)) {
+      problems.push({
+        source,
+        line: at,
+        message: `a fence of language "${lang}": use one of ${fenceLanguages.join(", ")}`
+      })
     }
     const end = lines.findIndex((l, j) => j > i && l.trim() === "```")
     if (end < 0) {
@@ -231,8 +245,11 @@ const codeOnly = (code: string): string =>
 
 /** Whether the block imports or declares `name` itself. */
 const bindsItself = (code: string, name: string): boolean => {
-  const imports = [...code.matchAll(/^\s*import\s+(?:type\s+)?([\s\S]*?)\s+from\s/gm)].map((m) => m[1]!)
-  if (imports.some((clause) => new RegExp(`(^|[^\\w$.])${name}([^\\w$]|$)`).test(clause))) return true
+  // The local names of `import A, { b, c as d, type E } from`, `import * as F from`: A, b, d, E, F.
+  const imported = [...code.matchAll(/^\s*import\s+(?:type\s+)?([\s\S]*?)\s+from\s/gm)].flatMap((m) =>
+    m[1]!.replace(/[{}]/g, ",").split(",").map((part) => part.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop()!)
+  )
+  if (imported.includes(name)) return true
   return new RegExp(`\\b(?:const|let|var|function\\*?|class|type|interface|namespace|enum)\\s+${name}\\b`).test(code)
 }
 
