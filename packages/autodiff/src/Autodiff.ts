@@ -35,6 +35,7 @@ const checkScalar = (op: string, y: unknown): Tensor.AnyTensor => {
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [3]>
  * const [y, pullback] = vjp((x: Tensor.Tensor<readonly [3]>) => Tensor.exp(x), x)
  * const dx = pullback(Tensor.ones([3])) // exp(x)
  * ```
@@ -111,7 +112,11 @@ export const grad = <X extends Pytree.Pytree, R extends ReadonlyArray<unknown>>(
  *
  * @example
  * ```ts
- * const [loss, grads] = valueAndGrad(lossFn)(params, batch)
+ * type Params = { readonly w: Tensor.Tensor<readonly [3, 1]> }
+ * declare const params: Params
+ * declare const batch: Tensor.Tensor<readonly [8, 3]>
+ * const lossFn = (p: Params, x: Tensor.Tensor<readonly [8, 3]>) => Tensor.mean(Tensor.square(Tensor.matmul(x, p.w)))
+ * const [loss, grads] = valueAndGrad(lossFn)(params, batch) // grads: Params
  * ```
  */
 export const valueAndGrad = <X extends Pytree.Pytree, R extends ReadonlyArray<unknown>, Y extends Scalar = Scalar>(
@@ -129,6 +134,11 @@ export const valueAndGrad = <X extends Pytree.Pytree, R extends ReadonlyArray<un
  *
  * @example
  * ```ts
+ * const model = Reference.mnistCnn
+ * type P = Model.ParamsOf<typeof model>
+ * declare const params: P
+ * declare const images: Tensor.Tensor<readonly [number, 28, 28, 1]>
+ * declare const labels: Tensor.Tensor<readonly [number, 10]>
  * const [loss, logits, grads] = valueAndGradAux((p: P) => {
  *   const z = model.logits(p, images)
  *   return [Loss.softmaxCrossEntropy(z, labels), z] as const
@@ -161,6 +171,7 @@ const unwrapAux = <A>(aux: A, unwrap: (t: Tensor.AnyTensor) => Tensor.AnyTensor)
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [3]>
  * const [y, dy] = jvp(Tensor.tanh, x, Tensor.ones([3])) // dy = 1 - tanh(x)^2
  * ```
  */
@@ -191,6 +202,7 @@ const stopGradientPrimitive = primitive<null>("stopGradient", ([a]) => a!, () =>
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly []>
  * grad((x: Tensor.Tensor<readonly []>) => Tensor.mul(x, stopGradient(x)))(x) // x, not 2x
  * ```
  */

@@ -3,10 +3,11 @@
  *
  * @example
  * ```ts
+ * // runs
  * import { grad } from "@typegrad/autodiff"
  * import { Tensor } from "@typegrad/tensor"
  * const df = grad((x: Tensor.Tensor<readonly [3]>) => Tensor.sum(Tensor.square(x)))
- * df(Tensor.fromArray([1, 2, 3], [3])) // [2, 4, 6]
+ * console.log(Tensor.toArray(df(Tensor.fromArray([1, 2, 3], [3])))) // => Float32Array(3) [ 2, 4, 6 ]
  * ```
  *
  * @since 0.1.0
@@ -20,6 +21,7 @@ export { customVjp, grad, jvp, stopGradient, valueAndGrad, valueAndGradAux, vjp 
  * @example
  * ```ts
  * import { Pytree } from "@typegrad/autodiff"
+ * declare const grads: { readonly w: Tensor.Tensor<readonly [3, 2]>; readonly b: Tensor.Tensor<readonly [2]> }
  * const norms = Pytree.leaves(grads).map((g) => Tensor.sum(Tensor.square(g)))
  * ```
  */

@@ -16,6 +16,7 @@ import * as MnistJob from "./MnistJob.ts"
  *
  * @example
  * ```ts
+ * import { Cli } from "@typegrad/cli"
  * process.stdout.write(Cli.usage)
  * ```
  */
@@ -44,6 +45,7 @@ options:
  *
  * @example
  * ```ts
+ * import { Cli } from "@typegrad/cli"
  * Cli.parse(["train", "mnist", "--epochs", "zero"]) // throws UsageError
  * ```
  */
@@ -74,6 +76,7 @@ const integer = (flag: string, v: string | undefined, min: number): number | und
  *
  * @example
  * ```ts
+ * import { Cli } from "@typegrad/cli"
  * Cli.parse(["train", "mnist", "--epochs", "2"])
  * ```
  */
@@ -166,6 +169,7 @@ const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<
  *
  * @example
  * ```ts
+ * import { Cli } from "@typegrad/cli"
  * process.exitCode = await Cli.main(process.argv.slice(2))
  * ```
  */

@@ -17,7 +17,11 @@ import * as path from "node:path"
  *
  * @example
  * ```ts
- * const params = yield* Mnist.cnn.init
+ * import { Mnist } from "@typegrad/cli"
+ * const program = Effect.gen(function*() {
+ *   const params = yield* Mnist.cnn.init
+ *   return Model.parameterCount(Mnist.cnn)
+ * })
  * ```
  */
 export const cnn = Reference.mnistCnn
@@ -44,6 +48,7 @@ export interface Options {
  *
  * @example
  * ```ts
+ * import { Mnist } from "@typegrad/cli"
  * Mnist.run({ ...Mnist.defaults, epochs: 1 })
  * ```
  */
@@ -91,6 +96,7 @@ export interface Outcome {
  *
  * @example
  * ```ts
+ * import { Mnist } from "@typegrad/cli"
  * await Effect.runPromise(Mnist.run(Mnist.defaults).pipe(Effect.provide(Progress.auto)))
  * ```
  */

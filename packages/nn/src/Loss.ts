@@ -14,6 +14,9 @@ type Logits<B extends number, C extends number, D extends Tensor.DType> = Tensor
  *
  * @example
  * ```ts
+ * const model = Reference.mnistCnn
+ * declare const params: Model.ParamsOf<typeof model>
+ * declare const batch: { readonly images: Tensor.Tensor<readonly [number, 28, 28, 1]>; readonly labels: Tensor.Tensor<readonly [number, 10]> }
  * const loss = Loss.softmaxCrossEntropy(model.logits(params, batch.images), batch.labels)
  * ```
  */
@@ -46,6 +49,8 @@ export const softmaxCrossEntropy = <B extends number, C extends number, D extend
  *
  * @example
  * ```ts
+ * declare const predictions: Tensor.Tensor<readonly [8, 1]>
+ * declare const targets: Tensor.Tensor<readonly [8, 1]>
  * Loss.meanSquaredError(predictions, targets)
  * ```
  */

@@ -40,6 +40,10 @@ export const argMax = <B extends number, C extends number, D extends Tensor.DTyp
  *
  * @example
  * ```ts
+ * const model = Reference.mnistCnn
+ * declare const params: Model.ParamsOf<typeof model>
+ * declare const images: Tensor.Tensor<readonly [number, 28, 28, 1]>
+ * declare const batch: { readonly labels: Tensor.Tensor<readonly [number, 10]> }
  * Metric.correct(model.apply(params, images), batch.labels)
  * ```
  */

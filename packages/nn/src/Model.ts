@@ -207,6 +207,7 @@ export const input = <const S extends Shape, D extends DType = "float32">(
  *
  * @example
  * ```ts
+ * const model = Reference.mnistCnn
  * Model.parameterCount(model) // 1,276,466 for the classic MNIST CNN
  * ```
  */
@@ -217,6 +218,7 @@ export const parameterCount = (model: AnyModel): number => model.layers.reduce((
  *
  * @example
  * ```ts
+ * const model = Reference.mnistCnn
  * console.log(Model.summary(model))
  * ```
  */

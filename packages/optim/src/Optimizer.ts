@@ -115,6 +115,9 @@ const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: 
  *
  * @example
  * ```ts
+ * type Params = { readonly w: Tensor.Tensor<readonly [3, 2]> }
+ * declare let params: Params
+ * declare const updates: Params
  * params = Optimizer.applyUpdates(params, updates)
  * ```
  */

@@ -23,8 +23,10 @@ type Both<A extends number, B extends number> = I.IsNatLit<A> extends true ? I.I
  * `A + B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Add<9999999, 1> // 10000000
+ * ```
  * @since 0.1.0
  */
 export type Add<A extends number, B extends number> = number extends A | B ? number
@@ -35,9 +37,11 @@ export type Add<A extends number, B extends number> = number extends A | B ? num
  * `A - B`, or `never` when the difference would be negative.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Sub<10000000, 1> // 9999999
  * type U = Nat.Sub<1, 2> // never
+ * ```
  * @since 0.1.0
  */
 export type Sub<A extends number, B extends number> = number extends A | B ? number
@@ -48,8 +52,10 @@ export type Sub<A extends number, B extends number> = number extends A | B ? num
  * `A * B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Mul<4096, 4096> // 16777216
+ * ```
  * @since 0.1.0
  */
 export type Mul<A extends number, B extends number> = number extends A | B ? number
@@ -60,8 +66,10 @@ export type Mul<A extends number, B extends number> = number extends A | B ? num
  * `floor(A / B)`, by long division; `never` when `B` is 0.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Div<47040000, 784> // 60000
+ * ```
  * @since 0.1.0
  */
 export type Div<A extends number, B extends number> = number extends A | B ? number
@@ -72,8 +80,10 @@ export type Div<A extends number, B extends number> = number extends A | B ? num
  * `A mod B`; `never` when `B` is 0.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Mod<17, 5> // 2
+ * ```
  * @since 0.1.0
  */
 export type Mod<A extends number, B extends number> = number extends A | B ? number
@@ -84,8 +94,10 @@ export type Mod<A extends number, B extends number> = number extends A | B ? num
  * Three-way comparison: `"lt" | "eq" | "gt"`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Compare<100, 99> // "gt"
+ * ```
  * @since 0.1.0
  */
 export type Compare<A extends number, B extends number> = number extends A | B ? "lt" | "eq" | "gt"
@@ -96,8 +108,10 @@ export type Compare<A extends number, B extends number> = number extends A | B ?
  * `A < B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Lt<3, 4> // true
+ * ```
  * @since 0.1.0
  */
 export type Lt<A extends number, B extends number> = number extends A | B ? boolean
@@ -108,8 +122,10 @@ export type Lt<A extends number, B extends number> = number extends A | B ? bool
  * `A <= B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Lte<4, 4> // true
+ * ```
  * @since 0.1.0
  */
 export type Lte<A extends number, B extends number> = number extends A | B ? boolean
@@ -120,8 +136,10 @@ export type Lte<A extends number, B extends number> = number extends A | B ? boo
  * `A > B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Gt<5, 4> // true
+ * ```
  * @since 0.1.0
  */
 export type Gt<A extends number, B extends number> = number extends A | B ? boolean
@@ -132,8 +150,10 @@ export type Gt<A extends number, B extends number> = number extends A | B ? bool
  * `A >= B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Gte<4, 5> // false
+ * ```
  * @since 0.1.0
  */
 export type Gte<A extends number, B extends number> = number extends A | B ? boolean
@@ -144,8 +164,10 @@ export type Gte<A extends number, B extends number> = number extends A | B ? boo
  * The larger of `A` and `B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Max<3, 12> // 12
+ * ```
  * @since 0.1.0
  */
 export type Max<A extends number, B extends number> = number extends A | B ? number
@@ -157,8 +179,10 @@ export type Max<A extends number, B extends number> = number extends A | B ? num
  * The smaller of `A` and `B`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.Min<3, 12> // 3
+ * ```
  * @since 0.1.0
  */
 export type Min<A extends number, B extends number> = number extends A | B ? number
@@ -170,9 +194,11 @@ export type Min<A extends number, B extends number> = number extends A | B ? num
  * `true` when `N` is a non-negative integer literal, `false` for other literals, `boolean` for `number`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.IsNat<3> // true
  * type U = Nat.IsNat<-1 | 1.5> // false
+ * ```
  * @since 0.1.0
  */
 export type IsNat<N extends number> = number extends N ? boolean : I.IsNatLit<N>
@@ -181,9 +207,11 @@ export type IsNat<N extends number> = number extends N ? boolean : I.IsNatLit<N>
  * `true` when `N` is a positive integer literal, `false` for other literals, `boolean` for `number`.
  *
  * @example
+ * ```ts
  * import type { Nat } from "@typegrad/shape"
  * type T = Nat.IsPositive<1> // true
  * type U = Nat.IsPositive<0> // false
+ * ```
  * @since 0.1.0
  */
 export type IsPositive<N extends number> = number extends N ? boolean

@@ -22,8 +22,10 @@ import * as R from "./internal/runtime.ts"
  * A dimension: a numeric literal when known at compile time, `number` otherwise.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const batch: Shape.Dim = 32
+ * ```
  * @since 0.1.0
  */
 export type Dim = number
@@ -33,8 +35,10 @@ export type Dim = number
  * is unknown.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const s: Shape.Shape = [2, 28, 28, 1] as const
+ * ```
  * @since 0.1.0
  */
 export type Shape = readonly Dim[]
@@ -43,8 +47,10 @@ export type Shape = readonly Dim[]
  * A pair of per-axis values `[height, width]`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const strides: Shape.Pair = [2, 1]
+ * ```
  * @since 0.1.0
  */
 export type Pair = readonly [number, number]
@@ -54,8 +60,10 @@ export type Pair = readonly [number, number]
  * split with the smaller half first), `p` on every side, `[ph, pw]`, or `[[top, bottom], [left, right]]`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const p: Shape.Padding2d = [[0, 1], [0, 1]]
+ * ```
  * @since 0.1.0
  */
 export type Padding2d = "valid" | "same" | number | Pair | readonly [Pair, Pair]
@@ -64,8 +72,10 @@ export type Padding2d = "valid" | "same" | number | Pair | readonly [Pair, Pair]
  * Options of `conv2d`: strides and dilation (default 1) and padding (default `"valid"`).
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const o: Shape.Conv2dOptions = { strides: 2, padding: "same", dilation: [1, 2] }
+ * ```
  * @since 0.1.0
  */
 export interface Conv2dOptions {
@@ -79,8 +89,10 @@ export interface Conv2dOptions {
  * `"valid"`).
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const o: Shape.Pool2dOptions = { poolSize: 2 }
+ * ```
  * @since 0.1.0
  */
 export interface Pool2dOptions {
@@ -93,8 +105,10 @@ export interface Pool2dOptions {
  * An axis; negative axes count from the end (`-1` is the last).
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const a: Shape.Axis = -1
+ * ```
  * @since 0.1.0
  */
 export type Axis = number
@@ -103,8 +117,10 @@ export type Axis = number
  * One axis or several.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * const a: Shape.Axes = [0, -1]
+ * ```
  * @since 0.1.0
  */
 export type Axes = number | readonly number[]
@@ -114,9 +130,11 @@ export type Axes = number | readonly number[]
  * computed by `conv2dGeometry` and `pool2dGeometry` for the kernels.
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * const g: Shape.Geometry2d = Shape.conv2dGeometry([1, 5, 5, 1], [2, 2, 1, 1], { strides: 2, padding: "same" })
  * // g.outH === 3, g.padTop === 0, g.padBottom === 1
+ * ```
  * @since 0.1.0
  */
 export type Geometry2d = R.Geometry2d
@@ -128,8 +146,10 @@ export type Geometry2d = R.Geometry2d
  * `true` when `R` is a `ShapeError`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.IsShapeError<Shape.Broadcast<[2], [3]>> // true
+ * ```
  * @since 0.1.0
  */
 export type IsShapeError<R> = Rules.IsShapeError<R>
@@ -139,11 +159,13 @@ export type IsShapeError<R> = Rules.IsShapeError<R>
  * message lands on the call that is wrong.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * declare function conv<X extends Shape.Shape, W extends Shape.Shape>(
  *   x: X,
  *   w: W & Shape.Check<Shape.Conv2d<X, W>>
  * ): Shape.Ok<Shape.Conv2d<X, W>>
+ * ```
  * @since 0.1.0
  */
 export type Check<R> = Rules.Check<R>
@@ -152,8 +174,10 @@ export type Check<R> = Rules.Check<R>
  * `R` unless it is a `ShapeError` (then `never`): the result type of an op whose arguments are checked.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Ok<Shape.Broadcast<[2, 1], [3]>> // readonly [2, 3]
+ * ```
  * @since 0.1.0
  */
 export type Ok<R> = Rules.Ok<R>
@@ -165,8 +189,10 @@ export type Ok<R> = Rules.Ok<R>
  * Renders a shape as in the error messages.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Show<[2, number]> // "[2, number]"
+ * ```
  * @since 0.1.0
  */
 export type Show<S extends Shape> = Rules.Show<S>
@@ -175,8 +201,10 @@ export type Show<S extends Shape> = Rules.Show<S>
  * Renders a shape as in the error messages (runtime).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.show([2, 3]) // "[2, 3]"
+ * ```
  * @since 0.1.0
  */
 export const show: (s: Shape) => string = R.show
@@ -185,8 +213,10 @@ export const show: (s: Shape) => string = R.show
  * The element count of a shape; `number` when a dim or the rank is unknown.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Size<[60000, 28, 28, 1]> // 47040000
+ * ```
  * @since 0.1.0
  */
 export type Size<S extends Shape> = Rules.Size<S>
@@ -195,8 +225,10 @@ export type Size<S extends Shape> = Rules.Size<S>
  * The element count of a shape (runtime).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.size([2, 3, 4]) // 24
+ * ```
  * @since 0.1.0
  */
 export const size = <const S extends Shape>(s: S): Size<S> => coerce(R.size(s))
@@ -205,8 +237,10 @@ export const size = <const S extends Shape>(s: S): Size<S> => coerce(R.size(s))
  * `true` when the rank and every dim are known at compile time.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.IsStatic<[number, 10]> // false
+ * ```
  * @since 0.1.0
  */
 export type IsStatic<S extends Shape> = Rules.IsStatic<S>
@@ -219,8 +253,10 @@ export type IsStatic<S extends Shape> = Rules.IsStatic<S>
  * Errors: `"<op>: axis 2 out of range for rank 2"`, `"<op>: axis 0.5 is not an integer"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.NormalizeAxis<3, -1> // 2
+ * ```
  * @since 0.1.0
  */
 export type NormalizeAxis<Rank extends number, A extends number, Op extends string = "normalizeAxis"> =
@@ -230,8 +266,10 @@ export type NormalizeAxis<Rank extends number, A extends number, Op extends stri
  * Normalizes an axis (runtime twin of `NormalizeAxis`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.normalizeAxis(3, -1, "softmax") // 2
+ * ```
  * @since 0.1.0
  */
 export const normalizeAxis = <const Rank extends number, const A extends number>(
@@ -246,8 +284,10 @@ export const normalizeAxis = <const Rank extends number, const A extends number>
  * Error: `"<op>: cannot broadcast [2, 3] with [4]"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Broadcast<[8, 1, 3], [5, 1]> // readonly [8, 5, 3]
+ * ```
  * @since 0.1.0
  */
 export type Broadcast<A extends Shape, B extends Shape, Op extends string = "broadcast"> = Rules.Broadcast<A, B, Op>
@@ -256,8 +296,10 @@ export type Broadcast<A extends Shape, B extends Shape, Op extends string = "bro
  * NumPy broadcasting (runtime twin of `Broadcast`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.broadcast([8, 1, 3], [5, 1], "add") // [8, 5, 3]
+ * ```
  * @since 0.1.0
  */
 export const broadcast = <const A extends Shape, const B extends Shape>(a: A, b: B, op?: string): Ok<Broadcast<A, B>> =>
@@ -271,8 +313,10 @@ export const broadcast = <const A extends Shape, const B extends Shape>(a: A, b:
  * `"<op>: cannot broadcast batch dimensions [2] with [3]"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Matmul<[number, 784], [784, 512]> // readonly [number, 512]
+ * ```
  * @since 0.1.0
  */
 export type Matmul<A extends Shape, B extends Shape, Op extends string = "matmul"> = Rules.Matmul<A, B, Op>
@@ -281,8 +325,10 @@ export type Matmul<A extends Shape, B extends Shape, Op extends string = "matmul
  * Matrix product shapes (runtime twin of `Matmul`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.matmul([2, 3], [3, 4]) // [2, 4]
+ * ```
  * @since 0.1.0
  */
 export const matmul = <const A extends Shape, const B extends Shape>(a: A, b: B, op?: string): Ok<Matmul<A, B>> =>
@@ -300,8 +346,10 @@ export const matmul = <const A extends Shape, const B extends Shape>(a: A, b: B,
  * `"<op>: kernel 5 larger than padded input 4"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Conv2d<[number, 28, 28, 1], [2, 2, 1, 24], { padding: "same" }> // readonly [number, 28, 28, 24]
+ * ```
  * @since 0.1.0
  */
 export type Conv2d<X extends Shape, W extends Shape, O extends Conv2dOptions = {}, Op extends string = "conv2d"> =
@@ -311,8 +359,10 @@ export type Conv2d<X extends Shape, W extends Shape, O extends Conv2dOptions = {
  * 2d convolution output shape (runtime twin of `Conv2d`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.conv2d([1, 28, 28, 1], [5, 5, 1, 8], { strides: 2 }) // [1, 12, 12, 8]
+ * ```
  * @since 0.1.0
  */
 export const conv2d = <const X extends Shape, const W extends Shape, const O extends Conv2dOptions = {}>(
@@ -326,9 +376,11 @@ export const conv2d = <const X extends Shape, const W extends Shape, const O ext
  * The full geometry of a 2d convolution (output size, strides, dilation, pads), validated like `conv2d`.
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * const g = Shape.conv2dGeometry([1, 28, 28, 1], [2, 2, 1, 24], { padding: "same" })
  * // g.outH === 28, g.padTop === 0, g.padBottom === 1
+ * ```
  * @since 0.1.0
  */
 export const conv2dGeometry: (x: Shape, w: Shape, options?: Conv2dOptions, op?: string) => Geometry2d = R.conv2dGeometry
@@ -340,8 +392,10 @@ export const conv2dGeometry: (x: Shape, w: Shape, options?: Conv2dOptions, op?: 
  * `"<op>: pool size 3 larger than input 2"`, and the rank error of `Conv2d`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Pool2d<[number, 28, 28, 24], { poolSize: 2 }> // readonly [number, 14, 14, 24]
+ * ```
  * @since 0.1.0
  */
 export type Pool2d<X extends Shape, O extends Pool2dOptions, Op extends string = "maxPool2d"> = Rules.Pool2d<X, O, Op>
@@ -350,8 +404,10 @@ export type Pool2d<X extends Shape, O extends Pool2dOptions, Op extends string =
  * 2d pooling output shape (runtime twin of `Pool2d`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.pool2d([1, 5, 5, 3], { poolSize: 2, padding: "same" }, "avgPool2d") // [1, 3, 3, 3]
+ * ```
  * @since 0.1.0
  */
 export const pool2d = <const X extends Shape, const O extends Pool2dOptions>(
@@ -364,9 +420,11 @@ export const pool2d = <const X extends Shape, const O extends Pool2dOptions>(
  * The full geometry of a 2d pooling window, validated like `pool2d`.
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * const g = Shape.pool2dGeometry([1, 5, 5, 3], { poolSize: 2, padding: "same" })
  * // g.outH === 3, g.padTop === 0, g.padBottom === 1
+ * ```
  * @since 0.1.0
  */
 export const pool2dGeometry: (x: Shape, options: Pool2dOptions, op?: string) => Geometry2d = R.pool2dGeometry
@@ -377,8 +435,10 @@ export const pool2dGeometry: (x: Shape, options: Pool2dOptions, op?: string) => 
  * `"<op>: paddings must be non-negative integers, got [[1, -1]]"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Pad<[2, 3], [[1, 1], [0, 2]]> // readonly [4, 5]
+ * ```
  * @since 0.1.0
  */
 export type Pad<S extends Shape, P extends ReadonlyArray<Pair>, Op extends string = "pad"> = Rules.Pad<S, P, Op>
@@ -387,8 +447,10 @@ export type Pad<S extends Shape, P extends ReadonlyArray<Pair>, Op extends strin
  * Explicit padding (runtime twin of `Pad`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.pad([2, 3], [[1, 1], [0, 2]]) // [4, 5]
+ * ```
  * @since 0.1.0
  */
 export const pad = <const S extends Shape, const P extends ReadonlyArray<Pair>>(
@@ -404,8 +466,10 @@ export const pad = <const S extends Shape, const P extends ReadonlyArray<Pair>>(
  * `"<op>: invalid target dimension -2 in [-2, 3]"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Reshape<[4096, 4096], [16384, -1]> // readonly [16384, 1024]
+ * ```
  * @since 0.1.0
  */
 export type Reshape<S extends Shape, T extends Shape, Op extends string = "reshape"> = Rules.Reshape<S, T, Op>
@@ -414,8 +478,10 @@ export type Reshape<S extends Shape, T extends Shape, Op extends string = "resha
  * Reshape (runtime twin of `Reshape`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.reshape([60000, 28, 28, 1], [-1, 784]) // [60000, 784]
+ * ```
  * @since 0.1.0
  */
 export const reshape = <const S extends Shape, const T extends Shape>(s: S, t: T, op?: string): Ok<Reshape<S, T>> =>
@@ -426,8 +492,10 @@ export const reshape = <const S extends Shape, const T extends Shape>(s: S, t: T
  * Error: `"<op>: expected rank >= 1, got []"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Flatten<[number, 7, 7, 48]> // readonly [number, 2352]
+ * ```
  * @since 0.1.0
  */
 export type Flatten<S extends Shape, Op extends string = "flatten"> = Rules.Flatten<S, Op>
@@ -436,8 +504,10 @@ export type Flatten<S extends Shape, Op extends string = "flatten"> = Rules.Flat
  * Flatten (runtime twin of `Flatten`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.flatten([32, 7, 7, 48]) // [32, 2352]
+ * ```
  * @since 0.1.0
  */
 export const flatten = <const S extends Shape>(s: S, op?: string): Ok<Flatten<S>> => coerce(R.flatten(s, op))
@@ -449,8 +519,10 @@ export const flatten = <const S extends Shape>(s: S, op?: string): Ok<Flatten<S>
  * `"<op>: shapes [2, 3] and [2] have different ranks"`, `"<op>: shapes [2, 3] and [4, 4] differ at axis 1"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Concat<[[2, 3], [4, 3]], 0> // readonly [6, 3]
+ * ```
  * @since 0.1.0
  */
 export type Concat<Ss extends ReadonlyArray<Shape>, A extends number, Op extends string = "concat"> = Rules.Concat<
@@ -463,8 +535,10 @@ export type Concat<Ss extends ReadonlyArray<Shape>, A extends number, Op extends
  * Concatenation (runtime twin of `Concat`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.concat([[2, 3], [2, 5]], -1) // [2, 8]
+ * ```
  * @since 0.1.0
  */
 export const concat = <const Ss extends ReadonlyArray<Shape>, const A extends number>(
@@ -479,8 +553,10 @@ export const concat = <const Ss extends ReadonlyArray<Shape>, const A extends nu
  * `"<op>: axis 0.5 is not an integer"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Reduce<[2, 3, 4], [0, -1], false, "sum"> // readonly [3]
+ * ```
  * @since 0.1.0
  */
 export type Reduce<
@@ -494,8 +570,10 @@ export type Reduce<
  * Reduction shape (runtime twin of `Reduce`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.reduce([2, 3, 4], 1, true, "mean") // [2, 1, 4]
+ * ```
  * @since 0.1.0
  */
 export const reduce = <
@@ -510,8 +588,10 @@ export const reduce = <
  * `"<op>: [0, 0] is not a permutation of the axes of rank 2"`.
  *
  * @example
+ * ```ts
  * import type { Shape } from "@typegrad/shape"
  * type T = Shape.Transpose<[2, 3, 4], [0, 2, 1]> // readonly [2, 4, 3]
+ * ```
  * @since 0.1.0
  */
 export type Transpose<S extends Shape, Perm extends Shape | undefined = undefined, Op extends string = "transpose"> =
@@ -521,8 +601,10 @@ export type Transpose<S extends Shape, Perm extends Shape | undefined = undefine
  * Axis permutation (runtime twin of `Transpose`).
  *
  * @example
+ * ```ts
  * import { Shape } from "@typegrad/shape"
  * Shape.transpose([2, 3, 4]) // [4, 3, 2]
+ * ```
  * @since 0.1.0
  */
 export const transpose = <const S extends Shape, const P extends Shape | undefined = undefined>(

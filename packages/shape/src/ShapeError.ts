@@ -14,6 +14,7 @@
  * A shape error: thrown by the runtime rules, and the compile-time result of a failing type-level rule.
  *
  * @example
+ * ```ts
  * import { Shape, ShapeError } from "@typegrad/shape"
  * try {
  *   Shape.broadcast([2, 3], [4], "add")
@@ -21,6 +22,7 @@
  *   if (e instanceof ShapeError) console.log(e.op, e.summary) // "add" "add: cannot broadcast [2, 3] with [4]"
  * }
  * type E = Shape.Broadcast<[2, 3], [4], "add"> // ShapeError<"add: cannot broadcast [2, 3] with [4]">
+ * ```
  * @since 0.1.0
  */
 export class ShapeError<Msg extends string = string> extends Error {

@@ -10,7 +10,8 @@
  *
  * export type Cases = [
  *   Types.Expect<Types.Equal<Shape.Flatten<[number, 7, 7, 48]>, readonly [number, 2352]>>,
- *   // @ts-expect-error readonly matters
+ *   // readonly matters:
+ *   // @ts-expect-error Type 'false' does not satisfy the constraint 'true'.
  *   Types.Expect<Types.Equal<readonly [1], [1]>>
  * ]
  * ```

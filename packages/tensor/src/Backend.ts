@@ -17,8 +17,10 @@ import type { Kernels } from "./internal/kernels/types.ts"
  *
  * @example
  * ```ts
- * const backend = yield* Backend.Backend
- * yield* Console.log(`computing on ${backend.name}`)
+ * const program = Effect.gen(function*() {
+ *   const backend = yield* Backend.Backend
+ *   yield* Console.log(`computing on ${backend.name}`)
+ * })
  * ```
  */
 export class Backend extends Context.Service<Backend, { readonly name: string }>()("@typegrad/tensor/Backend") {}
@@ -41,6 +43,7 @@ const select = (kernels: Kernels): Layer.Layer<Backend> =>
  *
  * @example
  * ```ts
+ * declare const program: Effect.Effect<number>
  * Effect.provide(program, Backend.wasm)
  * ```
  */
@@ -51,6 +54,7 @@ export const wasm: Layer.Layer<Backend> = Layer.suspend(() => select(wasmSimdSup
  *
  * @example
  * ```ts
+ * declare const program: Effect.Effect<number>
  * Effect.provide(program, Backend.js)
  * ```
  */

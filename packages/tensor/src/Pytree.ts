@@ -120,6 +120,8 @@ const reject = (value: unknown, path: Path): never => {
  *
  * @example
  * ```ts
+ * declare const w: Tensor.Tensor<readonly [3, 2]>
+ * declare const b: Tensor.Tensor<readonly [2]>
  * Pytree.leavesWithPath({ dense: { w, b } }) // [[["dense", "b"], b], [["dense", "w"], w]]
  * ```
  */
@@ -149,6 +151,7 @@ export const leaves = (tree: Pytree): Array<Tensor.AnyTensor> => {
  *
  * @example
  * ```ts
+ * declare const params: { readonly dense: { readonly kernel: Tensor.Tensor<readonly [3, 2]>; readonly bias: Tensor.Tensor<readonly [2]> } }
  * // Weight decay on kernels only.
  * const decayed = Pytree.mapWithPath(params, (t, path) => path.at(-1) === "kernel" ? Tensor.mul(t, 0.99) : t)
  * ```
@@ -165,6 +168,7 @@ export const mapWithPath = <T extends Pytree>(
  *
  * @example
  * ```ts
+ * declare const params: { readonly dense: { readonly kernel: Tensor.Tensor<readonly [3, 2]>; readonly bias: Tensor.Tensor<readonly [2]> } }
  * const halves = Pytree.map(params, (t) => Tensor.mul(t, 0.5))
  * ```
  */
@@ -178,6 +182,7 @@ export const map = <T extends Pytree>(tree: T, f: (leaf: Tensor.AnyTensor, index
  *
  * @example
  * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
  * Pytree.mapTensors({ logits, step: 3 }, (t) => Tensor.mul(t, 2)) // { logits: 2 * logits, step: 3 }
  * ```
  */
@@ -190,6 +195,8 @@ export const mapTensors = <A>(value: A, f: (leaf: Tensor.AnyTensor, path: Path) 
  *
  * @example
  * ```ts
+ * declare const a: Tensor.Tensor<readonly [2]>
+ * declare const b: Tensor.Tensor<readonly [2]>
  * const sum = Pytree.zipWith(a, b, (x, y) => Tensor.add(x, y))
  * ```
  */
@@ -212,6 +219,8 @@ export const zipWith = <T extends Pytree>(
  *
  * @example
  * ```ts
+ * declare const w: Tensor.Tensor<readonly [3, 2]>
+ * declare const b: Tensor.Tensor<readonly [2]>
  * Pytree.paths([{ kernel: w, bias: b }]) // [["0.bias", b], ["0.kernel", w]]
  * ```
  */

@@ -36,6 +36,8 @@ type Leaf = Tensor.AnyTensor
  *
  * @example
  * ```ts
+ * declare const f: (x: Tensor.Tensor<readonly [3], "float64">) => Tensor.Tensor<readonly [], "float64">
+ * declare const x: Tensor.Tensor<readonly [3], "float64">
  * checkGrads(f, x, { order: 2, directions: 5, seed: 1, atol: 1e-6, kinks: "fail" })
  * ```
  */
@@ -65,6 +67,9 @@ export interface Options {
  *
  * @example
  * ```ts
+ * type Params = { readonly x: { readonly dense: { readonly w: Tensor.Tensor<readonly [3, 2], "float64"> } } }
+ * declare const params: Params
+ * declare const f: (p: Params) => Tensor.Tensor<readonly [], "float64">
  * const failing = checkGrads(f, params).entries.filter((e) => !e.ok).map((e) => e.leaf) // ["x.dense.w"]
  * ```
  */
@@ -94,6 +99,8 @@ export interface Entry {
  *
  * @example
  * ```ts
+ * declare const f: (x: Tensor.Tensor<readonly [3], "float64">) => Tensor.Tensor<readonly [], "float64">
+ * declare const x: Tensor.Tensor<readonly [3], "float64">
  * const r = checkGrads(f, x)
  * fc.pre(!r.kinked) // in a property: skip samples on a kink
  * expect(r.ok).toBe(true)
@@ -117,6 +124,8 @@ export interface Result {
  *
  * @example
  * ```ts
+ * declare const f: (x: Tensor.Tensor<readonly [3], "float64">) => Tensor.Tensor<readonly [], "float64">
+ * declare const x: Tensor.Tensor<readonly [3], "float64">
  * try { assertGrads(f, x) } catch (e) { if (e instanceof GradientCheckError) console.log(e.result.worst) }
  * ```
  */
@@ -383,7 +392,10 @@ const run = (f: (x: Tree) => Tree, x0: Tree, o: Resolved): Internal => {
  * @example
  * ```ts
  * import { checkGrads } from "@typegrad/testing"
- * const r = checkGrads((p: { w: Tensor.AnyTensor; b: Tensor.AnyTensor }) => Tensor.tanh(Tensor.add(Tensor.matmul(x, p.w), p.b)), params, { order: 2 })
+ * declare const x: Tensor.Tensor<readonly [4, 3], "float64">
+ * type Params = { w: Tensor.Tensor<readonly [3, 2], "float64">; b: Tensor.Tensor<readonly [2], "float64"> }
+ * declare const params: Params
+ * const r = checkGrads((p: Params) => Tensor.tanh(Tensor.add(Tensor.matmul(x, p.w), p.b)), params, { order: 2 })
  * r.ok // true when every comparison is within atol + rtol * scale
  * ```
  */
@@ -399,6 +411,8 @@ const fmt = (v: number): string => (Number.isFinite(v) ? v.toPrecision(8) : Stri
  *
  * @example
  * ```ts
+ * declare const f: (x: Tensor.Tensor<readonly [3], "float64">) => Tensor.Tensor<readonly [], "float64">
+ * declare const x: Tensor.Tensor<readonly [3], "float64">
  * const r = checkGrads(f, x)
  * expect(r.ok ? "ok" : CheckGrads.format(r)).toBe("ok") // the failure message shows the worst entry
  * ```
@@ -472,7 +486,7 @@ const localize = (
  * @example
  * ```ts
  * import { assertGrads } from "@typegrad/testing"
- * assertGrads((x: Tensor.Tensor<readonly [3]>) => Tensor.softmax(x), Tensor.fromArray([1, 2, 3], [3], { dtype: "float64" }), { order: 2 })
+ * assertGrads((x: Tensor.Tensor<readonly [3], "float64">) => Tensor.softmax(x), Tensor.fromArray([1, 2, 3], [3], { dtype: "float64" }), { order: 2 })
  * ```
  */
 export const assertGrads = <X extends Tree, Y extends Tree>(f: (x: X) => Y, x: X, options: Options = {}): Result => {
@@ -506,6 +520,8 @@ export const assertGrads = <X extends Tree, Y extends Tree>(f: (x: X) => Y, x: X
  *
  * @example
  * ```ts
+ * declare const f: (x: Tensor.Tensor<readonly [3], "float64">) => Tensor.Tensor<readonly [], "float64">
+ * declare const x: Tensor.Tensor<readonly [3], "float64">
  * CheckGrads.assertOk(CheckGrads.jvpVjpAgreement(f, x))
  * ```
  */
@@ -520,6 +536,7 @@ export const assertOk = (result: Result): Result => {
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3], "float64">
  * CheckGrads.jvpVjpAgreement((x: Tensor.AnyTensor) => Tensor.softmax(x), x).ok // true
  * ```
  */

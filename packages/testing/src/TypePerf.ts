@@ -18,7 +18,15 @@ export interface Cost {
   readonly checkTime: number
 }
 
-const findTsc = (from: string): string => {
+/**
+ * The nearest `node_modules/.bin/tsc` at or above the folder `from`; throws when there is none.
+ *
+ * @example
+ * ```ts
+ * const tsc = TypePerf.findTsc(process.cwd()) // ".../node_modules/.bin/tsc"
+ * ```
+ */
+export const findTsc = (from: string): string => {
   let dir = resolve(from)
   for (;;) {
     const candidate = join(dir, "node_modules", ".bin", "tsc")

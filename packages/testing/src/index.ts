@@ -9,7 +9,7 @@
  * import fc from "fast-check"
  *
  * fc.assert(fc.property(Arbitrary.tensor([3, 4], { dtype: "float64" }), (x) => {
- *   assertGrads((t: Tensor.Tensor<readonly [3, 4]>) => Tensor.softmax(t), x, { order: 2 })
+ *   assertGrads((t: Tensor.Tensor<readonly [3, 4], "float64">) => Tensor.softmax(t), x, { order: 2 })
  * }))
  * ```
  *
@@ -18,4 +18,5 @@
 export * as Arbitrary from "./Arbitrary.ts"
 export * as CheckGrads from "./CheckGrads.ts"
 export { assertGrads, checkGrads, GradientCheckError, jvpVjpAgreement } from "./CheckGrads.ts"
+export * as TypeCheck from "./TypeCheck.ts"
 export * as TypePerf from "./TypePerf.ts"

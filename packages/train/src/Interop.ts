@@ -35,6 +35,7 @@ export const toTaskEither = <A, Err>(effect: Effect.Effect<A, Err>): TaskEither<
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array
  * const decoded = Interop.toEither(Effect.fromResult(Safetensors.decode(bytes)))
  * ```
  */

@@ -110,6 +110,8 @@ const panel = (
  *
  * @example
  * ```ts
+ * import * as fs from "node:fs/promises"
+ * declare const metrics: { readonly epochs: ReadonlyArray<Progress.EpochMetrics> }
  * await fs.writeFile("out/training.svg", Plot.trainingCurves(metrics.epochs, "MNIST CNN"))
  * ```
  */

@@ -48,8 +48,10 @@ export interface EpochMetrics {
  *
  * @example
  * ```ts
- * const progress = yield* Progress.Progress
- * yield* progress.message("starting")
+ * const program = Effect.gen(function*() {
+ *   const progress = yield* Progress.Progress
+ *   yield* progress.message("starting")
+ * })
  * ```
  */
 export class Progress extends Context.Service<Progress, {
@@ -73,6 +75,7 @@ const duration = (s: number): string => {
  *
  * @example
  * ```ts
+ * declare const metrics: Progress.EpochMetrics
  * Progress.formatEpoch(metrics, 3) // "epoch 1/3: loss 0.2925 acc 90.83% | val loss ..."
  * ```
  */
@@ -132,6 +135,7 @@ const stdout = (s: string): void => {
  *
  * @example
  * ```ts
+ * declare const config: Train.FitConfig<Model.ParamsOf<typeof Reference.mnistCnn>>
  * Effect.provide(Train.fit(config), Progress.terminal)
  * ```
  */
@@ -142,6 +146,7 @@ export const terminal: Layer.Layer<Progress> = Layer.sync(Progress, () => makeWr
  *
  * @example
  * ```ts
+ * declare const config: Train.FitConfig<Model.ParamsOf<typeof Reference.mnistCnn>>
  * Effect.provide(Train.fit(config), Progress.lines)
  * ```
  */
@@ -152,6 +157,7 @@ export const lines: Layer.Layer<Progress> = Layer.sync(Progress, () => makeWrite
  *
  * @example
  * ```ts
+ * declare const config: Train.FitConfig<Model.ParamsOf<typeof Reference.mnistCnn>>
  * Effect.provide(Train.fit(config), Progress.silent)
  * ```
  */
@@ -170,6 +176,7 @@ export const silent: Layer.Layer<Progress> = Layer.succeed(
  *
  * @example
  * ```ts
+ * declare const program: Effect.Effect<void, never, Progress.Progress>
  * Effect.provide(program, Progress.auto)
  * ```
  */
@@ -180,6 +187,7 @@ export const auto: Layer.Layer<Progress> = Layer.suspend(() => (process.stdout.i
  *
  * @example
  * ```ts
+ * declare const config: Train.FitConfig<Model.ParamsOf<typeof Reference.mnistCnn>>
  * const events: Array<string> = []
  * Effect.provide(Train.fit(config), Progress.collect(events))
  * ```

@@ -23,7 +23,8 @@ import * as path from "node:path"
  *
  * @example
  * ```ts
- * Effect.catchTag("CheckpointError", (e) => Console.error(e.message))
+ * declare const program: Effect.Effect<void, CheckpointError>
+ * program.pipe(Effect.catchTag("CheckpointError", (e) => Console.error(e.message)))
  * ```
  */
 export class CheckpointError extends Data.TaggedError("CheckpointError")<{
@@ -99,6 +100,7 @@ export const encode = (
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array
  * const result = Safetensors.decode(bytes, "model.safetensors")
  * ```
  */
@@ -193,7 +195,10 @@ export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Conte
  *
  * @example
  * ```ts
- * yield* Safetensors.write("out/model.safetensors", Pytree.paths(params), { epoch: "1" })
+ * declare const params: Model.ParamsOf<typeof Reference.mnistCnn>
+ * const program = Effect.gen(function*() {
+ *   yield* Safetensors.write("out/model.safetensors", Pytree.paths(params), { epoch: "1" })
+ * })
  * ```
  */
 export const write = (
@@ -221,6 +226,7 @@ export const write = (
  *
  * @example
  * ```ts
+ * const json = JSON.stringify({ testAccuracy: 0.98 })
  * await Safetensors.writeAtomic("out/metrics.json", new TextEncoder().encode(json))
  * ```
  */
@@ -255,7 +261,10 @@ export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void
  *
  * @example
  * ```ts
- * const { tensors, metadata } = yield* Safetensors.read("out/model.safetensors")
+ * const program = Effect.gen(function*() {
+ *   const { tensors, metadata } = yield* Safetensors.read("out/model.safetensors")
+ *   return [tensors.size, metadata] as const
+ * })
  * ```
  */
 export const read = (file: string): Effect.Effect<Contents, CheckpointError> =>

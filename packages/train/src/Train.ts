@@ -27,7 +27,8 @@ import * as Safetensors from "./Safetensors.ts"
  *
  * @example
  * ```ts
- * Effect.catchTag("NonFiniteLossError", (e) => Console.error(e.message))
+ * declare const program: Effect.Effect<void, NonFiniteLossError>
+ * program.pipe(Effect.catchTag("NonFiniteLossError", (e) => Console.error(e.message)))
  * ```
  */
 export class NonFiniteLossError extends Data.TaggedError("NonFiniteLossError")<{
@@ -95,7 +96,13 @@ type Logits = Tensor.Tensor<readonly [number, number], Tensor.DType>
  *
  * @example
  * ```ts
- * const { accuracy } = yield* Train.evaluate(model, params, testSet)
+ * const model = Reference.mnistCnn
+ * declare const params: Model.ParamsOf<typeof model>
+ * declare const testSet: Train.AnyDataset
+ * const program = Effect.gen(function*() {
+ *   const { accuracy } = yield* Train.evaluate(model, params, testSet)
+ *   return accuracy
+ * })
  * ```
  */
 export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
@@ -308,7 +315,13 @@ const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => 
  *
  * @example
  * ```ts
- * const result = yield* Train.fit({ model, optimizer: Optimizer.adam(), train, validation, epochs: 3, batchSize: 64, seed: 1 })
+ * const model = Reference.mnistCnn
+ * declare const train: Train.AnyDataset
+ * declare const validation: Train.AnyDataset
+ * const program = Effect.gen(function*() {
+ *   const result = yield* Train.fit({ model, optimizer: Optimizer.adam(), train, validation, epochs: 3, batchSize: 64, seed: 1 })
+ *   return result.history
+ * })
  * ```
  */
 export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(

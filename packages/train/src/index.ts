@@ -5,6 +5,7 @@
  * @example
  * ```ts
  * import { Progress, Train } from "@typegrad/train"
+ * declare const config: Train.FitConfig<Model.ParamsOf<typeof Reference.mnistCnn>>
  * const result = await Effect.runPromise(Train.fit(config).pipe(Effect.provide(Progress.auto)))
  * ```
  *

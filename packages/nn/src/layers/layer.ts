@@ -17,7 +17,8 @@ type AnyTensor = Tensor.AnyTensor
  *
  * @example
  * ```ts
- * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
+ * const layer = Layer.relu()
+ * Layer.RuleTypeId in layer // true: every layer carries its rule under this key
  * ```
  */
 export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
@@ -37,7 +38,8 @@ export type RuleTypeId = typeof RuleTypeId
  *
  * @example
  * ```ts
- * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
+ * const layer = Layer.relu()
+ * layer[Layer.RuleTypeId] === Layer.variance // true: the same function in every layer
  * ```
  */
 export const variance = (_: never): never => _
@@ -93,7 +95,12 @@ export type InputShape<R extends Rule> = R["In"] extends infer S extends Shape ?
  *
  * @example
  * ```ts
- * interface ScaleRule extends Layer.Rule { readonly Params: ScaleParams<Layer.InputDType<this>> }
+ * type ScaleParams<D extends Tensor.DType> = { readonly scale: Tensor.Tensor<readonly [], D> }
+ * interface ScaleRule extends Layer.Rule {
+ *   readonly Label: "scale"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: ScaleParams<Layer.InputDType<this>>
+ * }
  * ```
  */
 export type InputDType<R extends Rule> = R["DType"] extends infer D extends DType ? D : DType
@@ -138,6 +145,7 @@ export interface ApplyContext {
  *
  * @example
  * ```ts
+ * const layer = Layer.conv2d({ filters: 8, kernelSize: 3 })
  * const built: Layer.Built = layer.build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
  * ```
  */
@@ -159,7 +167,12 @@ export interface Built {
  *
  * @example
  * ```ts
- * interface Scale extends Layer.Layer<ScaleRule, "Scale"> {}
+ * interface IdRule extends Layer.Rule {
+ *   readonly Label: "id"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: never
+ * }
+ * interface Id extends Layer.Layer<IdRule, "Id"> {}
  * ```
  */
 export interface Layer<R extends Rule = Rule, Tag extends string = string> {

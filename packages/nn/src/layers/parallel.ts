@@ -39,7 +39,12 @@ type ParallelParams<Bs, S extends Shape, D extends DType> = { readonly [K in key
  *
  * @example
  * ```ts
+ * const inception = Layer.parallel([
+ *   [Layer.conv2d({ filters: 8, kernelSize: 1 })],
+ *   [Layer.conv2d({ filters: 4, kernelSize: 3, padding: "same" })]
+ * ])
  * type O = Layer.Output<typeof inception, readonly [number, 26, 26, 8]> // channels summed over the branches
+ * const check: Types.Equal<O, readonly [number, 26, 26, 12]> = true
  * ```
  */
 export interface ParallelRule<Bs extends ReadonlyArray<ReadonlyArray<Any>>, A extends number> extends Rule {

@@ -42,7 +42,9 @@ type ResidualOut<O, S extends Shape, Name extends string> = O extends Shape ? Sa
  *
  * @example
  * ```ts
+ * const block = Layer.residual(Layer.conv2d({ filters: 64, kernelSize: 3, padding: "same" }), Layer.relu())
  * type O = Layer.Output<typeof block, readonly [number, 56, 56, 64]> // readonly [number, 56, 56, 64]
+ * const check: Types.Equal<O, readonly [number, 56, 56, 64]> = true
  * ```
  */
 export interface ResidualRule<Ls extends ReadonlyArray<Any>> extends Rule {

@@ -29,7 +29,9 @@ import {
  *
  * @example
  * ```ts
+ * const stem = Layer.sequential(Layer.conv2d({ filters: 8, kernelSize: 3 }), Layer.maxPool2d({ poolSize: 2 }))
  * type O = Layer.Output<typeof stem, readonly [number, 28, 28, 1]> // the layers' rules in order
+ * const check: Types.Equal<O, readonly [number, 13, 13, 8]> = true
  * ```
  */
 export interface SequentialRule<Ls extends ReadonlyArray<Any>> extends Rule {

@@ -161,6 +161,9 @@ export interface Conv2dBiasOptions extends Conv2dOptions {
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [8, 28, 28, 3]>
+ * declare const w: Tensor.Tensor<readonly [3, 3, 3, 16]>
+ * declare const b: Tensor.Tensor<readonly [16]>
  * const y = Tensor.conv2dBias(x, w, b, { padding: "same", relu: true }) // relu(conv2d(x, w) + b)
  * ```
  */

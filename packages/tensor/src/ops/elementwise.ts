@@ -66,6 +66,7 @@ export const addPrimitive: Primitive<null> = definePrimitive("add", binaryImpl("
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.add(Tensor.ones([2, 3]), Tensor.ones([3])) // Tensor<readonly [2, 3]>
  * pipe(x, Tensor.add(1))
  * ```
@@ -104,6 +105,7 @@ export const mulPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.mul(x, 0.5)
  * ```
  */
@@ -124,6 +126,7 @@ export const divPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.div(x, Tensor.sum(x))
  * ```
  */
@@ -144,6 +147,7 @@ export const maximumPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.maximum(x, 0) // same as relu
  * ```
  */
@@ -164,6 +168,7 @@ export const minimumPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.minimum(x, 1)
  * ```
  */
@@ -184,6 +189,7 @@ export const powPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.pow(x, 3)
  * ```
  */
@@ -201,6 +207,7 @@ export const greaterPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.greater(x, 0) // a mask of the positive entries
  * ```
  */
@@ -218,6 +225,7 @@ export const greaterEqualPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.greaterEqual(x, 0)
  * ```
  */
@@ -235,6 +243,8 @@ export const equalPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const predictions: Tensor.Tensor<readonly [8]>
+ * declare const labels: Tensor.Tensor<readonly [8]>
  * Tensor.equal(predictions, labels)
  * ```
  */
@@ -248,6 +258,7 @@ export const negPrimitive: Primitive<null> = definePrimitive("neg", unaryImpl("n
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.neg(x)
  * ```
  */
@@ -265,6 +276,7 @@ export const expPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * x.pipe(Tensor.exp)
  * ```
  */
@@ -282,6 +294,7 @@ export const logPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.log(Tensor.exp(x)) // x
  * ```
  */
@@ -299,6 +312,7 @@ export const tanhPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.tanh(x)
  * ```
  */
@@ -316,6 +330,7 @@ export const sigmoidPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
  * Tensor.sigmoid(logits)
  * ```
  */
@@ -335,6 +350,7 @@ export const reluPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * x.pipe(Tensor.relu)
  * ```
  */
@@ -352,6 +368,7 @@ export const sqrtPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const variance: Tensor.Tensor<readonly [3]>
  * Tensor.sqrt(variance)
  * ```
  */
@@ -369,6 +386,7 @@ export const absPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.abs(x)
  * ```
  */
@@ -386,6 +404,7 @@ export const signPrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.sign(x)
  * ```
  */
@@ -403,6 +422,7 @@ export const squarePrimitive: Primitive<null> = definePrimitive(
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.square(x)
  * ```
  */

@@ -113,6 +113,7 @@ export const transposePrimitive: Primitive<{ readonly perm: ReadonlyArray<number
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [8, 28, 28, 3]>
  * Tensor.transpose(Tensor.zeros([2, 3])) // Tensor<readonly [3, 2]>
  * Tensor.transpose(x, [0, 3, 1, 2])      // NHWC -> NCHW
  * ```
@@ -191,6 +192,7 @@ export const slicePrimitive = definePrimitive<
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.slice(x, [0, 1], [2, 2])
  * ```
  */

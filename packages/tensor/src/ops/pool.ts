@@ -142,6 +142,7 @@ export const maxPool2d: PoolOp<"maxPool2d"> = dual(isTensorFirst, (x: AnyTensor,
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [8, 28, 28, 3]>
  * Tensor.avgPool2d(x, { poolSize: [2, 2], strides: 1, padding: "same" })
  * ```
  */

@@ -95,6 +95,7 @@ export const firstMaxMaskPrimitive: Primitive<ReduceParams> = definePrimitive<Re
  *
  * @example
  * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.sum(x)                              // Tensor<readonly []>
  * Tensor.sum(x, { axis: 1, keepDims: true }) // [2, 3] -> [2, 1]
  * ```
@@ -112,6 +113,7 @@ export const sum: ReduceOp<"sum"> = dual(
  *
  * @example
  * ```ts
+ * declare const losses: Tensor.Tensor<readonly [8]>
  * Tensor.mean(losses) // Tensor<readonly []>
  * ```
  */
@@ -131,6 +133,7 @@ export const mean: ReduceOp<"mean"> = dual(
  *
  * @example
  * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
  * Tensor.max(logits, { axis: -1, keepDims: true })
  * ```
  */
@@ -151,6 +154,7 @@ export const max: ReduceOp<"max"> = dual(
  *
  * @example
  * ```ts
+ * import { sumTo } from "@typegrad/tensor/internal"
  * sumTo(Tensor.ones([4, 2, 3]), [2, 1]) // [[12], [12]]
  * ```
  */

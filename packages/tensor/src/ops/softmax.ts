@@ -34,6 +34,7 @@ type RankOf<A> = A extends Tensor<infer S, DType> ? S["length"] : number
  *
  * @example
  * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
  * Tensor.logSoftmax(logits) // same shape as logits
  * ```
  */
@@ -51,6 +52,7 @@ export const logSoftmax: AxisOp<"logSoftmax"> = dual(isTensorFirst, (self: AnyTe
  *
  * @example
  * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
  * Tensor.softmax(logits) // rows sum to 1
  * ```
  */
