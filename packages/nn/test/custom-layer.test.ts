@@ -1,7 +1,8 @@
-// A layer defined outside the library: "scale by a learned scalar". Its type-level rule (an interface with
-// `In`/`DType` slots, Effect TypeLambda style) gives its output shape and its params; it composes into a
-// `Model` and into the combinators like the built-in layers, at compile time and at run time.
-import { grad, type Pytree } from "@typegrad/autodiff"
+// A layer defined outside the library with the public helper `Layer.make`: "scale by a learned scalar". Its
+// type-level rule (an interface with `In`/`DType` slots, Effect TypeLambda style) gives its output shape and
+// its params; it composes into a `Model` and into the combinators like the built-in layers, at compile time
+// and at run time.
+import { grad } from "@typegrad/autodiff"
 import { Layer, Loss, Model } from "@typegrad/nn"
 import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
@@ -21,27 +22,15 @@ interface ScaleRule extends Layer.Rule {
 }
 
 /** `x * s` with a learned scalar `s` (initialised to 1). */
-interface Scale extends Layer.Layer<ScaleRule, "Scale"> {}
+interface Scale extends Layer.Layer<ScaleRule> {}
 
-const scaleOf = (p: Pytree.Pytree | undefined): Tensor.AnyTensor => {
-  const s = p !== undefined && "scale" in p ? p.scale : undefined
-  if (!Tensor.isTensor(s)) throw new TypeError("scale: its params must be { scale }")
-  return s
-}
-
-const scale = (): Scale => ({
-  [Layer.RuleTypeId]: Layer.variance,
-  _tag: "Scale",
-  label: "scale",
-  build: (input, name) => ({
-    name,
-    outShape: input,
-    parameters: 1,
-    init: (_seed, dtype) => ({ scale: Tensor.ones([], { dtype }) }),
-    apply: (p, x) => Tensor.mul(x, scaleOf(p)),
-    applyLogits: (p, x) => Tensor.mul(x, scaleOf(p))
+const scale = (): Scale =>
+  Layer.make<ScaleRule>({
+    label: "scale",
+    outShape: (input) => input,
+    init: ({ dtype }) => ({ scale: Tensor.ones([], { dtype }) }),
+    forward: (p, x) => Tensor.mul(x, p.scale)
   })
-})
 
 const model = Model.input([4])
   .add(Layer.dense({ units: 3 }))

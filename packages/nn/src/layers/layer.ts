@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Shape as Rules } from "@typegrad/shape"
+import type { Shape as Rules, ShapeError } from "@typegrad/shape"
 import type { Pytree, Tensor } from "@typegrad/tensor"
 
 type Shape = Rules.Shape
@@ -119,6 +119,51 @@ export type InputIndex<R extends Rule> = R["Index"] & number
 export type Where<R extends Rule> = `layer ${InputIndex<R>} ${R["Label"]}`
 
 /**
+ * The compile-time error of a rule whose input does not fit: a `ShapeError` whose message starts with the
+ * layer's name (`layer 3 layerNorm: ...`), the style of every built-in layer's messages.
+ *
+ * @example
+ * ```ts
+ * interface RankTwoRule extends Layer.Rule {
+ *   readonly Label: "rankTwo"
+ *   readonly Out: Layer.InputShape<this>["length"] extends 2 ? Layer.InputShape<this>
+ *     : Layer.Invalid<this, "expected rank 2 [batch, features]">
+ *   readonly Params: never
+ * }
+ * ```
+ */
+export type Invalid<R extends Rule, Message extends string> = ShapeError<`${Where<R>}: ${Message}`>
+
+/**
+ * The parameter type of rule `R` when the input shape and dtype are known only at run time (unknown dims
+ * are `number`): what a layer's `forward` receives and its `init` returns.
+ *
+ * @example
+ * ```ts
+ * type P = Layer.RuleParams<Layer.DenseRule<{ units: 10 }>>
+ * // { kernel: Tensor<readonly [number, 10], DType>, bias: Tensor<readonly [10], DType> }
+ * ```
+ */
+export type RuleParams<R extends Rule> = (R & {
+  readonly In: Shape
+  readonly DType: DType
+  readonly Index: number
+})["Params"]
+
+/**
+ * Where a layer's output stands with respect to a softmax, for `Model.logits`: `undefined` when it is not
+ * computed from a softmax's output (or a layer with parameters came between), `{ softmax }` when the layer
+ * ends with that softmax (its `applyLogits` leaves it out), `{ softmax, after }` when the softmax's output
+ * reaches the layer's output through layer `after` (logits cannot leave it out).
+ *
+ * @example
+ * ```ts
+ * const t: Layer.SoftmaxTrace = { softmax: "layer 3 softmax", after: "layer 4 dropout(0.5)" }
+ * ```
+ */
+export type SoftmaxTrace = { readonly softmax: string; readonly after?: string } | undefined
+
+/**
  * Runtime context of a forward pass.
  *
  * @example
@@ -152,6 +197,11 @@ export interface Built {
   readonly apply: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
   /** The same as `apply` without a final softmax (for losses computed stably from logits). */
   readonly applyLogits: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
+  /**
+   * The layer's `SoftmaxTrace` given its input's. When absent the layer keeps its input's softmax: a softmax
+   * before it reaches its output (`{ softmax, after: name }`), the safe default for `Model.logits`.
+   */
+  readonly trace?: (input: SoftmaxTrace) => SoftmaxTrace
 }
 
 /**
