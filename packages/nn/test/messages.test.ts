@@ -11,8 +11,11 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "../../..")
 const sources = [
   ...readdirSync(join(here, "../typetest")).filter((f) => f.endsWith(".ts")).map((f) => join(here, "../typetest", f)),
-  join(here, "custom-layer.test.ts")
+  join(here, "custom-layer.test.ts"),
+  join(here, "layer-norm.test.ts")
 ]
+// Modules the sources import relatively (./fixtures/...), copied beside them unchanged.
+const fixtures = readdirSync(join(here, "fixtures")).filter((f) => f.endsWith(".ts"))
 const base = join(here, ".generated")
 mkdirSync(base, { recursive: true })
 const dir = mkdtempSync(join(base, "messages-"))
@@ -36,12 +39,14 @@ it("each @ts-expect-error in the nn type tests is the error its comment quotes",
     })
     writeFileSync(join(dir, file), lines.join("\n"))
   })
+  mkdirSync(join(dir, "fixtures"))
+  for (const f of fixtures) writeFileSync(join(dir, "fixtures", f), readFileSync(join(here, "fixtures", f), "utf8"))
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
       extends: relative(dir, join(root, "tsconfig.base.json")),
       compilerOptions: { noEmit: true, noUnusedLocals: false },
-      include: ["*.ts"]
+      include: ["*.ts", "fixtures/*.ts"]
     })
   )
   const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json"), "--pretty", "false"], {
