@@ -12,7 +12,7 @@ const x = Tensor.fromArray([0.5, -1, 2, 0.25, 1.5, 0, -0.75, 1, 3, -2, 0.1, 0.2]
 const image = Tensor.fromArray(Array.from({ length: 2 * 4 * 4 * 2 }, (_, i) => Math.cos(i)), [2, 4, 4, 2])
 
 /** `model.logits` on its own initial params throws a `LogitsError` whose fields and message name both layers. */
-const rejects = (model: Model.AnyModel, input: Tensor.AnyTensor, softmax: string, after: string) => {
+const assertLogitsRejected = (model: Model.AnyModel, input: Tensor.AnyTensor, softmax: string, after: string) => {
   const params = run(model.init)
   let error: unknown
   try {
@@ -30,7 +30,7 @@ const rejects = (model: Model.AnyModel, input: Tensor.AnyTensor, softmax: string
 }
 
 /** `model.logits` equals `model.apply` on the model's own initial params. */
-const logitsAreApply = (model: Model.AnyModel, input: Tensor.AnyTensor) => {
+const assertLogitsAreApply = (model: Model.AnyModel, input: Tensor.AnyTensor) => {
   const params = run(model.init)
   expect(values(model.logits(params, input))).toEqual(values(model.apply(params, input)))
 }
@@ -80,29 +80,35 @@ describe("Model.logits leaves out a final softmax", () => {
     expect(values(m.logits([], x))).toEqual(values(Tensor.mul(x, 2)))
     expect(values(m.apply([], x))).toEqual(values(Tensor.softmax(Tensor.mul(x, 2))))
     // Followed by a layer that keeps it, it is rejected like a built-in softmax.
-    rejects(m.add(Layer.relu()), x, "layer 1 classes", "layer 2 relu")
+    assertLogitsRejected(m.add(Layer.relu()), x, "layer 1 classes", "layer 2 relu")
   })
 })
 
 describe("Model.logits runs a softmax that a layer with parameters follows", () => {
   it("as an ordinary step: logits equal apply, the softmax included", () => {
-    logitsAreApply(Model.input([4]).add(Layer.softmax()).add(Layer.dropout(0.5)).add(Layer.dense({ units: 2 })), x)
-    logitsAreApply(
+    assertLogitsAreApply(
+      Model.input([4]).add(Layer.softmax()).add(Layer.dropout(0.5)).add(Layer.dense({ units: 2 })),
+      x
+    )
+    assertLogitsAreApply(
       Model.input([4]).add(Layer.parallel([[Layer.softmax()], [Layer.relu()]])).add(Layer.dense({ units: 2 })),
       x
     )
-    logitsAreApply(Model.input([4]).add(Layer.residual(Layer.softmax())).add(Layer.dense({ units: 2 })), x)
-    logitsAreApply(Model.input([4, 4, 2]).add(Layer.softmax()).add(Layer.conv2d({ filters: 3, kernelSize: 2 })), image)
+    assertLogitsAreApply(Model.input([4]).add(Layer.residual(Layer.softmax())).add(Layer.dense({ units: 2 })), x)
+    assertLogitsAreApply(
+      Model.input([4, 4, 2]).add(Layer.softmax()).add(Layer.conv2d({ filters: 3, kernelSize: 2 })),
+      image
+    )
     // The softmax is applied: the second dense layer sees probabilities.
     const m = Model.input([4]).add(Layer.dense({ units: 5, activation: "softmax" })).add(Layer.dense({ units: 2 }))
-    logitsAreApply(m, x)
+    assertLogitsAreApply(m, x)
     const [a, b] = run(m.init)
     const h = Tensor.softmax(Tensor.add(Tensor.matmul(x, a.kernel), a.bias))
     expect(values(m.logits([a, b], x))).toEqual(values(Tensor.add(Tensor.matmul(h, b.kernel), b.bias)))
   })
 
   it("a model without a softmax: logits equal apply", () => {
-    logitsAreApply(
+    assertLogitsAreApply(
       Model.input([4]).add(Layer.dense({ units: 3, activation: "relu" })).add(Layer.dense({ units: 2 })),
       x
     )
@@ -112,35 +118,35 @@ describe("Model.logits runs a softmax that a layer with parameters follows", () 
 describe("Model.logits rejects a softmax that reaches the output through a layer that keeps it", () => {
   it("followed by dropout, an activation, flatten or pooling", () => {
     const dense = Model.input([4]).add(Layer.dense({ units: 3, activation: "softmax" }))
-    rejects(dense.add(Layer.dropout(0.5)), x, "layer 1 dense(3)", "layer 2 dropout(0.5)")
-    rejects(dense.add(Layer.dropout(0.5)).add(Layer.relu()), x, "layer 1 dense(3)", "layer 2 dropout(0.5)")
+    assertLogitsRejected(dense.add(Layer.dropout(0.5)), x, "layer 1 dense(3)", "layer 2 dropout(0.5)")
+    assertLogitsRejected(dense.add(Layer.dropout(0.5)).add(Layer.relu()), x, "layer 1 dense(3)", "layer 2 dropout(0.5)")
     const softmax = Model.input([4, 4, 2]).add(Layer.softmax())
-    rejects(softmax.add(Layer.maxPool2d({ poolSize: 2 })), image, "layer 1 softmax", "layer 2 maxPool2d")
-    rejects(softmax.add(Layer.flatten()), image, "layer 1 softmax", "layer 2 flatten")
-    rejects(softmax.add(Layer.activation("tanh")), image, "layer 1 softmax", "layer 2 tanh")
+    assertLogitsRejected(softmax.add(Layer.maxPool2d({ poolSize: 2 })), image, "layer 1 softmax", "layer 2 maxPool2d")
+    assertLogitsRejected(softmax.add(Layer.flatten()), image, "layer 1 softmax", "layer 2 flatten")
+    assertLogitsRejected(softmax.add(Layer.activation("tanh")), image, "layer 1 softmax", "layer 2 tanh")
   })
 
   it("inside sequential, residual and parallel blocks", () => {
     const v = Model.input([4])
     const seq = v.add(Layer.sequential(Layer.softmax(), Layer.dropout(0.5)))
-    rejects(seq, x, "layer 1 sequential.0 activation", "layer 1 sequential.1 dropout")
-    rejects(v.add(Layer.residual(Layer.softmax())), x, "layer 1 residual.0 activation", "layer 1 residual")
-    rejects(
+    assertLogitsRejected(seq, x, "layer 1 sequential.0 activation", "layer 1 sequential.1 dropout")
+    assertLogitsRejected(v.add(Layer.residual(Layer.softmax())), x, "layer 1 residual.0 activation", "layer 1 residual")
+    assertLogitsRejected(
       v.add(Layer.softmax()).add(Layer.residual(Layer.dense({ units: 4 }))),
       x,
       "layer 1 softmax",
       "layer 2 residual"
     )
     const branches = v.add(Layer.parallel([[Layer.relu()], [Layer.dense({ units: 2, activation: "softmax" })]]))
-    rejects(branches, x, "layer 1 parallel[1].0 dense", "layer 1 parallel")
+    assertLogitsRejected(branches, x, "layer 1 parallel[1].0 dense", "layer 1 parallel")
     // An empty branch or an empty block passes the softmax before it through.
-    rejects(
+    assertLogitsRejected(
       v.add(Layer.softmax()).add(Layer.parallel([[], [Layer.relu()]])),
       x,
       "layer 1 softmax",
       "layer 2 parallel[0]"
     )
-    rejects(v.add(Layer.softmax()).add(Layer.sequential()), x, "layer 1 softmax", "layer 2 sequential")
+    assertLogitsRejected(v.add(Layer.softmax()).add(Layer.sequential()), x, "layer 1 softmax", "layer 2 sequential")
   })
 
   it("followed by a user layer (its forward may keep probabilities)", () => {
@@ -154,7 +160,7 @@ describe("Model.logits rejects a softmax that reaches the output through a layer
       outShape: (input) => input,
       forward: (_, v) => Tensor.mul(v, 0.5)
     })
-    rejects(Model.input([4]).add(Layer.softmax()).add(half), x, "layer 1 softmax", "layer 2 half")
+    assertLogitsRejected(Model.input([4]).add(Layer.softmax()).add(half), x, "layer 1 softmax", "layer 2 half")
     const m = Model.input([4]).add(half).add(Layer.softmax())
     expect(values(m.logits([], x))).toEqual(values(Tensor.mul(x, 0.5)))
   })
