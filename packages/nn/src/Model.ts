@@ -85,6 +85,8 @@ export interface Model<
    *
    * @example
    * ```ts
+   * import { Effect, Random } from "effect"
+   *
    * declare const x: Tensor.Tensor<readonly [8, 784]>
    * const model = Model.input([784]).add(Layer.dense({ units: 10, activation: "softmax" }))
    * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
@@ -101,6 +103,8 @@ export interface Model<
  *
  * @example
  * ```ts
+ * import { Effect, Random } from "effect"
+ *
  * declare const x: Tensor.Tensor<readonly [8, 784]>
  * const model = Model.input([784]).add(Layer.dense({ units: 10, activation: "softmax" })).add(Layer.dropout(0.5))
  * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
@@ -258,7 +262,7 @@ export const input = <const S extends Shape, D extends DType = "float32">(
  *
  * @example
  * ```ts
- * Model.parameterCount(model) // 1,276,466 for the classic MNIST CNN
+ * Model.parameterCount(Reference.mnistCnn) // 1,276,466 for the classic MNIST CNN
  * ```
  */
 export const parameterCount = (model: AnyModel): number => model.layers.reduce((n, l) => n + l.parameters, 0)
@@ -268,7 +272,7 @@ export const parameterCount = (model: AnyModel): number => model.layers.reduce((
  *
  * @example
  * ```ts
- * console.log(Model.summary(model))
+ * console.log(Model.summary(Reference.mnistCnn))
  * ```
  */
 export const summary = (model: AnyModel): string => {

@@ -13,11 +13,11 @@ type DType = Tensor.DType
 type AnyTensor = Tensor.AnyTensor
 
 /**
- * The key under which a layer carries its type-level rule.
+ * The key under which a layer carries its type-level rule (`Layer.make` fills it; users need not spell it).
  *
  * @example
  * ```ts
- * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
+ * const rule: Layer.RuleTypeId = Layer.RuleTypeId
  * ```
  */
 export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
@@ -27,17 +27,18 @@ export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
  *
  * @example
  * ```ts
- * type K = Layer.RuleTypeId
+ * type RuleOf<L> = L extends { readonly [K in Layer.RuleTypeId]: (_: never) => infer R } ? R : never
  * ```
  */
 export type RuleTypeId = typeof RuleTypeId
 
 /**
  * The runtime value under `RuleTypeId`: it only fixes the rule's variance (the rule itself is types only).
+ * `Layer.make` puts it there; the library's own layers spell it.
  *
  * @example
  * ```ts
- * const scale = (): Scale => ({ [Layer.RuleTypeId]: Layer.variance, _tag: "Scale", label: "scale", build })
+ * const carrier = { [Layer.RuleTypeId]: Layer.variance }
  * ```
  */
 export const variance = (_: never): never => _
@@ -46,8 +47,9 @@ export const variance = (_: never): never => _
  * A layer's type-level rule. The input slots `In` (input shape), `DType` and `Index` (the layer's position,
  * for error messages) are filled by intersection; the output slots are read from the result, as in
  * `(R & { readonly In: S })["Out"]`. A rule reads its inputs through `InputShape<this>`, `InputDType<this>`
- * and `Where<this>` (as type arguments: `this` is not allowed inside a nested object type). Parameter types
- * are type aliases, not interfaces, so that they are pytrees.
+ * and `Where<this>` (as type arguments: `this` is not allowed inside a nested object type), and rejects an
+ * input with `Invalid<this, "...">`. Parameter types are type aliases, not interfaces, so that they are
+ * pytrees. `Layer.make<Rule>({ ... })` makes a layer from a rule and its runtime parts.
  *
  * @example
  * ```ts
@@ -93,7 +95,12 @@ export type InputShape<R extends Rule> = R["In"] extends infer S extends Shape ?
  *
  * @example
  * ```ts
- * interface ScaleRule extends Layer.Rule { readonly Params: ScaleParams<Layer.InputDType<this>> }
+ * type BiasParams<D extends Tensor.DType> = { readonly bias: Tensor.Tensor<readonly [], D> }
+ * interface BiasRule extends Layer.Rule {
+ *   readonly Label: "bias"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: BiasParams<Layer.InputDType<this>>
+ * }
  * ```
  */
 export type InputDType<R extends Rule> = R["DType"] extends infer D extends DType ? D : DType
@@ -113,7 +120,7 @@ export type InputIndex<R extends Rule> = R["Index"] & number
  *
  * @example
  * ```ts
- * type RankError<R extends Layer.Rule> = ShapeError<`${Layer.Where<R>}: expected rank 2`>
+ * type Named<R extends Layer.Rule> = `${Layer.Where<R>}: expected rank 2` // `Layer.Invalid` builds this
  * ```
  */
 export type Where<R extends Rule> = `layer ${InputIndex<R>} ${R["Label"]}`
@@ -183,7 +190,7 @@ export interface ApplyContext {
  *
  * @example
  * ```ts
- * const built: Layer.Built = layer.build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
+ * const built: Layer.Built = Layer.conv2d({ filters: 8, kernelSize: 3 }).build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
  * ```
  */
 export interface Built {
@@ -209,7 +216,14 @@ export interface Built {
  *
  * @example
  * ```ts
- * interface Scale extends Layer.Layer<ScaleRule, "Scale"> {}
+ * interface DoubleRule extends Layer.Rule {
+ *   readonly Label: "double"
+ *   readonly Out: Layer.InputShape<this>
+ *   readonly Params: never
+ * }
+ * interface Double extends Layer.Layer<DoubleRule> {}
+ * const double = (): Double =>
+ *   Layer.make<DoubleRule>({ label: "double", outShape: (input) => input, forward: (_, x) => Tensor.mul(x, 2) })
  * ```
  */
 export interface Layer<R extends Rule = Rule, Tag extends string = string> {
