@@ -186,5 +186,8 @@ describe("Layer.make: the layer's seed and context, and its runtime checks", () 
     )
     const noisyBlock = Model.input([4]).add(Layer.residual(noise()))
     expect(() => noisyBlock.apply([[]] as never, x)).toThrow("layer 1 residual.0 noise: its params are missing")
+    expect(() => noisyBlock.apply([[3]] as never, x)).toThrow(
+      "layer 1 residual.0 noise: its params are a number; pass the params that model.init made"
+    )
   })
 })

@@ -123,8 +123,12 @@ export const make = <R extends Rule>(definition: Definition<R>): Layer<R> => ({
       f: NonNullable<Definition<R>["logits"]>
     ) =>
     (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
-      if (init !== undefined && p === undefined) {
-        throw new TypeError(`${name}: its params are missing; pass the params that model.init made`)
+      if (init !== undefined && !Pytree.isNode(p) && !Tensor.isTensor(p)) {
+        throw new TypeError(
+          `${name}: its params are ${
+            p === undefined ? "missing" : `a ${typeof p}`
+          }; pass the params that model.init made`
+        )
       }
       const y = f(asRuleParams<R>(p), x, { training: ctx.training, seed: Prng.derive(ctx.seed, stream), name })
       const expected = [x.shape[0]!, ...out.slice(1)]
