@@ -128,6 +128,17 @@ describe("layer normalisation, a user-defined layer", () => {
       // @ts-expect-error layer 1 layerNorm: expected input of rank 2 or more [batch, ..., features], got [number]
       scalars.add(layerNorm())
     ).toThrow("layer 1 layerNorm: expected input of rank 2 or more [batch, ..., features], got [1]")
+    // Inside a combinator the compile error names the block's position and the user layer, as for built-ins.
+    expect(() =>
+      // @ts-expect-error layer 1 layerNorm: expected input of rank 2 or more [batch, ..., features], got [number]
+      scalars.add(Layer.residual(layerNorm()))
+    ).toThrow("expected input of rank 2 or more [batch, ..., features], got [1]")
+    // And the next layer sees its output shape: a wrong wiring after it fails with the built-in message.
+    const normed = Model.input([6]).add(layerNorm())
+    expect(() =>
+      // @ts-expect-error layer 2 conv2d(2): input must have rank 4 [N, H, W, C], got [number, 6]
+      normed.add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
+    ).toThrow("layer 2 conv2d(2): input must have rank 4 [N, H, W, C], got [1, 6]")
   })
 
   it("is the code the guide shows", () => {
