@@ -38,20 +38,21 @@ export interface Fans {
 const TRUNCATED_STD = 0.8796256610342398
 
 /**
- * Creates a tensor of `shape` with an initialiser.
+ * Creates a tensor of `shape` (its static type keeps the shape) with an initialiser; the values are a pure
+ * function of `seed`.
  *
  * @example
  * ```ts
  * const w = Initializer.create("glorotUniform", [784, 10], { fanIn: 784, fanOut: 10 }, 42, "float32")
  * ```
  */
-export const create = <D extends Tensor.DType>(
+export const create = <const S extends ReadonlyArray<number>, D extends Tensor.DType>(
   init: Initializer,
-  shape: ReadonlyArray<number>,
+  shape: S,
   fans: Fans,
   seed: number,
   dtype: D
-): Tensor.Tensor<ReadonlyArray<number>, D> => {
+): Tensor.Tensor<S, D> => {
   const n = shape.reduce((a, b) => a * b, 1)
   const data = dtype === "float64" ? new Float64Array(n) : new Float32Array(n)
   if (typeof init === "function") {

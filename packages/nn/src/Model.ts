@@ -21,7 +21,7 @@ import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
 import * as Layer from "./Layer.ts"
-import { runChain } from "./layers/chain.ts"
+import { runChain, traceAfter } from "./layers/chain.ts"
 
 type Shape = Rules.Shape
 type DType = Tensor.DType
@@ -74,10 +74,61 @@ export interface Model<
   apply(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
 
   /**
-   * The forward pass without a final softmax (a softmax activation of the last layer is skipped), for
-   * losses that are computed stably from logits.
+   * The forward pass without a final softmax, for losses that are computed stably from logits. When the
+   * model's last operation is a softmax (`Layer.softmax()`, a `dense`/`conv2d` with `activation: "softmax"`,
+   * or either as the last layer of a trailing `Layer.sequential`), it is left out; a model without a softmax
+   * gives the same as `apply`, and a softmax elsewhere followed by a layer with parameters is an ordinary
+   * step of the forward pass. A softmax whose output reaches the model's output through layers that keep
+   * it (dropout, pooling, an activation, a residual or parallel block, a user layer) cannot be left out:
+   * `logits` throws a `LogitsError` naming both layers rather than return values computed from
+   * probabilities.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Random } from "effect"
+   *
+   * declare const x: Tensor.Tensor<readonly [8, 784]>
+   * const model = Model.input([784]).add(Layer.dense({ units: 10, activation: "softmax" }))
+   * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+   * const z = model.logits(params, x) // x W + b, before the softmax
+   * ```
    */
   logits(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
+}
+
+/**
+ * Thrown by `model.logits` when a softmax's output reaches the model's output through a layer that keeps it
+ * (so the output is computed from probabilities and there are no logits to return). `softmax` names the
+ * layer whose softmax it is and `after` the first layer that keeps it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Random } from "effect"
+ *
+ * declare const x: Tensor.Tensor<readonly [8, 784]>
+ * const model = Model.input([784]).add(Layer.dense({ units: 10, activation: "softmax" })).add(Layer.dropout(0.5))
+ * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+ * try {
+ *   model.logits(params, x)
+ * } catch (e) {
+ *   if (e instanceof Model.LogitsError) console.log(e.softmax, e.after) // "layer 1 dense(10)" "layer 2 dropout(0.5)"
+ * }
+ * ```
+ */
+export class LogitsError extends Error {
+  readonly _tag = "LogitsError"
+  /** The layer whose softmax cannot be left out, e.g. `layer 1 dense(10)`. */
+  readonly softmax: string
+  /** The first layer that keeps the softmax's output, e.g. `layer 2 dropout(0.5)`. */
+  readonly after: string
+  constructor(softmax: string, after: string) {
+    super(
+      `model.logits: the softmax of ${softmax} is not the model's last operation (${after} keeps its output), so the model's output is computed from probabilities and logits cannot leave the softmax out; make that softmax the model's last operation (put ${after} before it) or drop it, or use model.apply for the probabilities`
+    )
+    this.name = "LogitsError"
+    this.softmax = softmax
+    this.after = after
+  }
 }
 
 /** A layer as the model built it. */
@@ -104,6 +155,8 @@ class ModelImpl {
   readonly built: ReadonlyArray<Layer.Built>
   readonly layers: ReadonlyArray<LayerInfo>
   readonly init: Effect.Effect<ReadonlyArray<Pytree.Pytree>>
+  /** Where the output stands with respect to a softmax (what `logits` may leave out). */
+  readonly trace: Layer.SoftmaxTrace
 
   constructor(
     inputShape: ReadonlyArray<number>,
@@ -117,6 +170,7 @@ class ModelImpl {
     this.layers = layers
     const last = built.length === 0 ? inputShape : built[built.length - 1]!.outShape
     this.outputShape = [-1, ...last.slice(1)]
+    this.trace = built.reduce((t: Layer.SoftmaxTrace, b) => traceAfter(b, t), undefined)
     this.init = Effect.gen({ self: this }, function*() {
       const params: Array<Pytree.Pytree> = []
       for (const b of this.built) {
@@ -170,6 +224,7 @@ class ModelImpl {
   }
 
   logits(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: ApplyOptions): Tensor.AnyTensor {
+    if (this.trace?.after !== undefined) throw new LogitsError(this.trace.softmax, this.trace.after)
     return this.run(params, x, options, true)
   }
 }
@@ -207,8 +262,7 @@ export const input = <const S extends Shape, D extends DType = "float32">(
  *
  * @example
  * ```ts
- * const model = Reference.mnistCnn
- * Model.parameterCount(model) // 1,276,466 for the classic MNIST CNN
+ * Model.parameterCount(Reference.mnistCnn) // 1,276,466 for the classic MNIST CNN
  * ```
  */
 export const parameterCount = (model: AnyModel): number => model.layers.reduce((n, l) => n + l.parameters, 0)
@@ -218,8 +272,7 @@ export const parameterCount = (model: AnyModel): number => model.layers.reduce((
  *
  * @example
  * ```ts
- * const model = Reference.mnistCnn
- * console.log(Model.summary(model))
+ * console.log(Model.summary(Reference.mnistCnn))
  * ```
  */
 export const summary = (model: AnyModel): string => {

@@ -1,8 +1,9 @@
-// A layer defined outside the library: "scale by a learned scalar". Its type-level rule (an interface with
-// `In`/`DType` slots, Effect TypeLambda style) gives its output shape and its params; it composes into a
-// `Model` and into the combinators like the built-in layers, at compile time and at run time.
-import { grad, type Pytree } from "@typegrad/autodiff"
-import { Layer, Loss, Model } from "@typegrad/nn"
+// A layer defined outside the library with the public helper `Layer.make`: "scale by a learned scalar". Its
+// type-level rule (an interface with `In`/`DType` slots, Effect TypeLambda style) gives its output shape and
+// its params; it composes into a `Model` and into the combinators like the built-in layers, at compile time
+// and at run time.
+import { grad } from "@typegrad/autodiff"
+import { Initializer, Layer, Loss, Model } from "@typegrad/nn"
 import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
@@ -21,27 +22,15 @@ interface ScaleRule extends Layer.Rule {
 }
 
 /** `x * s` with a learned scalar `s` (initialised to 1). */
-interface Scale extends Layer.Layer<ScaleRule, "Scale"> {}
+interface Scale extends Layer.Layer<ScaleRule> {}
 
-const scaleOf = (p: Pytree.Pytree | undefined): Tensor.AnyTensor => {
-  const s = p !== undefined && "scale" in p ? p.scale : undefined
-  if (!Tensor.isTensor(s)) throw new TypeError("scale: its params must be { scale }")
-  return s
-}
-
-const scale = (): Scale => ({
-  [Layer.RuleTypeId]: Layer.variance,
-  _tag: "Scale",
-  label: "scale",
-  build: (input, name) => ({
-    name,
-    outShape: input,
-    parameters: 1,
-    init: (_seed, dtype) => ({ scale: Tensor.ones([], { dtype }) }),
-    apply: (p, x) => Tensor.mul(x, scaleOf(p)),
-    applyLogits: (p, x) => Tensor.mul(x, scaleOf(p))
+const scale = (): Scale =>
+  Layer.make<ScaleRule>({
+    label: "scale",
+    outShape: (input) => input,
+    init: ({ dtype }) => ({ scale: Tensor.ones([], { dtype }) }),
+    forward: (p, x) => Tensor.mul(x, p.scale)
   })
-})
 
 const model = Model.input([4])
   .add(Layer.dense({ units: 3 }))
@@ -102,5 +91,103 @@ describe("a user-defined layer", () => {
     expect(g[1].scale.shape).toEqual([])
     expect(Tensor.item(g[1].scale)).not.toBe(0)
     expect(Tensor.item(g[2][0].scale)).not.toBe(0)
+  })
+})
+
+describe("Layer.make: the layer's seed and context, and its runtime checks", () => {
+  const run = <A>(e: Effect.Effect<A>) => Effect.runSync(e.pipe(Random.withSeed(1)))
+  type NoiseParams<D extends Tensor.DType> = { readonly w: Tensor.Tensor<readonly [4], D> }
+  interface NoiseRule extends Layer.Rule {
+    readonly Label: "noise"
+    readonly Out: Layer.InputShape<this>
+    readonly Params: NoiseParams<Layer.InputDType<this>>
+  }
+  /** Random weights from the layer's seed; in training, adds noise drawn from the pass's seed for the layer. */
+  const noise = () =>
+    Layer.make<NoiseRule>({
+      label: "noise",
+      outShape: (
+        input
+      ) => (input.length === 2 && input[1] === 4 ? input : `expected [batch, 4], got [${input.join(", ")}]`),
+      init: ({ dtype, seed }) => ({
+        w: Initializer.create("glorotUniform", [4], { fanIn: 4, fanOut: 4 }, seed, dtype)
+      }),
+      forward: ({ w }, x, { training, seed }) =>
+        training
+          ? Tensor.add(
+            Tensor.mul(x, w),
+            Initializer.create("heUniform", x.shape, { fanIn: 1, fanOut: 1 }, seed, x.dtype)
+          )
+          : Tensor.mul(x, w)
+    })
+  const twoNoises = Model.input([4]).add(noise()).add(Layer.sequential(noise()))
+  const x = Tensor.fromArray([1, 2, 3, 4, -1, -2, -3, -4], [2, 4])
+  const values = (t: Tensor.AnyTensor) => Array.from(Tensor.toArray(t))
+
+  it("init draws from the layer's seed: reproducible from Random's seed, distinct per position and seed", () => {
+    const [a, [b]] = run(twoNoises.init)
+    const [a2, [b2]] = run(twoNoises.init)
+    const [a3] = Effect.runSync(twoNoises.init.pipe(Random.withSeed(2)))
+    expect(values(a.w)).toEqual(values(a2.w))
+    expect(values(b.w)).toEqual(values(b2.w))
+    expect(values(a.w)).not.toEqual(values(b.w))
+    expect(values(a.w)).not.toEqual(values(a3.w))
+    expect(twoNoises.layers.map((l) => l.parameters)).toEqual([4, 4])
+  })
+
+  it("forward gets the training flag and a per-layer seed of the pass", () => {
+    const p = run(twoNoises.init)
+    const evaluation = values(twoNoises.apply(p, x))
+    expect(values(twoNoises.apply(p, x, { seed: 3 }))).toEqual(evaluation)
+    const t3 = values(twoNoises.apply(p, x, { training: true, seed: 3 }))
+    expect(values(twoNoises.apply(p, x, { training: true, seed: 3 }))).toEqual(t3)
+    expect(t3).not.toEqual(evaluation)
+    expect(values(twoNoises.apply(p, x, { training: true, seed: 4 }))).not.toEqual(t3)
+    // The two layers draw different noise from the same pass seed (with w = 1, each adds its own noise).
+    const ones = { w: Tensor.ones([4]) }
+    const one = Model.input([4]).add(noise())
+    const n1 = values(Tensor.sub(one.apply([ones], x, { training: true, seed: 3 }), x))
+    const both = Model.input([4]).add(noise()).add(noise())
+    const n12 = values(Tensor.sub(both.apply([ones, ones], x, { training: true, seed: 3 }), x))
+    const n2 = n12.map((v, i) => v - n1[i]!)
+    expect(n2.some((v, i) => Math.abs(v - n1[i]!) > 1e-3)).toBe(true)
+  })
+
+  it("outShape's message becomes a ShapeError naming the layer", () => {
+    expect(() => Model.input([3]).add(noise())).toThrow("layer 1 noise: expected [batch, 4], got [1, 3]")
+  })
+
+  it("checks outShape, init and forward against each other, naming the layer", () => {
+    interface IdRule extends Layer.Rule {
+      readonly Label: "id"
+      readonly Out: Layer.InputShape<this>
+      readonly Params: never
+    }
+    const id = (parts: Partial<Layer.Definition<IdRule>>) =>
+      Layer.make<IdRule>({ label: "id", outShape: (input) => input, forward: (_, v) => v, ...parts })
+    const v = Model.input([4])
+    expect(() => v.add(id({ outShape: (input) => [2, ...input.slice(1)] }))).toThrow(
+      "layer 1 id: outShape must keep the batch dim, got [2, 4] for input [1, 4]"
+    )
+    expect(() => v.add(id({ outShape: () => [1, 0] }))).toThrow(
+      "layer 1 id: outShape must return positive integer dims"
+    )
+    const flat = v.add(id({ forward: (_, t) => Tensor.reshape(t, [-1]) }))
+    expect(() => flat.apply([], x)).toThrow(
+      "layer 1 id: forward returned [8] where outShape gives [2, 4]; make forward and outShape agree"
+    )
+    const withInit = (init: () => never) => v.add(id({ init }))
+    expect(() => withInit(() => 3 as never)).toThrow("layer 1 id: init must return a pytree of float32 tensors")
+    expect(() => withInit(() => ({ a: [1] }) as never)).toThrow(
+      "layer 1 id: init must return a pytree of float32 tensors"
+    )
+    expect(() => withInit(() => ({ a: Tensor.zeros([2], { dtype: "float64" }) }) as never)).toThrow(
+      "got a of dtype float64; create it with { dtype }"
+    )
+    const noisyBlock = Model.input([4]).add(Layer.residual(noise()))
+    expect(() => noisyBlock.apply([[]] as never, x)).toThrow("layer 1 residual.0 noise: its params are missing")
+    expect(() => noisyBlock.apply([[3]] as never, x)).toThrow(
+      "layer 1 residual.0 noise: its params are a number; pass the params that model.init made"
+    )
   })
 })

@@ -12,15 +12,21 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "../../..")
 const sources = [
   ...readdirSync(join(here, "../typetest")).filter((f) => f.endsWith(".ts")).map((f) => join(here, "../typetest", f)),
-  join(here, "custom-layer.test.ts")
+  join(here, "custom-layer.test.ts"),
+  join(here, "layer-norm.test.ts")
 ]
+// Modules the sources import relatively (./fixtures/...), copied beside them unchanged.
+const fixtures = readdirSync(join(here, "fixtures")).filter((f) => f.endsWith(".ts"))
 const base = join(here, ".generated")
 mkdirSync(base, { recursive: true })
 const dir = mkdtempSync(join(base, "messages-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 it("each @ts-expect-error in the nn type tests is the error its comment quotes", () => {
-  const files = sources.map((source, i) => ({ name: `f${i}.ts`, text: readFileSync(source, "utf8") }))
+  const files = [
+    ...sources.map((source, i) => ({ name: `f${i}.ts`, text: readFileSync(source, "utf8") })),
+    ...fixtures.map((f) => ({ name: `fixtures/${f}`, text: readFileSync(join(here, "fixtures", f), "utf8") }))
+  ]
   const report = TypeCheck.check(files, {
     dir,
     extends: relative(dir, join(root, "tsconfig.base.json")),

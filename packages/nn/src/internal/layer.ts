@@ -4,8 +4,9 @@
  * @internal
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
-import { type Pytree, Tensor } from "@typegrad/tensor"
+import { Pytree, Tensor } from "@typegrad/tensor"
 import type { Activation } from "../layers/activation.ts"
+import type { Rule, RuleParams } from "../layers/layer.ts"
 
 type AnyTensor = Tensor.AnyTensor
 
@@ -85,3 +86,32 @@ export type HasBias<C> = C extends { readonly useBias: false } ? false : true
 
 /** The parameter tuple of a block, or `never` when no layer of it has parameters. */
 export type BlockParams<P> = P extends readonly [] ? never : P
+
+/**
+ * What a user layer's `init` returned (`Layer.make`), checked to be a pytree of tensors of the model's
+ * dtype; the cast then only states what the check found.
+ */
+export const treeOf = (name: string, value: unknown, dtype: Tensor.DType): Pytree.Pytree => {
+  const what = (detail: string) =>
+    new TypeError(`${name}: init must return a pytree of ${dtype} tensors (plain objects and arrays), ${detail}`)
+  if (!Pytree.isNode(value) && !Tensor.isTensor(value)) throw what(`got ${value === null ? "null" : typeof value}`)
+  const tree = value as Pytree.Pytree
+  let leaves: ReadonlyArray<readonly [Pytree.Path, AnyTensor]>
+  try {
+    leaves = Pytree.leavesWithPath(tree)
+  } catch (e) {
+    throw what(`but ${e instanceof Error ? e.message.replace(/^pytree: /, "") : String(e)}`)
+  }
+  const wrong = leaves.find(([, t]) => t.dtype !== dtype)
+  if (wrong !== undefined) {
+    throw what(`got ${Pytree.pathString(wrong[0]) || "a tensor"} of dtype ${wrong[1].dtype}; create it with { dtype }`)
+  }
+  return tree
+}
+
+/**
+ * A user layer's params as its rule's `Params` (`Layer.make`): the model hands each layer the pytree its
+ * `init` returned (checked by `treeOf`); a layer without parameters gets `undefined`, where its rule says
+ * `never` (its `forward` does not read it).
+ */
+export const asRuleParams = <R extends Rule>(p: Pytree.Pytree | undefined): RuleParams<R> => p as RuleParams<R>

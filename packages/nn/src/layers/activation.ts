@@ -62,7 +62,9 @@ export const activation = <const A extends Activation>(a: A): ActivationLayer<A>
     parameters: 0,
     init: undefined,
     apply: (_, x) => applyActivation(a, x),
-    applyLogits: (_, x) => (a === "softmax" ? x : applyActivation(a, x))
+    applyLogits: (_, x) => (a === "softmax" ? x : applyActivation(a, x)),
+    // A softmax ends the layer; other activations keep an earlier softmax (relu of probabilities...).
+    ...(a === "softmax" ? { trace: () => ({ softmax: name }) } : {})
   })
 })
 

@@ -8,7 +8,7 @@ import type { Shape as Rules } from "@typegrad/shape"
 import type { Pytree, Tensor } from "@typegrad/tensor"
 import { entries } from "../internal/layer.ts"
 import * as Prng from "../internal/prng.ts"
-import type { Any, ApplyContext, Built, Output, Params } from "./layer.ts"
+import type { Any, ApplyContext, Built, Output, Params, SoftmaxTrace } from "./layer.ts"
 
 type Shape = Rules.Shape
 type DType = Tensor.DType
@@ -101,3 +101,15 @@ export const chainApply =
     }
     return runChain(chain.built, entries(p), x, ctx, logits)
   }
+
+/** `t` as seen after layer `name` that keeps its input: a softmax before it is carried (the first keeper named). */
+export const carry = (t: SoftmaxTrace, name: string): SoftmaxTrace =>
+  t === undefined ? undefined : { softmax: t.softmax, after: t.after ?? name }
+
+/** The trace after built layer `b` given its input's: the layer's own `trace`, or it keeps its input's. */
+export const traceAfter = (b: Built, input: SoftmaxTrace): SoftmaxTrace =>
+  b.trace === undefined ? carry(input, b.name) : b.trace(input)
+
+/** The trace of a chain named `name` given its input's (an empty chain keeps its input's softmax). */
+export const chainTrace = (built: ReadonlyArray<Built>, input: SoftmaxTrace, name: string): SoftmaxTrace =>
+  built.length === 0 ? carry(input, name) : built.reduce((t: SoftmaxTrace, b) => traceAfter(b, t), input)

@@ -157,7 +157,9 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> => ({
         return useBias ? { kernel, bias: Tensor.zeros([config.filters], { dtype }) } : { kernel }
       },
       apply: (p, x) => apply(p, x, false),
-      applyLogits: (p, x) => apply(p, x, true)
+      applyLogits: (p, x) => apply(p, x, true),
+      // Parameters come between any earlier softmax and the output; a softmax activation ends the layer.
+      trace: () => (config.activation === "softmax" ? { softmax: name } : undefined)
     }
   }
 })

@@ -132,7 +132,9 @@ export const dense = <const C extends DenseConfig>(config: C): Dense<C> => ({
         return useBias ? { kernel, bias: Tensor.zeros([config.units], { dtype }) } : { kernel }
       },
       apply: (p, x) => apply(p, x, false),
-      applyLogits: (p, x) => apply(p, x, true)
+      applyLogits: (p, x) => apply(p, x, true),
+      // Parameters come between any earlier softmax and the output; a softmax activation ends the layer.
+      trace: () => (config.activation === "softmax" ? { softmax: name } : undefined)
     }
   }
 })

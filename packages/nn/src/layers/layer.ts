@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Shape as Rules } from "@typegrad/shape"
+import type { Shape as Rules, ShapeError } from "@typegrad/shape"
 import type { Pytree, Tensor } from "@typegrad/tensor"
 
 type Shape = Rules.Shape
@@ -13,12 +13,11 @@ type DType = Tensor.DType
 type AnyTensor = Tensor.AnyTensor
 
 /**
- * The key under which a layer carries its type-level rule.
+ * The key under which a layer carries its type-level rule (`Layer.make` fills it; users need not spell it).
  *
  * @example
  * ```ts
- * const layer = Layer.relu()
- * Layer.RuleTypeId in layer // true: every layer carries its rule under this key
+ * const rule: Layer.RuleTypeId = Layer.RuleTypeId
  * ```
  */
 export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
@@ -28,18 +27,18 @@ export const RuleTypeId: unique symbol = Symbol.for("@typegrad/nn/Layer/Rule")
  *
  * @example
  * ```ts
- * type K = Layer.RuleTypeId
+ * type RuleOf<L> = L extends { readonly [K in Layer.RuleTypeId]: (_: never) => infer R } ? R : never
  * ```
  */
 export type RuleTypeId = typeof RuleTypeId
 
 /**
  * The runtime value under `RuleTypeId`: it only fixes the rule's variance (the rule itself is types only).
+ * `Layer.make` puts it there; the library's own layers spell it.
  *
  * @example
  * ```ts
- * const layer = Layer.relu()
- * layer[Layer.RuleTypeId] === Layer.variance // true: the same function in every layer
+ * const carrier = { [Layer.RuleTypeId]: Layer.variance }
  * ```
  */
 export const variance = (_: never): never => _
@@ -48,8 +47,9 @@ export const variance = (_: never): never => _
  * A layer's type-level rule. The input slots `In` (input shape), `DType` and `Index` (the layer's position,
  * for error messages) are filled by intersection; the output slots are read from the result, as in
  * `(R & { readonly In: S })["Out"]`. A rule reads its inputs through `InputShape<this>`, `InputDType<this>`
- * and `Where<this>` (as type arguments: `this` is not allowed inside a nested object type). Parameter types
- * are type aliases, not interfaces, so that they are pytrees.
+ * and `Where<this>` (as type arguments: `this` is not allowed inside a nested object type), and rejects an
+ * input with `Invalid<this, "...">`. Parameter types are type aliases, not interfaces, so that they are
+ * pytrees. `Layer.make<Rule>({ ... })` makes a layer from a rule and its runtime parts.
  *
  * @example
  * ```ts
@@ -95,11 +95,11 @@ export type InputShape<R extends Rule> = R["In"] extends infer S extends Shape ?
  *
  * @example
  * ```ts
- * type ScaleParams<D extends Tensor.DType> = { readonly scale: Tensor.Tensor<readonly [], D> }
- * interface ScaleRule extends Layer.Rule {
- *   readonly Label: "scale"
+ * type BiasParams<D extends Tensor.DType> = { readonly bias: Tensor.Tensor<readonly [], D> }
+ * interface BiasRule extends Layer.Rule {
+ *   readonly Label: "bias"
  *   readonly Out: Layer.InputShape<this>
- *   readonly Params: ScaleParams<Layer.InputDType<this>>
+ *   readonly Params: BiasParams<Layer.InputDType<this>>
  * }
  * ```
  */
@@ -120,10 +120,55 @@ export type InputIndex<R extends Rule> = R["Index"] & number
  *
  * @example
  * ```ts
- * type RankError<R extends Layer.Rule> = ShapeError<`${Layer.Where<R>}: expected rank 2`>
+ * type Named<R extends Layer.Rule> = `${Layer.Where<R>}: expected rank 2` // `Layer.Invalid` builds this
  * ```
  */
 export type Where<R extends Rule> = `layer ${InputIndex<R>} ${R["Label"]}`
+
+/**
+ * The compile-time error of a rule whose input does not fit: a `ShapeError` whose message starts with the
+ * layer's name (`layer 3 layerNorm: ...`), the style of every built-in layer's messages.
+ *
+ * @example
+ * ```ts
+ * interface RankTwoRule extends Layer.Rule {
+ *   readonly Label: "rankTwo"
+ *   readonly Out: Layer.InputShape<this>["length"] extends 2 ? Layer.InputShape<this>
+ *     : Layer.Invalid<this, "expected rank 2 [batch, features]">
+ *   readonly Params: never
+ * }
+ * ```
+ */
+export type Invalid<R extends Rule, Message extends string> = ShapeError<`${Where<R>}: ${Message}`>
+
+/**
+ * The parameter type of rule `R` when the input shape and dtype are known only at run time (unknown dims
+ * are `number`): what a layer's `forward` receives and its `init` returns.
+ *
+ * @example
+ * ```ts
+ * type P = Layer.RuleParams<Layer.DenseRule<{ units: 10 }>>
+ * // { kernel: Tensor<readonly [number, 10], DType>, bias: Tensor<readonly [10], DType> }
+ * ```
+ */
+export type RuleParams<R extends Rule> = (R & {
+  readonly In: Shape
+  readonly DType: DType
+  readonly Index: number
+})["Params"]
+
+/**
+ * Where a layer's output stands with respect to a softmax, for `Model.logits`: `undefined` when it is not
+ * computed from a softmax's output (or a layer with parameters came between), `{ softmax }` when the layer
+ * ends with that softmax (its `applyLogits` leaves it out), `{ softmax, after }` when the softmax's output
+ * reaches the layer's output through layer `after` (logits cannot leave it out).
+ *
+ * @example
+ * ```ts
+ * const t: Layer.SoftmaxTrace = { softmax: "layer 3 softmax", after: "layer 4 dropout(0.5)" }
+ * ```
+ */
+export type SoftmaxTrace = { readonly softmax: string; readonly after?: string } | undefined
 
 /**
  * Runtime context of a forward pass.
@@ -145,8 +190,7 @@ export interface ApplyContext {
  *
  * @example
  * ```ts
- * const layer = Layer.conv2d({ filters: 8, kernelSize: 3 })
- * const built: Layer.Built = layer.build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
+ * const built: Layer.Built = Layer.conv2d({ filters: 8, kernelSize: 3 }).build([1, 28, 28, 1], "layer 1 conv2d(8)", 1)
  * ```
  */
 export interface Built {
@@ -160,6 +204,11 @@ export interface Built {
   readonly apply: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
   /** The same as `apply` without a final softmax (for losses computed stably from logits). */
   readonly applyLogits: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
+  /**
+   * The layer's `SoftmaxTrace` given its input's. When absent the layer keeps its input's softmax: a softmax
+   * before it reaches its output (`{ softmax, after: name }`), the safe default for `Model.logits`.
+   */
+  readonly trace?: (input: SoftmaxTrace) => SoftmaxTrace
 }
 
 /**
@@ -167,12 +216,14 @@ export interface Built {
  *
  * @example
  * ```ts
- * interface IdRule extends Layer.Rule {
- *   readonly Label: "id"
+ * interface DoubleRule extends Layer.Rule {
+ *   readonly Label: "double"
  *   readonly Out: Layer.InputShape<this>
  *   readonly Params: never
  * }
- * interface Id extends Layer.Layer<IdRule, "Id"> {}
+ * interface Double extends Layer.Layer<DoubleRule> {}
+ * const double = (): Double =>
+ *   Layer.make<DoubleRule>({ label: "double", outShape: (input) => input, forward: (_, x) => Tensor.mul(x, 2) })
  * ```
  */
 export interface Layer<R extends Rule = Rule, Tag extends string = string> {

@@ -7,7 +7,16 @@ import { Shape as Rules, type ShapeError } from "@typegrad/shape"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import { defaultAxis, entries } from "../internal/layer.ts"
 import * as Prng from "../internal/prng.ts"
-import { buildChain, chainApply, chainInit, chainParameters, type FoldOut, type FoldParams } from "./chain.ts"
+import {
+  buildChain,
+  carry,
+  chainApply,
+  chainInit,
+  chainParameters,
+  chainTrace,
+  type FoldOut,
+  type FoldParams
+} from "./chain.ts"
 import {
   type Any,
   type ApplyContext,
@@ -102,7 +111,13 @@ export const parallel = <const Bs extends ReadonlyArray<ReadonlyArray<Any>>, con
         parameters: chains.reduce((n, c) => n + chainParameters(c), 0),
         init: (seed, dtype) => chains.map((c) => chainInit(c)(seed, dtype)),
         apply,
-        applyLogits: apply
+        applyLogits: apply,
+        // A softmax that reaches any branch's output is part of the concatenation.
+        trace: (t) =>
+          carry(
+            chains.map((c, i) => chainTrace(c.built, t, `${name}[${i}]`)).find((b) => b !== undefined),
+            name
+          )
       }
     }
   }

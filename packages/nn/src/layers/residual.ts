@@ -8,9 +8,11 @@ import { type Pytree, Tensor } from "@typegrad/tensor"
 import type { BlockParams } from "../internal/layer.ts"
 import {
   buildChain,
+  carry,
   chainApply,
   chainInit,
   chainParameters,
+  chainTrace,
   type FoldOut,
   type FoldParams,
   hasParams
@@ -99,7 +101,9 @@ export const residual = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): Re
       parameters: chainParameters(chain),
       init: hasParams(chain) ? chainInit(chain) : undefined,
       apply,
-      applyLogits: apply
+      applyLogits: apply,
+      // `x + block(x)`: a softmax of the input or of the block reaches the output, never as its last step.
+      trace: (t) => carry(t ?? chainTrace(chain.built, t, name), name)
     }
   }
 })

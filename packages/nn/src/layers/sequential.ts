@@ -9,6 +9,7 @@ import {
   chainApply,
   chainInit,
   chainParameters,
+  chainTrace,
   type FoldOut,
   type FoldParams,
   hasParams
@@ -75,7 +76,8 @@ export const sequential = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): 
       parameters: chainParameters(chain),
       init: hasParams(chain) ? chainInit(chain) : undefined,
       apply: chainApply(chain, false, name),
-      applyLogits: chainApply(chain, true, name)
+      applyLogits: chainApply(chain, true, name),
+      trace: (t) => chainTrace(chain.built, t, name)
     }
   }
 })
