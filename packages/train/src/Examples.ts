@@ -102,7 +102,7 @@ export interface Batch<X extends Shape, T extends Pytree.Pytree, D extends DType
  * })
  * ```
  */
-export const make = <const X extends Shape, const T extends Pytree.Pytree, D extends DType = "float32">(input: {
+export const make = <const X extends Shape, const T extends object, D extends DType = "float32">(input: {
   readonly inputs: Tensor.Tensor<readonly [number, ...X], D>
   readonly targets: T
 }): Examples<X, Batched<T>, D> => {
@@ -111,6 +111,11 @@ export const make = <const X extends Shape, const T extends Pytree.Pytree, D ext
     throw new ShapeError("Examples.make", "Examples.make: inputs must have a leading example axis, got a scalar")
   }
   const count = inputs.shape[0]
+  if (!isTree(targets)) {
+    throw new TypeError(
+      "Examples.make: targets must be a tensor or nested arrays and plain objects of tensors (a pytree)"
+    )
+  }
   const leaves = Pytree.paths(targets)
   if (leaves.length === 0) {
     throw new ShapeError("Examples.make", "Examples.make: targets hold no tensor; give a tensor or a pytree of tensors")
@@ -127,6 +132,11 @@ export const make = <const X extends Shape, const T extends Pytree.Pytree, D ext
   }
   return { _tag: "Examples", inputs, targets: widenExampleAxis<Batched<T>>(targets), count }
 }
+
+/** True for a tensor, or arrays and plain objects of them. */
+const isTree = (u: unknown): u is Pytree.Pytree =>
+  Tensor.isTensor(u) ||
+  (Array.isArray(u) ? u.every(isTree) : Pytree.isNode(u) && Object.values(u).every(isTree))
 
 /**
  * True for `Examples` (as opposed to a classification `Dataset.Dataset`).

@@ -97,11 +97,7 @@ export interface Trainable<P> {
  * const mse: Train.LossFn<Tensor.Tensor<readonly [number, 2]>, Tensor.Tensor<readonly [number, 2]>> = Loss.meanSquaredError
  * ```
  */
-export type LossFn<O, T> = {
-  // A method's parameters are compared both ways, so a loss typed for specific shapes fits where the
-  // loop only knows `Tensor.AnyTensor` (the untyped `fit(config)` form).
-  bivarianceHack(output: O, target: T): Tensor.Tensor<readonly [], Tensor.DType>
-}["bivarianceHack"]
+export type LossFn<O, T> = (output: O, target: T) => Tensor.Tensor<readonly [], Tensor.DType>
 
 /**
  * A metric: a number from the model's output (or logits) and a batch's targets, the batch's mean. The
@@ -113,8 +109,20 @@ export type LossFn<O, T> = {
  *   Tensor.item(Tensor.mean(Tensor.abs(Tensor.sub(y, t))))
  * ```
  */
-export type MetricFn<O, T> = {
-  bivarianceHack(output: O, target: T): number
+export type MetricFn<O, T> = (output: O, target: T) => number
+
+/**
+ * A loss or metric as the untyped `fit(config)` takes it: a method's parameters are compared both ways,
+ * so a function typed for specific shapes fits where only `Tensor.AnyTensor` is known (the run-time
+ * check of the data against the model stands for the static one).
+ *
+ * @example
+ * ```ts
+ * const loss: Train.Loose<Tensor.Tensor<readonly [], Tensor.DType>> = Loss.meanSquaredError
+ * ```
+ */
+export type Loose<A> = {
+  bivarianceHack(output: Tensor.AnyTensor, target: Pytree.Pytree): A
 }["bivarianceHack"]
 
 /**
@@ -271,6 +279,8 @@ export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>, E = never, R 
 {
   readonly model: Trainable<P>
   readonly train: AnyData
+  readonly loss?: Loose<Tensor.Tensor<readonly [], Tensor.DType>> | undefined
+  readonly metrics?: Readonly<Record<string, Loose<number>>> | undefined
 }
 
 /**
@@ -374,7 +384,8 @@ type TargetCheck<Out extends Rules.Shape, T> = T extends Tensor.Tensor<infer S, 
 export type FitCheck<M, Data, Opt> = M extends
   Model.Model<infer In, infer Out, ReadonlyArray<Pytree.Pytree>, Tensor.DType, number>
   ? InputCheck<In, InputOf<Data>> extends infer C
-    ? unknown extends C ? Opt extends { readonly loss: LossFn<never, never> } ? unknown : TargetCheck<Out, TargetOf<Data>>
+    ? unknown extends C ? "loss" extends keyof Opt ? unknown
+      : TargetCheck<Out, TargetOf<Data>>
     : C
   : never
   : unknown
@@ -775,7 +786,16 @@ const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => 
   return Effect.sync(() => clearImmediate(handle))
 })
 
-type FitError = NonFiniteLossError | Safetensors.CheckpointError | DataShapeError
+/**
+ * The errors of `fit` itself (besides the `onEpoch` hook's).
+ *
+ * @example
+ * ```ts
+ * declare const e: Train.FitError
+ * e._tag // "NonFiniteLossError" | "CheckpointError" | "DataShapeError"
+ * ```
+ */
+export type FitError = NonFiniteLossError | Safetensors.CheckpointError | DataShapeError
 
 /**
  * Trains a model. Succeeds with the final parameters and history; fails with `NonFiniteLossError`,
