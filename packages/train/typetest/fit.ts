@@ -23,6 +23,9 @@ export const params: Effect.Effect<Model.ParamsOf<typeof cnn>, unknown, unknown>
 
 // @ts-expect-error Train.fit: the data's inputs are [number, 784] but the model's input is [number, 28, 28, 1]
 Train.fit(cnn, flat, options)
+declare const tall: Dataset.Dataset<readonly [14, 56, 1], 10>
+// @ts-expect-error Train.fit: the data's inputs are [number, 14, 56, 1] but the model's input is [number, 28, 28, 1]
+Train.fit(cnn, tall, options)
 // @ts-expect-error Train.fit: the targets are [number, 5] but the model's output is [number, 10] (the default loss, softmax cross-entropy, needs the output's shape)
 Train.fit(cnn, fiveClasses, options)
 
