@@ -368,9 +368,13 @@ type InputCheck<In extends Rules.Shape, X extends Rules.Shape> = DimsFit<X, In> 
 type TargetCheck<Out extends Rules.Shape, T> = T extends Tensor.Tensor<infer S, Tensor.DType>
   ? DimsFit<S, Out> extends true ? unknown
   : ShapeError<
-    `Train.fit: the targets are ${Rules.Show<S>} but the model's output is ${Rules.Show<Out>} (the default loss, softmax cross-entropy, needs the output's shape)`
+    `Train.fit: the targets are ${Rules.Show<S>} but the model's output is ${Rules.Show<
+      Out
+    >} (the default loss, softmax cross-entropy, needs the output's shape)`
   >
-  : ShapeError<"Train.fit: the default loss (softmax cross-entropy) needs one target tensor; give a loss for a pytree of targets">
+  : ShapeError<
+    "Train.fit: the default loss (softmax cross-entropy) needs one target tensor; give a loss for a pytree of targets"
+  >
 
 /**
  * `unknown` when `Data` fits model `M` (its inputs; its targets too unless `Opt` has a `loss`), else a
@@ -383,8 +387,7 @@ type TargetCheck<Out extends Rules.Shape, T> = T extends Tensor.Tensor<infer S, 
  */
 export type FitCheck<M, Data, Opt> = M extends
   Model.Model<infer In, infer Out, ReadonlyArray<Pytree.Pytree>, Tensor.DType, number>
-  ? InputCheck<In, InputOf<Data>> extends infer C
-    ? unknown extends C ? "loss" extends keyof Opt ? unknown
+  ? InputCheck<In, InputOf<Data>> extends infer C ? unknown extends C ? "loss" extends keyof Opt ? unknown
       : TargetCheck<Out, TargetOf<Data>>
     : C
   : never
@@ -399,7 +402,8 @@ export type FitCheck<M, Data, Opt> = M extends
  * ```
  */
 export type OptionsFor<M, Data, E = never, R = never> = M extends
-  Model.Model<Rules.Shape, infer Out, infer P, infer D, number> ? FitOptions<P, Tensor.Tensor<Out, D>, TargetOf<Data>, Data, E, R>
+  Model.Model<Rules.Shape, infer Out, infer P, infer D, number> ?
+  FitOptions<P, Tensor.Tensor<Out, D>, TargetOf<Data>, Data, E, R>
   : never
 
 type ErrorOf<Opt> = Opt extends { readonly onEpoch?: infer H } ? H extends (
@@ -486,9 +490,11 @@ const dataMismatch = (model: Trainable<unknown>, data: AnyData, objective: Objec
   } else {
     t = [-1, data.numClasses]
   }
-  return dimsFit(t, out) ? undefined : `Train.fit: the targets are ${showDims(t)} but the model's output is ${
-    showDims(out)
-  } (the default loss, softmax cross-entropy, needs the output's shape)`
+  return dimsFit(t, out) ?
+    undefined :
+    `Train.fit: the targets are ${showDims(t)} but the model's output is ${
+      showDims(out)
+    } (the default loss, softmax cross-entropy, needs the output's shape)`
 }
 
 interface Assessment {
@@ -528,7 +534,9 @@ const assess = <P>(
   })
 
 const forwardOf = <P>(model: Trainable<P>, objective: Objective) => {
-  if (objective.onLogits) return (p: P, x: Tensor.AnyTensor, options: Model.ApplyOptions | undefined) => model.logits(p, x, options)
+  if (objective.onLogits) {
+    return (p: P, x: Tensor.AnyTensor, options: Model.ApplyOptions | undefined) => model.logits(p, x, options)
+  }
   const apply = model.apply
   if (apply === undefined) throw new TypeError(`fit: lossOn "output" needs a model with apply; use lossOn "logits"`)
   return (p: P, x: Tensor.AnyTensor, options: Model.ApplyOptions | undefined) => apply.call(model, p, x, options)
@@ -585,7 +593,8 @@ export const earlyStop = (history: ReadonlyArray<EpochMetrics>, rule: EarlyStopp
         epoch: m.epoch,
         bestEpoch,
         best,
-        message: `early stopping after epoch ${m.epoch}: the ${what} has not improved by more than ${minDelta} for ${wait} epoch(s) (best ${best} at epoch ${bestEpoch})`
+        message:
+          `early stopping after epoch ${m.epoch}: the ${what} has not improved by more than ${minDelta} for ${wait} epoch(s) (best ${best} at epoch ${bestEpoch})`
       }
     }
   }
@@ -629,7 +638,12 @@ const checkpointFile = (p: string): Effect.Effect<string> =>
 const save = (
   directory: string,
   snap: Snapshot,
-  config: { readonly seed: number; readonly batchSize: number; readonly title?: string | undefined; readonly config?: Readonly<Record<string, unknown>> | undefined },
+  config: {
+    readonly seed: number
+    readonly batchSize: number
+    readonly title?: string | undefined
+    readonly config?: Readonly<Record<string, unknown>> | undefined
+  },
   optimizer: Optimizer.Optimizer,
   stopped: Stopped | undefined
 ): Effect.Effect<void, Safetensors.CheckpointError> =>
@@ -843,7 +857,9 @@ export const fit: {
       : { ...options, model: first as Trainable<P>, train: data }
   )
 
-const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(config: FitConfig<P, E, R>): Effect.Effect<FitResult<P>, FitError | E, Progress | R> =>
+const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
+  config: FitConfig<P, E, R>
+): Effect.Effect<FitResult<P>, FitError | E, Progress | R> =>
   Effect.gen(function*() {
     const progress = yield* Progress
     const model = config.model
@@ -1040,7 +1056,9 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(config: FitConfig<P, 
       })
 
     yield* Effect.gen(function*() {
-      for (let epoch = current.epochsDone + 1; epoch <= config.epochs && stopped === undefined; epoch++) {
+      for (let epoch = current.epochsDone + 1; epoch <= config.epochs; epoch++) {
+        // `runEpoch` sets `stopped` when early stopping ends the run (and a resumed run may start stopped).
+        if (stopped !== undefined) break
         yield* runEpoch(epoch)
       }
     }).pipe(

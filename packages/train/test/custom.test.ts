@@ -317,7 +317,11 @@ describe("learning-rate schedules", () => {
       "fit: learningRate needs optimizer to be a function of it"
     )
     await expect(
-      fit({ ...base(), epochs: 1, optimizer: (learningRate: Optimizer.LearningRate) => Optimizer.sgd({ learningRate }) })
+      fit({
+        ...base(),
+        epochs: 1,
+        optimizer: (learningRate: Optimizer.LearningRate) => Optimizer.sgd({ learningRate })
+      })
     ).rejects.toThrow("no learningRate was given")
   })
 })
@@ -328,19 +332,21 @@ describe("the per-epoch hook", () => {
   it("sees each epoch's metrics and context, after the epoch's checkpoint is written", async () => {
     const dir = tempDir()
     const calls: Array<{ epoch: number; history: number; saved: string | undefined }> = []
-    const result = await Effect.runPromise(Train.fit(tinyModel, data.train, {
-      ...base(),
-      epochs: 3,
-      directory: dir,
-      onEpoch: (m, context) =>
-        Effect.gen(function*() {
-          const { metadata } = yield* Safetensors.read(join(dir, "model.safetensors"))
-          expect(context.epochs).toBe(3)
-          expect(context.history.at(-1)).toBe(m)
-          expect(Pytree.paths(context.params).length).toBe(4)
-          calls.push({ epoch: m.epoch, history: context.history.length, saved: metadata["epochsDone"] })
-        })
-    }).pipe(Effect.provide(Progress.silent)))
+    const result = await Effect.runPromise(
+      Train.fit(tinyModel, data.train, {
+        ...base(),
+        epochs: 3,
+        directory: dir,
+        onEpoch: (m, context) =>
+          Effect.gen(function*() {
+            const { metadata } = yield* Safetensors.read(join(dir, "model.safetensors"))
+            expect(context.epochs).toBe(3)
+            expect(context.history.at(-1)).toBe(m)
+            expect(Pytree.paths(context.params).length).toBe(4)
+            calls.push({ epoch: m.epoch, history: context.history.length, saved: metadata["epochsDone"] })
+          })
+      }).pipe(Effect.provide(Progress.silent))
+    )
     expect(calls).toEqual([1, 2, 3].map((e) => ({ epoch: e, history: e, saved: String(e) })))
     expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3])
   })
@@ -412,7 +418,14 @@ describe("data that does not fit the model, at run time", () => {
       targets: { a: Tensor.zeros([4, 1]), b: Tensor.zeros([4, 1]) }
     })
     const e2 = await failureOf(
-      Train.fit({ model: linear, train: heads, optimizer: Optimizer.sgd({ learningRate: 0.1 }), epochs: 1, batchSize: 2, seed: 1 })
+      Train.fit({
+        model: linear,
+        train: heads,
+        optimizer: Optimizer.sgd({ learningRate: 0.1 }),
+        epochs: 1,
+        batchSize: 2,
+        seed: 1
+      })
         .pipe(Effect.provide(Progress.silent))
     )
     expect(e2.message).toBe(

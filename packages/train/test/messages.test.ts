@@ -9,8 +9,9 @@ import { afterAll, expect, it } from "vitest"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "../../..")
-const sources = [
-  ...readdirSync(join(here, "../typetest")).filter((f) => f.endsWith(".ts")).map((f) => join(here, "../typetest", f))]
+const sources = readdirSync(join(here, "../typetest")).filter((f) => f.endsWith(".ts")).map((f) =>
+  join(here, "../typetest", f)
+)
 const base = join(here, ".generated")
 mkdirSync(base, { recursive: true })
 const dir = mkdtempSync(join(base, "messages-"))
