@@ -17,7 +17,8 @@ import * as path from "node:path"
  *
  * @example
  * ```ts
- * const params = yield* Mnist.cnn.init
+ * import { Mnist } from "@typegrad/cli"
+ * const params = Effect.runSync(Mnist.cnn.init)
  * ```
  */
 export const cnn = Reference.mnistCnn
@@ -44,6 +45,7 @@ export interface Options {
  *
  * @example
  * ```ts
+ * import { Mnist } from "@typegrad/cli"
  * Mnist.run({ ...Mnist.defaults, epochs: 1 })
  * ```
  */
@@ -67,6 +69,7 @@ export const defaults: Options = {
  *
  * @example
  * ```ts
+ * import { Mnist } from "@typegrad/cli"
  * Mnist.schedule({ ...Mnist.defaults, learningRate: 1e-3, learningRateDecay: 0.7 }) // 1e-3, 7e-4, 4.9e-4, ...
  * ```
  */
@@ -101,6 +104,7 @@ export interface Outcome {
  *
  * @example
  * ```ts
+ * import { Mnist } from "@typegrad/cli"
  * await Effect.runPromise(Mnist.run(Mnist.defaults).pipe(Effect.provide(Progress.auto)))
  * ```
  */

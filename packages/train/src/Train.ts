@@ -38,7 +38,9 @@ import * as Safetensors from "./Safetensors.ts"
  *
  * @example
  * ```ts
- * Effect.catchTag("NonFiniteLossError", (e) => Console.error(e.message))
+ * import { Console } from "effect"
+ * declare const program: Effect.Effect<number, Train.NonFiniteLossError>
+ * program.pipe(Effect.catchTag("NonFiniteLossError", (e) => Console.error(e.message)))
  * ```
  */
 export class NonFiniteLossError extends Data.TaggedError("NonFiniteLossError")<{
@@ -59,7 +61,9 @@ export class NonFiniteLossError extends Data.TaggedError("NonFiniteLossError")<{
  *
  * @example
  * ```ts
- * Effect.catchTag("DataShapeError", (e) => Console.error(e.message))
+ * import { Console } from "effect"
+ * declare const program: Effect.Effect<number, Train.DataShapeError>
+ * program.pipe(Effect.catchTag("DataShapeError", (e) => Console.error(e.message)))
  * ```
  */
 export class DataShapeError extends Data.TaggedError("DataShapeError")<{
@@ -193,6 +197,7 @@ export interface EarlyStopping {
  *
  * @example
  * ```ts
+ * declare const result: Train.FitResult<readonly []>
  * if (result.stopped !== undefined) console.log(result.stopped.message)
  * ```
  */
@@ -211,6 +216,7 @@ export interface Stopped {
  *
  * @example
  * ```ts
+ * import { Console } from "effect"
  * const onEpoch = (m: Progress.EpochMetrics, c: Train.EpochContext<unknown>) => Console.log(`${m.epoch}/${c.epochs}`)
  * ```
  */
@@ -228,6 +234,7 @@ export interface EpochContext<P> {
  *
  * @example
  * ```ts
+ * import type { Examples } from "@typegrad/train"
  * const options: Train.FitOptions<unknown, Tensor.AnyTensor, Tensor.AnyTensor, Examples.Any> = {
  *   optimizer: Optimizer.adam({ learningRate: 1e-2 }), epochs: 5, batchSize: 32, seed: 1, loss: Loss.meanSquaredError
  * }
@@ -288,6 +295,7 @@ export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>, E = never, R 
  *
  * @example
  * ```ts
+ * declare const result: Train.FitResult<readonly []>
  * const { params, history, completedEpochs, stopped } = result
  * ```
  */
@@ -382,6 +390,7 @@ type TargetCheck<Out extends Rules.Shape, T> = T extends Tensor.Tensor<infer S, 
  *
  * @example
  * ```ts
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
  * type C = Train.FitCheck<typeof model, Dataset.Dataset<readonly [784], 10>, {}> // ShapeError<"Train.fit: ...">
  * ```
  */
@@ -398,7 +407,8 @@ export type FitCheck<M, Data, Opt> = M extends
  *
  * @example
  * ```ts
- * declare const options: Train.OptionsFor<typeof model, typeof train>
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
+ * declare const options: Train.OptionsFor<typeof model, Dataset.Dataset<readonly [28, 28, 1], 10>>
  * ```
  */
 export type OptionsFor<M, Data, E = never, R = never> = M extends
@@ -547,7 +557,10 @@ const forwardOf = <P>(model: Trainable<P>, objective: Objective) => {
  *
  * @example
  * ```ts
- * const { accuracy } = yield* Train.evaluate(model, params, testSet)
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
+ * declare const params: Model.ParamsOf<typeof model>
+ * declare const testSet: Dataset.Dataset<readonly [28, 28, 1], 10>
+ * const accuracy = Effect.map(Train.evaluate(model, params, testSet), (e) => e.accuracy)
  * ```
  */
 export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
@@ -568,6 +581,7 @@ export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
  *
  * @example
  * ```ts
+ * declare const result: Train.FitResult<readonly []>
  * Train.earlyStop(result.history, { patience: 2 }) // Stopped | undefined
  * ```
  */
