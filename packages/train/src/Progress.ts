@@ -84,7 +84,15 @@ const duration = (s: number): string => {
 export const formatEpoch = (m: EpochMetrics, epochs: number): string =>
   `epoch ${m.epoch}/${epochs}: loss ${num(m.loss)} acc ${pct(m.accuracy)} | val loss ${num(m.validationLoss)} val acc ${
     pct(m.validationAccuracy)
-  } | ${m.samplesPerSecond.toFixed(0)} samples/s, ${duration(m.seconds)}`
+  }${named(m.metrics, "")}${named(m.validationMetrics, "val ")} | ${m.samplesPerSecond.toFixed(0)} samples/s, ${
+    duration(m.seconds)
+  }`
+
+/** The user's metrics as ` | name value ...` (nothing without metrics). */
+const named = (metrics: Readonly<Record<string, number>> | undefined, prefix: string): string => {
+  const entries = Object.entries(metrics ?? {})
+  return entries.length === 0 ? "" : ` | ${entries.map(([k, v]) => `${prefix}${k} ${num(v)}`).join(" ")}`
+}
 
 const makeWriter = (write: (s: string) => void, live: boolean, everySteps: number) => {
   let epochs = 0

@@ -433,3 +433,55 @@ describe("data that does not fit the model, at run time", () => {
     )
   })
 })
+
+describe("Progress.formatEpoch", () => {
+  const m: Progress.EpochMetrics = {
+    epoch: 2,
+    loss: 0.5,
+    accuracy: undefined,
+    validationLoss: 0.25,
+    validationAccuracy: undefined,
+    metrics: { mae: 0.125 },
+    validationMetrics: { mae: 0.0625 },
+    seconds: 3,
+    samplesPerSecond: 100
+  }
+  it("shows the user's metrics, and '-' for the accuracy a loss of your own does not report", () => {
+    expect(Progress.formatEpoch(m, 5)).toBe(
+      "epoch 2/5: loss 0.5000 acc - | val loss 0.2500 val acc - | mae 0.1250 | val mae 0.0625 | 100 samples/s, 3s"
+    )
+  })
+  it("is unchanged without metrics", () => {
+    const { metrics: _m, validationMetrics: _v, ...plain } = m
+    expect(Progress.formatEpoch({ ...plain, accuracy: 0.5, validationAccuracy: 0.75 }, 5)).toBe(
+      "epoch 2/5: loss 0.5000 acc 50.00% | val loss 0.2500 val acc 75.00% | 100 samples/s, 3s"
+    )
+  })
+})
+
+describe("lossOn", () => {
+  it("the loss and metrics get the logits by default and the output (after the softmax) with lossOn: \"output\"", async () => {
+    const model = Model.input([3]).add(Layer.dense({ units: 4, activation: "softmax" }))
+    const ex = Examples.make({
+      inputs: Tensor.fromArray(Array.from({ length: 24 }, uniform(5)), [8, 3]),
+      targets: Tensor.zeros([8, 4])
+    })
+    const rowSum = (out: Tensor.Tensor<readonly [number, 4]>) => Tensor.item(Tensor.mean(Tensor.sum(out, { axis: 1 })))
+    const run = (lossOn: "logits" | "output") =>
+      Effect.runPromise(
+        Train.fit(model, ex, {
+          optimizer: Optimizer.sgd({ learningRate: 0.1 }),
+          epochs: 1,
+          batchSize: 8,
+          seed: 1,
+          lossOn,
+          loss: Loss.meanSquaredError,
+          metrics: { rowSum }
+        }).pipe(Effect.provide(Progress.silent))
+      )
+    const onOutput = await run("output")
+    expect(onOutput.history[0]!.metrics?.["rowSum"]).toBeCloseTo(1, 6)
+    const onLogits = await run("logits")
+    expect(Math.abs(onLogits.history[0]!.metrics!["rowSum"]! - 1)).toBeGreaterThan(1e-3)
+  })
+})
