@@ -21,8 +21,7 @@ import { valueAndGradAux } from "@typegrad/autodiff"
 import { Dataset } from "@typegrad/data"
 import { Loss, Metric, type Model, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
-import type { Shape as Rules, ShapeError } from "@typegrad/shape"
-import { Pytree, Tensor } from "@typegrad/tensor"
+import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
 import { Data, Effect, Random, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -335,11 +334,21 @@ type Logits = Tensor.Tensor<readonly [number, number], Tensor.DType>
 // ---------------------------------------------------------------------------------------------------
 // compile-time checks of the data against the model
 
+/**
+ * A shape as the messages write it: `[number, 28, 28, 1]` (as `Shape.Show` of `@typegrad/shape` does; the
+ * run-time twin is `showDims`).
+ */
+type Show<S extends Tensor.Shape> = number extends S["length"] ? "[...]" : `[${ShowDims<S>}]`
+type ShowDims<S extends Tensor.Shape> = S extends readonly [infer H extends number, ...infer R extends Tensor.Shape]
+  ? R extends readonly [] ? DimString<H> : `${DimString<H>}, ${ShowDims<R>}`
+  : ""
+type DimString<D extends number> = number extends D ? "number" : `${D}`
+
 /** True when two shapes can be equal: same rank, equal dims where both are known. */
-type DimsFit<A extends Rules.Shape, B extends Rules.Shape> = number extends A["length"] ? true
+type DimsFit<A extends Tensor.Shape, B extends Tensor.Shape> = number extends A["length"] ? true
   : number extends B["length"] ? true
-  : A extends readonly [infer a extends number, ...infer ar extends Rules.Shape]
-    ? B extends readonly [infer b extends number, ...infer br extends Rules.Shape]
+  : A extends readonly [infer a extends number, ...infer ar extends Tensor.Shape]
+    ? B extends readonly [infer b extends number, ...infer br extends Tensor.Shape]
       ? number extends a ? DimsFit<ar, br> : number extends b ? DimsFit<ar, br> : a extends b ? DimsFit<ar, br> : false
     : false
   : B extends readonly [] ? true
@@ -365,18 +374,18 @@ export type InputOf<Data> = Data extends Dataset.Dataset<infer Item, number, Ten
  * type T = Train.TargetOf<Dataset.Dataset<readonly [784], 10>> // Tensor<readonly [number, 10]>
  * ```
  */
-export type TargetOf<Data> = Data extends Dataset.Dataset<Rules.Shape, infer K, infer D>
+export type TargetOf<Data> = Data extends Dataset.Dataset<Tensor.Shape, infer K, infer D>
   ? Tensor.Tensor<readonly [number, K], D>
-  : Data extends Examples.Examples<Rules.Shape, infer T, Tensor.DType> ? T
+  : Data extends Examples.Examples<Tensor.Shape, infer T, Tensor.DType> ? T
   : never
 
-type InputCheck<In extends Rules.Shape, X extends Rules.Shape> = DimsFit<X, In> extends true ? unknown
-  : ShapeError<`Train.fit: the data's inputs are ${Rules.Show<X>} but the model's input is ${Rules.Show<In>}`>
+type InputCheck<In extends Tensor.Shape, X extends Tensor.Shape> = DimsFit<X, In> extends true ? unknown
+  : ShapeError<`Train.fit: the data's inputs are ${Show<X>} but the model's input is ${Show<In>}`>
 
-type TargetCheck<Out extends Rules.Shape, T> = T extends Tensor.Tensor<infer S, Tensor.DType>
+type TargetCheck<Out extends Tensor.Shape, T> = T extends Tensor.Tensor<infer S, Tensor.DType>
   ? DimsFit<S, Out> extends true ? unknown
   : ShapeError<
-    `Train.fit: the targets are ${Rules.Show<S>} but the model's output is ${Rules.Show<
+    `Train.fit: the targets are ${Show<S>} but the model's output is ${Show<
       Out
     >} (the default loss, softmax cross-entropy, needs the output's shape)`
   >
@@ -412,7 +421,7 @@ export type FitCheck<M, Data, Opt> = M extends
  * ```
  */
 export type OptionsFor<M, Data, E = never, R = never> = M extends
-  Model.Model<Rules.Shape, infer Out, infer P, infer D, number> ?
+  Model.Model<Tensor.Shape, infer Out, infer P, infer D, number> ?
   FitOptions<P, Tensor.Tensor<Out, D>, TargetOf<Data>, Data, E, R>
   : never
 
