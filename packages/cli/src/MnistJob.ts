@@ -18,10 +18,7 @@ import * as path from "node:path"
  * @example
  * ```ts
  * import { Mnist } from "@typegrad/cli"
- * const program = Effect.gen(function*() {
- *   const params = yield* Mnist.cnn.init
- *   return Model.parameterCount(Mnist.cnn)
- * })
+ * const params = Effect.runSync(Mnist.cnn.init)
  * ```
  */
 export const cnn = Reference.mnistCnn
@@ -65,12 +62,23 @@ export const defaults: Options = {
   resume: undefined
 }
 
-const optimizerOf = (o: Options, stepsPerEpoch: number): Optimizer.Optimizer => {
-  // Exponential decay per epoch; the optimizer's step count (1-based) says which epoch a step is in, so a
-  // resumed run continues the same schedule.
-  const learningRate = o.learningRateDecay === 1
+/**
+ * The learning rate of the job: `learningRate` in epoch 1, multiplied by `learningRateDecay` after every
+ * epoch (`Train.perEpoch`; `Train.fit` maps a step to its epoch from the steps per epoch, so a resumed run
+ * continues the same schedule). A decay of 1 is the constant rate.
+ *
+ * @example
+ * ```ts
+ * import { Mnist } from "@typegrad/cli"
+ * Mnist.schedule({ ...Mnist.defaults, learningRate: 1e-3, learningRateDecay: 0.7 }) // 1e-3, 7e-4, 4.9e-4, ...
+ * ```
+ */
+export const schedule = (o: Options): Train.Schedule =>
+  o.learningRateDecay === 1
     ? o.learningRate
-    : (step: number) => o.learningRate * o.learningRateDecay ** Math.floor((step - 1) / stepsPerEpoch)
+    : Train.perEpoch((epoch) => o.learningRate * o.learningRateDecay ** (epoch - 1))
+
+const optimizerOf = (o: Options) => (learningRate: Optimizer.LearningRate): Optimizer.Optimizer => {
   switch (o.optimizer) {
     case "adam":
       return Optimizer.adam({ learningRate })
@@ -129,10 +137,9 @@ export const run = (options: Options) =>
       validationImages: validation?.count ?? 0,
       seed: options.seed
     }
-    const result = yield* Train.fit({
-      model: cnn,
-      optimizer: optimizerOf(options, Math.ceil(train.count / options.batchSize)),
-      train,
+    const result = yield* Train.fit(cnn, train, {
+      optimizer: optimizerOf(options),
+      learningRate: schedule(options),
       validation,
       epochs: options.epochs,
       batchSize: options.batchSize,

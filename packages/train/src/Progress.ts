@@ -25,8 +25,8 @@ export interface StepInfo {
   readonly stepsPerEpoch: number
   /** Running mean of the training loss over this epoch. */
   readonly loss: number
-  /** Running training accuracy over this epoch. */
-  readonly accuracy: number
+  /** Running training accuracy over this epoch (with the default loss; `undefined` with a loss of your own). */
+  readonly accuracy: number | undefined
   readonly samplesPerSecond: number
   /** Estimated seconds left in this epoch. */
   readonly etaSeconds: number
@@ -36,9 +36,14 @@ export interface StepInfo {
 export interface EpochMetrics {
   readonly epoch: number
   readonly loss: number
-  readonly accuracy: number
+  /** Training accuracy (with the default loss; `undefined` with a loss of your own). */
+  readonly accuracy: number | undefined
   readonly validationLoss: number | undefined
   readonly validationAccuracy: number | undefined
+  /** The `metrics` given to `Train.fit`, averaged over the epoch's training examples. */
+  readonly metrics?: Readonly<Record<string, number>>
+  /** The same metrics on the validation data. */
+  readonly validationMetrics?: Readonly<Record<string, number>>
   readonly seconds: number
   readonly samplesPerSecond: number
 }
@@ -82,7 +87,15 @@ const duration = (s: number): string => {
 export const formatEpoch = (m: EpochMetrics, epochs: number): string =>
   `epoch ${m.epoch}/${epochs}: loss ${num(m.loss)} acc ${pct(m.accuracy)} | val loss ${num(m.validationLoss)} val acc ${
     pct(m.validationAccuracy)
-  } | ${m.samplesPerSecond.toFixed(0)} samples/s, ${duration(m.seconds)}`
+  }${named(m.metrics, "")}${named(m.validationMetrics, "val ")} | ${m.samplesPerSecond.toFixed(0)} samples/s, ${
+    duration(m.seconds)
+  }`
+
+/** The user's metrics as ` | name value ...` (nothing without metrics). */
+const named = (metrics: Readonly<Record<string, number>> | undefined, prefix: string): string => {
+  const entries = Object.entries(metrics ?? {})
+  return entries.length === 0 ? "" : ` | ${entries.map(([k, v]) => `${prefix}${k} ${num(v)}`).join(" ")}`
+}
 
 const makeWriter = (write: (s: string) => void, live: boolean, everySteps: number) => {
   let epochs = 0

@@ -3,6 +3,14 @@
  * through the `Progress` service, atomic checkpoints (safetensors) with the training curve and metrics
  * next to them, resume from a checkpoint, and a clean stop on interruption (Ctrl-C) after the current step.
  *
+ * What is minimised and reported is the caller's: a `loss` of the model's output and the targets (softmax
+ * cross-entropy from logits by default), named `metrics` averaged over each epoch, a learning-rate
+ * `Schedule` per step or per epoch, `earlyStopping` on the validation loss, and an `onEpoch` hook (an
+ * `Effect`) that sees each epoch's metrics. Data is a classification `Dataset` of `@typegrad/data` or
+ * `Examples` (inputs with any targets: regression, several heads). `fit(model, data, options)` checks the
+ * data's shapes against the model's at compile time; dims known only at run time are checked when `fit`
+ * starts, with the same message (`DataShapeError`).
+ *
  * Reproducibility: the shuffling of epoch `e` runs under `Random.withSeed(seed, e)` and the dropout
  * masks of step `s` are drawn from `(seed, s)`, so a run is a function of its seed, and a resumed run
  * continues exactly where the checkpoint left it.
@@ -13,10 +21,12 @@ import { valueAndGradAux } from "@typegrad/autodiff"
 import { Dataset } from "@typegrad/data"
 import { Loss, Metric, type Model, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
-import { Pytree, Tensor } from "@typegrad/tensor"
+import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
 import { Data, Effect, Random, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import * as Examples from "./Examples.ts"
+import { loosen } from "./internal/loosen.ts"
 import * as Plot from "./Plot.ts"
 import { type EpochMetrics, Progress } from "./Progress.ts"
 import * as Safetensors from "./Safetensors.ts"
@@ -27,7 +37,8 @@ import * as Safetensors from "./Safetensors.ts"
  *
  * @example
  * ```ts
- * declare const program: Effect.Effect<void, NonFiniteLossError>
+ * import { Console } from "effect"
+ * declare const program: Effect.Effect<number, Train.NonFiniteLossError>
  * program.pipe(Effect.catchTag("NonFiniteLossError", (e) => Console.error(e.message)))
  * ```
  */
@@ -43,23 +54,212 @@ export class NonFiniteLossError extends Data.TaggedError("NonFiniteLossError")<{
 }
 
 /**
- * What the loop needs of a model: its initial parameters and its logits. Every `Model` of `@typegrad/nn`
- * is one; its output must be `[batch, classes]`.
+ * The input or the targets of a dataset do not fit the model: found when `fit` starts, for dims that
+ * are only known at run time (the same mismatches with known dims are compile errors, with the same
+ * message).
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * declare const program: Effect.Effect<number, Train.DataShapeError>
+ * program.pipe(Effect.catchTag("DataShapeError", (e) => Console.error(e.message)))
+ * ```
+ */
+export class DataShapeError extends Data.TaggedError("DataShapeError")<{
+  readonly reason: string
+}> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
+ * What the loop needs of a model: its initial parameters and its forward pass. Every `Model` of
+ * `@typegrad/nn` is one. `inputShape` and `outputShape` (batch as -1), when given, are checked against
+ * the data when training starts; `apply` is needed for `lossOn: "output"`.
+ *
+ * @example
+ * ```ts
+ * const identity: Train.Trainable<readonly []> = { init: Effect.succeed([] as const), logits: (_, x) => x }
+ * ```
  */
 export interface Trainable<P> {
   readonly init: Effect.Effect<P>
   logits(params: P, x: Tensor.AnyTensor, options?: Model.ApplyOptions): Tensor.AnyTensor
+  apply?(params: P, x: Tensor.AnyTensor, options?: Model.ApplyOptions): Tensor.AnyTensor
+  readonly inputShape?: ReadonlyArray<number>
+  readonly outputShape?: ReadonlyArray<number>
 }
 
-/** What to train and how. */
-export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>> {
-  readonly model: Trainable<P>
-  readonly optimizer: Optimizer.Optimizer
-  readonly train: AnyDataset
-  readonly validation?: AnyDataset | undefined
+/**
+ * A loss: a scalar tensor from the model's output (or logits) and a batch's targets, differentiable with
+ * `@typegrad/autodiff`. `Loss.softmaxCrossEntropy` and `Loss.meanSquaredError` of `@typegrad/nn` are ones.
+ *
+ * @example
+ * ```ts
+ * const mse: Train.LossFn<Tensor.Tensor<readonly [number, 2]>, Tensor.Tensor<readonly [number, 2]>> = Loss.meanSquaredError
+ * ```
+ */
+export type LossFn<O, T> = (output: O, target: T) => Tensor.Tensor<readonly [], Tensor.DType>
+
+/**
+ * A metric: a number from the model's output (or logits) and a batch's targets, the batch's mean. The
+ * epoch's value is the mean over its examples (each batch weighted by its size).
+ *
+ * @example
+ * ```ts
+ * const mae: Train.MetricFn<Tensor.Tensor<readonly [number, 1]>, Tensor.Tensor<readonly [number, 1]>> = (y, t) =>
+ *   Tensor.item(Tensor.mean(Tensor.abs(Tensor.sub(y, t))))
+ * ```
+ */
+export type MetricFn<O, T> = (output: O, target: T) => number
+
+/**
+ * A loss or metric as the untyped `fit(config)` takes it: a method's parameters are compared both ways,
+ * so a function typed for specific shapes fits where only `Tensor.AnyTensor` is known (the run-time
+ * check of the data against the model stands for the static one).
+ *
+ * @example
+ * ```ts
+ * const loss: Train.Loose<Tensor.Tensor<readonly [], Tensor.DType>> = Loss.meanSquaredError
+ * ```
+ */
+export type Loose<A> = {
+  bivarianceHack(output: Tensor.AnyTensor, target: Pytree.Pytree): A
+}["bivarianceHack"]
+
+/**
+ * A learning rate per epoch: `rate(epoch)` (epochs count from 1) for every step of that epoch.
+ *
+ * @example
+ * ```ts
+ * const decay: Train.PerEpoch = Train.perEpoch((epoch) => 1e-3 * 0.7 ** (epoch - 1))
+ * ```
+ */
+export interface PerEpoch {
+  readonly _tag: "PerEpoch"
+  readonly rate: (epoch: number) => number
+}
+
+/**
+ * A learning-rate schedule: a constant, a function of the step (1 for the first update, counted over the
+ * whole run), or {@link perEpoch}. Resumed runs continue it, since it depends only on the step.
+ *
+ * @example
+ * ```ts
+ * const warmup: Train.Schedule = (step) => 1e-3 * Math.min(1, step / 100)
+ * ```
+ */
+export type Schedule = Optimizer.LearningRate | PerEpoch
+
+/**
+ * A learning rate that is `rate(epoch)` during epoch `epoch` (from 1), as `--lr-decay` uses it.
+ *
+ * @example
+ * ```ts
+ * const options = { learningRate: Train.perEpoch((epoch) => 1e-3 * 0.7 ** (epoch - 1)), optimizer: (learningRate: Optimizer.LearningRate) => Optimizer.adam({ learningRate }) }
+ * ```
+ */
+export const perEpoch = (rate: (epoch: number) => number): PerEpoch => ({ _tag: "PerEpoch", rate })
+
+/**
+ * The learning rate of each step for a schedule, given the steps per epoch.
+ *
+ * @example
+ * ```ts
+ * const lr = Train.learningRateOf(Train.perEpoch((e) => 0.1 / e), 10) // (step) => 0.1 / epoch of step
+ * ```
+ */
+export const learningRateOf = (schedule: Schedule, stepsPerEpoch: number): Optimizer.LearningRate =>
+  typeof schedule === "number" || typeof schedule === "function"
+    ? schedule
+    : (step: number) => schedule.rate(Math.floor((step - 1) / stepsPerEpoch) + 1)
+
+/**
+ * Stop when the monitored loss has not improved by more than `minDelta` for `patience` epochs in a row
+ * (Keras' `EarlyStopping`). It monitors `"validationLoss"` (the default; needs validation data) or the
+ * training `"loss"`.
+ *
+ * @example
+ * ```ts
+ * const earlyStopping: Train.EarlyStopping = { patience: 3, minDelta: 1e-4 }
+ * ```
+ */
+export interface EarlyStopping {
+  readonly patience: number
+  readonly minDelta?: number | undefined
+  readonly monitor?: "validationLoss" | "loss" | undefined
+}
+
+/**
+ * Why training stopped before its last epoch.
+ *
+ * @example
+ * ```ts
+ * declare const result: Train.FitResult<readonly []>
+ * if (result.stopped !== undefined) console.log(result.stopped.message)
+ * ```
+ */
+export interface Stopped {
+  readonly reason: "earlyStopping"
+  /** The last epoch trained. */
+  readonly epoch: number
+  /** The epoch with the best monitored value, and that value. */
+  readonly bestEpoch: number
+  readonly best: number
+  readonly message: string
+}
+
+/**
+ * What the per-epoch hook sees besides the epoch's metrics.
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * const onEpoch = (m: Progress.EpochMetrics, c: Train.EpochContext<unknown>) => Console.log(`${m.epoch}/${c.epochs}`)
+ * ```
+ */
+export interface EpochContext<P> {
+  readonly epochs: number
+  readonly history: ReadonlyArray<EpochMetrics>
+  readonly params: P
+  /** Set when this epoch made early stopping stop the run. */
+  readonly stopped: Stopped | undefined
+}
+
+/**
+ * How to train, besides the model and the training data: everything `fit(model, data, options)` takes.
+ * `O` is the model's output type, `T` a batch's targets, `Data` the data's type (for `validation`).
+ *
+ * @example
+ * ```ts
+ * import type { Examples } from "@typegrad/train"
+ * const options: Train.FitOptions<unknown, Tensor.AnyTensor, Tensor.AnyTensor, Examples.Any> = {
+ *   optimizer: Optimizer.adam({ learningRate: 1e-2 }), epochs: 5, batchSize: 32, seed: 1, loss: Loss.meanSquaredError
+ * }
+ * ```
+ */
+export interface FitOptions<P, O, T, Data, E = never, R = never> {
+  /** An optimizer, or (with `learningRate`) a function that makes one from the schedule's learning rate. */
+  readonly optimizer: Optimizer.Optimizer | ((learningRate: Optimizer.LearningRate) => Optimizer.Optimizer)
+  /** A learning-rate schedule, given to `optimizer` (which must then be a function). */
+  readonly learningRate?: Schedule | undefined
+  readonly validation?: Data | undefined
   readonly epochs: number
   readonly batchSize: number
   readonly seed: number
+  /** The loss (default: softmax cross-entropy from logits, with one-hot targets). */
+  readonly loss?: LossFn<O, T> | undefined
+  /** What `loss` and `metrics` get: `model.logits` (the default) or `model.apply` (`"output"`). */
+  readonly lossOn?: "logits" | "output" | undefined
+  /**
+   * Named metrics, averaged over each epoch's training batches and over the validation data. The default
+   * loss also reports accuracy; a loss of your own reports only these.
+   */
+  readonly metrics?: Readonly<Record<string, MetricFn<O, T>>> | undefined
+  readonly earlyStopping?: EarlyStopping | undefined
+  /** Runs after each epoch (after its checkpoint is written): log, write, send. Its failure fails `fit`. */
+  readonly onEpoch?: ((metrics: EpochMetrics, context: EpochContext<P>) => Effect.Effect<unknown, E, R>) | undefined
   /** Where to write `model.safetensors`, `metrics.json` and `training.svg` after each epoch. */
   readonly directory?: string | undefined
   /** A checkpoint file (or a directory holding `model.safetensors`) to resume from. */
@@ -70,13 +270,42 @@ export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>> {
   readonly config?: Readonly<Record<string, unknown>> | undefined
 }
 
-/** What training produced. */
+/**
+ * What to train and how, in one object (the untyped form of {@link fit}: shapes are checked at run time).
+ *
+ * @example
+ * ```ts
+ * declare const model: Train.Trainable<readonly []>
+ * declare const train: Train.AnyDataset
+ * const config: Train.FitConfig<readonly []> = { model, train, optimizer: Optimizer.sgd({ learningRate: 0.1 }), epochs: 1, batchSize: 8, seed: 1 }
+ * ```
+ */
+export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>, E = never, R = never>
+  extends FitOptions<P, Tensor.AnyTensor, Pytree.Pytree, AnyData, E, R>
+{
+  readonly model: Trainable<P>
+  readonly train: AnyData
+  readonly loss?: Loose<Tensor.Tensor<readonly [], Tensor.DType>> | undefined
+  readonly metrics?: Readonly<Record<string, Loose<number>>> | undefined
+}
+
+/**
+ * What training produced.
+ *
+ * @example
+ * ```ts
+ * declare const result: Train.FitResult<readonly []>
+ * const { params, history, completedEpochs, stopped } = result
+ * ```
+ */
 export interface FitResult<P> {
   readonly params: P
   readonly optimizerState: Optimizer.State<Pytree.Pytree>
   readonly history: ReadonlyArray<EpochMetrics>
-  /** True when training stopped early because it was interrupted (and a checkpoint was saved). */
+  /** The epochs done (fewer than asked when early stopping stopped the run). */
   readonly completedEpochs: number
+  /** Why the run stopped early, if it did. */
+  readonly stopped: Stopped | undefined
 }
 
 /** Loss and accuracy of a model on a dataset (no dropout). */
@@ -89,20 +318,258 @@ export interface Evaluation {
 /** A dataset of any item shape, class count and dtype. */
 export type AnyDataset = Dataset.Dataset<ReadonlyArray<number>, number, Tensor.DType>
 
-type Logits = Tensor.Tensor<readonly [number, number], Tensor.DType>
-
 /**
- * Evaluates a model on a dataset in batches (no dropout).
+ * Training data: a classification `Dataset` (one-hot targets) or `Examples` (any targets).
  *
  * @example
  * ```ts
- * const model = Reference.mnistCnn
+ * declare const data: Train.AnyData
+ * data.count // number
+ * ```
+ */
+export type AnyData = AnyDataset | Examples.Any
+
+type Logits = Tensor.Tensor<readonly [number, number], Tensor.DType>
+
+// ---------------------------------------------------------------------------------------------------
+// compile-time checks of the data against the model
+
+/**
+ * A shape as the messages write it: `[number, 28, 28, 1]` (as `Shape.Show` of `@typegrad/shape` does; the
+ * run-time twin is `showDims`).
+ */
+type Show<S extends Tensor.Shape> = number extends S["length"] ? "[...]" : `[${ShowDims<S>}]`
+type ShowDims<S extends Tensor.Shape> = S extends readonly [infer H extends number, ...infer R extends Tensor.Shape]
+  ? R extends readonly [] ? DimString<H> : `${DimString<H>}, ${ShowDims<R>}`
+  : ""
+type DimString<D extends number> = number extends D ? "number" : `${D}`
+
+/** True when two shapes can be equal: same rank, equal dims where both are known. */
+type DimsFit<A extends Tensor.Shape, B extends Tensor.Shape> = number extends A["length"] ? true
+  : number extends B["length"] ? true
+  : A extends readonly [infer a extends number, ...infer ar extends Tensor.Shape]
+    ? B extends readonly [infer b extends number, ...infer br extends Tensor.Shape]
+      ? number extends a ? DimsFit<ar, br> : number extends b ? DimsFit<ar, br> : a extends b ? DimsFit<ar, br> : false
+    : false
+  : B extends readonly [] ? true
+  : false
+
+/**
+ * The input shape `[batch, ...item]` of a dataset's examples.
+ *
+ * @example
+ * ```ts
+ * type X = Train.InputOf<Dataset.Dataset<readonly [784], 10>> // readonly [number, 784]
+ * ```
+ */
+export type InputOf<Data> = Data extends Dataset.Dataset<infer Item, number, Tensor.DType> ? readonly [number, ...Item]
+  : Data extends Examples.Examples<infer X, Pytree.Pytree, Tensor.DType> ? readonly [number, ...X]
+  : never
+
+/**
+ * The targets of a batch: one-hot `[batch, classes]` for a `Dataset`, the targets' type for `Examples`.
+ *
+ * @example
+ * ```ts
+ * type T = Train.TargetOf<Dataset.Dataset<readonly [784], 10>> // Tensor<readonly [number, 10]>
+ * ```
+ */
+export type TargetOf<Data> = Data extends Dataset.Dataset<Tensor.Shape, infer K, infer D>
+  ? Tensor.Tensor<readonly [number, K], D>
+  : Data extends Examples.Examples<Tensor.Shape, infer T, Tensor.DType> ? T
+  : never
+
+type InputCheck<In extends Tensor.Shape, X extends Tensor.Shape> = DimsFit<X, In> extends true ? unknown
+  : ShapeError<`Train.fit: the data's inputs are ${Show<X>} but the model's input is ${Show<In>}`>
+
+type TargetCheck<Out extends Tensor.Shape, T> = T extends Tensor.Tensor<infer S, Tensor.DType>
+  ? DimsFit<S, Out> extends true ? unknown
+  : ShapeError<
+    `Train.fit: the targets are ${Show<S>} but the model's output is ${Show<
+      Out
+    >} (the default loss, softmax cross-entropy, needs the output's shape)`
+  >
+  : ShapeError<
+    "Train.fit: the default loss (softmax cross-entropy) needs one target tensor; give a loss for a pytree of targets"
+  >
+
+/**
+ * `unknown` when `Data` fits model `M` (its inputs; its targets too unless `Opt` has a `loss`), else a
+ * `ShapeError` whose message says what does not fit: intersected into `fit`'s data parameter.
+ *
+ * @example
+ * ```ts
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
+ * type C = Train.FitCheck<typeof model, Dataset.Dataset<readonly [784], 10>, {}> // ShapeError<"Train.fit: ...">
+ * ```
+ */
+export type FitCheck<M, Data, Opt> = M extends
+  Model.Model<infer In, infer Out, ReadonlyArray<Pytree.Pytree>, Tensor.DType, number>
+  ? InputCheck<In, InputOf<Data>> extends infer C ? unknown extends C ? "loss" extends keyof Opt ? unknown
+      : TargetCheck<Out, TargetOf<Data>>
+    : C
+  : never
+  : unknown
+
+/**
+ * The options `fit(model, data, options)` accepts for model `M` and data `Data`.
+ *
+ * @example
+ * ```ts
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
+ * declare const options: Train.OptionsFor<typeof model, Dataset.Dataset<readonly [28, 28, 1], 10>>
+ * ```
+ */
+export type OptionsFor<M, Data, E = never, R = never> = M extends
+  Model.Model<Tensor.Shape, infer Out, infer P, infer D, number> ?
+  FitOptions<P, Tensor.Tensor<Out, D>, TargetOf<Data>, Data, E, R>
+  : never
+
+type ErrorOf<Opt> = Opt extends { readonly onEpoch?: infer H } ? H extends (
+    ...args: ReadonlyArray<never>
+  ) => Effect.Effect<unknown, infer E, unknown> ? E
+  : never
+  : never
+type ContextOf<Opt> = Opt extends { readonly onEpoch?: infer H } ? H extends (
+    ...args: ReadonlyArray<never>
+  ) => Effect.Effect<unknown, unknown, infer R> ? R
+  : never
+  : never
+
+// ---------------------------------------------------------------------------------------------------
+// data and objective, at run time
+
+/** One step's batch, whatever the data. */
+interface StepBatch {
+  readonly x: Tensor.AnyTensor
+  readonly target: Pytree.Pytree
+  /** Class indices (classification datasets): what accuracy compares with. */
+  readonly classes: Tensor.AnyTensor | undefined
+  readonly size: number
+}
+
+const batchesOf = (data: AnyData, batchSize: number, shuffle: boolean): Stream.Stream<StepBatch> =>
+  Examples.isExamples(data)
+    ? Stream.map(Examples.batches(data, { batchSize, shuffle }), (b) => ({
+      x: b.inputs,
+      target: b.targets,
+      classes: undefined,
+      size: b.size
+    }))
+    : Stream.map(Dataset.batches(data, { batchSize, shuffle }), (b) => ({
+      x: b.images,
+      target: b.labels,
+      classes: b.classes,
+      size: b.size
+    }))
+
+const inputsOf = (data: AnyData): Tensor.AnyTensor => (Examples.isExamples(data) ? data.inputs : data.images)
+
+/** What is minimised and measured. */
+interface Objective {
+  readonly loss: (output: Tensor.AnyTensor, target: Pytree.Pytree) => Tensor.Tensor<readonly [], Tensor.DType>
+  readonly onLogits: boolean
+  /** The default loss: accuracy is reported too. */
+  readonly accuracy: boolean
+  readonly metrics: ReadonlyArray<readonly [string, (output: Tensor.AnyTensor, target: Pytree.Pytree) => number]>
+}
+
+const defaultObjective: Objective = {
+  loss: (z, t) => Loss.softmaxCrossEntropy(z as Logits, t as Logits),
+  onLogits: true,
+  accuracy: true,
+  metrics: []
+}
+
+const objectiveOf = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(config: FitConfig<P, E, R>): Objective => ({
+  loss: config.loss === undefined ? defaultObjective.loss : loosen(config.loss),
+  onLogits: config.lossOn !== "output",
+  accuracy: config.loss === undefined,
+  metrics: Object.entries(config.metrics ?? {}).map(([name, f]) => [name, loosen(f)] as const)
+})
+
+const showDims = (shape: ReadonlyArray<number>): string => `[${shape.map((d) => (d < 0 ? "number" : d)).join(", ")}]`
+const dimsFit = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean =>
+  a.length === b.length && a.every((d, i) => d < 0 || b[i]! < 0 || d === b[i])
+
+/** The run-time twin of {@link FitCheck}: the reason `data` does not fit `model`, with the same message. */
+const dataMismatch = (model: Trainable<unknown>, data: AnyData, objective: Objective): string | undefined => {
+  const x = [-1, ...inputsOf(data).shape.slice(1)]
+  if (model.inputShape !== undefined && !dimsFit(x, model.inputShape)) {
+    return `Train.fit: the data's inputs are ${showDims(x)} but the model's input is ${showDims(model.inputShape)}`
+  }
+  if (!objective.accuracy || model.outputShape === undefined) return undefined
+  const out = model.outputShape
+  let t: ReadonlyArray<number>
+  if (Examples.isExamples(data)) {
+    if (!Tensor.isTensor(data.targets)) {
+      return "Train.fit: the default loss (softmax cross-entropy) needs one target tensor; give a loss for a pytree of targets"
+    }
+    t = [-1, ...data.targets.shape.slice(1)]
+  } else {
+    t = [-1, data.numClasses]
+  }
+  return dimsFit(t, out) ?
+    undefined :
+    `Train.fit: the targets are ${showDims(t)} but the model's output is ${
+      showDims(out)
+    } (the default loss, softmax cross-entropy, needs the output's shape)`
+}
+
+interface Assessment {
+  readonly loss: number
+  readonly accuracy: number | undefined
+  readonly metrics: Readonly<Record<string, number>>
+  readonly count: number
+}
+
+const assess = <P>(
+  model: Trainable<P>,
+  params: P,
+  data: AnyData,
+  objective: Objective,
+  batchSize: number
+): Effect.Effect<Assessment> =>
+  Effect.gen(function*() {
+    let loss = 0
+    let correct = 0
+    let count = 0
+    const sums = objective.metrics.map(() => 0)
+    const forward = forwardOf(model, objective)
+    yield* Stream.runForEach(batchesOf(data, batchSize, false), (batch) =>
+      Effect.sync(() => {
+        const z = forward(params, batch.x, undefined)
+        loss += Tensor.item(objective.loss(z, batch.target)) * batch.size
+        if (objective.accuracy) correct += Metric.correct(z as Logits, (batch.classes ?? batch.target) as Logits)
+        objective.metrics.forEach(([, f], k) => (sums[k]! += f(z, batch.target) * batch.size))
+        count += batch.size
+      }))
+    return {
+      loss: count === 0 ? NaN : loss / count,
+      accuracy: objective.accuracy ? (count === 0 ? NaN : correct / count) : undefined,
+      metrics: Object.fromEntries(objective.metrics.map(([name], k) => [name, count === 0 ? NaN : sums[k]! / count])),
+      count
+    }
+  })
+
+const forwardOf = <P>(model: Trainable<P>, objective: Objective) => {
+  if (objective.onLogits) {
+    return (p: P, x: Tensor.AnyTensor, options: Model.ApplyOptions | undefined) => model.logits(p, x, options)
+  }
+  const apply = model.apply
+  if (apply === undefined) throw new TypeError(`fit: lossOn "output" needs a model with apply; use lossOn "logits"`)
+  return (p: P, x: Tensor.AnyTensor, options: Model.ApplyOptions | undefined) => apply.call(model, p, x, options)
+}
+
+/**
+ * Evaluates a classifier on a dataset in batches (no dropout): softmax cross-entropy and accuracy.
+ *
+ * @example
+ * ```ts
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
  * declare const params: Model.ParamsOf<typeof model>
- * declare const testSet: Train.AnyDataset
- * const program = Effect.gen(function*() {
- *   const { accuracy } = yield* Train.evaluate(model, params, testSet)
- *   return accuracy
- * })
+ * declare const testSet: Dataset.Dataset<readonly [28, 28, 1], 10>
+ * const accuracy = Effect.map(Train.evaluate(model, params, testSet), (e) => e.accuracy)
  * ```
  */
 export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
@@ -111,19 +578,51 @@ export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
   dataset: AnyDataset,
   batchSize = 1000
 ): Effect.Effect<Evaluation> =>
-  Effect.gen(function*() {
-    let loss = 0
-    let correct = 0
-    let count = 0
-    yield* Stream.runForEach(Dataset.batches(dataset, { batchSize, shuffle: false }), (batch) =>
-      Effect.sync(() => {
-        const z = model.logits(params, batch.images) as Logits
-        loss += Tensor.item(Loss.softmaxCrossEntropy(z, batch.labels as Logits)) * batch.size
-        correct += Metric.correct(z, batch.classes)
-        count += batch.size
-      }))
-    return { loss: count === 0 ? NaN : loss / count, accuracy: count === 0 ? NaN : correct / count, count }
-  })
+  Effect.map(assess(model, params, dataset, defaultObjective, batchSize), (a) => ({
+    loss: a.loss,
+    accuracy: a.accuracy ?? NaN,
+    count: a.count
+  }))
+
+/**
+ * The early-stopping decision after the epochs of `history`: a pure function of the history, so a
+ * resumed run decides exactly as an uninterrupted one.
+ *
+ * @example
+ * ```ts
+ * declare const result: Train.FitResult<readonly []>
+ * Train.earlyStop(result.history, { patience: 2 }) // Stopped | undefined
+ * ```
+ */
+export const earlyStop = (history: ReadonlyArray<EpochMetrics>, rule: EarlyStopping): Stopped | undefined => {
+  const monitor = rule.monitor ?? "validationLoss"
+  const minDelta = rule.minDelta ?? 0
+  let best = Infinity
+  let bestEpoch = 0
+  let wait = 0
+  for (const m of history) {
+    const v = monitor === "loss" ? m.loss : m.validationLoss
+    if (v !== undefined && v < best - minDelta) {
+      best = v
+      bestEpoch = m.epoch
+      wait = 0
+    } else {
+      wait++
+    }
+    if (wait >= rule.patience) {
+      const what = monitor === "loss" ? "training loss" : "validation loss"
+      return {
+        reason: "earlyStopping",
+        epoch: m.epoch,
+        bestEpoch,
+        best,
+        message:
+          `early stopping after epoch ${m.epoch}: the ${what} has not improved by more than ${minDelta} for ${wait} epoch(s) (best ${best} at epoch ${bestEpoch})`
+      }
+    }
+  }
+  return undefined
+}
 
 const CHECKPOINT = "model.safetensors"
 const FORMAT = "typegrad-checkpoint/1"
@@ -139,8 +638,17 @@ interface Snapshot {
   /** Steps done in the epoch after `epochsDone` (an interrupted epoch). */
   readonly stepInEpoch: number
   readonly globalStep: number
-  readonly running: { readonly loss: number; readonly correct: number; readonly seen: number }
+  readonly running: Running
   readonly history: ReadonlyArray<EpochMetrics>
+}
+
+/** The sums of an epoch so far. */
+interface Running {
+  readonly loss: number
+  readonly correct: number
+  readonly seen: number
+  /** Size-weighted sums of the user's metrics (absent when there are none). */
+  readonly metrics?: ReadonlyArray<number>
 }
 
 const checkpointFile = (p: string): Effect.Effect<string> =>
@@ -153,7 +661,14 @@ const checkpointFile = (p: string): Effect.Effect<string> =>
 const save = (
   directory: string,
   snap: Snapshot,
-  config: FitConfig<ReadonlyArray<Pytree.Pytree>>
+  config: {
+    readonly seed: number
+    readonly batchSize: number
+    readonly title?: string | undefined
+    readonly config?: Readonly<Record<string, unknown>> | undefined
+  },
+  optimizer: Optimizer.Optimizer,
+  stopped: Stopped | undefined
 ): Effect.Effect<void, Safetensors.CheckpointError> =>
   Effect.gen(function*() {
     yield* Effect.tryPromise({
@@ -174,7 +689,7 @@ const save = (
       epochsDone: String(snap.epochsDone),
       stepInEpoch: String(snap.stepInEpoch),
       globalStep: String(snap.globalStep),
-      optimizer: config.optimizer.name,
+      optimizer: optimizer.name,
       optimizerStep: String(snap.state.step),
       running: JSON.stringify(snap.running),
       history: JSON.stringify(snap.history),
@@ -183,7 +698,7 @@ const save = (
       config: JSON.stringify(config.config ?? {})
     }
     yield* Safetensors.write(path.join(directory, CHECKPOINT), tensors, metadata)
-    const metrics = { ...config.config, epochs: snap.history }
+    const metrics = { ...config.config, epochs: snap.history, ...(stopped === undefined ? {} : { stopped }) }
     yield* Effect.tryPromise({
       try: async () => {
         await Safetensors.writeAtomic(
@@ -309,24 +824,65 @@ const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => 
 })
 
 /**
- * Trains a classifier with softmax cross-entropy. Succeeds with the final parameters and history; fails
- * with `NonFiniteLossError` or `CheckpointError`. Interrupting it (Ctrl-C in the CLI) stops after the
- * current step and saves a checkpoint that `resume` continues from.
+ * The errors of `fit` itself (besides the `onEpoch` hook's).
  *
  * @example
  * ```ts
- * const model = Reference.mnistCnn
- * declare const train: Train.AnyDataset
- * declare const validation: Train.AnyDataset
- * const program = Effect.gen(function*() {
- *   const result = yield* Train.fit({ model, optimizer: Optimizer.adam(), train, validation, epochs: 3, batchSize: 64, seed: 1 })
- *   return result.history
- * })
+ * declare const e: Train.FitError
+ * e._tag // "NonFiniteLossError" | "CheckpointError" | "DataShapeError"
  * ```
  */
-export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
-  config: FitConfig<P>
-): Effect.Effect<FitResult<P>, NonFiniteLossError | Safetensors.CheckpointError, Progress> =>
+export type FitError = NonFiniteLossError | Safetensors.CheckpointError | DataShapeError
+
+/**
+ * Trains a model. Succeeds with the final parameters and history; fails with `NonFiniteLossError`,
+ * `CheckpointError`, `DataShapeError` (data that does not fit the model, found at run time) or the
+ * `onEpoch` hook's error. Interrupting it (Ctrl-C in the CLI) stops after the current step and saves a
+ * checkpoint that `resume` continues from.
+ *
+ * `fit(model, data, options)` checks at compile time that the data's inputs fit `model.inputShape` and,
+ * with the default loss, that its targets fit the model's output; `options.loss` and `options.metrics`
+ * are typed by the model's output and the data's targets. `fit(config)` takes everything in one object,
+ * checked at run time only.
+ *
+ * @example
+ * ```ts
+ * declare const train: Dataset.Dataset<readonly [28, 28, 1], 10>
+ * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10 }))
+ * const program = Train.fit(model, train, { optimizer: Optimizer.adam(), epochs: 3, batchSize: 64, seed: 1 })
+ *
+ * declare const flat: Dataset.Dataset<readonly [784], 10>
+ * // @ts-expect-error Train.fit: the data's inputs are [number, 784] but the model's input is [number, 28, 28, 1]
+ * Train.fit(model, flat, { optimizer: Optimizer.adam(), epochs: 3, batchSize: 64, seed: 1 })
+ * ```
+ */
+export const fit: {
+  <
+    M extends Model.AnyModel,
+    Data extends AnyData,
+    const Opt extends OptionsFor<M, Data, ErrorOf<Opt>, ContextOf<Opt>>
+  >(
+    model: M,
+    data: Data & FitCheck<M, Data, Opt>,
+    options: Opt
+  ): Effect.Effect<FitResult<Model.ParamsOf<M>>, FitError | ErrorOf<Opt>, Progress | ContextOf<Opt>>
+  <P extends ReadonlyArray<Pytree.Pytree>, E = never, R = never>(
+    config: FitConfig<P, E, R>
+  ): Effect.Effect<FitResult<P>, FitError | E, Progress | R>
+} = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
+  first: Trainable<P> | FitConfig<P, E, R>,
+  data?: AnyData,
+  options?: FitOptions<P, Tensor.AnyTensor, Pytree.Pytree, AnyData, E, R>
+): Effect.Effect<FitResult<P>, FitError | E, Progress | R> =>
+  run(
+    data === undefined || options === undefined
+      ? (first as FitConfig<P, E, R>)
+      : { ...options, model: first as Trainable<P>, train: data }
+  )
+
+const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
+  config: FitConfig<P, E, R>
+): Effect.Effect<FitResult<P>, FitError | E, Progress | R> =>
   Effect.gen(function*() {
     const progress = yield* Progress
     const model = config.model
@@ -336,11 +892,51 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
     if (!Number.isInteger(config.batchSize) || config.batchSize < 1) {
       throw new RangeError(`fit: batchSize must be a positive integer, got ${config.batchSize}`)
     }
+    const early = config.earlyStopping
+    if (early !== undefined) {
+      if (!Number.isInteger(early.patience) || early.patience < 1) {
+        throw new RangeError(`fit: earlyStopping.patience must be a positive integer, got ${early.patience}`)
+      }
+      if (early.minDelta !== undefined && !(early.minDelta >= 0)) {
+        throw new RangeError(`fit: earlyStopping.minDelta must be a number >= 0, got ${early.minDelta}`)
+      }
+      if ((early.monitor ?? "validationLoss") === "validationLoss" && config.validation === undefined) {
+        throw new RangeError(
+          `fit: earlyStopping monitors the validation loss but no validation data was given; ` +
+            `give validation data or monitor: "loss"`
+        )
+      }
+    }
+    const stepsPerEpoch = Math.ceil(config.train.count / config.batchSize)
+    let optimizer: Optimizer.Optimizer
+    if (typeof config.optimizer === "function") {
+      if (config.learningRate === undefined) {
+        throw new TypeError(
+          "fit: optimizer is a function of the learning rate but no learningRate was given; give learningRate " +
+            "(a number, a function of the step, or Train.perEpoch(...)) or an optimizer"
+        )
+      }
+      optimizer = config.optimizer(learningRateOf(config.learningRate, stepsPerEpoch))
+    } else {
+      if (config.learningRate !== undefined) {
+        throw new TypeError(
+          "fit: learningRate needs optimizer to be a function of it, e.g. " +
+            "optimizer: (learningRate) => Optimizer.adam({ learningRate })"
+        )
+      }
+      optimizer = config.optimizer
+    }
+    const objective = objectiveOf(config)
+    for (const data of config.validation === undefined ? [config.train] : [config.train, config.validation]) {
+      const reason = dataMismatch(model, data, objective)
+      if (reason !== undefined) return yield* Effect.fail(new DataShapeError({ reason }))
+    }
+    const forward = forwardOf(model, objective)
     const template = yield* model.init.pipe(Random.withSeed(config.seed))
     let snap: Snapshot
     if (config.resume !== undefined) {
       const file = yield* checkpointFile(config.resume)
-      const restored = yield* restore(file, template, config.optimizer)
+      const restored = yield* restore(file, template as ReadonlyArray<Pytree.Pytree>, optimizer)
       if (restored.stepInEpoch > 0 && (restored.batchSize !== config.batchSize || restored.seed !== config.seed)) {
         return yield* Effect.fail(
           new Safetensors.CheckpointError({
@@ -359,8 +955,8 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
       )
     } else {
       snap = {
-        params: template,
-        state: config.optimizer.init(template as Pytree.Pytree) as Optimizer.State<Pytree.Pytree>,
+        params: template as ReadonlyArray<Pytree.Pytree>,
+        state: optimizer.init(template as Pytree.Pytree) as Optimizer.State<Pytree.Pytree>,
         epochsDone: 0,
         stepInEpoch: 0,
         globalStep: 0,
@@ -368,24 +964,26 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
         history: []
       }
     }
-    const stepsPerEpoch = Math.ceil(config.train.count / config.batchSize)
+    // A run that early stopping ended stays ended: the decision is a function of the history.
+    let stopped = early === undefined ? undefined : earlyStop(snap.history, early)
+    if (stopped !== undefined) yield* progress.message(stopped.message)
     yield* progress.start({
       epochs: config.epochs,
       firstEpoch: snap.epochsDone + 1,
       stepsPerEpoch,
       samplesPerEpoch: config.train.count
     })
-    const lossAndLogits = (p: P, images: Tensor.AnyTensor, labels: Tensor.AnyTensor, seed: number) => {
-      const z = model.logits(p, images, { training: true, seed }) as Logits
-      return [Loss.softmaxCrossEntropy(z, labels as Logits), z] as const
+    const lossAndOutput = (p: P, x: Tensor.AnyTensor, target: Pytree.Pytree, seed: number) => {
+      const z = forward(p, x, { training: true, seed })
+      return [objective.loss(z, target), z] as const
     }
-    const step = valueAndGradAux(lossAndLogits)
+    const step = valueAndGradAux(lossAndOutput)
     // `current` is the last good state: what an interruption saves.
     let current = snap
     const saveCurrent = (why: string) =>
       config.directory === undefined
         ? Effect.void
-        : save(config.directory, current, config as FitConfig<ReadonlyArray<Pytree.Pytree>>).pipe(
+        : save(config.directory, current, config, optimizer, stopped).pipe(
           Effect.tap(() => progress.message(`${why}: checkpoint saved to ${path.join(config.directory!, CHECKPOINT)}`))
         )
 
@@ -393,18 +991,17 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
       Effect.gen(function*() {
         const skip = current.stepInEpoch
         let { loss: lossSum, correct, seen } = current.running
+        const sums = objective.metrics.map((_, k) => current.running.metrics?.[k] ?? 0)
         const started = performance.now()
         let samplesThisRun = 0
-        const batches = Dataset.batches(config.train, { batchSize: config.batchSize, shuffle: true }).pipe(
-          Stream.drop(skip)
-        )
+        const batches = batchesOf(config.train, config.batchSize, true).pipe(Stream.drop(skip))
         yield* Stream.runForEach(batches, (batch) =>
           Effect.suspend(() => {
             const globalStep = current.globalStep + 1
-            const [loss, logits, grads] = step(
+            const [loss, output, grads] = step(
               current.params as P,
-              batch.images,
-              batch.labels,
+              batch.x,
+              batch.target,
               Seed.derive(config.seed, globalStep)
             )
             const value = Tensor.item(loss)
@@ -412,9 +1009,12 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
             if (!Number.isFinite(value)) {
               return Effect.fail(new NonFiniteLossError({ epoch, step: stepInEpoch, loss: value }))
             }
-            const [params, state] = config.optimizer.step(grads, current.state, current.params as Pytree.Pytree)
+            const [params, state] = optimizer.step(grads, current.state, current.params as Pytree.Pytree)
             lossSum += value * batch.size
-            correct += Metric.correct(logits, batch.classes)
+            if (objective.accuracy) {
+              correct += Metric.correct(output as Logits, (batch.classes ?? batch.target) as Logits)
+            }
+            objective.metrics.forEach(([, f], k) => (sums[k]! += f(output, batch.target) * batch.size))
             seen += batch.size
             samplesThisRun += batch.size
             current = {
@@ -423,7 +1023,7 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
               state,
               stepInEpoch,
               globalStep,
-              running: { loss: lossSum, correct, seen }
+              running: { loss: lossSum, correct, seen, ...(sums.length > 0 ? { metrics: [...sums] } : {}) }
             }
             const elapsed = (performance.now() - started) / 1000
             const rate = samplesThisRun / Math.max(elapsed, 1e-9)
@@ -433,7 +1033,7 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
               step: stepInEpoch,
               stepsPerEpoch,
               loss: lossSum / seen,
-              accuracy: correct / seen,
+              accuracy: objective.accuracy ? correct / seen : undefined,
               samplesPerSecond: rate,
               etaSeconds: (config.train.count - seen) / Math.max(rate, 1e-9)
             }).pipe(Effect.andThen(yieldToEventLoop))
@@ -441,13 +1041,19 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
         const seconds = (performance.now() - started) / 1000
         const validation = config.validation === undefined
           ? undefined
-          : yield* evaluate(model, current.params as P, config.validation)
+          : yield* assess(model, current.params as P, config.validation, objective, 1000)
+        const named = (values: ReadonlyArray<number>) =>
+          Object.fromEntries(objective.metrics.map(([name], k) => [name, values[k]!]))
         const metrics: EpochMetrics = {
           epoch,
           loss: lossSum / Math.max(seen, 1),
-          accuracy: correct / Math.max(seen, 1),
+          accuracy: objective.accuracy ? correct / Math.max(seen, 1) : undefined,
           validationLoss: validation?.loss,
           validationAccuracy: validation?.accuracy,
+          ...(objective.metrics.length === 0 ? {} : {
+            metrics: named(sums.map((s) => s / Math.max(seen, 1))),
+            ...(validation === undefined ? {} : { validationMetrics: validation.metrics })
+          }),
           seconds,
           samplesPerSecond: samplesThisRun / Math.max(seconds, 1e-9)
         }
@@ -458,12 +1064,26 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
           running: { loss: 0, correct: 0, seen: 0 },
           history: [...current.history, metrics]
         }
+        stopped = early === undefined ? undefined : earlyStop(current.history, early)
         yield* progress.epoch(metrics)
         yield* saveCurrent(`epoch ${epoch}`)
+        if (config.onEpoch !== undefined) {
+          yield* config.onEpoch(metrics, {
+            epochs: config.epochs,
+            history: current.history,
+            params: current.params as P,
+            stopped
+          })
+        }
+        if (stopped !== undefined) yield* progress.message(stopped.message)
       })
 
     yield* Effect.gen(function*() {
-      for (let epoch = current.epochsDone + 1; epoch <= config.epochs; epoch++) yield* runEpoch(epoch)
+      for (let epoch = current.epochsDone + 1; epoch <= config.epochs; epoch++) {
+        // `runEpoch` sets `stopped` when early stopping ends the run (and a resumed run may start stopped).
+        if (stopped !== undefined) break
+        yield* runEpoch(epoch)
+      }
     }).pipe(
       Effect.onInterrupt(() =>
         saveCurrent(`interrupted after step ${current.stepInEpoch} of epoch ${current.epochsDone + 1}`).pipe(
@@ -475,6 +1095,7 @@ export const fit = <P extends ReadonlyArray<Pytree.Pytree>>(
       params: current.params as P,
       optimizerState: current.state,
       history: current.history,
-      completedEpochs: current.epochsDone
+      completedEpochs: current.epochsDone,
+      stopped
     }
   })

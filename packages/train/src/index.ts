@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+export * as Examples from "./Examples.ts"
 export * as Interop from "./Interop.ts"
 export * as Params from "./Params.ts"
 export { ParamsMismatchError } from "./Params.ts"
@@ -19,4 +20,4 @@ export * as Progress from "./Progress.ts"
 export * as Safetensors from "./Safetensors.ts"
 export { CheckpointError } from "./Safetensors.ts"
 export * as Train from "./Train.ts"
-export { NonFiniteLossError } from "./Train.ts"
+export { DataShapeError, NonFiniteLossError } from "./Train.ts"
