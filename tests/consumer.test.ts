@@ -9,7 +9,8 @@
  *   `nodenext` and `bundler`, strict, library checks on: the README's ```ts examples type-check as written,
  *   every `// @ts-expect-error <message>` in them is exactly the compiler's message on the next line,
  *   `tests/consumer/shapes.ts` infers the same shapes as the sources, and `tests/consumer/library.ts`
- *   (a model exported from a file that never imports `Tensor`) emits its declarations;
+ *   (a model exported from a file that never imports `Tensor`) emits its declarations; the same files
+ *   compiled inside the repository against the sources give the same errors;
  * - the installed `typegrad` command trains a small MNIST slice and writes its three files.
  */
 import { execFile, spawnSync } from "node:child_process"
@@ -277,10 +278,10 @@ interface Expectation {
  * blocks with each `// @ts-expect-error <message>` turned into a plain comment (so the error shows and
  * its message can be compared), and the fixtures. Returns the expected errors (1-based lines).
  */
-const writeTypeScriptFiles = (): Array<Expectation> => {
+const writeTypeScriptFiles = (dir: string): Array<Expectation> => {
   const expected: Array<Expectation> = []
   readmeBlocks().forEach((block, i) => {
-    fs.writeFileSync(path.join(project, `readme-${i}.ts`), block)
+    fs.writeFileSync(path.join(dir, `readme-${i}.ts`), block)
     const lines = block.split("\n")
     if (!lines.some((l) => l.trim().startsWith("// @ts-expect-error"))) return
     const file = `readme-${i}-errors.ts`
@@ -290,9 +291,9 @@ const writeTypeScriptFiles = (): Array<Expectation> => {
       expected.push({ file, line: n + 2, message: m[2]!.trim() })
       return `${m[1]}// expected: ${m[2]}`
     })
-    fs.writeFileSync(path.join(project, file), stripped.join("\n"))
+    fs.writeFileSync(path.join(dir, file), stripped.join("\n"))
   })
-  for (const f of ["shapes.ts", "library.ts"]) fs.copyFileSync(path.join(fixtures, f), path.join(project, f))
+  for (const f of ["shapes.ts", "library.ts"]) fs.copyFileSync(path.join(fixtures, f), path.join(dir, f))
   return expected
 }
 
@@ -326,8 +327,31 @@ describe("TypeScript against the installed declarations", () => {
   let expected: Array<Expectation> = []
 
   beforeAll(() => {
-    expected = writeTypeScriptFiles()
+    expected = writeTypeScriptFiles(project)
   })
+
+  it.concurrent("the sources give the same errors (TypeScript 7 in the repository, no build)", async () => {
+    // The same files inside the workspace, resolved through the source-first exports to src/*.ts.
+    const base = path.join(root, "tests", ".generated")
+    fs.mkdirSync(base, { recursive: true })
+    const dir = fs.mkdtempSync(path.join(base, "consumer-"))
+    try {
+      const same = writeTypeScriptFiles(dir)
+      fs.writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({
+          extends: path.relative(dir, path.join(root, "tsconfig.base.json")).split(path.sep).join("/"),
+          compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
+          include: ["*.ts"]
+        })
+      )
+      const r = await exec(path.join(root, "node_modules", ".bin", "tsc"), ["-p", ".", "--pretty", "false"], dir)
+      expect(parseDiagnostics(r.stdout + r.stderr).toSorted(byPlace)).toEqual(same.toSorted(byPlace))
+      expect(same.length).toBeGreaterThanOrEqual(5)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 300_000)
 
   it("the README documents the four wrong wirings with their messages", () => {
     const messages = expected.map((e) => e.message)
