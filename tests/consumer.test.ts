@@ -246,14 +246,18 @@ const brokenTarball = (): string => {
 }
 
 describe("plain Node ESM", () => {
-  it("imports the packages, builds the README's CNN and trains it on random data: the loss falls", () => {
+  it("imports the libraries, builds the README's CNN and trains it on random data: the loss falls", () => {
     fs.copyFileSync(path.join(fixtures, "train.mjs"), path.join(project, "train.mjs"))
     const out = JSON.parse(must(process.execPath, ["train.mjs"], project)) as {
       losses: Array<number>
       outputShape: Array<number>
       parameterCount: number
+      convShape: Array<number>
+      gradCheckOk: boolean
     }
     expect(out.outputShape).toEqual([16, 10])
+    expect(out.convShape).toEqual([1, 28, 28, 24])
+    expect(out.gradCheckOk).toBe(true)
     expect(out.parameterCount).toBe(1_276_466)
     expect(out.losses).toHaveLength(6)
     expect(out.losses.every(Number.isFinite)).toBe(true)

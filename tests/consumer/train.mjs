@@ -1,9 +1,12 @@
 // Plain Node ESM, as a user without TypeScript writes it: the README's CNN, a few Adam steps on random
-// data with `valueAndGrad`, the losses printed as JSON (tests/consumer.test.ts runs it against the tarballs).
+// data with `valueAndGrad`, then a shape rule and a gradient check; the results printed as JSON
+// (tests/consumer.test.ts runs it against the installed tarballs).
 import { valueAndGrad } from "@typegrad/autodiff"
 import { Layer, Loss, Model } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
+import { Shape } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
+import { checkGrads } from "@typegrad/testing"
 import { Effect, Random } from "effect"
 
 const cnn = Model.input([28, 28, 1])
@@ -38,6 +41,17 @@ for (let step = 0; step < 6; step++) {
   ;[params, optState] = optimizer.step(grads, optState, params)
 }
 const probabilities = cnn.apply(params, images)
+
+// The other library packages load under plain Node too: a runtime shape rule and a gradient check.
+const convShape = Shape.conv2d([1, 28, 28, 1], [2, 2, 1, 24], { padding: "same" })
+const gradCheck = checkGrads((x) => Tensor.sum(Tensor.tanh(x)), Tensor.fromArray([0.1, -0.4, 0.7], [3], { dtype: "float64" }))
+
 process.stdout.write(
-  JSON.stringify({ losses, outputShape: probabilities.shape, parameterCount: Model.parameterCount(cnn) }) + "\n"
+  JSON.stringify({
+    losses,
+    outputShape: probabilities.shape,
+    parameterCount: Model.parameterCount(cnn),
+    convShape,
+    gradCheckOk: gradCheck.ok
+  }) + "\n"
 )
