@@ -2,6 +2,7 @@
  * The packaging rules, checked on the manifests in a second (tests/consumer.test.ts checks the real
  * tarballs in minutes): every public package builds with `tsc -b` from its `tsconfig.build.json`, its
  * `exports` (source-first, for work in the repository) and `publishConfig.exports` (the build, for npm)
+ * (`pnpm pack` runs the build first)
  * offer the same subpaths, every namespace module of `src/index.ts` is a subpath (declaration emit names
  * types through it), tarballs ship `dist/`, `src/` and the README only, and `effect` / `fast-check` are peers
  * of the libraries at ranges that hold the versions this repository tests.
@@ -20,6 +21,7 @@ interface Manifest {
   readonly private?: boolean
   readonly exports?: Readonly<Record<string, unknown>>
   readonly files?: ReadonlyArray<string>
+  readonly scripts?: Readonly<Record<string, string>>
   readonly dependencies?: Deps
   readonly peerDependencies?: Deps
   readonly devDependencies?: Deps
@@ -100,6 +102,10 @@ const check = (ws: Workspace): Array<string> => {
             `publishConfig.exports in ${file} (declaration emit names its types through that subpath)`
         )
       }
+    }
+    // `pnpm pack` builds first, so a tarball never lacks its dist/.
+    if (m.scripts?.["prepack"] !== "tsc -b tsconfig.build.json") {
+      out.push(`${file}: scripts.prepack must be "tsc -b tsconfig.build.json" (pnpm pack builds the package first)`)
     }
     // What the tarball ships.
     const files = ["dist", "!dist/.tsbuildinfo", "src", ...(pkg.hasReadme ? ["README.md"] : [])]
@@ -185,6 +191,7 @@ describe("packaging rules", () => {
         manifest: {
           ...nn.manifest,
           files: ["dist", "src", "test"],
+          scripts: {},
           dependencies: { ...nn.manifest.dependencies, effect: "^4.1.0" },
           peerDependencies: { effect: "^3.0.0" }
         }
@@ -193,6 +200,7 @@ describe("packaging rules", () => {
     expect(check(broken)).toEqual([
       `packages/nn/src/index.ts re-exports ./Custom.ts as a namespace; add "./Custom" to exports and ` +
       `publishConfig.exports in packages/nn/package.json (declaration emit names its types through that subpath)`,
+      `packages/nn/package.json: scripts.prepack must be "tsc -b tsconfig.build.json" (pnpm pack builds the package first)`,
       `packages/nn/package.json: files must be ["dist","!dist/.tsbuildinfo","src"] (no tests, type tests or build info on npm)`,
       `packages/nn/package.json: effect must be a peerDependency of a library (one copy for the user and us)`,
       `packages/nn/package.json: peer effect ^3.0.0 must hold the tested version ${ws.rootDevDependencies["effect"]} ` +
