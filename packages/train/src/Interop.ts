@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { Effect, Exit } from "effect"
-import * as E from "fp-ts/Either"
-import type { TaskEither } from "fp-ts/TaskEither"
+import * as E from "fp-ts/lib/Either.js"
+import type { TaskEither } from "fp-ts/lib/TaskEither.js"
 
 const settle = <A, Err>(exit: Exit.Exit<A, Err>): E.Either<Err, A> => {
   if (Exit.isSuccess(exit)) return E.right(exit.value)
