@@ -11,7 +11,10 @@
  *   `tests/consumer/shapes.ts` infers the same shapes as the sources, and `tests/consumer/library.ts`
  *   (a model exported from a file that never imports `Tensor`) emits its declarations; the same files
  *   compiled inside the repository against the sources give the same errors;
- * - the installed `typegrad` command trains a small MNIST slice and writes its three files.
+ * - the installed `typegrad` command trains a small MNIST slice and writes its three files; its checkpoint
+ *   loads into the README's model in plain Node (`tests/consumer/checkpoint.mjs`) and predicts the test set
+ *   with the job's accuracy, a misfit is a tagged error, and a user's own layer (`Layer.make`) trains;
+ * - the user guides' ```ts examples (custom layers included) type-check with both compilers too.
  */
 import { execFile, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -22,6 +25,7 @@ import { promisify } from "node:util"
 import { publint } from "publint"
 import { formatMessage } from "publint/utils"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { autoImports, markdownBlocks, moduleOf, type Problem } from "./docs-blocks.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const fixtures = path.join(root, "tests", "consumer")
@@ -49,6 +53,8 @@ const versions = {
   effect: rootManifest.devDependencies?.["effect"] ?? "",
   fastCheck: rootManifest.devDependencies?.["fast-check"] ?? "",
   typescript7: rootManifest.devDependencies?.["typescript"] ?? "",
+  // The guide on testing shows @typegrad/testing inside a vitest test, as its users write them.
+  vitest: rootManifest.devDependencies?.["vitest"] ?? "",
   typescript5: "5.9.3"
 }
 
@@ -109,6 +115,7 @@ beforeAll(() => {
     ...tarballs.values(),
     `effect@${versions.effect}`,
     `fast-check@${versions.fastCheck}`,
+    `vitest@${versions.vitest}`,
     `typescript@${versions.typescript5}`
   ], project)
 }, 600_000)
@@ -271,6 +278,25 @@ describe("plain Node ESM", () => {
 const readmeBlocks = (): Array<string> =>
   [...fs.readFileSync(path.join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
 
+/**
+ * The ```ts blocks of the user guides (`docs/guide-*.md`: models and custom layers, shapes, testing), each
+ * as the module the documentation test compiles (the public names it uses imported for it), so that a
+ * user's compiler accepts exactly what the guides show.
+ */
+const guideBlocks = (): Array<{ readonly name: string; readonly text: string }> => {
+  const problems: Array<Problem> = []
+  const available = autoImports(root)
+  const guides = fs.readdirSync(path.join(root, "docs")).filter((f) => /^guide-.*\.md$/.test(f)).toSorted()
+  const blocks = guides.flatMap((f) =>
+    markdownBlocks(root, `docs/${f}`, problems).filter((b) => b.lang === "ts").map((b, i) => ({
+      name: `${f.replace(/\.md$/, "")}-${i}`,
+      text: moduleOf(b, available).text
+    }))
+  )
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.source}:${p.line}: ${p.message}`).join("\n"))
+  return blocks
+}
+
 interface Expectation {
   readonly file: string
   readonly line: number
@@ -284,11 +310,15 @@ interface Expectation {
  */
 const writeTypeScriptFiles = (dir: string): Array<Expectation> => {
   const expected: Array<Expectation> = []
-  readmeBlocks().forEach((block, i) => {
-    fs.writeFileSync(path.join(dir, `readme-${i}.ts`), block)
+  const sources = [
+    ...readmeBlocks().map((text, i) => ({ name: `readme-${i}`, text })),
+    ...guideBlocks()
+  ]
+  sources.forEach(({ name, text: block }) => {
+    fs.writeFileSync(path.join(dir, `${name}.ts`), block)
     const lines = block.split("\n")
     if (!lines.some((l) => l.trim().startsWith("// @ts-expect-error"))) return
-    const file = `readme-${i}-errors.ts`
+    const file = `${name}-errors.ts`
     const stripped = lines.map((l, n) => {
       const m = /^(\s*)\/\/ @ts-expect-error (.+)$/.exec(l)
       if (m === null) return l
@@ -358,7 +388,7 @@ describe("TypeScript against the installed declarations", () => {
   }, 300_000)
 
   it("the README documents the four wrong wirings with their messages", () => {
-    const messages = expected.map((e) => e.message)
+    const messages = expected.filter((e) => e.file.startsWith("readme-")).map((e) => e.message)
     for (
       const pattern of [
         /^layer \d+ dense\(\d+\): expected input of rank 2 \[batch, features\], got \[.*\]; add Layer\.flatten\(\) before it$/,
@@ -408,6 +438,7 @@ describe("TypeScript against the installed declarations", () => {
 })
 
 describe("the installed CLI", () => {
+  const out = () => path.join(work, "run")
   it("npx typegrad trains a small MNIST slice and writes metrics.json, model.safetensors and the plot", () => {
     const out = path.join(work, "run")
     must("npx", [
@@ -448,4 +479,32 @@ describe("the installed CLI", () => {
     expect(plots).toHaveLength(1)
     expect(fs.readFileSync(path.join(out, plots[0]!), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\s*$/)
   }, 300_000)
+
+  it(
+    "its checkpoint loads into the README's model in plain Node (same test accuracy), a misfit is a tagged error, and a user's own layer trains",
+    () => {
+      const metrics = readJson<{ testAccuracy: number }>(path.join(out(), "metrics.json"))
+      fs.copyFileSync(path.join(fixtures, "checkpoint.mjs"), path.join(project, "checkpoint.mjs"))
+      const result = JSON.parse(must("node", ["checkpoint.mjs", out()], project)) as {
+        seen: number
+        correct: number
+        mismatch: { tag: string; message: string }
+        custom: { summary: string; outShape: Array<number>; scale: number; scaleGrad: number; denseOutputSum: number }
+      }
+      // Inference with the loaded params is the job's own evaluation, to the image.
+      expect(result.seen).toBe(10_000)
+      expect(result.correct / result.seen).toBe(metrics.testAccuracy)
+      // A model the file does not fit: the tagged error names a tensor and what is wrong.
+      expect(result.mismatch.tag).toBe("ParamsMismatchError")
+      expect(result.mismatch.message).toMatch(/tensor params\.\S+ /)
+      // The user's layer: in the summary, the shape it announces, its own params, and its gradient
+      // (d/dscale of sum(dense(x) * scale) is sum(dense(x))).
+      expect(result.custom.summary).toMatch(/scale/)
+      expect(result.custom.outShape).toEqual([2, 3])
+      expect(result.custom.scale).toBe(2)
+      expect(result.custom.scaleGrad).toBeCloseTo(result.custom.denseOutputSum, 4)
+      expect(Math.abs(result.custom.denseOutputSum)).toBeGreaterThan(0)
+    },
+    300_000
+  )
 })
