@@ -11,7 +11,7 @@ import { Tensor } from "@typegrad/tensor"
 import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
+import { basename, dirname, join } from "node:path"
 import * as Dataset from "./Dataset.ts"
 import { DatasetFileError } from "./DatasetError.ts"
 import * as Idx from "./Idx.ts"
@@ -103,19 +103,34 @@ export const files = (
   }
 }
 
-/** Reads `path`, or `path.gz` when `path` is missing. */
+/** `true` when the error says the file does not exist (and nothing else is wrong with it). */
+const isMissing = (e: DatasetFileError): boolean => (e.cause as { code?: unknown } | undefined)?.code === "ENOENT"
+
+/**
+ * Reads `path`, or `path.gz` when `path` is missing. Only a missing `.gz` is reported as "no such file"
+ * (naming both names looked for); a `.gz` that exists but is corrupt is reported as such, with its path.
+ */
 const readIdx = (path: string): Effect.Effect<Idx.IdxArray, DatasetFileError> =>
   Idx.readFile(path).pipe(
-    Effect.catchIf(
-      (e) => e.reason.startsWith("no such file"),
-      (e) => Idx.readFile(path + ".gz").pipe(Effect.mapError(() => e))
-    )
+    Effect.catchIf(isMissing, (e) =>
+      Idx.readFile(path + ".gz").pipe(
+        Effect.catchIf(isMissing, () =>
+          Effect.fail(
+            new DatasetFileError({
+              path,
+              reason: `no such file, nor ${basename(path)}.gz beside it; check the path ` +
+                "(files are never downloaded at run time)",
+              cause: e.cause
+            })
+          ))
+      ))
   )
 
 /**
  * Loads a split of MNIST as a {@link Dataset.Dataset}: images `[N, 28, 28, 1]` float32 in `[0, 1]`
  * (bytes divided by 255), labels the digits `0 .. 9`. Fails with a `DatasetFileError` naming the file when
- * a file is missing or corrupt, or when the image and label files disagree on the count. Loading the
+ * a file is missing or corrupt (a corrupt `.gz` is named as such, never reported as missing), or when the
+ * image and label files disagree on the count. Loading the
  * whole training set takes a few tenths of a second.
  *
  * @example

@@ -105,5 +105,27 @@ describe("Mnist", () => {
       expect(ds.count).toBe(3)
       expect(Array.from(Tensor.toArray(ds.labels))).toEqual([0, 1, 2])
     })
+
+    it("reports a corrupt .gz file as corrupt, naming the .gz file, not as missing", async () => {
+      const d = join(dir, "gz-corrupt")
+      mkdirSync(d)
+      const gz = gzipSync(images(4))
+      writeFileSync(join(d, "train-images-idx3-ubyte.gz"), gz.subarray(0, gz.length - 10))
+      writeFileSync(join(d, "train-labels-idx1-ubyte.gz"), gzipSync(labels([0, 1, 2, 3])))
+      const e = await failureOf(Mnist.load({ split: "train", directory: d }))
+      expect(e.path).toBe(join(d, "train-images-idx3-ubyte.gz"))
+      expect(e.message).toMatch(/gzip data is corrupt or truncated/)
+      expect(e.message).not.toMatch(/no such file/)
+    })
+
+    it("says a file is missing when neither it nor its .gz exists, naming both", async () => {
+      const d = join(dir, "gz-missing")
+      mkdirSync(d)
+      writeFileSync(join(d, "train-labels-idx1-ubyte"), labels([0]))
+      const e = await failureOf(Mnist.load({ split: "train", directory: d }))
+      expect(e.path).toBe(join(d, "train-images-idx3-ubyte"))
+      expect(e.message).toMatch(/no such file/)
+      expect(e.message).toContain("train-images-idx3-ubyte.gz")
+    })
   })
 })
