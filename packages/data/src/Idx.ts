@@ -20,7 +20,7 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { DatasetFileError } from "./DatasetError.ts"
-import { readBytes } from "./internal/bytes.ts"
+import { type Cap, readBytesCapped } from "./internal/bytes.ts"
 
 /**
  * The element type of an IDX file.
@@ -259,7 +259,10 @@ export const decode = (bytes: Uint8Array, path: string = "<bytes>"): Effect.Effe
 
 /**
  * Reads and parses an IDX file; gzip-compressed files (`.gz`, recognised by their content) are decompressed
- * transparently.
+ * transparently, as a stream. Memory is bounded by the size the header declares (header + product of the
+ * dims x element size): the header is read first, an uncompressed file larger than that fails from its size
+ * on disk before its data is read, and gzip data stops inflating as soon as its output passes that size
+ * (within 64 KiB), with a `DatasetFileError` saying the file is larger than its header declares.
  *
  * @example
  * ```ts
@@ -273,7 +276,42 @@ export const decode = (bytes: Uint8Array, path: string = "<bytes>"): Effect.Effe
  * @since 0.1.0
  */
 export const readFile = (path: string): Effect.Effect<IdxArray, DatasetFileError> =>
-  Effect.flatMap(readBytes(path), (bytes) => decode(bytes, path))
+  Effect.flatMap(readBytesCapped(path, capOf(path)), (bytes) => decode(bytes, path))
+
+/** The dims and total size an IDX header declares, from the first bytes of a file. */
+const declaredBy = (
+  prefix: Uint8Array
+): "more" | "invalid" | { readonly size: number; readonly dims: ReadonlyArray<number>; readonly info: TypeInfo } => {
+  if (prefix.length >= 1 && prefix[0] !== 0) return "invalid"
+  if (prefix.length >= 2 && prefix[1] !== 0) return "invalid"
+  if (prefix.length >= 3 && infoByCode(prefix[2]!) === undefined) return "invalid"
+  if (prefix.length < 4) return "more"
+  const info = infoByCode(prefix[2]!)!
+  const rank = prefix[3]!
+  if (prefix.length < 4 + 4 * rank) return "more"
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength)
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i))
+  return { size: 4 + 4 * rank + dims.reduce((a, b) => a * b, 1) * info.bytes, dims, info }
+}
+
+/** Caps a read of `path` at the size its IDX header declares (header, then the product of the dims). */
+const capOf = (path: string): Cap => ({
+  maxHeader: 4 + 4 * 255,
+  declared: (prefix) => {
+    const d = declaredBy(prefix)
+    return typeof d === "object"
+      ? { size: d.size, what: `dims [${d.dims.join(", ")}] of ${d.info.dtype} need ${d.size} bytes` }
+      : d
+  },
+  tooLarge: (declared, found) =>
+    corrupt(
+      path,
+      "file" in found
+        ? `${found.file - declared.size} trailing bytes after the data: ${declared.what} but the file has ${found.file}`
+        : `the file is larger than its header declares: ${declared.what} but the gzip data inflates to more ` +
+          `(stopped after inflating ${found.inflated} bytes)`
+    )
+})
 
 /**
  * Checks that a parsed IDX array has element type `dtype` and `rank` dims, with the given dims where

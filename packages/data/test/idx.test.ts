@@ -1,11 +1,25 @@
 import { Idx } from "@typegrad/data"
 import { Effect, Result } from "effect"
 import fc from "fast-check"
+import { spawnSync } from "node:child_process"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
 import { failureOf, tempDir } from "./helpers.ts"
 
 const write = tempDir()
+const here = dirname(fileURLToPath(import.meta.url))
+
+/**
+ * A gzip file whose IDX header declares uint8 dims [10] (18 bytes in all) but which inflates to
+ * `18` bytes + `mib` MiB: the good file, then `mib` gzip members of 1 MiB of zeros each (about 1 KiB each).
+ */
+const gzipBomb = (mib: number): Uint8Array => {
+  const good = gzipSync(Idx.encode({ dtype: "uint8", dims: [10], data: new Uint8Array(10).fill(7) }))
+  const zeros = gzipSync(new Uint8Array(1 << 20))
+  return Buffer.concat([good, ...Array.from({ length: mib }, () => zeros)])
+}
 
 const samples: ReadonlyArray<Idx.IdxArray> = [
   { dtype: "uint8", dims: [2, 3], data: new Uint8Array([0, 1, 127, 128, 254, 255]) },
@@ -78,6 +92,42 @@ describe("Idx", () => {
     expect(e.path).toBe(path)
     expect(e.message).toContain("broken.idx.gz")
     expect(e.message).toMatch(/gzip/)
+  })
+
+  it("stops inflating a gzip file as soon as it inflates past the size its IDX header declares", async () => {
+    const bomb = gzipBomb(64) // 64 MiB of zeros behind a header that declares 18 bytes
+    expect(bomb.length).toBeLessThan(100_000)
+    const path = write("bomb.idx.gz", bomb)
+    const e = await failureOf(Idx.readFile(path))
+    expect(e.path).toBe(path)
+    expect(e.reason).toMatch(/larger than its header declares/)
+    expect(e.reason).toMatch(/dims \[10\] of uint8 need 18 bytes/)
+    // the reader's own counter: it stopped within one inflate chunk (64 KiB) of the declared 18 bytes
+    const inflated = Number(/stopped after inflating (\d+) bytes/.exec(e.reason)?.[1])
+    expect(inflated).toBeGreaterThan(18)
+    expect(inflated).toBeLessThanOrEqual(18 + 64 * 1024)
+  })
+
+  it("reading a gzip bomb does not grow the reader's peak memory by what the bomb inflates to", () => {
+    // 512 MiB behind a header that declares 18 bytes; the whole inflation would add at least 512 MiB to the peak RSS
+    const path = write("bomb-512.idx.gz", gzipBomb(512))
+    const child = spawnSync(process.execPath, ["--import", "tsx", join(here, "fixtures", "read-idx.ts"), path], {
+      cwd: resolve(here, "../../.."),
+      encoding: "utf8"
+    })
+    expect(child.stderr).toBe("")
+    const out = JSON.parse(child.stdout) as { beforeKiB: number; afterKiB: number; reason?: string }
+    expect(out.reason).toMatch(/larger than its header declares/)
+    const grewMiB = (out.afterKiB - out.beforeKiB) / 1024
+    expect(grewMiB).toBeLessThan(32)
+  })
+
+  it("rejects an uncompressed file larger than its header declares, counting the trailing bytes", async () => {
+    const header = Idx.encode({ dtype: "uint8", dims: [2], data: new Uint8Array(2) })
+    const path = write("big-raw.idx", Buffer.concat([header, new Uint8Array(3 << 20)]))
+    const e = await failureOf(Idx.readFile(path))
+    expect(e.reason).toMatch(/3145728 trailing bytes after the data: dims \[2\] of uint8 need 10 bytes/)
+    expect(e.reason).toMatch(/download it again/)
   })
 
   const bad: ReadonlyArray<readonly [string, (good: Uint8Array) => Uint8Array, RegExp]> = [
