@@ -105,28 +105,59 @@ export const encode = (
  * ```
  */
 export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Contents, CheckpointError> => {
-  const fail = (reason: string) => Result.fail(new CheckpointError({ path: file, reason }))
-  if (bytes.length < 8) {
-    return fail(
-      `the file has ${bytes.length} bytes, too short for a safetensors header; it is truncated or not a safetensors file`
-    )
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const n = view.getBigUint64(0, true)
-  if (n > BigInt(bytes.length - 8)) {
-    return fail(`the header claims ${n} bytes but only ${bytes.length - 8} follow; the file is truncated or corrupt`)
-  }
+  if (bytes.length < 8) return Result.fail(tooShort(file, bytes.length))
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true)
+  if (n > BigInt(bytes.length - 8)) return Result.fail(headerPastEnd(file, n, bytes.length - 8))
   const headerEnd = 8 + Number(n)
+  return Result.map(
+    decodeHeader(bytes.subarray(8, headerEnd), bytes.length - headerEnd, file),
+    (layout) => build(layout, bytes.subarray(headerEnd))
+  )
+}
+
+/** The largest header accepted (the limit of the reference implementation, Hugging Face's `safetensors`). */
+const MAX_HEADER = 100_000_000
+
+const tooShort = (file: string, length: number) =>
+  new CheckpointError({
+    path: file,
+    reason:
+      `the file has ${length} bytes, too short for a safetensors header; it is truncated or not a safetensors file`
+  })
+
+const headerPastEnd = (file: string, n: bigint, follow: number) =>
+  new CheckpointError({
+    path: file,
+    reason: `the header claims ${n} bytes but only ${follow} follow; the file is truncated or corrupt`
+  })
+
+/** A validated header: where each tensor's bytes lie in the data section. */
+interface Layout {
+  readonly metadata: Record<string, string>
+  readonly specs: ReadonlyArray<
+    { readonly name: string; readonly dtype: "F32" | "F64"; readonly shape: Array<number>; begin: number; end: number }
+  >
+}
+
+/**
+ * Validates a header (its JSON bytes) against a data section of `dataLength` bytes: dtypes, shapes,
+ * offsets without gaps or overlaps, and a data section exactly as long as the tensors need.
+ */
+const decodeHeader = (
+  headerBytes: Uint8Array,
+  dataLength: number,
+  file: string
+): Result.Result<Layout, CheckpointError> => {
+  const fail = (reason: string) => Result.fail(new CheckpointError({ path: file, reason }))
   let header: unknown
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, headerEnd)))
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes))
   } catch (cause) {
     return fail(`the header is not valid JSON (${String(cause)}); the file is corrupt`)
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     return fail("the header is not a JSON object")
   }
-  const dataLength = bytes.length - headerEnd
   const metadata: Record<string, string> = {}
   const specs: Array<{ name: string; dtype: "F32" | "F64"; shape: Array<number>; begin: number; end: number }> = []
   for (const [name, value] of Object.entries(header)) {
@@ -176,17 +207,22 @@ export const decode = (bytes: Uint8Array, file = "<bytes>"): Result.Result<Conte
   if (expectedBegin !== dataLength) {
     return fail(`${dataLength - expectedBegin} trailing bytes after the last tensor; the file is corrupt`)
   }
+  return Result.succeed({ metadata, specs })
+}
+
+/** Builds the tensors of a validated layout from its data section. */
+const build = (layout: Layout, data: Uint8Array): Contents => {
   const tensors = new Map<string, Tensor.AnyTensor>()
-  for (const s of specs) {
+  for (const s of layout.specs) {
     const width = BYTES[s.dtype]
     const count = (s.end - s.begin) / width
-    const data = s.dtype === "F64" ? new Float64Array(count) : new Float32Array(count)
-    const src = new DataView(bytes.buffer, bytes.byteOffset + headerEnd + s.begin, s.end - s.begin)
-    if (s.dtype === "F64") { for (let i = 0; i < count; i++) data[i] = src.getFloat64(i * 8, true) }
-    else for (let i = 0; i < count; i++) data[i] = src.getFloat32(i * 4, true)
-    tensors.set(s.name, unsafeFromData(data, s.shape))
+    const out = s.dtype === "F64" ? new Float64Array(count) : new Float32Array(count)
+    const src = new DataView(data.buffer, data.byteOffset + s.begin, s.end - s.begin)
+    if (s.dtype === "F64") { for (let i = 0; i < count; i++) out[i] = src.getFloat64(i * 8, true) }
+    else for (let i = 0; i < count; i++) out[i] = src.getFloat32(i * 4, true)
+    tensors.set(s.name, unsafeFromData(out, s.shape))
   }
-  return Result.succeed({ tensors, metadata })
+  return { tensors, metadata: layout.metadata }
 }
 
 /**
@@ -257,7 +293,10 @@ export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void
 }
 
 /**
- * Reads and validates a safetensors file.
+ * Reads and validates a safetensors file, header first: the 8-byte header length (at most 100 MB), then the
+ * header, which is validated against the file's size (every tensor inside the file, no gaps, no trailing
+ * bytes) before the data is read. A truncated, oversized or corrupt file is a `CheckpointError` before any
+ * tensor data is read, so memory is bounded by what the header declares.
  *
  * @example
  * ```ts
@@ -268,15 +307,51 @@ export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void
  * ```
  */
 export const read = (file: string): Effect.Effect<Contents, CheckpointError> =>
-  Effect.flatMap(
-    Effect.tryPromise({
-      try: () => fs.readFile(file),
-      catch: (cause) =>
-        new CheckpointError({
-          path: file,
-          reason: `could not read the file (${cause instanceof Error ? cause.message : String(cause)}); check the path`,
-          cause
-        })
-    }),
-    (bytes) => Effect.fromResult(decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file))
-  )
+  Effect.tryPromise({
+    try: async () => {
+      const handle = await fs.open(file, "r")
+      try {
+        const { size } = await handle.stat()
+        if (size < 8) throw tooShort(file, size)
+        const at = async (position: number, length: number): Promise<Uint8Array> => {
+          const out = new Uint8Array(length)
+          let done = 0
+          while (done < length) {
+            const { bytesRead } = await handle.read(out, done, length - done, position + done)
+            if (bytesRead === 0) {
+              throw new CheckpointError({
+                path: file,
+                reason: `the file shrank while it was read (${
+                  position + done
+                } of ${size} bytes); is another process writing it? Try again`
+              })
+            }
+            done += bytesRead
+          }
+          return out
+        }
+        const prefix = await at(0, 8)
+        const n = new DataView(prefix.buffer).getBigUint64(0, true)
+        if (n > BigInt(MAX_HEADER)) {
+          throw new CheckpointError({
+            path: file,
+            reason: `the header length of ${n} bytes exceeds the ${MAX_HEADER}-byte limit; the file is corrupt ` +
+              "or not a safetensors file"
+          })
+        }
+        if (n > BigInt(size - 8)) throw headerPastEnd(file, n, size - 8)
+        const headerEnd = 8 + Number(n)
+        const layout = decodeHeader(await at(8, Number(n)), size - headerEnd, file)
+        if (Result.isFailure(layout)) throw layout.failure
+        return build(layout.success, await at(headerEnd, size - headerEnd))
+      } finally {
+        await handle.close()
+      }
+    },
+    catch: (cause) =>
+      cause instanceof CheckpointError ? cause : new CheckpointError({
+        path: file,
+        reason: `could not read the file (${cause instanceof Error ? cause.message : String(cause)}); check the path`,
+        cause
+      })
+  })
