@@ -4,7 +4,8 @@
  * optional `__metadata__` map of strings, then the raw little-endian data.
  *
  * Writing is atomic: the bytes go to a temporary file in the same directory, are flushed to disk, and
- * the file is renamed over the target, so a crash while writing leaves the previous file intact.
+ * the file is renamed over the target, so a crash while writing leaves the previous file intact; the temp
+ * files that crashed writers leave behind are removed by the next write into the directory.
  *
  * Hand-written because the format is 40 lines and no maintained JavaScript package covers both reading
  * and atomic writing of it.
@@ -227,7 +228,8 @@ const build = (layout: Layout, data: Uint8Array): Contents => {
 
 /**
  * Writes a safetensors file atomically: temp file in the same directory, fsync, rename, fsync of the
- * directory. The previous file (if any) stays intact until the rename.
+ * directory. The previous file (if any) stays intact until the rename. Temp files that writers killed
+ * mid-write left in the directory (`.<name>.<pid>.<ms>.tmp` of a pid no longer alive) are removed first.
  *
  * @example
  * ```ts
@@ -260,6 +262,10 @@ export const write = (
 /**
  * Writes bytes to `file` atomically (temp file, fsync, rename, directory fsync). @internal
  *
+ * The temp file is `.<name>.<pid>.<ms>.tmp` beside `file`. A process killed mid-write (kill -9, power loss)
+ * leaves its temp file behind: each write first removes, in the same directory, the temp files of this
+ * pattern whose process is no longer alive (never those of a live process, this one included).
+ *
  * @example
  * ```ts
  * const json = JSON.stringify({ testAccuracy: 0.98 })
@@ -268,6 +274,7 @@ export const write = (
  */
 export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void> => {
   const dir = path.dirname(file)
+  await removeOrphans(dir)
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`)
   const handle = await fs.open(tmp, "w")
   try {
@@ -289,6 +296,33 @@ export const writeAtomic = async (file: string, bytes: Uint8Array): Promise<void
   if (d !== undefined) {
     await d.sync().catch(() => undefined)
     await d.close()
+  }
+}
+
+/** The temp files of {@link writeAtomic}: `.<name>.<pid>.<ms>.tmp`. */
+const TEMP = /^\..+\.(\d+)\.\d+\.tmp$/
+
+/** `true` unless `pid` names no process (a process of another user, `EPERM`, is alive). */
+const alive = (pid: number): boolean => {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: unknown }).code !== "ESRCH"
+  }
+}
+
+/**
+ * Removes from `dir` the temp files that writers killed mid-write left behind: those named like
+ * {@link writeAtomic}'s whose pid is not alive. Best effort: a file that cannot be listed or removed is
+ * left (it is hidden, and never mistaken for the checkpoint).
+ */
+const removeOrphans = async (dir: string): Promise<void> => {
+  const names = await fs.readdir(dir).catch(() => [] as Array<string>)
+  for (const name of names) {
+    const pid = TEMP.exec(name)?.[1]
+    if (pid !== undefined && !alive(Number(pid))) await fs.rm(path.join(dir, name), { force: true }).catch(() => {})
   }
 }
 

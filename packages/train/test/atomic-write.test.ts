@@ -2,7 +2,7 @@ import { Tensor } from "@typegrad/tensor"
 import { Safetensors } from "@typegrad/train"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
@@ -82,6 +82,10 @@ describe.concurrent("Safetensors.write is atomic", () => {
       expect(name.endsWith(".safetensors")).toBe(false)
       expect(statSync(join(dir, name)).size).toBeLessThan(full)
     }
+    // the killed writer's temp file is orphaned; the next write into the directory removes it
+    expect(leftovers.some((n) => /^\.model\.safetensors\.\d+\.\d+\.tmp$/.test(n))).toBe(true)
+    await Effect.runPromise(Safetensors.write(target, old, { generation: "after" }))
+    expect(readdirSync(dir)).toEqual(["model.safetensors"])
   })
 
   it("a write that completes replaces the previous checkpoint (and the child reports it)", async () => {
@@ -101,5 +105,32 @@ describe.concurrent("Safetensors.write is atomic", () => {
     expect(back.metadata).toEqual({ generation: "new" })
     expect(back.tensors.get("big")!.shape).toEqual([(1024 * 1024) / 4])
     expect(readdirSync(dir)).toEqual(["model.safetensors"])
+  })
+})
+
+describe("orphaned temporary files", () => {
+  // A pid above Linux's largest (pid_max is at most 2^22): no process has it.
+  const deadPid = 2 ** 22 + 12345
+
+  it("the next write into a directory removes the temp files of dead processes, never those of live ones", async () => {
+    const dir = tempDir()
+    const stale = [
+      `.model.safetensors.${deadPid}.1700000000000.tmp`,
+      `.metrics.json.${deadPid}.1700000000001.tmp`,
+      `.training.svg.${deadPid + 1}.1700000000002.tmp`
+    ]
+    const live = [`.model.safetensors.${process.pid}.1700000000003.tmp`, `.metrics.json.1.1700000000004.tmp`]
+    const unrelated = ["notes.tmp", ".model.safetensors.tmp", `.x.${deadPid}.tmp`, "data.bin"]
+    for (const name of [...stale, ...live, ...unrelated]) writeFileSync(join(dir, name), "partial")
+    await Effect.runPromise(Safetensors.write(join(dir, "model.safetensors"), [["w", Tensor.zeros([2])]]))
+    expect(readdirSync(dir).sort()).toEqual([...live, ...unrelated, "model.safetensors"].sort())
+  })
+
+  it("writeAtomic (metrics, plots) cleans up the same way", async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, `.metrics.json.${deadPid}.1700000000000.tmp`), "{")
+    writeFileSync(join(dir, `.metrics.json.${process.pid}.1700000000000.tmp`), "{")
+    await Safetensors.writeAtomic(join(dir, "metrics.json"), new TextEncoder().encode("{}\n"))
+    expect(readdirSync(dir).sort()).toEqual([`.metrics.json.${process.pid}.1700000000000.tmp`, "metrics.json"].sort())
   })
 })
