@@ -60,7 +60,7 @@ export const encode = (
   tensors: ReadonlyMap<string, Tensor.AnyTensor> | ReadonlyArray<readonly [string, Tensor.AnyTensor]>,
   metadata: Readonly<Record<string, string>> = {}
 ): Uint8Array => {
-  const entries = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const entries = [...tensors].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   const header: Record<string, unknown> = {}
   if (Object.keys(metadata).length > 0) header["__metadata__"] = metadata
   let offset = 0

@@ -123,7 +123,7 @@ describe("orphaned temporary files", () => {
     const unrelated = ["notes.tmp", ".model.safetensors.tmp", `.x.${deadPid}.tmp`, "data.bin"]
     for (const name of [...stale, ...live, ...unrelated]) writeFileSync(join(dir, name), "partial")
     await Effect.runPromise(Safetensors.write(join(dir, "model.safetensors"), [["w", Tensor.zeros([2])]]))
-    expect(readdirSync(dir).sort()).toEqual([...live, ...unrelated, "model.safetensors"].sort())
+    expect(readdirSync(dir).toSorted()).toEqual([...live, ...unrelated, "model.safetensors"].toSorted())
   })
 
   it("writeAtomic (metrics, plots) cleans up the same way", async () => {
@@ -131,6 +131,8 @@ describe("orphaned temporary files", () => {
     writeFileSync(join(dir, `.metrics.json.${deadPid}.1700000000000.tmp`), "{")
     writeFileSync(join(dir, `.metrics.json.${process.pid}.1700000000000.tmp`), "{")
     await Safetensors.writeAtomic(join(dir, "metrics.json"), new TextEncoder().encode("{}\n"))
-    expect(readdirSync(dir).sort()).toEqual([`.metrics.json.${process.pid}.1700000000000.tmp`, "metrics.json"].sort())
+    expect(readdirSync(dir).toSorted()).toEqual(
+      [`.metrics.json.${process.pid}.1700000000000.tmp`, "metrics.json"].toSorted()
+    )
   })
 })
