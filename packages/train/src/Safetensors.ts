@@ -44,6 +44,9 @@ export interface Contents {
   readonly metadata: Readonly<Record<string, string>>
 }
 
+/** A dim of a shape: a non-negative integer that a double holds exactly. */
+const isDim = (d: unknown): d is number => typeof d === "number" && Number.isSafeInteger(d) && d >= 0
+
 const DTYPES = { float32: "F32", float64: "F64" } as const
 const BYTES = { F32: 4, F64: 8 } as const
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
@@ -66,6 +69,14 @@ export const encode = (
   let offset = 0
   for (const [name, t] of entries) {
     if (name === "__metadata__") throw new TypeError(`safetensors: "__metadata__" is reserved and cannot name a tensor`)
+    const badDim = t.shape.findIndex((d) => !isDim(d))
+    if (badDim >= 0) {
+      throw new TypeError(
+        `safetensors: tensor "${name}" has an invalid shape [${t.shape.join(", ")}]: dim ${badDim} is ${
+          t.shape[badDim]
+        }; dims must be non-negative integers (empty tensors included)`
+      )
+    }
     const bytes = t.size * (t.dtype === "float64" ? 8 : 4)
     header[name] = { dtype: DTYPES[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes] }
     offset += bytes
@@ -175,8 +186,14 @@ const decodeHeader = (
       return fail(`tensor "${name}" has dtype ${JSON.stringify(spec.dtype)}; only F32 and F64 are supported`)
     }
     const shape = spec.shape
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      return fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`)
+    if (!Array.isArray(shape)) return fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`)
+    const badDim = shape.findIndex((d) => !isDim(d))
+    if (badDim >= 0) {
+      return fail(
+        `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}: dim ${badDim} is ${
+          JSON.stringify(shape[badDim])
+        }; dims must be non-negative integers (empty tensors included); the file is corrupt`
+      )
     }
     const offsets = spec.data_offsets
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
@@ -244,20 +261,67 @@ export const write = (
   tensors: ReadonlyMap<string, Tensor.AnyTensor> | ReadonlyArray<readonly [string, Tensor.AnyTensor]>,
   metadata: Readonly<Record<string, string>> = {}
 ): Effect.Effect<void, CheckpointError> =>
-  Effect.tryPromise({
-    try: async () => {
-      const bytes = encode(tensors, metadata)
-      await writeAtomic(file, bytes)
-    },
+  Effect.try({
+    try: () => encode(tensors, metadata),
     catch: (cause) =>
       new CheckpointError({
         path: file,
-        reason: `could not write the file (${
+        reason: `cannot be written: ${
           cause instanceof Error ? cause.message : String(cause)
-        }); check that the directory exists and is writable`,
+        }; nothing was written (a previous file is intact)`,
         cause
       })
-  })
+  }).pipe(
+    Effect.flatMap((bytes) =>
+      Effect.tryPromise({
+        try: () => writeAtomic(file, bytes),
+        catch: (cause) => new CheckpointError({ path: file, reason: writeErrorReason(file, cause), cause })
+      })
+    )
+  )
+
+/**
+ * What a failed write of `file` tells the user, by the error's errno code: a full disk (`ENOSPC`) says so
+ * and names the directory, a missing directory, a permission, a read-only file system, a path through a
+ * file each say what is wrong; anything else quotes the error. Every reason starts "could not write the
+ * file" and ends with what to do. Used for `CheckpointError`'s `reason` by {@link write}.
+ *
+ * @example
+ * ```ts
+ * declare const cause: unknown // e.g. an Error with code "ENOSPC"
+ * const reason = Safetensors.writeErrorReason("runs/mnist/model.safetensors", cause)
+ * // "could not write the file: the disk is full (no space left on the device holding runs/mnist); ..."
+ * ```
+ */
+export const writeErrorReason = (file: string, cause: unknown): string => {
+  const dir = path.dirname(file)
+  const code = (cause as { code?: unknown } | null | undefined)?.code
+  const text = cause instanceof Error ? cause.message : String(cause)
+  switch (code) {
+    case "ENOSPC":
+      return `could not write the file: the disk is full (no space left on the device holding ${dir}); ` +
+        "free some space or write to another disk, then run again (the previous file, if any, is intact)"
+    case "EDQUOT":
+      return `could not write the file: the disk quota is exceeded for ${dir}; ` +
+        "free some space or write to another disk, then run again (the previous file, if any, is intact)"
+    case "ENOENT":
+      return `could not write the file (${text}): the directory ${dir} does not exist; ` +
+        "check that the directory exists and is writable"
+    case "EACCES":
+    case "EPERM":
+      return `could not write the file (${text}): no permission to write in ${dir}; ` +
+        "check that the directory is writable by this user, or write elsewhere"
+    case "EROFS":
+      return `could not write the file (${text}): ${dir} is on a read-only file system; write elsewhere`
+    case "ENOTDIR":
+      return `could not write the file (${text}): a part of the path ${dir} is not a directory but a file; ` +
+        "check the path"
+    case "EISDIR":
+      return `could not write the file (${text}): ${file} is a directory; name a file inside it`
+    default:
+      return `could not write the file (${text}); check that the directory exists and is writable`
+  }
+}
 
 /**
  * Writes bytes to `file` atomically (temp file, fsync, rename, directory fsync). @internal

@@ -1,8 +1,9 @@
 import { Tensor } from "@typegrad/tensor"
+import { unsafeFromData } from "@typegrad/tensor/internal"
 import { CheckpointError, Safetensors } from "@typegrad/train"
 import { Effect, Result } from "effect"
 import fc from "fast-check"
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { failureOf, tempDirs } from "./helpers.ts"
@@ -316,5 +317,53 @@ describe("Safetensors.read / write", () => {
     const e = await failureOf(Safetensors.write(target, [["w", Tensor.zeros([1])]]))
     expect(e._tag).toBe("CheckpointError")
     expect(e.message).toContain(target)
+  })
+})
+
+describe("Safetensors shapes: every dim a non-negative integer, empty tensors included", () => {
+  it("decode rejects an empty tensor whose shape has a dim that is not an exact integer, naming tensor and dim", () => {
+    // 2^53 + 2 and 1e20 are integers to JavaScript but not exact: rejected like 1.5 or -1
+    for (const bad of [2 ** 53 + 2, 1e20, 1.5, -1]) {
+      assertRejects(file({ empty: f32([0, bad], 0, 0) }), /tensor "empty" has an invalid shape/)
+      const r = Safetensors.decode(file({ empty: f32([0, bad], 0, 0) }))
+      expect(Result.isFailure(r) && r.failure.reason).toMatch(/dim 1 is .*; dims must be non-negative integers/)
+    }
+  })
+
+  it("encode and write refuse a tensor whose shape has a non-integer or negative dim, naming it", async () => {
+    for (const bad of [1.5, -2]) {
+      const t = unsafeFromData(new Float32Array(0), [0, bad]) as Tensor.AnyTensor
+      expect(() => Safetensors.encode([["empty", t]])).toThrow(/tensor "empty" has an invalid shape \[0, -?[\d.]+\]/)
+      const target = join(tempDir(), "model.safetensors")
+      const e = await failureOf(Safetensors.write(target, [["empty", t]]))
+      expect(e._tag).toBe("CheckpointError")
+      expect(e.message).toMatch(/tensor "empty" has an invalid shape/)
+      expect(existsSync(target)).toBe(false)
+    }
+  })
+})
+
+describe("Safetensors.writeErrorReason: what a failed write tells the user, by errno", () => {
+  const file = join("runs", "out", "model.safetensors")
+  const err = (code: string, message: string) => Object.assign(new Error(`${code}: ${message}`), { code })
+
+  it("a full disk says the disk is full, and where", () => {
+    const reason = Safetensors.writeErrorReason(file, err("ENOSPC", "no space left on device, write"))
+    expect(reason).toMatch(/the disk is full/)
+    expect(reason).toContain(join("runs", "out"))
+    expect(reason).toMatch(/free some space/)
+    expect(reason).not.toMatch(/check that the directory exists/)
+    expect(Safetensors.writeErrorReason(file, err("EDQUOT", "disk quota exceeded"))).toMatch(/quota/)
+  })
+
+  it("other errors keep accurate messages", () => {
+    expect(Safetensors.writeErrorReason(file, err("ENOENT", "no such file or directory, open"))).toMatch(
+      /does not exist; check that the directory exists and is writable/
+    )
+    expect(Safetensors.writeErrorReason(file, err("EACCES", "permission denied, open"))).toMatch(/permission/)
+    expect(Safetensors.writeErrorReason(file, err("EROFS", "read-only file system"))).toMatch(/read-only/)
+    expect(Safetensors.writeErrorReason(file, err("ENOTDIR", "not a directory"))).toMatch(/not a directory/)
+    expect(Safetensors.writeErrorReason(file, err("EISDIR", "is a directory"))).toMatch(/is a directory/)
+    expect(Safetensors.writeErrorReason(file, err("EIO", "i/o error"))).toMatch(/EIO: i\/o error/)
   })
 })
