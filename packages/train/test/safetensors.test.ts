@@ -344,26 +344,26 @@ describe("Safetensors shapes: every dim a non-negative integer, empty tensors in
 })
 
 describe("Safetensors.writeErrorReason: what a failed write tells the user, by errno", () => {
-  const file = join("runs", "out", "model.safetensors")
+  const target = join("runs", "out", "model.safetensors")
   const err = (code: string, message: string) => Object.assign(new Error(`${code}: ${message}`), { code })
 
   it("a full disk says the disk is full, and where", () => {
-    const reason = Safetensors.writeErrorReason(file, err("ENOSPC", "no space left on device, write"))
+    const reason = Safetensors.writeErrorReason(target, err("ENOSPC", "no space left on device, write"))
     expect(reason).toMatch(/the disk is full/)
     expect(reason).toContain(join("runs", "out"))
     expect(reason).toMatch(/free some space/)
     expect(reason).not.toMatch(/check that the directory exists/)
-    expect(Safetensors.writeErrorReason(file, err("EDQUOT", "disk quota exceeded"))).toMatch(/quota/)
+    expect(Safetensors.writeErrorReason(target, err("EDQUOT", "disk quota exceeded"))).toMatch(/quota/)
   })
 
   it("other errors keep accurate messages", () => {
-    expect(Safetensors.writeErrorReason(file, err("ENOENT", "no such file or directory, open"))).toMatch(
+    expect(Safetensors.writeErrorReason(target, err("ENOENT", "no such file or directory, open"))).toMatch(
       /does not exist; check that the directory exists and is writable/
     )
-    expect(Safetensors.writeErrorReason(file, err("EACCES", "permission denied, open"))).toMatch(/permission/)
-    expect(Safetensors.writeErrorReason(file, err("EROFS", "read-only file system"))).toMatch(/read-only/)
-    expect(Safetensors.writeErrorReason(file, err("ENOTDIR", "not a directory"))).toMatch(/not a directory/)
-    expect(Safetensors.writeErrorReason(file, err("EISDIR", "is a directory"))).toMatch(/is a directory/)
-    expect(Safetensors.writeErrorReason(file, err("EIO", "i/o error"))).toMatch(/EIO: i\/o error/)
+    expect(Safetensors.writeErrorReason(target, err("EACCES", "permission denied, open"))).toMatch(/permission/)
+    expect(Safetensors.writeErrorReason(target, err("EROFS", "read-only file system"))).toMatch(/read-only/)
+    expect(Safetensors.writeErrorReason(target, err("ENOTDIR", "not a directory"))).toMatch(/not a directory/)
+    expect(Safetensors.writeErrorReason(target, err("EISDIR", "is a directory"))).toMatch(/is a directory/)
+    expect(Safetensors.writeErrorReason(target, err("EIO", "i/o error"))).toMatch(/EIO: i\/o error/)
   })
 })
