@@ -35,7 +35,9 @@ options:
   --validation N       training images held out for validation (default ${MnistJob.defaults.validation})
   --seed N             seed of initialisation, shuffling and dropout (default ${MnistJob.defaults.seed})
   --out DIR            output directory (default ${MnistJob.defaults.out})
-  --resume DIR         continue from the checkpoint in DIR (output goes to DIR unless --out is given)
+  --resume DIR         continue from the checkpoint in DIR (output goes to DIR unless --out is given);
+                       a run with no epochs left trains nothing: it is evaluated and its files are
+                       written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
   -h, --help           show this message
 `

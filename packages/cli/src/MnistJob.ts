@@ -6,9 +6,26 @@
 import { Dataset, Mnist } from "@typegrad/data"
 import { Model, Reference } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
-import { Progress, Safetensors, Train } from "@typegrad/train"
+import { Progress, Train } from "@typegrad/train"
 import { Effect } from "effect"
 import * as path from "node:path"
+import * as OutputDir from "./internal/outputDir.ts"
+
+export {
+  /**
+   * The output directory cannot be used or written (a file in its place, no permission, a full disk,
+   * another run holding it): the path, what was wrong and what to do.
+   *
+   * @example
+   * ```ts
+   * import { Mnist } from "@typegrad/cli"
+   * import { Console } from "effect"
+   * declare const program: Effect.Effect<void, Mnist.OutputError>
+   * program.pipe(Effect.catchTag("OutputError", (e) => Console.error(e.message)))
+   * ```
+   */
+  OutputError
+} from "./internal/outputDir.ts"
 
 /**
  * The classic Keras MNIST CNN that the job trains: `Reference.mnistCnn` from `@typegrad/nn` (Conv2D 24 2x2
@@ -158,11 +175,9 @@ export const run = (options: Options) =>
       testImages: evaluation.count,
       totalSeconds: (performance.now() - started) / 1000
     }
-    yield* Effect.promise(() =>
-      Safetensors.writeAtomic(
-        path.join(options.out, "metrics.json"),
-        new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
-      )
+    yield* OutputDir.writeFile(
+      path.join(options.out, "metrics.json"),
+      new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
     )
     return { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, directory: options.out } satisfies Outcome
   })
