@@ -9,6 +9,7 @@
 import { Progress } from "@typegrad/train"
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import { parseArgs } from "node:util"
+import * as OutputDir from "./internal/outputDir.ts"
 import * as MnistJob from "./MnistJob.ts"
 
 /**
@@ -34,8 +35,11 @@ options:
   --train-limit N      train on the first N training images only
   --validation N       training images held out for validation (default ${MnistJob.defaults.validation})
   --seed N             seed of initialisation, shuffling and dropout (default ${MnistJob.defaults.seed})
-  --out DIR            output directory (default ${MnistJob.defaults.out})
-  --resume DIR         continue from the checkpoint in DIR (output goes to DIR unless --out is given);
+  --out DIR            output directory (default ${MnistJob.defaults.out}); created if missing, and
+                       checked before training starts: a file in its place or a directory that
+                       cannot be written is an error
+  --resume DIR         continue from the checkpoint in DIR, or from the file DIR/model.safetensors
+                       (output goes to DIR unless --out is given);
                        a run with no epochs left trains nothing: it is evaluated and its files are
                        written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
@@ -150,7 +154,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
     trainLimit: integer("train-limit", values["train-limit"], 1),
     validation: integer("validation", values.validation, 0) ?? MnistJob.defaults.validation,
     seed: integer("seed", values.seed, 0) ?? MnistJob.defaults.seed,
-    out: values.out ?? values.resume ?? MnistJob.defaults.out,
+    out: values.out ?? (values.resume === undefined ? MnistJob.defaults.out : OutputDir.ofResume(values.resume)),
     resume: values.resume
   }
   return { _tag: "TrainMnist", options, progress }

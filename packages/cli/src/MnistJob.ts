@@ -129,6 +129,8 @@ export const run = (options: Options) =>
   Effect.gen(function*() {
     const progress = yield* Progress.Progress
     const started = performance.now()
+    // The output directory is checked before anything else, so a bad --out costs no training.
+    yield* OutputDir.prepare(options.out)
     const all = yield* Mnist.load({
       split: "train",
       ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit })

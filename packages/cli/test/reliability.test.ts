@@ -1,8 +1,8 @@
 // The job's failure paths (issue 11): every failure a clear message and a non-zero exit, no stack trace,
 // no silent success, no lost checkpoint.
-import { Mnist } from "@typegrad/cli"
+import { Cli, Mnist } from "@typegrad/cli"
 import { Effect, Result } from "effect"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as OutputDir from "../src/internal/outputDir.ts"
@@ -31,6 +31,14 @@ describe.concurrent("the typegrad job's failure paths", () => {
     expect(mb.epochs).toEqual(ma.epochs)
     expect(Buffer.compare(readFileSync(join(a, "model.safetensors")), readFileSync(join(b, "model.safetensors"))))
       .toBe(0)
+    // Item 3: `--resume A/model.safetensors` without --out writes into A, not into a directory named
+    // like the checkpoint file (which failed after the training).
+    const before = statSync(join(a, "model.safetensors")).mtimeMs
+    const third = await typegrad([...small, "--resume", join(a, "model.safetensors"), "--progress", "none"])
+    expect(third.stderr).toBe("")
+    expect(third.code).toBe(0)
+    expect(third.stdout).toContain(`(written to ${a})`)
+    expect(statSync(join(a, "model.safetensors")).mtimeMs).toBeGreaterThan(before)
   })
 
   // Item 1: the final metrics write runs inside the tagged-error path: a failure is an OutputError with
@@ -47,5 +55,34 @@ describe.concurrent("the typegrad job's failure paths", () => {
         join(file, "metrics.json")
       }: could not write the file: a part of the path is a file, not a directory; choose another --out`
     )
+  })
+
+  // Regression (item 3): the output directory was checked only when the first epoch's checkpoint was
+  // written, after minutes of training. Now it is checked before the data is even loaded.
+  it.each([
+    ["a file", (f: string) => f, "it is a file, not a directory; choose another --out"],
+    ["a path under a file", (f: string) => join(f, "sub"), "a part of the path is a file, not a directory"]
+  ])("--out naming %s fails before any training, with a message and exit 1", async (_, out, says) => {
+    const file = join(tempDir(), "file")
+    writeFileSync(file, "keep")
+    const r = await typegrad([...small, "--out", out(file), "--progress", "lines"])
+    expect(clean(r)).toBe(true)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`typegrad: ${out(file)}: cannot use it as the output directory: ${says}`)
+    expect(r.stdout).not.toContain("MNIST:")
+    expect(r.stdout).not.toContain("training ")
+    expect(readFileSync(file, "utf8")).toBe("keep")
+  })
+
+  it("--resume naming the checkpoint file (without --out) writes into the checkpoint's directory", () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, "run"))
+    writeFileSync(join(dir, "run", "model.safetensors"), "")
+    const c = Cli.parse(["train", "mnist", "--resume", join(dir, "run", "model.safetensors")])
+    expect(c).toMatchObject({ options: { out: join(dir, "run"), resume: join(dir, "run", "model.safetensors") } })
+    // a directory (or a path that does not exist) is the output directory itself, as before
+    expect(Cli.parse(["train", "mnist", "--resume", join(dir, "run")])).toMatchObject({
+      options: { out: join(dir, "run") }
+    })
   })
 })

@@ -4,6 +4,9 @@
  */
 import { Safetensors } from "@typegrad/train"
 import { Data, Effect } from "effect"
+import { statSync } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
 
 /**
  * The output directory cannot be used or written: the path, and what was wrong and what to do.
@@ -53,4 +56,32 @@ export const writeFile = (file: string, bytes: Uint8Array): Effect.Effect<void, 
   Effect.tryPromise({
     try: () => Safetensors.writeAtomic(file, bytes),
     catch: (cause) => new OutputError({ path: file, reason: `could not write the file: ${explain(cause)}`, cause })
+  })
+
+/** The output directory a `--resume` path implies: the checkpoint's directory when it names the file. */
+export const ofResume = (resume: string): string => {
+  const stat = statSync(resume, { throwIfNoEntry: false })
+  return stat?.isFile() === true ? path.dirname(resume) : resume
+}
+
+const notADirectory = (): Error => Object.assign(new Error("not a directory"), { code: "EEXIST" })
+
+/**
+ * Checks, before any training, that `dir` can be the output directory: it is created if missing, and a
+ * probe file is written and removed in it. Any failure is an `OutputError` saying what to do.
+ */
+export const prepare = (dir: string): Effect.Effect<void, OutputError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const stat = await fs.stat(dir).catch((e: unknown) =>
+        (e as { code?: unknown }).code === "ENOENT" ? undefined : Promise.reject(e)
+      )
+      if (stat !== undefined && !stat.isDirectory()) throw notADirectory()
+      await fs.mkdir(dir, { recursive: true })
+      const probe = path.join(dir, `.typegrad-probe.${process.pid}.${Date.now()}.tmp`)
+      await fs.writeFile(probe, "", { flag: "wx" })
+      await fs.rm(probe, { force: true })
+    },
+    catch: (cause) =>
+      new OutputError({ path: dir, reason: `cannot use it as the output directory: ${explain(cause)}`, cause })
   })
