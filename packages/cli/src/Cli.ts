@@ -6,8 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Progress } from "@typegrad/train"
-import { Cause, Effect, Exit, Fiber, Layer } from "effect"
+import { Progress, Safetensors } from "@typegrad/train"
+import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
+import { statSync } from "node:fs"
+import * as path from "node:path"
 import { parseArgs } from "node:util"
 import * as OutputDir from "./internal/outputDir.ts"
 import * as MnistJob from "./MnistJob.ts"
@@ -44,6 +46,11 @@ options:
                        written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
   -h, --help           show this message
+
+Ctrl-C stops after the current step, saves a checkpoint into the output directory and exits with 130,
+saying what the checkpoint holds (continue with --resume DIR), or that nothing was saved (interrupted
+during start-up, or the save failed). Exit status: 0 done, 1 failed (with the reason), 2 bad flags,
+130 interrupted.
 `
 
 /**
@@ -169,6 +176,57 @@ const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<
     ? Progress.silent
     : Progress.auto
 
+/** The layer of `mode`, calling `onStart` when the training loop starts (its first `Progress.start`). */
+const observed = (mode: "bar" | "lines" | "none" | undefined, onStart: () => void): Layer.Layer<Progress.Progress> =>
+  Layer.effect(
+    Progress.Progress,
+    Effect.map(Effect.service(Progress.Progress), (p) =>
+      Progress.Progress.of({
+        ...p,
+        start: (info) => Effect.andThen(Effect.sync(onStart), p.start(info))
+      }))
+  ).pipe(Layer.provide(progressLayer(mode)))
+
+/**
+ * What an interrupted run leaves, said from what is on disk: the checkpoint this run saved (how far it
+ * got) or that nothing was saved, and how to go on.
+ */
+const interruption = async (
+  options: MnistJob.Options,
+  runStartedAt: number,
+  trainingStarted: boolean
+): Promise<string> => {
+  const file = path.join(options.out, "model.safetensors")
+  const stat = (() => {
+    try {
+      return statSync(file, { throwIfNoEntry: false })
+    } catch {
+      return undefined
+    }
+  })()
+  if (stat !== undefined && stat.mtimeMs >= runStartedAt) {
+    const read = await Effect.runPromise(Effect.result(Safetensors.read(file)))
+    if (Result.isSuccess(read)) {
+      const m = read.success.metadata
+      return `interrupted; the checkpoint ${file} holds ${m["epochsDone"]} epoch(s) and ${
+        m["stepInEpoch"]
+      } step(s) of epoch ${Number(m["epochsDone"]) + 1}; continue with --resume ${options.out}\n`
+    }
+  }
+  const again = options.resume === undefined
+    ? "run the same command again to start over"
+    : `continue from the previous checkpoint with --resume ${options.resume}${
+      path.resolve(options.out) === path.resolve(options.resume) ? "" : ` --out ${options.out}`
+    }`
+  const earlier = stat !== undefined && options.resume === undefined
+    ? ` (${file} is from an earlier run and was left as it was)`
+    : ""
+  return trainingStarted
+    ? `interrupted, but the checkpoint could not be saved (see the message above; check that ${options.out} ` +
+      `can be written): nothing of this run was saved${earlier}; ${again}\n`
+    : `interrupted during start-up, before training began: nothing was saved${earlier}; ${again}\n`
+}
+
 /**
  * Runs the command line and resolves to the process exit code: 0 on success, 1 on a failure (bad data,
  * checkpoint, non-finite loss), 2 on a usage error, 130 when interrupted (after saving a checkpoint).
@@ -200,8 +258,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`)
       )
     ),
-    Effect.provide(progressLayer(command.progress))
+    Effect.provide(observed(command.progress, () => (trainingStarted = true)))
   )
+  let trainingStarted = false
+  const runStartedAt = Date.now()
   const fiber = Effect.runFork(program)
   let interrupted = false
   const onSignal = () => {
@@ -217,7 +277,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   process.off("SIGTERM", onSignal)
   if (Exit.isSuccess(exit)) return 0
   if (Cause.hasInterruptsOnly(exit.cause)) {
-    process.stderr.write(`interrupted; continue with --resume ${command.options.out}\n`)
+    process.stderr.write(await interruption(command.options, runStartedAt, trainingStarted))
     return 130
   }
   const failure = Cause.findErrorOption(exit.cause)

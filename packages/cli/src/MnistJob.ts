@@ -131,6 +131,7 @@ export const run = (options: Options) =>
     const started = performance.now()
     // The output directory is checked before anything else, so a bad --out costs no training.
     yield* OutputDir.prepare(options.out)
+    yield* progress.message("loading MNIST...")
     const all = yield* Mnist.load({
       split: "train",
       ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit })

@@ -2,7 +2,7 @@
 // no silent success, no lost checkpoint.
 import { Cli, Mnist } from "@typegrad/cli"
 import { Effect, Result } from "effect"
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as OutputDir from "../src/internal/outputDir.ts"
@@ -84,5 +84,45 @@ describe.concurrent("the typegrad job's failure paths", () => {
     expect(Cli.parse(["train", "mnist", "--resume", join(dir, "run")])).toMatchObject({
       options: { out: join(dir, "run") }
     })
+  })
+
+  // Regression (item 5): a Ctrl-C during start-up said "interrupted; continue with --resume DIR" for a
+  // directory with no checkpoint.
+  it("Ctrl-C during start-up says that nothing was saved, and how to start again", async () => {
+    const dir = join(tempDir(), "run")
+    const r = await typegrad([...small, "--out", dir, "--progress", "lines"], {
+      sigintWhen: (out) => out.includes("loading MNIST")
+    })
+    expect(clean(r)).toBe(true)
+    expect(r.code).toBe(130)
+    expect(r.stdout).not.toContain("training ")
+    expect(r.stderr).toContain(
+      "interrupted during start-up, before training began: nothing was saved; run the same command again to start over"
+    )
+    expect(r.stderr).not.toContain("continue with --resume")
+    expect(existsSync(join(dir, "model.safetensors"))).toBe(false)
+  })
+
+  // Item 5: when the save on Ctrl-C fails (here the output directory is replaced by a file mid-run), the
+  // job says so instead of pointing at a checkpoint that does not exist.
+  it("Ctrl-C whose checkpoint cannot be saved says that nothing of the run was saved", async () => {
+    const dir = join(tempDir(), "run")
+    const r = await typegrad(
+      [...small, "--train-limit", "3000", "--batch-size", "32", "--out", dir, "--progress", "lines"],
+      {
+        sigintWhen: (out) => {
+          if (!out.includes("training 1 epoch(s)")) return false
+          renameSync(dir, `${dir}.moved`)
+          writeFileSync(dir, "")
+          return true
+        }
+      }
+    )
+    expect(clean(r)).toBe(true)
+    expect(r.code).toBe(130)
+    expect(r.stdout).toContain("cannot create the directory")
+    expect(r.stderr).toContain("interrupted, but the checkpoint could not be saved")
+    expect(r.stderr).toContain("nothing of this run was saved; run the same command again to start over")
+    expect(r.stderr).not.toContain("continue with --resume")
   })
 })
