@@ -39,7 +39,9 @@ options:
   --seed N             seed of initialisation, shuffling and dropout (default ${MnistJob.defaults.seed})
   --out DIR            output directory (default ${MnistJob.defaults.out}); created if missing, and
                        checked before training starts: a file in its place or a directory that
-                       cannot be written is an error
+                       cannot be written is an error; one run at a time: a run holds DIR/.typegrad.lock
+                       (its pid) until it ends, and a second run on DIR is refused (a lock left by a
+                       run that was killed is recovered)
   --resume DIR         continue from the checkpoint in DIR, or from the file DIR/model.safetensors
                        (output goes to DIR unless --out is given);
                        a run with no epochs left trains nothing: it is evaluated and its files are

@@ -39,6 +39,7 @@ describe.concurrent("the typegrad job's failure paths", () => {
     expect(third.code).toBe(0)
     expect(third.stdout).toContain(`(written to ${a})`)
     expect(statSync(join(a, "model.safetensors")).mtimeMs).toBeGreaterThan(before)
+    for (const d of [a, b]) expect(existsSync(join(d, ".typegrad.lock"))).toBe(false)
   })
 
   // Item 1: the final metrics write runs inside the tagged-error path: a failure is an OutputError with
@@ -101,6 +102,8 @@ describe.concurrent("the typegrad job's failure paths", () => {
     )
     expect(r.stderr).not.toContain("continue with --resume")
     expect(existsSync(join(dir, "model.safetensors"))).toBe(false)
+    // the output directory's lock is released on Ctrl-C
+    expect(existsSync(join(dir, ".typegrad.lock"))).toBe(false)
   })
 
   // Item 5: when the save on Ctrl-C fails (here the output directory is replaced by a file mid-run), the
