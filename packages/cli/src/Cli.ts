@@ -86,6 +86,41 @@ const integer = (flag: string, v: string | undefined, min: number): number | und
   return n
 }
 
+/** The flags that take a number. */
+const numericFlags = new Set([
+  "--epochs",
+  "--batch-size",
+  "--learning-rate",
+  "--lr-decay",
+  "--train-limit",
+  "--validation",
+  "--seed"
+])
+
+/**
+ * `--epochs -1` as `--epochs=-1`: `util.parseArgs` takes a value that starts with a dash for a flag and
+ * calls it "ambiguous"; a negative number after a numeric flag is its value, which our checks then reject
+ * with our message.
+ */
+const joinNegativeNumbers = (argv: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const next = argv[i + 1]
+    if (arg === "--") {
+      out.push(...argv.slice(i))
+      break
+    }
+    if (numericFlags.has(arg) && next !== undefined && /^-(\d|\.\d|Infinity$)/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
 /**
  * Parses the arguments after `typegrad`. Throws `UsageError` on anything it does not understand.
  *
@@ -99,7 +134,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
   let parsed
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeNumbers(argv),
       allowPositionals: true,
       strict: true,
       options: {
