@@ -11,6 +11,7 @@ import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
 import { statSync } from "node:fs"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
+import { defectMessage } from "./internal/defect.ts"
 import * as OutputDir from "./internal/outputDir.ts"
 import * as MnistJob from "./MnistJob.ts"
 
@@ -52,7 +53,7 @@ options:
 Ctrl-C stops after the current step, saves a checkpoint into the output directory and exits with 130,
 saying what the checkpoint holds (continue with --resume DIR), or that nothing was saved (interrupted
 during start-up, or the save failed). Exit status: 0 done, 1 failed (with the reason), 2 bad flags,
-130 interrupted.
+130 interrupted. An "unexpected error" is a bug: TYPEGRAD_DEBUG=1 adds its stack trace to the report.
 `
 
 /**
@@ -213,14 +214,21 @@ const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<
     ? Progress.silent
     : Progress.auto
 
-/** The layer of `mode`, calling `onStart` when the training loop starts (its first `Progress.start`). */
-const observed = (mode: "bar" | "lines" | "none" | undefined, onStart: () => void): Layer.Layer<Progress.Progress> =>
+/** What the CLI learns from the job's progress reports: whether training started, and the last message. */
+interface Observed {
+  trainingStarted: boolean
+  lastMessage: string | undefined
+}
+
+/** The layer of `mode`, recording into `seen` when the training loop starts and what it last said. */
+const observed = (mode: "bar" | "lines" | "none" | undefined, seen: Observed): Layer.Layer<Progress.Progress> =>
   Layer.effect(
     Progress.Progress,
     Effect.map(Effect.service(Progress.Progress), (p) =>
       Progress.Progress.of({
         ...p,
-        start: (info) => Effect.andThen(Effect.sync(onStart), p.start(info))
+        start: (info) => Effect.andThen(Effect.sync(() => (seen.trainingStarted = true)), p.start(info)),
+        message: (text) => Effect.andThen(Effect.sync(() => (seen.lastMessage = text)), p.message(text))
       }))
   ).pipe(Layer.provide(progressLayer(mode)))
 
@@ -228,11 +236,7 @@ const observed = (mode: "bar" | "lines" | "none" | undefined, onStart: () => voi
  * What an interrupted run leaves, said from what is on disk: the checkpoint this run saved (how far it
  * got) or that nothing was saved, and how to go on.
  */
-const interruption = async (
-  options: MnistJob.Options,
-  runStartedAt: number,
-  trainingStarted: boolean
-): Promise<string> => {
+const interruption = async (options: MnistJob.Options, runStartedAt: number, seen: Observed): Promise<string> => {
   const file = path.join(options.out, "model.safetensors")
   const stat = (() => {
     try {
@@ -258,9 +262,11 @@ const interruption = async (
   const earlier = stat !== undefined && options.resume === undefined
     ? ` (${file} is from an earlier run and was left as it was)`
     : ""
-  return trainingStarted
-    ? `interrupted, but the checkpoint could not be saved (see the message above; check that ${options.out} ` +
-      `can be written): nothing of this run was saved${earlier}; ${again}\n`
+  // When the save on interruption fails, `fit` reports the reason as its last message.
+  const why = seen.lastMessage === undefined ? "" : `: ${seen.lastMessage}`
+  return seen.trainingStarted
+    ? `interrupted, but the checkpoint could not be saved${why}\n` +
+      `nothing of this run was saved${earlier}; check that ${options.out} can be written, then ${again}\n`
     : `interrupted during start-up, before training began: nothing was saved${earlier}; ${again}\n`
 }
 
@@ -289,15 +295,15 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     process.stdout.write(usage)
     return 0
   }
+  const seen: Observed = { trainingStarted: false, lastMessage: undefined }
   const program = MnistJob.run(command.options).pipe(
     Effect.tap((o) =>
       Effect.sync(() =>
         process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`)
       )
     ),
-    Effect.provide(observed(command.progress, () => (trainingStarted = true)))
+    Effect.provide(observed(command.progress, seen))
   )
-  let trainingStarted = false
   const runStartedAt = Date.now()
   const fiber = Effect.runFork(program)
   let interrupted = false
@@ -314,7 +320,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   process.off("SIGTERM", onSignal)
   if (Exit.isSuccess(exit)) return 0
   if (Cause.hasInterruptsOnly(exit.cause)) {
-    process.stderr.write(await interruption(command.options, runStartedAt, trainingStarted))
+    process.stderr.write(await interruption(command.options, runStartedAt, seen))
     return 130
   }
   const failure = Cause.findErrorOption(exit.cause)
@@ -322,6 +328,6 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     process.stderr.write(`typegrad: ${failure.value.message}\n`)
     return 1
   }
-  process.stderr.write(`typegrad: unexpected error\n${Cause.pretty(exit.cause)}\n`)
+  process.stderr.write(defectMessage(exit.cause, process.env["TYPEGRAD_DEBUG"] === "1"))
   return 1
 }

@@ -1,10 +1,11 @@
 // The job's failure paths (issue 11): every failure a clear message and a non-zero exit, no stack trace,
 // no silent success, no lost checkpoint.
 import { Cli, Mnist } from "@typegrad/cli"
-import { Effect, Result } from "effect"
+import { Cause, Effect, Result } from "effect"
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { defectMessage } from "../src/internal/defect.ts"
 import * as OutputDir from "../src/internal/outputDir.ts"
 import { clean, small, tempDirs, typegrad } from "./helpers.ts"
 
@@ -125,7 +126,22 @@ describe.concurrent("the typegrad job's failure paths", () => {
     expect(r.code).toBe(130)
     expect(r.stdout).toContain("cannot create the directory")
     expect(r.stderr).toContain("interrupted, but the checkpoint could not be saved")
-    expect(r.stderr).toContain("nothing of this run was saved; run the same command again to start over")
+    expect(r.stderr).toContain("cannot create the directory")
+    expect(r.stderr).toContain(
+      `nothing of this run was saved; check that ${dir} can be written, then run the same command again`
+    )
     expect(r.stderr).not.toContain("continue with --resume")
+  })
+})
+
+describe("a failure that is not one of the job's errors (a bug)", () => {
+  it("prints its message and how to report it, the stack trace only with TYPEGRAD_DEBUG=1", () => {
+    const cause = Cause.die(new TypeError("x is not a function"))
+    const plain = defectMessage(cause, false)
+    expect(plain).toBe(
+      "typegrad: unexpected error: x is not a function\n" +
+        "this is a bug in typegrad: please report it with the output of the same command run with TYPEGRAD_DEBUG=1\n"
+    )
+    expect(defectMessage(cause, true)).toMatch(/^typegrad: unexpected error: x is not a function\n[\s\S]*\n\s+at /)
   })
 })
