@@ -1099,8 +1099,13 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     )
     // A resumed run with nothing left to train (all epochs done, or stopped early) still leaves its
     // directory complete: the checkpoint, metrics and plot are written there (it may be a new directory).
-    if (!saved) {
-      yield* saveCurrent(`nothing left to train: ${current.epochsDone} of ${config.epochs} epoch(s) done`)
+    // It leaves the checkpoint it resumed from as it is when that is the directory's own.
+    if (!saved && config.directory !== undefined) {
+      const nothing = `nothing left to train: ${current.epochsDone} of ${config.epochs} epoch(s) done`
+      const into = path.resolve(config.directory, CHECKPOINT)
+      const from = config.resume === undefined ? undefined : path.resolve(yield* checkpointFile(config.resume))
+      if (from === into) yield* progress.message(`${nothing}: the checkpoint ${into} is unchanged`)
+      else yield* saveCurrent(nothing)
     }
     return {
       params: current.params as P,

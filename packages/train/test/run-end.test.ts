@@ -57,6 +57,18 @@ describe("a resumed run with nothing left to train", () => {
     expectBitwiseEqual(paths.map(([p]) => tensors.get(`params.${p}`)!), paths.map(([, t]) => t))
     expect(JSON.parse(readFileSync(join(b, "metrics.json"), "utf8")).epochs).toHaveLength(1)
   })
+
+  it("resumed into its own directory, it leaves the checkpoint as it is", async () => {
+    const a = tempDir()
+    await fit(config({ directory: a }))
+    const bytes = readFileSync(join(a, "model.safetensors"))
+    const events: Array<string> = []
+    await fit(config({ resume: join(a, "model.safetensors"), directory: a }), Progress.collect(events))
+    expect(events).toContain(
+      `nothing left to train: 1 of 1 epoch(s) done: the checkpoint ${join(a, "model.safetensors")} is unchanged`
+    )
+    expect(Buffer.compare(readFileSync(join(a, "model.safetensors")), bytes)).toBe(0)
+  })
 })
 
 describe("the progress line", () => {
