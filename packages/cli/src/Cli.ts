@@ -6,9 +6,13 @@
  *
  * @since 0.1.0
  */
-import { Progress } from "@typegrad/train"
-import { Cause, Effect, Exit, Fiber, Layer } from "effect"
+import { Progress, Safetensors } from "@typegrad/train"
+import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
+import { statSync } from "node:fs"
+import * as path from "node:path"
 import { parseArgs } from "node:util"
+import { defectMessage } from "./internal/defect.ts"
+import * as OutputDir from "./internal/outputDir.ts"
 import * as MnistJob from "./MnistJob.ts"
 
 /**
@@ -34,10 +38,22 @@ options:
   --train-limit N      train on the first N training images only
   --validation N       training images held out for validation (default ${MnistJob.defaults.validation})
   --seed N             seed of initialisation, shuffling and dropout (default ${MnistJob.defaults.seed})
-  --out DIR            output directory (default ${MnistJob.defaults.out})
-  --resume DIR         continue from the checkpoint in DIR (output goes to DIR unless --out is given)
+  --out DIR            output directory (default ${MnistJob.defaults.out}); created if missing, and
+                       checked before training starts: a file in its place or a directory that
+                       cannot be written is an error; one run at a time: a run holds DIR/.typegrad.lock
+                       (its pid) until it ends, and a second run on DIR is refused (a lock left by a
+                       run that was killed is recovered)
+  --resume DIR         continue from the checkpoint in DIR, or from the file DIR/model.safetensors
+                       (output goes to DIR unless --out is given);
+                       a run with no epochs left trains nothing: it is evaluated and its files are
+                       written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
   -h, --help           show this message
+
+Ctrl-C stops after the current step, saves a checkpoint into the output directory and exits with 130,
+saying what the checkpoint holds (continue with --resume DIR), or that nothing was saved (interrupted
+during start-up, or the save failed). Exit status: 0 done, 1 failed (with the reason), 2 bad flags,
+130 interrupted. An "unexpected error" is a bug: TYPEGRAD_DEBUG=1 adds its stack trace to the report.
 `
 
 /**
@@ -71,6 +87,41 @@ const integer = (flag: string, v: string | undefined, min: number): number | und
   return n
 }
 
+/** The flags that take a number. */
+const numericFlags = new Set([
+  "--epochs",
+  "--batch-size",
+  "--learning-rate",
+  "--lr-decay",
+  "--train-limit",
+  "--validation",
+  "--seed"
+])
+
+/**
+ * `--epochs -1` as `--epochs=-1`: `util.parseArgs` takes a value that starts with a dash for a flag and
+ * calls it "ambiguous"; a negative number after a numeric flag is its value, which our checks then reject
+ * with our message.
+ */
+const joinNegativeNumbers = (argv: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const next = argv[i + 1]
+    if (arg === "--") {
+      out.push(...argv.slice(i))
+      break
+    }
+    if (numericFlags.has(arg) && next !== undefined && /^-(\d|\.\d|Infinity$)/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
 /**
  * Parses the arguments after `typegrad`. Throws `UsageError` on anything it does not understand.
  *
@@ -84,7 +135,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
   let parsed
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeNumbers(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -148,7 +199,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
     trainLimit: integer("train-limit", values["train-limit"], 1),
     validation: integer("validation", values.validation, 0) ?? MnistJob.defaults.validation,
     seed: integer("seed", values.seed, 0) ?? MnistJob.defaults.seed,
-    out: values.out ?? values.resume ?? MnistJob.defaults.out,
+    out: values.out ?? (values.resume === undefined ? MnistJob.defaults.out : OutputDir.ofResume(values.resume)),
     resume: values.resume
   }
   return { _tag: "TrainMnist", options, progress }
@@ -162,6 +213,62 @@ const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<
     : mode === "none"
     ? Progress.silent
     : Progress.auto
+
+/** What the CLI learns from the job's progress reports: whether training started, and the last message. */
+interface Observed {
+  trainingStarted: boolean
+  lastMessage: string | undefined
+}
+
+/** The layer of `mode`, recording into `seen` when the training loop starts and what it last said. */
+const observed = (mode: "bar" | "lines" | "none" | undefined, seen: Observed): Layer.Layer<Progress.Progress> =>
+  Layer.effect(
+    Progress.Progress,
+    Effect.map(Effect.service(Progress.Progress), (p) =>
+      Progress.Progress.of({
+        ...p,
+        start: (info) => Effect.andThen(Effect.sync(() => (seen.trainingStarted = true)), p.start(info)),
+        message: (text) => Effect.andThen(Effect.sync(() => (seen.lastMessage = text)), p.message(text))
+      }))
+  ).pipe(Layer.provide(progressLayer(mode)))
+
+/**
+ * What an interrupted run leaves, said from what is on disk: the checkpoint this run saved (how far it
+ * got) or that nothing was saved, and how to go on.
+ */
+const interruption = async (options: MnistJob.Options, runStartedAt: number, seen: Observed): Promise<string> => {
+  const file = path.join(options.out, "model.safetensors")
+  const stat = (() => {
+    try {
+      return statSync(file, { throwIfNoEntry: false })
+    } catch {
+      return undefined
+    }
+  })()
+  if (stat !== undefined && stat.mtimeMs >= runStartedAt) {
+    const read = await Effect.runPromise(Effect.result(Safetensors.read(file)))
+    if (Result.isSuccess(read)) {
+      const m = read.success.metadata
+      return `interrupted; the checkpoint ${file} holds ${m["epochsDone"]} epoch(s) and ${
+        m["stepInEpoch"]
+      } step(s) of epoch ${Number(m["epochsDone"]) + 1}; continue with --resume ${options.out}\n`
+    }
+  }
+  const again = options.resume === undefined
+    ? "run the same command again to start over"
+    : `continue from the previous checkpoint with --resume ${options.resume}${
+      path.resolve(options.out) === path.resolve(options.resume) ? "" : ` --out ${options.out}`
+    }`
+  const earlier = stat !== undefined && options.resume === undefined
+    ? ` (${file} is from an earlier run and was left as it was)`
+    : ""
+  // When the save on interruption fails, `fit` reports the reason as its last message.
+  const why = seen.lastMessage === undefined ? "" : `: ${seen.lastMessage}`
+  return seen.trainingStarted
+    ? `interrupted, but the checkpoint could not be saved${why}\n` +
+      `nothing of this run was saved${earlier}; check that ${options.out} can be written, then ${again}\n`
+    : `interrupted during start-up, before training began: nothing was saved${earlier}; ${again}\n`
+}
 
 /**
  * Runs the command line and resolves to the process exit code: 0 on success, 1 on a failure (bad data,
@@ -188,14 +295,16 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     process.stdout.write(usage)
     return 0
   }
+  const seen: Observed = { trainingStarted: false, lastMessage: undefined }
   const program = MnistJob.run(command.options).pipe(
     Effect.tap((o) =>
       Effect.sync(() =>
         process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`)
       )
     ),
-    Effect.provide(progressLayer(command.progress))
+    Effect.provide(observed(command.progress, seen))
   )
+  const runStartedAt = Date.now()
   const fiber = Effect.runFork(program)
   let interrupted = false
   const onSignal = () => {
@@ -211,7 +320,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   process.off("SIGTERM", onSignal)
   if (Exit.isSuccess(exit)) return 0
   if (Cause.hasInterruptsOnly(exit.cause)) {
-    process.stderr.write(`interrupted; continue with --resume ${command.options.out}\n`)
+    process.stderr.write(await interruption(command.options, runStartedAt, seen))
     return 130
   }
   const failure = Cause.findErrorOption(exit.cause)
@@ -219,6 +328,6 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     process.stderr.write(`typegrad: ${failure.value.message}\n`)
     return 1
   }
-  process.stderr.write(`typegrad: unexpected error\n${Cause.pretty(exit.cause)}\n`)
+  process.stderr.write(defectMessage(exit.cause, process.env["TYPEGRAD_DEBUG"] === "1"))
   return 1
 }

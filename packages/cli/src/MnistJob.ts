@@ -6,9 +6,39 @@
 import { Dataset, Mnist } from "@typegrad/data"
 import { Model, Reference } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
-import { Progress, Safetensors, Train } from "@typegrad/train"
+import { Progress, Train } from "@typegrad/train"
 import { Effect } from "effect"
 import * as path from "node:path"
+import * as OutputDir from "./internal/outputDir.ts"
+
+export {
+  /**
+   * The output directory cannot be used or written (a file in its place, no permission, a full disk,
+   * another run holding it): the path, what was wrong and what to do.
+   *
+   * @example
+   * ```ts
+   * import { Mnist } from "@typegrad/cli"
+   * import { Console } from "effect"
+   * declare const program: Effect.Effect<void, Mnist.OutputError>
+   * program.pipe(Effect.catchTag("OutputError", (e) => Console.error(e.message)))
+   * ```
+   */
+  OutputError,
+  /**
+   * Another run holds the output directory: its process id is in the message. Two runs never share one
+   * `--out`; a lock left by a run that died (kill -9) is recovered.
+   *
+   * @example
+   * ```ts
+   * import { Mnist } from "@typegrad/cli"
+   * import { Console } from "effect"
+   * declare const program: Effect.Effect<void, Mnist.OutputLockedError>
+   * program.pipe(Effect.catchTag("OutputLockedError", (e) => Console.error(`busy: pid ${e.pid}`)))
+   * ```
+   */
+  OutputLockedError
+} from "./internal/outputDir.ts"
 
 /**
  * The classic Keras MNIST CNN that the job trains: `Reference.mnistCnn` from `@typegrad/nn` (Conv2D 24 2x2
@@ -100,7 +130,10 @@ export interface Outcome {
 
 /**
  * Trains the CNN on MNIST, evaluates it on the full 10k test set and writes `metrics.json`,
- * `model.safetensors` and `training.svg` into `options.out`.
+ * `model.safetensors` and `training.svg` into `options.out`. The output directory is checked and locked
+ * (`.typegrad.lock`, holding the pid) before the data is loaded; the lock is released when the run ends,
+ * however it ends. Fails with `OutputError` (the directory cannot be used or written) or
+ * `OutputLockedError` (another run holds it), besides the errors of `Train.fit`.
  *
  * @example
  * ```ts
@@ -109,9 +142,13 @@ export interface Outcome {
  * ```
  */
 export const run = (options: Options) =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     const progress = yield* Progress.Progress
     const started = performance.now()
+    // The output directory is checked and locked before anything else, so a bad --out costs no training;
+    // the lock is released when the run ends, whatever the end.
+    yield* OutputDir.acquire(options.out)
+    yield* progress.message("loading MNIST...")
     const all = yield* Mnist.load({
       split: "train",
       ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit })
@@ -158,11 +195,9 @@ export const run = (options: Options) =>
       testImages: evaluation.count,
       totalSeconds: (performance.now() - started) / 1000
     }
-    yield* Effect.promise(() =>
-      Safetensors.writeAtomic(
-        path.join(options.out, "metrics.json"),
-        new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
-      )
+    yield* OutputDir.writeFile(
+      path.join(options.out, "metrics.json"),
+      new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
     )
     return { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, directory: options.out } satisfies Outcome
-  })
+  }))

@@ -14,7 +14,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (error: unknown) => {
-    process.stderr.write(`typegrad: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+    const debug = process.env["TYPEGRAD_DEBUG"] === "1"
+    const text = error instanceof Error ? (debug ? error.stack ?? error.message : error.message) : String(error)
+    process.stderr.write(
+      `typegrad: unexpected error: ${text}\n` +
+        (debug ? "" : "this is a bug in typegrad: please report it with the output of TYPEGRAD_DEBUG=1\n")
+    )
     process.exitCode = 1
   }
 )

@@ -132,6 +132,27 @@ describe("Cli.parse", () => {
     expect(e.message).toContain(flag)
   })
 
+  // Regression (issue 11, item 11): `--epochs -1` got Node's "argument is ambiguous" from util.parseArgs
+  // instead of our message; every numeric flag now says what it needs.
+  it.each([
+    ["--epochs", "-1", "--epochs must be an integer >= 1, got \"-1\""],
+    ["--batch-size", "-64", "--batch-size must be an integer >= 1, got \"-64\""],
+    ["--train-limit", "-5", "--train-limit must be an integer >= 1, got \"-5\""],
+    ["--validation", "-5", "--validation must be an integer >= 0, got \"-5\""],
+    ["--seed", "-3", "--seed must be an integer >= 0, got \"-3\""],
+    ["--learning-rate", "-0.1", "--learning-rate must be a positive number, got \"-0.1\""],
+    ["--learning-rate", "-.5", "--learning-rate must be a positive number, got \"-.5\""],
+    ["--lr-decay", "-1e-3", "--lr-decay must be a number in (0, 1], got \"-1e-3\""],
+    ["--epochs", "-Infinity", "--epochs must be an integer >= 1, got \"-Infinity\""]
+  ])("%s %s (a negative number) gets our message", (flag, value, message) => {
+    expect(usageError(["train", "mnist", flag, value]).message).toBe(message)
+    expect(usageError(["train", "mnist", `${flag}=${value}`]).message).toBe(message)
+  })
+
+  it("a flag followed by another flag is still a missing value", () => {
+    expect(usageError(["train", "mnist", "--epochs", "--seed", "1"]).message).toContain("--epochs")
+  })
+
   it("bad values are quoted in the message", () => {
     expect(usageError(["train", "mnist", "--optimizer", "adamw"]).message).toContain("\"adamw\"")
     expect(usageError(["train", "mnist", "--learning-rate", "abc"]).message).toContain("\"abc\"")

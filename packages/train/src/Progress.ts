@@ -14,6 +14,8 @@ export interface StartInfo {
   readonly firstEpoch: number
   readonly stepsPerEpoch: number
   readonly samplesPerEpoch: number
+  /** Examples per step (the last step of an epoch may have fewer). */
+  readonly batchSize?: number | undefined
 }
 
 /** The state after one step. */
@@ -91,6 +93,25 @@ export const formatEpoch = (m: EpochMetrics, epochs: number): string =>
     duration(m.seconds)
   }`
 
+/**
+ * The line printed when training starts: the epochs to run, the steps per epoch and the batch size, with
+ * the size of a last partial batch when the epoch's samples are not a multiple of it.
+ *
+ * @example
+ * ```ts
+ * Progress.formatStart({ epochs: 1, firstEpoch: 1, stepsPerEpoch: 16, samplesPerEpoch: 1000, batchSize: 64 })
+ * // "training 1 epoch(s) from epoch 1: 16 steps of 64 samples (the last of 40)"
+ * ```
+ */
+export const formatStart = (info: StartInfo): string => {
+  const head = `training ${info.epochs - info.firstEpoch + 1} epoch(s) from epoch ${info.firstEpoch}: `
+  const b = info.batchSize
+  if (b === undefined) return `${head}${info.stepsPerEpoch} steps, ${info.samplesPerEpoch} samples`
+  if (info.stepsPerEpoch === 1) return `${head}1 step of ${info.samplesPerEpoch} samples`
+  const last = info.samplesPerEpoch % b
+  return `${head}${info.stepsPerEpoch} steps of ${b} samples${last === 0 ? "" : ` (the last of ${last})`}`
+}
+
 /** The user's metrics as ` | name value ...` (nothing without metrics). */
 const named = (metrics: Readonly<Record<string, number>> | undefined, prefix: string): string => {
   const entries = Object.entries(metrics ?? {})
@@ -104,13 +125,7 @@ const makeWriter = (write: (s: string) => void, live: boolean, everySteps: numbe
     start: (info) =>
       Effect.sync(() => {
         epochs = info.epochs
-        write(
-          `training ${
-            info.epochs - info.firstEpoch + 1
-          } epoch(s) from epoch ${info.firstEpoch}: ${info.stepsPerEpoch} steps of ${
-            Math.ceil(info.samplesPerEpoch / Math.max(1, info.stepsPerEpoch))
-          } samples\n`
-        )
+        write(`${formatStart(info)}\n`)
       }),
     step: (s) =>
       Effect.sync(() => {

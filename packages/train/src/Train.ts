@@ -971,7 +971,8 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
       epochs: config.epochs,
       firstEpoch: snap.epochsDone + 1,
       stepsPerEpoch,
-      samplesPerEpoch: config.train.count
+      samplesPerEpoch: config.train.count,
+      batchSize: config.batchSize
     })
     const lossAndOutput = (p: P, x: Tensor.AnyTensor, target: Pytree.Pytree, seed: number) => {
       const z = forward(p, x, { training: true, seed })
@@ -980,11 +981,16 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     const step = valueAndGradAux(lossAndOutput)
     // `current` is the last good state: what an interruption saves.
     let current = snap
+    // Whether this run has written its directory (at the end of an epoch or on interruption).
+    let saved = false
     const saveCurrent = (why: string) =>
       config.directory === undefined
         ? Effect.void
         : save(config.directory, current, config, optimizer, stopped).pipe(
-          Effect.tap(() => progress.message(`${why}: checkpoint saved to ${path.join(config.directory!, CHECKPOINT)}`))
+          Effect.tap(() => {
+            saved = true
+            return progress.message(`${why}: checkpoint saved to ${path.join(config.directory!, CHECKPOINT)}`)
+          })
         )
 
     const runEpoch = (epoch: number) =>
@@ -1091,6 +1097,16 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
         )
       )
     )
+    // A resumed run with nothing left to train (all epochs done, or stopped early) still leaves its
+    // directory complete: the checkpoint, metrics and plot are written there (it may be a new directory).
+    // It leaves the checkpoint it resumed from as it is when that is the directory's own.
+    if (!saved && config.directory !== undefined) {
+      const nothing = `nothing left to train: ${current.epochsDone} of ${config.epochs} epoch(s) done`
+      const into = path.resolve(config.directory, CHECKPOINT)
+      const from = config.resume === undefined ? undefined : path.resolve(yield* checkpointFile(config.resume))
+      if (from === into) yield* progress.message(`${nothing}: the checkpoint ${into} is unchanged`)
+      else yield* saveCurrent(nothing)
+    }
     return {
       params: current.params as P,
       optimizerState: current.state,
