@@ -22,10 +22,11 @@ import { Dataset } from "@typegrad/data"
 import { Loss, Metric, type Model, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
 import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
-import { Data, Effect, Random, Stream } from "effect"
+import { Data, Effect, Random, Result, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Examples from "./Examples.ts"
+import { decodeMetadata } from "./internal/checkpoint.ts"
 import { loosen } from "./internal/loosen.ts"
 import * as Plot from "./Plot.ts"
 import { type EpochMetrics, Progress } from "./Progress.ts"
@@ -735,6 +736,11 @@ const restore = (
         }); resume needs a model.safetensors written by typegrad train`
       )
     }
+    // Every field decoded and checked before anything is used: a wrong type or an impossible value names
+    // the field (it used to be a TypeError, a NaN, or steps silently skipped).
+    const decodedOrReason = decodeMetadata(metadata)
+    if (Result.isFailure(decodedOrReason)) return yield* fail(decodedOrReason.failure)
+    const decoded = decodedOrReason.success
     if (metadata["optimizer"] !== optimizer.name) {
       return yield* fail(
         `it was trained with the ${
@@ -784,32 +790,16 @@ const restore = (
       if (typeof slot === "string") return yield* fail(slot)
       slots.push(slot)
     }
-    const int = (key: string): number => {
-      const v = Number(metadata[key])
-      return Number.isInteger(v) && v >= 0 ? v : NaN
-    }
-    const numbers = ["epochsDone", "stepInEpoch", "globalStep", "optimizerStep"].map(int)
-    if (numbers.some(Number.isNaN)) {
-      return yield* fail("its metadata is incomplete (epochs, steps); the file is corrupt")
-    }
-    let history: ReadonlyArray<EpochMetrics>
-    let running: Snapshot["running"]
-    try {
-      history = JSON.parse(metadata["history"] ?? "[]")
-      running = JSON.parse(metadata["running"] ?? "null") ?? { loss: 0, correct: 0, seen: 0 }
-    } catch {
-      return yield* fail("its metadata is not valid JSON; the file is corrupt")
-    }
     return {
       params: params as ReadonlyArray<Pytree.Pytree>,
-      state: { step: numbers[3]!, slots },
-      epochsDone: numbers[0]!,
-      stepInEpoch: numbers[1]!,
-      globalStep: numbers[2]!,
-      running,
-      history,
-      batchSize: Number(metadata["batchSize"]),
-      seed: Number(metadata["seed"])
+      state: { step: decoded.optimizerStep, slots },
+      epochsDone: decoded.epochsDone,
+      stepInEpoch: decoded.stepInEpoch,
+      globalStep: decoded.globalStep,
+      running: decoded.running,
+      history: decoded.history,
+      batchSize: decoded.batchSize,
+      seed: decoded.seed
     }
   })
 
@@ -946,6 +936,16 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
                 restored.epochsDone + 1
               } with batch size ${restored.batchSize} and seed ${restored.seed}; ` +
               `resume with the same batch size and seed to continue that epoch exactly`
+          })
+        )
+      }
+      if (restored.stepInEpoch > stepsPerEpoch) {
+        return yield* Effect.fail(
+          new Safetensors.CheckpointError({
+            path: file,
+            reason: `its metadata field stepInEpoch is ${restored.stepInEpoch}, past the end of the epoch: ` +
+              `${config.train.count} examples in batches of ${config.batchSize} make ${stepsPerEpoch} steps; ` +
+              `the file is corrupt or was written for other data; resume with the data it was trained on`
           })
         )
       }
