@@ -27,6 +27,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Examples from "./Examples.ts"
 import { decodeMetadata } from "./internal/checkpoint.ts"
+import { dataDifferences, type DataFingerprint, dataFingerprint, optimizerProbe } from "./internal/fingerprint.ts"
 import { loosen } from "./internal/loosen.ts"
 import * as Plot from "./Plot.ts"
 import { type EpochMetrics, Progress } from "./Progress.ts"
@@ -632,6 +633,12 @@ interface Snapshot {
   /** The run's batch size and seed (set on restore; they decide the order of the batches). */
   readonly batchSize?: number
   readonly seed?: number
+  /**
+   * What the checkpoint recorded of the training data and the optimizer's settings (set on restore;
+   * `undefined` in checkpoints written before they were recorded).
+   */
+  readonly data?: DataFingerprint | undefined
+  readonly optimizerProbe?: ReadonlyArray<number | null> | undefined
   readonly params: ReadonlyArray<Pytree.Pytree>
   readonly state: Optimizer.State<Pytree.Pytree>
   /** Epochs fully done. */
@@ -669,7 +676,8 @@ const save = (
     readonly config?: Readonly<Record<string, unknown>> | undefined
   },
   optimizer: Optimizer.Optimizer,
-  stopped: Stopped | undefined
+  stopped: Stopped | undefined,
+  data: DataFingerprint
 ): Effect.Effect<void, Safetensors.CheckpointError> =>
   Effect.gen(function*() {
     yield* Effect.tryPromise({
@@ -685,6 +693,7 @@ const save = (
       ...Pytree.paths(snap.params).map(([p, t]) => [`params.${p}`, t] as const),
       ...snap.state.slots.flatMap((slot, k) => Pytree.paths(slot).map(([p, t]) => [`optimizer.${k}.${p}`, t] as const))
     ]
+    const probe = optimizerProbe(optimizer, snap.state.step)
     const metadata = {
       format: FORMAT,
       epochsDone: String(snap.epochsDone),
@@ -696,7 +705,10 @@ const save = (
       history: JSON.stringify(snap.history),
       seed: String(config.seed),
       batchSize: String(config.batchSize),
-      config: JSON.stringify(config.config ?? {})
+      config: JSON.stringify(config.config ?? {}),
+      // what a resume compares besides the model, batch size and seed (see `resumeDifferences`)
+      data: JSON.stringify(data),
+      ...(probe === undefined ? {} : { optimizerProbe: JSON.stringify(probe) })
     }
     yield* Safetensors.write(path.join(directory, CHECKPOINT), tensors, metadata)
     const metrics = { ...config.config, epochs: snap.history, ...(stopped === undefined ? {} : { stopped }) }
@@ -719,6 +731,33 @@ const save = (
         })
     })
   })
+
+/**
+ * How this run's batch size, seed and optimizer settings differ from the checkpoint's, as phrases (empty:
+ * the same). The optimizer's settings are compared through its probe at the checkpoint's step.
+ */
+const recipeDifferences = (
+  restored: Snapshot,
+  config: { readonly batchSize: number; readonly seed: number },
+  optimizer: Optimizer.Optimizer
+): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  if (restored.batchSize !== config.batchSize) {
+    out.push(`it ran with batch size ${restored.batchSize}, this run with ${config.batchSize}`)
+  }
+  if (restored.seed !== config.seed) out.push(`it ran with seed ${restored.seed}, this run with ${config.seed}`)
+  if (restored.optimizerProbe !== undefined) {
+    const probe = optimizerProbe(optimizer, restored.state.step)
+    if (probe !== undefined && JSON.stringify(probe) !== JSON.stringify(restored.optimizerProbe)) {
+      out.push(
+        `the ${optimizer.name} optimizer's settings differ (its update for step ${
+          restored.state.step + 1
+        } is not the same: another learning rate or schedule, or other betas, momentum or epsilon)`
+      )
+    }
+  }
+  return out
+}
 
 /** Restores a snapshot from a checkpoint, checking every tensor against the model's parameters. */
 const restore = (
@@ -799,7 +838,9 @@ const restore = (
       running: decoded.running,
       history: decoded.history,
       batchSize: decoded.batchSize,
-      seed: decoded.seed
+      seed: decoded.seed,
+      data: decoded.data,
+      optimizerProbe: decoded.optimizerProbe
     }
   })
 
@@ -923,30 +964,46 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     }
     const forward = forwardOf(model, objective)
     const template = yield* model.init.pipe(Random.withSeed(config.seed))
+    const fingerprint = dataFingerprint(config.train)
     let snap: Snapshot
     if (config.resume !== undefined) {
       const file = yield* checkpointFile(config.resume)
       const restored = yield* restore(file, template as ReadonlyArray<Pytree.Pytree>, optimizer)
-      if (restored.stepInEpoch > 0 && (restored.batchSize !== config.batchSize || restored.seed !== config.seed)) {
-        return yield* Effect.fail(
-          new Safetensors.CheckpointError({
-            path: file,
-            reason:
-              `it stopped in the middle of epoch ${
-                restored.epochsDone + 1
-              } with batch size ${restored.batchSize} and seed ${restored.seed}; ` +
-              `resume with the same batch size and seed to continue that epoch exactly`
-          })
+      const refuse = (reason: string) => Effect.fail(new Safetensors.CheckpointError({ path: file, reason }))
+      // The training data decides every remaining step and what the history describes: it must be the same
+      // wherever the checkpoint stopped.
+      const otherData = restored.data === undefined ? [] : dataDifferences(restored.data, fingerprint)
+      if (otherData.length > 0) {
+        return yield* refuse(
+          `it was trained on other training data: ${otherData.join("; ")}; resume with the same training data ` +
+            `(the same files, limit and validation split), or train from the start`
         )
       }
-      if (restored.stepInEpoch > stepsPerEpoch) {
-        return yield* Effect.fail(
-          new Safetensors.CheckpointError({
-            path: file,
-            reason: `its metadata field stepInEpoch is ${restored.stepInEpoch}, past the end of the epoch: ` +
-              `${config.train.count} examples in batches of ${config.batchSize} make ${stepsPerEpoch} steps; ` +
-              `the file is corrupt or was written for other data; resume with the data it was trained on`
-          })
+      // (with another batch size, a mid-epoch checkpoint is refused below for that reason)
+      if (restored.batchSize === config.batchSize && restored.stepInEpoch > stepsPerEpoch) {
+        return yield* refuse(
+          `its metadata field stepInEpoch is ${restored.stepInEpoch}, past the end of the epoch: ` +
+            `${config.train.count} examples in batches of ${config.batchSize} make ${stepsPerEpoch} steps; ` +
+            `the file is corrupt or was written for other data; resume with the data it was trained on`
+        )
+      }
+      const recipe = recipeDifferences(restored, config, optimizer)
+      if (restored.stepInEpoch > 0 && recipe.length > 0) {
+        return yield* refuse(
+          `it stopped in the middle of epoch ${restored.epochsDone + 1}, and ${recipe.join("; ")}; ` +
+            `resume with the same batch size and seed and the same optimizer settings to continue that epoch exactly`
+        )
+      }
+      if (recipe.length > 0) {
+        yield* progress.message(
+          `resuming after epoch ${restored.epochsDone} with a changed recipe: ${recipe.join("; ")}`
+        )
+      }
+      if (restored.data === undefined) {
+        yield* progress.message(
+          `the checkpoint predates the data and optimizer records of this version: the training data and the ` +
+            `optimizer's settings were not checked (only the model, the optimizer's kind and, in the middle of ` +
+            `an epoch, the batch size and seed)`
         )
       }
       snap = restored
@@ -983,7 +1040,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     const saveCurrent = (why: string) =>
       config.directory === undefined
         ? Effect.void
-        : save(config.directory, current, config, optimizer, stopped).pipe(
+        : save(config.directory, current, config, optimizer, stopped, fingerprint).pipe(
           Effect.tap(() => progress.message(`${why}: checkpoint saved to ${path.join(config.directory!, CHECKPOINT)}`))
         )
 

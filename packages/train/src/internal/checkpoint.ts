@@ -8,6 +8,7 @@
  */
 import { Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import type { EpochMetrics } from "../Progress.ts"
+import type { DataFingerprint } from "./fingerprint.ts"
 
 /** A decimal string of a whole number >= 0 (no sign, no exponent, no blanks), decoded to the number. */
 const Count = Schema.String.check(
@@ -44,6 +45,14 @@ const Running = Schema.Struct({
   metrics: Schema.optionalKey(Schema.Array(Schema.Finite))
 })
 
+const DataFingerprintSchema = Schema.Struct({
+  count: WholeNumber,
+  dtype: Schema.String,
+  inputs: Schema.Array(WholeNumber),
+  targets: Schema.String,
+  contents: Schema.String
+})
+
 /** The metadata of a checkpoint written by `Train.fit` (format `typegrad-checkpoint/1`). */
 const Metadata = Schema.Struct({
   epochsDone: Count,
@@ -55,7 +64,10 @@ const Metadata = Schema.Struct({
   seed: Decimal,
   history: Schema.fromJsonString(Schema.Array(Epoch)),
   // `null`: no epoch under way (checkpoints of an earlier version)
-  running: Schema.optionalKey(Schema.fromJsonString(Schema.NullOr(Running)))
+  running: Schema.optionalKey(Schema.fromJsonString(Schema.NullOr(Running))),
+  // Absent in checkpoints of earlier versions (the resume then checks what those versions checked).
+  data: Schema.optionalKey(Schema.fromJsonString(DataFingerprintSchema)),
+  optimizerProbe: Schema.optionalKey(Schema.fromJsonString(Schema.Array(MaybeNumber)))
 })
 
 /** The run's position and history as a checkpoint records them. */
@@ -68,6 +80,10 @@ export interface Decoded {
   readonly batchSize: number
   readonly seed: number
   readonly history: ReadonlyArray<EpochMetrics>
+  /** The training data's fingerprint (absent: written before fingerprints were recorded). */
+  readonly data: DataFingerprint | undefined
+  /** The optimizer's probe at `optimizerStep` (absent: not recorded, or the optimizer could not run it). */
+  readonly optimizerProbe: ReadonlyArray<number | null> | undefined
   readonly running: {
     readonly loss: number
     readonly correct: number
@@ -137,5 +153,5 @@ export const decodeMetadata = (metadata: Readonly<Record<string, string>>): Resu
   }
   // The history as written: the schema accepted it, and a reparse keeps its keys and their order.
   const history = JSON.parse(metadata["history"]!) as ReadonlyArray<EpochMetrics>
-  return Result.succeed({ ...m, history, running })
+  return Result.succeed({ ...m, history, running, data: m.data, optimizerProbe: m.optimizerProbe })
 }
