@@ -28,6 +28,7 @@ import * as path from "node:path"
 import * as Examples from "./Examples.ts"
 import { decodeMetadata } from "./internal/checkpoint.ts"
 import { dataDifferences, type DataFingerprint, dataFingerprint, optimizerProbe } from "./internal/fingerprint.ts"
+import { nonFiniteReason } from "./internal/finite.ts"
 import { loosen } from "./internal/loosen.ts"
 import * as Plot from "./Plot.ts"
 import { type EpochMetrics, Progress } from "./Progress.ts"
@@ -829,6 +830,10 @@ const restore = (
       if (typeof slot === "string") return yield* fail(slot)
       slots.push(slot)
     }
+    // Every tensor is now a parameter or an optimizer slot of the model: none may be NaN or infinite (a
+    // damaged checkpoint would otherwise fail later, with a NonFiniteLossError and the wrong advice).
+    const damaged = nonFiniteReason(tensors)
+    if (damaged !== undefined) return yield* fail(damaged)
     return {
       params: params as ReadonlyArray<Pytree.Pytree>,
       state: { step: decoded.optimizerStep, slots },
