@@ -28,8 +28,8 @@ import * as path from "node:path"
 import * as Examples from "./Examples.ts"
 import { decodeMetadata } from "./internal/checkpoint.ts"
 import { dataDifferences, type DataFingerprint, dataFingerprint, optimizerProbe } from "./internal/fingerprint.ts"
-import { nonFiniteReason } from "./internal/finite.ts"
 import { loosen } from "./internal/loosen.ts"
+import * as Params from "./Params.ts"
 import * as Plot from "./Plot.ts"
 import { type EpochMetrics, Progress } from "./Progress.ts"
 import * as Safetensors from "./Safetensors.ts"
@@ -760,6 +760,22 @@ const recipeDifferences = (
   return out
 }
 
+/** A mismatch found by `Params.fromContents`, in the words of a resume (shapes only: dtypes are converted). */
+const resumeMismatch = (m: Params.Mismatch): string => {
+  switch (m.kind) {
+    case "missing":
+      return `tensor ${m.tensor} is missing`
+    case "extra":
+      return `it holds tensor ${m.tensor}, which the model does not have`
+    case "dtype":
+      return `tensor ${m.tensor} is ${m.found.dtype} but the model is ${m.expected.dtype}`
+    case "shape":
+      return `tensor ${m.tensor} has shape [${m.found.shape.join(", ")}] but the model needs [${
+        m.expected.shape.join(", ")
+      }]`
+  }
+}
+
 /** Restores a snapshot from a checkpoint, checking every tensor against the model's parameters. */
 const restore = (
   file: string,
@@ -788,29 +804,23 @@ const restore = (
         } optimizer, not ${optimizer.name}; resume with the same optimizer`
       )
     }
-    /** The tree with each leaf read from the checkpoint by its path, or the reason it cannot be. */
-    const take = (prefix: string, tree: Pytree.Pytree): Pytree.Pytree | string => {
-      let problem: string | undefined
-      const restored = Pytree.mapWithPath(tree, (t, p) => {
-        if (problem !== undefined) return t
-        const name = `${prefix}${Pytree.pathString(p)}`
-        const got = tensors.get(name)
-        if (got === undefined) {
-          problem = `tensor ${name} is missing; the checkpoint is from another model`
-          return t
-        }
-        if (got.shape.length !== t.shape.length || got.shape.some((d, i) => d !== t.shape[i])) {
-          problem = `tensor ${name} has shape [${got.shape.join(", ")}] but the model needs [${
-            t.shape.join(", ")
-          }]; the checkpoint is from another model`
-          return t
-        }
-        return Tensor.cast(got, t.dtype)
-      })
-      return problem ?? restored
-    }
+    /**
+     * The tree of `tree`'s structure with each leaf read from the checkpoint under `prefix`, by
+     * `Params.fromContents`: shapes checked, NaN and infinite values refused, a tensor of the other float
+     * dtype converted (`cast: true`: a resume continues the model's own run, as it always has; loading for
+     * inference with `Params.load` asks for the conversion explicitly).
+     */
+    const take = (prefix: string, tree: Pytree.Pytree) =>
+      Params.fromContents({ tensors, metadata }, { init: Effect.succeed(tree) }, { prefix, cast: true, path: file })
+        .pipe(
+          Effect.map((loaded) => loaded.params),
+          Effect.catchTag("ParamsMismatchError", (e) =>
+            fail(`${resumeMismatch(e.mismatches[0]!)}; the checkpoint is from another model`))
+        )
     const expected = new Set([
-      ...Pytree.paths(template).map(([p]) => `params.${p}`),
+      ...Pytree.paths(template).map(([p]) =>
+        `params.${p}`
+      ),
       ...optimizer.init(template).slots.flatMap((slot, k) => Pytree.paths(slot).map(([p]) => `optimizer.${k}.${p}`))
     ])
     const extra = [...tensors.keys()].filter((name) => !expected.has(name))
@@ -821,19 +831,12 @@ const restore = (
         }); the checkpoint is from another model`
       )
     }
-    const params = take("params.", template)
-    if (typeof params === "string") return yield* fail(params)
+    // Every tensor is a parameter or an optimizer slot of the model; `take` refuses NaN and infinite values
+    // in them (a damaged checkpoint would otherwise fail later, with a NonFiniteLossError and the wrong advice).
+    const params = yield* take("params.", template)
     const fresh = optimizer.init(template)
     const slots: Array<Pytree.Pytree> = []
-    for (let k = 0; k < fresh.slots.length; k++) {
-      const slot = take(`optimizer.${k}.`, fresh.slots[k]!)
-      if (typeof slot === "string") return yield* fail(slot)
-      slots.push(slot)
-    }
-    // Every tensor is now a parameter or an optimizer slot of the model: none may be NaN or infinite (a
-    // damaged checkpoint would otherwise fail later, with a NonFiniteLossError and the wrong advice).
-    const damaged = nonFiniteReason(tensors)
-    if (damaged !== undefined) return yield* fail(damaged)
+    for (let k = 0; k < fresh.slots.length; k++) slots.push(yield* take(`optimizer.${k}.`, fresh.slots[k]!))
     return {
       params: params as ReadonlyArray<Pytree.Pytree>,
       state: { step: decoded.optimizerStep, slots },
