@@ -265,7 +265,12 @@ export interface FitOptions<P, O, T, Data, E = never, R = never> {
   readonly onEpoch?: ((metrics: EpochMetrics, context: EpochContext<P>) => Effect.Effect<unknown, E, R>) | undefined
   /** Where to write `model.safetensors`, `metrics.json` and `training.svg` after each epoch. */
   readonly directory?: string | undefined
-  /** A checkpoint file (or a directory holding `model.safetensors`) to resume from. */
+  /**
+   * A checkpoint file (or a directory holding `model.safetensors`) to resume from. It must continue the same
+   * run: a checkpoint of another model or optimizer, of other training data, with another batch size, seed
+   * or optimizer settings in the middle of an epoch, or with damaged metadata or NaN/infinite weights fails
+   * with `CheckpointError` naming the difference (docs/guide-models.md, "The training loop as an Effect").
+   */
   readonly resume?: string | undefined
   /** A title for the plot. */
   readonly title?: string | undefined
