@@ -6,7 +6,8 @@
  * pytree for a given model: the result's static type is `Model.ParamsOf<typeof model>` and its runtime
  * structure that of `model.init`'s output, with every tensor checked against the model (names, shapes,
  * dtypes). A file that does not fit fails with `ParamsMismatchError`, which names each tensor and what is
- * wrong; a file that cannot be read fails with `CheckpointError`.
+ * wrong; a file that cannot be read, or whose parameters hold NaN or infinite values, fails with
+ * `CheckpointError`.
  *
  * The layout is the one `Train.fit` (and so `typegrad train mnist`) writes: a training checkpoint holds the
  * same `params.*` tensors plus `optimizer.*` state and metadata. `load` takes the `params.*` tensors and
@@ -34,6 +35,7 @@ import { Pytree, Tensor } from "@typegrad/tensor"
 import { Data, Effect, Random } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { nonFiniteReason } from "./internal/finite.ts"
 import * as Safetensors from "./Safetensors.ts"
 
 /**
@@ -284,7 +286,8 @@ const match = <P extends Pytree.Pytree>(
 /**
  * Builds the typed parameters of `model` from decoded safetensors contents (`Safetensors.read` or
  * `Safetensors.decode`), with the metadata and the tensors outside the prefix. The core of `load`, `read`
- * and `fromBytes`.
+ * and `fromBytes`. Parameters that hold NaN or infinite values fail with `CheckpointError` naming the
+ * tensors (the tensors outside the prefix are not checked).
  *
  * @example
  * ```ts
@@ -300,14 +303,19 @@ export const fromContents = <P extends Pytree.Pytree>(
   contents: Safetensors.Contents,
   model: Template<P>,
   options?: LoadOptions & { readonly path?: string | undefined }
-): Effect.Effect<Loaded<P>, ParamsMismatchError> =>
+): Effect.Effect<Loaded<P>, ParamsMismatchError | Safetensors.CheckpointError> =>
   Effect.gen(function*() {
     const prefix = options?.prefix ?? DEFAULT_PREFIX
     const template = yield* templateOf(model)
-    const { mismatches, params } = match(template, contents.tensors, prefix, options?.cast ?? false)
+    const { mismatches, params, used } = match(template, contents.tensors, prefix, options?.cast ?? false)
     if (mismatches.length > 0) {
       const underPrefix = [...contents.tensors.keys()].filter((name) => name.startsWith(prefix)).length
       return yield* new ParamsMismatchError({ path: options?.path ?? "<bytes>", mismatches, prefix, underPrefix })
+    }
+    // NaN or infinite parameters are refused (the tensors outside the prefix are the caller's to check)
+    const damaged = nonFiniteReason([...used].map((name) => [name, contents.tensors.get(name)!] as const))
+    if (damaged !== undefined) {
+      return yield* new Safetensors.CheckpointError({ path: options?.path ?? "<bytes>", reason: damaged })
     }
     const rest = new Map([...contents.tensors].filter(([name]) => !name.startsWith(prefix)))
     return { params, metadata: contents.metadata, rest }
@@ -433,7 +441,8 @@ export const read = <P extends Pytree.Pytree>(
  * model's shape and dtype, and the file must hold no other tensor under the prefix; otherwise it fails with
  * `ParamsMismatchError` naming the tensors. Tensors outside the prefix (a training checkpoint's optimizer
  * state) and the metadata are ignored (`read` returns them). A missing, unreadable or corrupt file fails
- * with `CheckpointError`.
+ * with `CheckpointError`, and so does a file whose parameters hold NaN or infinite values (damaged weights:
+ * the message names the tensors).
  *
  * @example
  * ```ts

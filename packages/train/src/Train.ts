@@ -22,11 +22,14 @@ import { Dataset } from "@typegrad/data"
 import { Loss, Metric, type Model, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
 import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
-import { Data, Effect, Random, Stream } from "effect"
+import { Data, Effect, Random, Result, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Examples from "./Examples.ts"
+import { decodeMetadata } from "./internal/checkpoint.ts"
+import { dataDifferences, type DataFingerprint, dataFingerprint, optimizerProbe } from "./internal/fingerprint.ts"
 import { loosen } from "./internal/loosen.ts"
+import * as Params from "./Params.ts"
 import * as Plot from "./Plot.ts"
 import { type EpochMetrics, Progress } from "./Progress.ts"
 import * as Safetensors from "./Safetensors.ts"
@@ -262,7 +265,12 @@ export interface FitOptions<P, O, T, Data, E = never, R = never> {
   readonly onEpoch?: ((metrics: EpochMetrics, context: EpochContext<P>) => Effect.Effect<unknown, E, R>) | undefined
   /** Where to write `model.safetensors`, `metrics.json` and `training.svg` after each epoch. */
   readonly directory?: string | undefined
-  /** A checkpoint file (or a directory holding `model.safetensors`) to resume from. */
+  /**
+   * A checkpoint file (or a directory holding `model.safetensors`) to resume from. It must continue the same
+   * run: a checkpoint of another model or optimizer, of other training data, with another batch size, seed
+   * or optimizer settings in the middle of an epoch, or with damaged metadata or NaN/infinite weights fails
+   * with `CheckpointError` naming the difference (docs/guide-models.md, "The training loop as an Effect").
+   */
   readonly resume?: string | undefined
   /** A title for the plot. */
   readonly title?: string | undefined
@@ -631,6 +639,12 @@ interface Snapshot {
   /** The run's batch size and seed (set on restore; they decide the order of the batches). */
   readonly batchSize?: number
   readonly seed?: number
+  /**
+   * What the checkpoint recorded of the training data and the optimizer's settings (set on restore;
+   * `undefined` in checkpoints written before they were recorded).
+   */
+  readonly data?: DataFingerprint | undefined
+  readonly optimizerProbe?: ReadonlyArray<number | null> | undefined
   readonly params: ReadonlyArray<Pytree.Pytree>
   readonly state: Optimizer.State<Pytree.Pytree>
   /** Epochs fully done. */
@@ -668,7 +682,8 @@ const save = (
     readonly config?: Readonly<Record<string, unknown>> | undefined
   },
   optimizer: Optimizer.Optimizer,
-  stopped: Stopped | undefined
+  stopped: Stopped | undefined,
+  data: DataFingerprint
 ): Effect.Effect<void, Safetensors.CheckpointError> =>
   Effect.gen(function*() {
     yield* Effect.tryPromise({
@@ -684,6 +699,7 @@ const save = (
       ...Pytree.paths(snap.params).map(([p, t]) => [`params.${p}`, t] as const),
       ...snap.state.slots.flatMap((slot, k) => Pytree.paths(slot).map(([p, t]) => [`optimizer.${k}.${p}`, t] as const))
     ]
+    const probe = optimizerProbe(optimizer, snap.state.step)
     const metadata = {
       format: FORMAT,
       epochsDone: String(snap.epochsDone),
@@ -695,7 +711,10 @@ const save = (
       history: JSON.stringify(snap.history),
       seed: String(config.seed),
       batchSize: String(config.batchSize),
-      config: JSON.stringify(config.config ?? {})
+      config: JSON.stringify(config.config ?? {}),
+      // what a resume compares besides the model, batch size and seed (see `resumeDifferences`)
+      data: JSON.stringify(data),
+      ...(probe === undefined ? {} : { optimizerProbe: JSON.stringify(probe) })
     }
     yield* Safetensors.write(path.join(directory, CHECKPOINT), tensors, metadata)
     const metrics = { ...config.config, epochs: snap.history, ...(stopped === undefined ? {} : { stopped }) }
@@ -719,6 +738,49 @@ const save = (
     })
   })
 
+/**
+ * How this run's batch size, seed and optimizer settings differ from the checkpoint's, as phrases (empty:
+ * the same). The optimizer's settings are compared through its probe at the checkpoint's step.
+ */
+const recipeDifferences = (
+  restored: Snapshot,
+  config: { readonly batchSize: number; readonly seed: number },
+  optimizer: Optimizer.Optimizer
+): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  if (restored.batchSize !== config.batchSize) {
+    out.push(`it ran with batch size ${restored.batchSize}, this run with ${config.batchSize}`)
+  }
+  if (restored.seed !== config.seed) out.push(`it ran with seed ${restored.seed}, this run with ${config.seed}`)
+  if (restored.optimizerProbe !== undefined) {
+    const probe = optimizerProbe(optimizer, restored.state.step)
+    if (probe !== undefined && JSON.stringify(probe) !== JSON.stringify(restored.optimizerProbe)) {
+      out.push(
+        `the ${optimizer.name} optimizer's settings differ (its update for step ${
+          restored.state.step + 1
+        } is not the same: another learning rate or schedule, or other betas, momentum or epsilon)`
+      )
+    }
+  }
+  return out
+}
+
+/** A mismatch found by `Params.fromContents`, in the words of a resume (shapes only: dtypes are converted). */
+const resumeMismatch = (m: Params.Mismatch): string => {
+  switch (m.kind) {
+    case "missing":
+      return `tensor ${m.tensor} is missing`
+    case "extra":
+      return `it holds tensor ${m.tensor}, which the model does not have`
+    case "dtype":
+      return `tensor ${m.tensor} is ${m.found.dtype} but the model is ${m.expected.dtype}`
+    case "shape":
+      return `tensor ${m.tensor} has shape [${m.found.shape.join(", ")}] but the model needs [${
+        m.expected.shape.join(", ")
+      }]`
+  }
+}
+
 /** Restores a snapshot from a checkpoint, checking every tensor against the model's parameters. */
 const restore = (
   file: string,
@@ -735,6 +797,11 @@ const restore = (
         }); resume needs a model.safetensors written by typegrad train`
       )
     }
+    // Every field decoded and checked before anything is used: a wrong type or an impossible value names
+    // the field (it used to be a TypeError, a NaN, or steps silently skipped).
+    const decodedOrReason = decodeMetadata(metadata)
+    if (Result.isFailure(decodedOrReason)) return yield* fail(decodedOrReason.failure)
+    const decoded = decodedOrReason.success
     if (metadata["optimizer"] !== optimizer.name) {
       return yield* fail(
         `it was trained with the ${
@@ -742,29 +809,23 @@ const restore = (
         } optimizer, not ${optimizer.name}; resume with the same optimizer`
       )
     }
-    /** The tree with each leaf read from the checkpoint by its path, or the reason it cannot be. */
-    const take = (prefix: string, tree: Pytree.Pytree): Pytree.Pytree | string => {
-      let problem: string | undefined
-      const restored = Pytree.mapWithPath(tree, (t, p) => {
-        if (problem !== undefined) return t
-        const name = `${prefix}${Pytree.pathString(p)}`
-        const got = tensors.get(name)
-        if (got === undefined) {
-          problem = `tensor ${name} is missing; the checkpoint is from another model`
-          return t
-        }
-        if (got.shape.length !== t.shape.length || got.shape.some((d, i) => d !== t.shape[i])) {
-          problem = `tensor ${name} has shape [${got.shape.join(", ")}] but the model needs [${
-            t.shape.join(", ")
-          }]; the checkpoint is from another model`
-          return t
-        }
-        return Tensor.cast(got, t.dtype)
-      })
-      return problem ?? restored
-    }
+    /**
+     * The tree of `tree`'s structure with each leaf read from the checkpoint under `prefix`, by
+     * `Params.fromContents`: shapes checked, NaN and infinite values refused, a tensor of the other float
+     * dtype converted (`cast: true`: a resume continues the model's own run, as it always has; loading for
+     * inference with `Params.load` asks for the conversion explicitly).
+     */
+    const take = (prefix: string, tree: Pytree.Pytree) =>
+      Params.fromContents({ tensors, metadata }, { init: Effect.succeed(tree) }, { prefix, cast: true, path: file })
+        .pipe(
+          Effect.map((loaded) => loaded.params),
+          Effect.catchTag("ParamsMismatchError", (e) =>
+            fail(`${resumeMismatch(e.mismatches[0]!)}; the checkpoint is from another model`))
+        )
     const expected = new Set([
-      ...Pytree.paths(template).map(([p]) => `params.${p}`),
+      ...Pytree.paths(template).map(([p]) =>
+        `params.${p}`
+      ),
       ...optimizer.init(template).slots.flatMap((slot, k) => Pytree.paths(slot).map(([p]) => `optimizer.${k}.${p}`))
     ])
     const extra = [...tensors.keys()].filter((name) => !expected.has(name))
@@ -775,41 +836,24 @@ const restore = (
         }); the checkpoint is from another model`
       )
     }
-    const params = take("params.", template)
-    if (typeof params === "string") return yield* fail(params)
+    // Every tensor is a parameter or an optimizer slot of the model; `take` refuses NaN and infinite values
+    // in them (a damaged checkpoint would otherwise fail later, with a NonFiniteLossError and the wrong advice).
+    const params = yield* take("params.", template)
     const fresh = optimizer.init(template)
     const slots: Array<Pytree.Pytree> = []
-    for (let k = 0; k < fresh.slots.length; k++) {
-      const slot = take(`optimizer.${k}.`, fresh.slots[k]!)
-      if (typeof slot === "string") return yield* fail(slot)
-      slots.push(slot)
-    }
-    const int = (key: string): number => {
-      const v = Number(metadata[key])
-      return Number.isInteger(v) && v >= 0 ? v : NaN
-    }
-    const numbers = ["epochsDone", "stepInEpoch", "globalStep", "optimizerStep"].map(int)
-    if (numbers.some(Number.isNaN)) {
-      return yield* fail("its metadata is incomplete (epochs, steps); the file is corrupt")
-    }
-    let history: ReadonlyArray<EpochMetrics>
-    let running: Snapshot["running"]
-    try {
-      history = JSON.parse(metadata["history"] ?? "[]")
-      running = JSON.parse(metadata["running"] ?? "null") ?? { loss: 0, correct: 0, seen: 0 }
-    } catch {
-      return yield* fail("its metadata is not valid JSON; the file is corrupt")
-    }
+    for (let k = 0; k < fresh.slots.length; k++) slots.push(yield* take(`optimizer.${k}.`, fresh.slots[k]!))
     return {
       params: params as ReadonlyArray<Pytree.Pytree>,
-      state: { step: numbers[3]!, slots },
-      epochsDone: numbers[0]!,
-      stepInEpoch: numbers[1]!,
-      globalStep: numbers[2]!,
-      running,
-      history,
-      batchSize: Number(metadata["batchSize"]),
-      seed: Number(metadata["seed"])
+      state: { step: decoded.optimizerStep, slots },
+      epochsDone: decoded.epochsDone,
+      stepInEpoch: decoded.stepInEpoch,
+      globalStep: decoded.globalStep,
+      running: decoded.running,
+      history: decoded.history,
+      batchSize: decoded.batchSize,
+      seed: decoded.seed,
+      data: decoded.data,
+      optimizerProbe: decoded.optimizerProbe
     }
   })
 
@@ -933,20 +977,46 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     }
     const forward = forwardOf(model, objective)
     const template = yield* model.init.pipe(Random.withSeed(config.seed))
+    const fingerprint = dataFingerprint(config.train)
     let snap: Snapshot
     if (config.resume !== undefined) {
       const file = yield* checkpointFile(config.resume)
       const restored = yield* restore(file, template as ReadonlyArray<Pytree.Pytree>, optimizer)
-      if (restored.stepInEpoch > 0 && (restored.batchSize !== config.batchSize || restored.seed !== config.seed)) {
-        return yield* Effect.fail(
-          new Safetensors.CheckpointError({
-            path: file,
-            reason:
-              `it stopped in the middle of epoch ${
-                restored.epochsDone + 1
-              } with batch size ${restored.batchSize} and seed ${restored.seed}; ` +
-              `resume with the same batch size and seed to continue that epoch exactly`
-          })
+      const refuse = (reason: string) => Effect.fail(new Safetensors.CheckpointError({ path: file, reason }))
+      // The training data decides every remaining step and what the history describes: it must be the same
+      // wherever the checkpoint stopped.
+      const otherData = restored.data === undefined ? [] : dataDifferences(restored.data, fingerprint)
+      if (otherData.length > 0) {
+        return yield* refuse(
+          `it was trained on other training data: ${otherData.join("; ")}; resume with the same training data ` +
+            `(the same files, limit and validation split), or train from the start`
+        )
+      }
+      // (with another batch size, a mid-epoch checkpoint is refused below for that reason)
+      if (restored.batchSize === config.batchSize && restored.stepInEpoch > stepsPerEpoch) {
+        return yield* refuse(
+          `its metadata field stepInEpoch is ${restored.stepInEpoch}, past the end of the epoch: ` +
+            `${config.train.count} examples in batches of ${config.batchSize} make ${stepsPerEpoch} steps; ` +
+            `the file is corrupt or was written for other data; resume with the data it was trained on`
+        )
+      }
+      const recipe = recipeDifferences(restored, config, optimizer)
+      if (restored.stepInEpoch > 0 && recipe.length > 0) {
+        return yield* refuse(
+          `it stopped in the middle of epoch ${restored.epochsDone + 1}, and ${recipe.join("; ")}; ` +
+            `resume with the same batch size and seed and the same optimizer settings to continue that epoch exactly`
+        )
+      }
+      if (recipe.length > 0) {
+        yield* progress.message(
+          `resuming after epoch ${restored.epochsDone} with a changed recipe: ${recipe.join("; ")}`
+        )
+      }
+      if (restored.data === undefined) {
+        yield* progress.message(
+          `the checkpoint predates the data and optimizer records of this version: the training data and the ` +
+            `optimizer's settings were not checked (only the model, the optimizer's kind and, in the middle of ` +
+            `an epoch, the batch size and seed)`
         )
       }
       snap = restored
@@ -986,7 +1056,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     const saveCurrent = (why: string) =>
       config.directory === undefined
         ? Effect.void
-        : save(config.directory, current, config, optimizer, stopped).pipe(
+        : save(config.directory, current, config, optimizer, stopped, fingerprint).pipe(
           Effect.tap(() => {
             saved = true
             return progress.message(`${why}: checkpoint saved to ${path.join(config.directory!, CHECKPOINT)}`)
