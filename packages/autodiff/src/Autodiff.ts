@@ -259,3 +259,135 @@ export const customVjp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
   }
   return (...args: Args): Y => fromImpl(bind(p, args.map(toImpl), null)) as Y
 }
+
+/**
+ * The static shape of a Jacobian: the output's dims followed by the input's (`[...Out, ...In]`). Dims
+ * only known at run time stay `number`; a shape that is not a tuple gives `ReadonlyArray<number>`.
+ *
+ * @example
+ * ```ts
+ * type J = Autodiff.JacobianShape<readonly [2], readonly [3, 4]> // readonly [2, 3, 4]
+ * ```
+ */
+export type JacobianShape<Out extends Tensor.Shape, In extends Tensor.Shape> = readonly [...Out, ...In]
+
+/** Flattens a tensor to one axis (differentiably). */
+const flat = (t: Tensor.AnyTensor): Tensor.AnyTensor => Tensor.reshape(t, [t.size]) as Tensor.AnyTensor
+
+const checkTensor = (op: string, what: string, t: unknown): Tensor.AnyTensor => {
+  if (!Tensor.isTensor(t)) {
+    throw new TypeError(`${op}: the ${what} must be a tensor (pytrees are not supported by ${op}), got ${typeof t}`)
+  }
+  return t
+}
+
+/** A basis vector of `size` entries shaped `shape`: 1 at `i`, 0 elsewhere. */
+const basis = (shape: ReadonlyArray<number>, dtype: Tensor.DType, i: number): Tensor.AnyTensor => {
+  const size = shape.reduce((a, b) => a * b, 1)
+  const data = new Float64Array(size)
+  data[i] = 1
+  return Tensor.fromArray(data, shape, { dtype })
+}
+
+/** Stacks `parts` (each flat) as rows (`axis` 0) or columns (`axis` 1), then shapes the result. */
+const assemble = (
+  parts: ReadonlyArray<Tensor.AnyTensor>,
+  axis: 0 | 1,
+  shape: ReadonlyArray<number>,
+  dtype: Tensor.DType
+): Tensor.AnyTensor => {
+  if (parts.length === 0) return Tensor.zeros(shape, { dtype })
+  const pieces = parts.map((p) => Tensor.reshape(p, axis === 0 ? [1, p.size] : [p.size, 1]) as Tensor.AnyTensor)
+  const joined = pieces.length === 1
+    ? pieces[0]!
+    : (Tensor.concat(pieces as ReadonlyArray<Tensor.AnyTensor>, axis) as Tensor.AnyTensor)
+  return Tensor.reshape(joined, shape) as Tensor.AnyTensor
+}
+
+/**
+ * The Jacobian of `f: Tensor<In> -> Tensor<Out>` by reverse mode: one vector-Jacobian product per entry
+ * of the output (its rows), from a single forward pass. The result has shape `[...Out, ...In]` and the
+ * output's dtype; prefer it to `jacfwd` when the output is smaller than the input. Further arguments are
+ * passed through and not differentiated. The input and output must be tensors (not pytrees). Built from
+ * differentiable ops, so it composes (`jacfwd(jacrev(f))` is the Hessian).
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [3]>
+ * const J = jacrev((x: Tensor.Tensor<readonly [3]>) => Tensor.softmax(x))(x) // Tensor<readonly [3, 3]>
+ * ```
+ */
+export const jacrev = <
+  S extends Tensor.Shape,
+  D extends Tensor.DType,
+  O extends Tensor.Shape,
+  DO extends Tensor.DType,
+  R extends ReadonlyArray<unknown>
+>(
+  f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<O, DO>
+): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<O, S>, DO> =>
+(x, ...rest) => {
+  checkTensor("jacrev", "input", x)
+  const [y, pullback] = vjp(
+    (p: Tensor.Tensor<S, D>) => checkTensor("jacrev", "output", f(p, ...rest)) as Tensor.Tensor<O, DO>,
+    x
+  )
+  const rows: Array<Tensor.AnyTensor> = []
+  for (let i = 0; i < y.size; i++) {
+    rows.push(flat(Tensor.cast(pullback(basis(y.shape, y.dtype, i) as Tensor.Tensor<O, DO>), y.dtype)))
+  }
+  return assemble(rows, 0, [...y.shape, ...x.shape], y.dtype) as Tensor.Tensor<JacobianShape<O, S>, DO>
+}
+
+/**
+ * The Jacobian of `f: Tensor<In> -> Tensor<Out>` by forward mode: one Jacobian-vector product per entry
+ * of the input (its columns). The result has shape `[...Out, ...In]` and the output's dtype; prefer it to
+ * `jacrev` when the input is smaller than the output. Further arguments are passed through and not
+ * differentiated. The input and output must be tensors (not pytrees).
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2]>
+ * const J = jacfwd((x: Tensor.Tensor<readonly [2]>) => Tensor.matmul(Tensor.ones([4, 2]), Tensor.reshape(x, [2, 1])))(x)
+ * // J: Tensor<readonly [4, 1, 2]>
+ * ```
+ */
+export const jacfwd = <
+  S extends Tensor.Shape,
+  D extends Tensor.DType,
+  O extends Tensor.Shape,
+  DO extends Tensor.DType,
+  R extends ReadonlyArray<unknown>
+>(
+  f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<O, DO>
+): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<O, S>, DO> =>
+(x, ...rest) => {
+  checkTensor("jacfwd", "input", x)
+  const [y, pullback] = vjp(
+    (p: Tensor.Tensor<S, D>) => checkTensor("jacfwd", "output", f(p, ...rest)) as Tensor.Tensor<O, DO>,
+    x
+  )
+  // One forward pass and one transposition of the pullback serve every column.
+  const [, push] = vjp(pullback, zerosLike(y) as Tensor.Tensor<O, DO>)
+  const cols: Array<Tensor.AnyTensor> = []
+  for (let j = 0; j < x.size; j++) {
+    cols.push(flat(Tensor.cast(push(basis(x.shape, x.dtype, j) as Tensor.Tensor<S, D>), y.dtype)))
+  }
+  return assemble(cols, 1, [...y.shape, ...x.shape], y.dtype) as Tensor.Tensor<JacobianShape<O, S>, DO>
+}
+
+/**
+ * The Hessian of a scalar function `f: Tensor<In> -> Tensor<[]>`: `jacfwd(grad(f))`, shape `[...In, ...In]`
+ * (forward over reverse, as JAX does). Further arguments are passed through and not differentiated. The
+ * input must be a tensor (not a pytree).
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [3]>
+ * const H = hessian((x: Tensor.Tensor<readonly [3]>) => Tensor.sum(Tensor.exp(x)))(x) // diag(exp(x)), [3, 3]
+ * ```
+ */
+export const hessian = <S extends Tensor.Shape, D extends Tensor.DType, R extends ReadonlyArray<unknown>>(
+  f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<readonly [], Tensor.DType>
+): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<S, S>, D> =>
+  jacfwd(grad(f)) as (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<S, S>, D>

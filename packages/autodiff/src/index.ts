@@ -13,7 +13,19 @@
  * @since 0.1.0
  */
 export * as Autodiff from "./Autodiff.ts"
-export { customVjp, grad, jvp, stopGradient, valueAndGrad, valueAndGradAux, vjp } from "./Autodiff.ts"
+export {
+  customVjp,
+  grad,
+  hessian,
+  jacfwd,
+  jacrev,
+  jvp,
+  stopGradient,
+  valueAndGrad,
+  valueAndGradAux,
+  vjp
+} from "./Autodiff.ts"
+export type { JacobianShape } from "./Autodiff.ts"
 /**
  * The pytree helpers (`Pytree.leaves`, `Pytree.map`, `Pytree.leavesWithPath`...), defined in
  * `@typegrad/tensor` and re-exported here, where users of `grad` look for them.

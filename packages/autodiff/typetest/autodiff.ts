@@ -2,7 +2,7 @@
  * Compile-time tests of the autodiff API: gradients keep the static type of what they differentiate.
  * Checked by the root `tsc --noEmit` (part of `pnpm test`); nothing here runs.
  */
-import { customVjp, grad, jvp, stopGradient, valueAndGrad, vjp } from "@typegrad/autodiff"
+import { customVjp, grad, hessian, jacfwd, jacrev, jvp, stopGradient, valueAndGrad, vjp } from "@typegrad/autodiff"
 import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 
@@ -105,3 +105,26 @@ const softplus = customVjp({
 })
 expectTrue<Types.Equal<Parameters<typeof softplus>, [Tensor.Tensor<readonly [number]>]>>()
 expectTrue<Types.Equal<ReturnType<typeof softplus>, Tensor.Tensor<readonly [number]>>>()
+
+// jacrev / jacfwd: [...Out, ...In] with the output's dtype
+const jr = jacrev((x: M) => Tensor.matmul(x, Tensor.ones([4, 2])))
+expectTrue<Types.Equal<ReturnType<typeof jr>, Tensor.Tensor<readonly [3, 2, 3, 4]>>>()
+expectTrue<Types.Equal<Parameters<typeof jr>, [x: M]>>()
+const jf = jacfwd((x: Tensor.Tensor<readonly [5], "float64">) => Tensor.sum(x))
+expectTrue<Types.Equal<ReturnType<typeof jf>, Tensor.Tensor<readonly [5], "float64">>>()
+// `number` dims stay `number`
+const jn = jacrev((x: Tensor.Tensor<readonly [number, 3]>) => Tensor.softmax(x))
+expectTrue<Types.Equal<ReturnType<typeof jn>, Tensor.Tensor<readonly [number, 3, number, 3]>>>()
+// further arguments pass through
+const jx = jacfwd((x: M, k: number) => Tensor.mul(x, k))
+expectTrue<Types.Equal<Parameters<typeof jx>, [x: M, k: number]>>()
+// @ts-expect-error jacrev takes a tensor, not a pytree
+jacrev((p: Params) => p.b)
+// @ts-expect-error jacfwd's function must return a tensor
+jacfwd((x: M) => [x, x] as const)
+
+// hessian: [...In, ...In]
+const hs = hessian((x: M64) => Tensor.sum(Tensor.exp(x)))
+expectTrue<Types.Equal<ReturnType<typeof hs>, Tensor.Tensor<readonly [3, 4, 3, 4], "float64">>>()
+// @ts-expect-error hessian wants a scalar function
+hessian((x: M) => Tensor.exp(x))
