@@ -391,3 +391,94 @@ export const hessian = <S extends Tensor.Shape, D extends Tensor.DType, R extend
   f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<readonly [], Tensor.DType>
 ): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<S, S>, D> =>
   jacfwd(grad(f)) as (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<S, S>, D>
+
+/**
+ * The positions of `Args` that hold a tensor or a pytree: what `gradArgs` may differentiate.
+ *
+ * @example
+ * ```ts
+ * type I = Autodiff.PytreeArgIndex<[Tensor.Tensor<readonly [2]>, number, { readonly w: Tensor.Tensor<readonly []> }]> // 0 | 2
+ * ```
+ */
+export type PytreeArgIndex<Args extends ReadonlyArray<unknown>> = {
+  [K in keyof Args]: Args[K] extends Pytree.Pytree ? (K extends `${infer I extends number}` ? I : never) : never
+}[number]
+
+/**
+ * The gradients of `gradArgs`: one per index of `Argnums`, with the type of that argument.
+ *
+ * @example
+ * ```ts
+ * type G = Autodiff.ArgGrads<[Tensor.Tensor<readonly [2]>, number, Tensor.Tensor<readonly [3]>], readonly [2, 0]>
+ * // readonly [Tensor.Tensor<readonly [3]>, Tensor.Tensor<readonly [2]>]
+ * ```
+ */
+export type ArgGrads<Args extends ReadonlyArray<unknown>, Argnums extends ReadonlyArray<number>> = {
+  readonly [K in keyof Argnums]: Argnums[K] extends keyof Args ? Args[Argnums[K]] : never
+}
+
+const checkArgnums = (op: string, argnums: ReadonlyArray<number>, count: number): void => {
+  argnums.forEach((n, k) => {
+    if (!Number.isInteger(n) || n < 0 || n >= count) {
+      throw new RangeError(`${op}: argnums[${k}] is ${n}, but the function was called with ${count} arguments`)
+    }
+    if (argnums.indexOf(n) !== k) throw new RangeError(`${op}: argument ${n} is listed twice in argnums`)
+  })
+}
+
+/**
+ * Like `gradArgs`, and also returns the value of the function: `[value, [grad of args[argnums[0]], ...]]`.
+ *
+ * @example
+ * ```ts
+ * declare const w: Tensor.Tensor<readonly [3, 1]>
+ * declare const b: Tensor.Tensor<readonly [1]>
+ * declare const x: Tensor.Tensor<readonly [8, 3]>
+ * const loss = (w: Tensor.Tensor<readonly [3, 1]>, b: Tensor.Tensor<readonly [1]>, x: Tensor.Tensor<readonly [8, 3]>) =>
+ *   Tensor.mean(Tensor.square(Tensor.add(Tensor.matmul(x, w), b)))
+ * const [value, [dw, db]] = valueAndGradArgs(loss, [0, 1])(w, b, x)
+ * ```
+ */
+export const valueAndGradArgs = <
+  Args extends ReadonlyArray<unknown>,
+  const Argnums extends ReadonlyArray<PytreeArgIndex<Args>>,
+  Y extends Scalar = Scalar
+>(
+  f: (...args: Args) => Y,
+  argnums: Argnums
+): (...args: Args) => readonly [Y, ArgGrads<Args, Argnums>] =>
+(...args) => {
+  checkArgnums("gradArgs", argnums, args.length)
+  const selected = argnums.map((n) => args[n] as Pytree.Pytree)
+  const [y, pullback] = vjp((picked: ReadonlyArray<Pytree.Pytree>) => {
+    const all: Array<unknown> = args.slice()
+    argnums.forEach((n, k) => {
+      all[n] = picked[k]
+    })
+    return checkScalar("gradArgs", f(...(all as unknown as Args))) as Y
+  }, selected)
+  return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y) as unknown as ArgGrads<Args, Argnums>] as const
+}
+
+/**
+ * The gradients of a scalar function with respect to several of its arguments (JAX's `argnums`): one
+ * gradient per index in `argnums`, in that order, each with the type of its argument (a tensor or any
+ * pytree). The other arguments are passed through and not differentiated. `grad(f)` is
+ * `(...args) => gradArgs(f, [0])(...args)[0]`.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [3]>
+ * declare const y: Tensor.Tensor<readonly [3]>
+ * const [dx, dy] = gradArgs((x: Tensor.Tensor<readonly [3]>, y: Tensor.Tensor<readonly [3]>) => Tensor.sum(Tensor.mul(x, y)), [0, 1])(x, y)
+ * // dx = y, dy = x
+ * ```
+ */
+export const gradArgs = <
+  Args extends ReadonlyArray<unknown>,
+  const Argnums extends ReadonlyArray<PytreeArgIndex<Args>>
+>(
+  f: (...args: Args) => Scalar,
+  argnums: Argnums
+): (...args: Args) => ArgGrads<Args, Argnums> =>
+(...args) => valueAndGradArgs(f, argnums)(...args)[1]

@@ -16,16 +16,18 @@ export * as Autodiff from "./Autodiff.ts"
 export {
   customVjp,
   grad,
+  gradArgs,
   hessian,
   jacfwd,
   jacrev,
   jvp,
   stopGradient,
   valueAndGrad,
+  valueAndGradArgs,
   valueAndGradAux,
   vjp
 } from "./Autodiff.ts"
-export type { JacobianShape } from "./Autodiff.ts"
+export type { ArgGrads, JacobianShape, PytreeArgIndex } from "./Autodiff.ts"
 /**
  * The pytree helpers (`Pytree.leaves`, `Pytree.map`, `Pytree.leavesWithPath`...), defined in
  * `@typegrad/tensor` and re-exported here, where users of `grad` look for them.

@@ -2,7 +2,19 @@
  * Compile-time tests of the autodiff API: gradients keep the static type of what they differentiate.
  * Checked by the root `tsc --noEmit` (part of `pnpm test`); nothing here runs.
  */
-import { customVjp, grad, hessian, jacfwd, jacrev, jvp, stopGradient, valueAndGrad, vjp } from "@typegrad/autodiff"
+import {
+  customVjp,
+  grad,
+  gradArgs,
+  hessian,
+  jacfwd,
+  jacrev,
+  jvp,
+  stopGradient,
+  valueAndGrad,
+  valueAndGradArgs,
+  vjp
+} from "@typegrad/autodiff"
 import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 
@@ -128,3 +140,17 @@ const hs = hessian((x: M64) => Tensor.sum(Tensor.exp(x)))
 expectTrue<Types.Equal<ReturnType<typeof hs>, Tensor.Tensor<readonly [3, 4, 3, 4], "float64">>>()
 // @ts-expect-error hessian wants a scalar function
 hessian((x: M) => Tensor.exp(x))
+
+// gradArgs / valueAndGradArgs: one gradient per argnum, typed like its argument, in argnums' order
+const twoArgs = (p: Params, x: Tensor.Tensor<readonly [number, 784]>, scale: number) => Tensor.mul(loss(p, x), scale)
+const ga = gradArgs(twoArgs, [1, 0])
+expectTrue<Types.Equal<ReturnType<typeof ga>, readonly [Tensor.Tensor<readonly [number, 784]>, Params]>>()
+expectTrue<Types.Equal<Parameters<typeof ga>, Parameters<typeof twoArgs>>>()
+const vga = valueAndGradArgs(twoArgs, [0])
+expectTrue<Types.Equal<ReturnType<typeof vga>, readonly [Tensor.Tensor<readonly [], "float32">, readonly [Params]]>>()
+// @ts-expect-error argument 2 is a number, not a tensor or pytree
+gradArgs(twoArgs, [0, 2])
+// @ts-expect-error there is no argument 3
+gradArgs(twoArgs, [3])
+// @ts-expect-error gradArgs wants a scalar function
+gradArgs((a: M, b: M) => Tensor.add(a, b), [0, 1])
