@@ -1,5 +1,7 @@
 /**
- * Function transformations: `grad`, `valueAndGrad`, `vjp`, `jvp`, `stopGradient` and `customVjp`.
+ * Function transformations: `grad`, `valueAndGrad`, `vjp`, `jvp`, `stopGradient` and `customVjp`; Jacobians
+ * (`jacrev`, `jacfwd`) and Hessians (`hessian`); gradients with respect to several arguments (`gradArgs`,
+ * `valueAndGradArgs`); and user-defined forward-mode rules (`customJvp`).
  *
  * They are pure: no global tape, nothing to dispose, nothing left behind after a call, and they compose
  * (`grad(grad(f))`, `jvp` of a `grad`...). The differentiated argument may be a tensor or any pytree of
@@ -482,3 +484,73 @@ export const gradArgs = <
   argnums: Argnums
 ): (...args: Args) => ArgGrads<Args, Argnums> =>
 (...args) => valueAndGradArgs(f, argnums)(...args)[1]
+
+/** A function with a user-defined JVP, as built by `customJvp`. */
+export interface CustomJvp<Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor> {
+  /** Computes the output (never differentiated itself). */
+  readonly primal: (...args: Args) => Y
+  /**
+   * The derivative of the output in the direction of `tangents` (one per argument, with its shape) at
+   * `primals`. Must be linear in `tangents`; written with tensor ops, it is differentiable in `primals`.
+   */
+  readonly jvp: (primals: Args, tangents: Args) => Y
+}
+
+/**
+ * A function with a user-defined forward-mode derivative (JAX's `custom_jvp`): `primal` computes the
+ * value and `jvp` its derivative in the direction of the tangents, which it must be linear in. Every
+ * transformation uses the rule and never differentiates `primal`: `jvp` and `jacfwd` apply it, and
+ * reverse mode (`grad`, `vjp`, `jacrev`) uses its transpose, derived by tracing the rule. Higher orders
+ * differentiate the rule itself, with respect to the primals, at every level of nesting.
+ *
+ * @example
+ * ```ts
+ * // log(1 + e^x), with the derivative sigmoid(x) given in forward form.
+ * const softplus = customJvp({
+ *   primal: (x: Tensor.Tensor<readonly [number]>) => Tensor.log(Tensor.add(Tensor.exp(x), 1)),
+ *   jvp: ([x], [dx]) => Tensor.mul(dx, Tensor.sigmoid(x))
+ * })
+ * declare const x: Tensor.Tensor<readonly [number]>
+ * const [y, dy] = jvp(softplus, x, Tensor.ones(x.shape)) // dy = sigmoid(x)
+ * ```
+ */
+export const customJvp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extends Tensor.AnyTensor>(
+  definition: CustomJvp<Args, Y>
+): (...args: Args) => Y => {
+  const p: Primitive<null> = {
+    name: "customJvp",
+    impl: (inputs) => {
+      const y: unknown = definition.primal(...(inputs.map(fromImpl) as unknown as Args))
+      if (!Tensor.isTensor(y)) throw new TypeError(`customJvp: primal must return a tensor, got ${typeof y}`)
+      return toImpl(y)
+    },
+    vjp: undefined,
+    traced: (inputs) => {
+      // The output is this primitive again on the inputs as enclosing traces see them, so every level of
+      // differentiation applies the user's rule and none differentiates `primal`.
+      const output = bind(p, inputs, null)
+      return {
+        output,
+        vjp: (ct) => {
+          const primals = inputs.map(fromImpl) as unknown as Args
+          // The rule is linear in the tangents: its pullback (taken at zero tangents) is its transpose.
+          const [, transpose] = vjp((tangents: ReadonlyArray<Tensor.AnyTensor>) => {
+            const dy: unknown = definition.jvp(primals, tangents as unknown as Args)
+            if (
+              !Tensor.isTensor(dy) || dy.shape.length !== output.shape.length ||
+              dy.shape.some((d, k) => d !== output.shape[k])
+            ) {
+              const got = Tensor.isTensor(dy) ? `shape [${dy.shape.join(", ")}]` : typeof dy
+              throw new TypeError(
+                `customJvp: jvp must return a tensor of the output's shape [${output.shape.join(", ")}], got ${got}`
+              )
+            }
+            return dy
+          }, primals.map(zerosLike))
+          return transpose(fromImpl(ct)).map(toImpl)
+        }
+      }
+    }
+  }
+  return (...args: Args): Y => fromImpl(bind(p, args.map(toImpl), null)) as Y
+}

@@ -14,6 +14,7 @@
  */
 export * as Autodiff from "./Autodiff.ts"
 export {
+  customJvp,
   customVjp,
   grad,
   gradArgs,

@@ -138,7 +138,7 @@ describe("hessian", () => {
   it("of the quadratic form x^T A x is A + A^T", () => {
     const A = f64([1, 2, 0, -1, 3, 4, 0.5, 0, 2], [3, 3])
     const x = f64([0.2, -1, 0.7], [3])
-    const q = (x: T) => total(Tensor.mul(x, Tensor.reshape(Tensor.matmul(A, Tensor.reshape(x, [3, 1])), [3])))
+    const q = (v: T) => total(Tensor.mul(v, Tensor.reshape(Tensor.matmul(A, Tensor.reshape(v, [3, 1])), [3])))
     const H = hessian(q)(x)
     expect(H.shape).toEqual([3, 3])
     const a = arr(A)

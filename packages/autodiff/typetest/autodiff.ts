@@ -3,6 +3,7 @@
  * Checked by the root `tsc --noEmit` (part of `pnpm test`); nothing here runs.
  */
 import {
+  customJvp,
   customVjp,
   grad,
   gradArgs,
@@ -154,3 +155,23 @@ gradArgs(twoArgs, [0, 2])
 gradArgs(twoArgs, [3])
 // @ts-expect-error gradArgs wants a scalar function
 gradArgs((a: M, b: M) => Tensor.add(a, b), [0, 1])
+
+// customJvp: the function has the primal's argument and result types; the rule sees them too
+const softplusJ = customJvp({
+  primal: (x: Tensor.Tensor<readonly [number]>, k: Tensor.Tensor<readonly []>) =>
+    Tensor.mul(Tensor.log(Tensor.add(Tensor.exp(x), 1)), k),
+  jvp: ([x, k], [dx, dk]) => {
+    expectTrue<Types.Equal<typeof dk, Tensor.Tensor<readonly []>>>()
+    return Tensor.add(
+      Tensor.mul(Tensor.mul(dx, Tensor.sigmoid(x)), k),
+      Tensor.mul(Tensor.log(Tensor.add(Tensor.exp(x), 1)), dk)
+    )
+  }
+})
+expectTrue<Types.Equal<Parameters<typeof softplusJ>, [Tensor.Tensor<readonly [number]>, Tensor.Tensor<readonly []>]>>()
+expectTrue<Types.Equal<ReturnType<typeof softplusJ>, Tensor.Tensor<readonly [number]>>>()
+customJvp({
+  primal: (x: M) => Tensor.exp(x),
+  // @ts-expect-error the rule returns the output's type
+  jvp: (_primals, [dx]) => Tensor.transpose(dx)
+})
