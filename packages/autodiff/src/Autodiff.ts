@@ -273,15 +273,26 @@ export const customVjp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
  */
 export type JacobianShape<Out extends Tensor.Shape, In extends Tensor.Shape> = readonly [...Out, ...In]
 
+/**
+ * The type of a Jacobian of a function from pytree `X` to pytree `Y`, as JAX lays it out: `Y`'s structure,
+ * each of its tensors `Tensor<Out, DO>` replaced by `X`'s structure whose tensors `Tensor<In>` become
+ * `Tensor<[...Out, ...In], DO>`. For tensors in and out it is one `Tensor<[...Out, ...In], DO>`.
+ *
+ * @example
+ * ```ts
+ * type J = Autodiff.Jacobian<Tensor.Tensor<readonly [2]>, { readonly w: Tensor.Tensor<readonly [3]> }>
+ * // { readonly w: Tensor.Tensor<readonly [2, 3]> }
+ * ```
+ */
+export type Jacobian<Y, X> = Y extends Tensor.Tensor<infer O, infer DO> ? JacobianIn<X, O, DO>
+  : { readonly [K in keyof Y]: Jacobian<Y[K], X> }
+
+type JacobianIn<X, O extends Tensor.Shape, DO extends Tensor.DType> = X extends Tensor.Tensor<infer S, Tensor.DType>
+  ? Tensor.Tensor<JacobianShape<O, S>, DO>
+  : { readonly [K in keyof X]: JacobianIn<X[K], O, DO> }
+
 /** Flattens a tensor to one axis (differentiably). */
 const flat = (t: Tensor.AnyTensor): Tensor.AnyTensor => Tensor.reshape(t, [t.size]) as Tensor.AnyTensor
-
-const checkTensor = (op: string, what: string, t: unknown): Tensor.AnyTensor => {
-  if (!Tensor.isTensor(t)) {
-    throw new TypeError(`${op}: the ${what} must be a tensor (pytrees are not supported by ${op}), got ${typeof t}`)
-  }
-  return t
-}
 
 /** A basis vector of `size` entries shaped `shape`: 1 at `i`, 0 elsewhere. */
 const basis = (shape: ReadonlyArray<number>, dtype: Tensor.DType, i: number): Tensor.AnyTensor => {
@@ -291,6 +302,10 @@ const basis = (shape: ReadonlyArray<number>, dtype: Tensor.DType, i: number): Te
   return Tensor.fromArray(data, shape, { dtype })
 }
 
+/** `tree` with every leaf zero except leaf `leaf`, which is the basis vector `i`. */
+const basisTree = <T extends Pytree.Pytree>(tree: T, leaf: number, i: number): T =>
+  Pytree.map(tree, (t, k) => (k === leaf ? basis(t.shape, t.dtype, i) : zerosLike(t)))
+
 /** Stacks `parts` (each flat) as rows (`axis` 0) or columns (`axis` 1), then shapes the result. */
 const assemble = (
   parts: ReadonlyArray<Tensor.AnyTensor>,
@@ -299,7 +314,9 @@ const assemble = (
   dtype: Tensor.DType
 ): Tensor.AnyTensor => {
   if (parts.length === 0) return Tensor.zeros(shape, { dtype })
-  const pieces = parts.map((p) => Tensor.reshape(p, axis === 0 ? [1, p.size] : [p.size, 1]) as Tensor.AnyTensor)
+  const pieces = parts.map((p) =>
+    Tensor.reshape(Tensor.cast(p, dtype), axis === 0 ? [1, p.size] : [p.size, 1]) as Tensor.AnyTensor
+  )
   const joined = pieces.length === 1
     ? pieces[0]!
     : (Tensor.concat(pieces as ReadonlyArray<Tensor.AnyTensor>, axis) as Tensor.AnyTensor)
@@ -307,11 +324,23 @@ const assemble = (
 }
 
 /**
- * The Jacobian of `f: Tensor<In> -> Tensor<Out>` by reverse mode: one vector-Jacobian product per entry
- * of the output (its rows), from a single forward pass. The result has shape `[...Out, ...In]` and the
- * output's dtype; prefer it to `jacfwd` when the output is smaller than the input. Further arguments are
- * passed through and not differentiated. The input and output must be tensors (not pytrees). Built from
- * differentiable ops, so it composes (`jacfwd(jacrev(f))` is the Hessian).
+ * Lays out the blocks `block(i, j)` (output leaf `i`, input leaf `j`) as `y`'s structure of `x`'s
+ * structures.
+ */
+const layout = (
+  y: Pytree.Pytree,
+  x: Pytree.Pytree,
+  block: (i: number, j: number) => Tensor.AnyTensor
+): unknown =>
+  // The walk places whatever the leaf function returns; here, one of x's structures per output leaf.
+  Pytree.map(y, (_yi, i) => Pytree.map(x, (_xj, j) => block(i, j)) as unknown as Tensor.AnyTensor)
+
+/**
+ * The Jacobian of `f` by reverse mode: one vector-Jacobian product per entry of the output (its rows), from
+ * a single forward pass. For tensors in and out the result is one tensor of shape `[...Out, ...In]` with
+ * the output's dtype; for pytrees it is laid out as JAX does (see `Jacobian`). Prefer it to `jacfwd` when
+ * the output is smaller than the input. Further arguments are passed through and not differentiated.
+ * Built from differentiable ops, so it composes (`jacfwd(jacrev(f))` is the Hessian).
  *
  * @example
  * ```ts
@@ -319,33 +348,34 @@ const assemble = (
  * const J = jacrev((x: Tensor.Tensor<readonly [3]>) => Tensor.softmax(x))(x) // Tensor<readonly [3, 3]>
  * ```
  */
-export const jacrev = <
-  S extends Tensor.Shape,
-  D extends Tensor.DType,
-  O extends Tensor.Shape,
-  DO extends Tensor.DType,
-  R extends ReadonlyArray<unknown>
->(
-  f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<O, DO>
-): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<O, S>, DO> =>
+export const jacrev = <X extends Pytree.Pytree, Y extends Pytree.Pytree, R extends ReadonlyArray<unknown>>(
+  f: (x: X, ...rest: R) => Y
+): (x: X, ...rest: R) => Jacobian<Y, X> =>
 (x, ...rest) => {
-  checkTensor("jacrev", "input", x)
-  const [y, pullback] = vjp(
-    (p: Tensor.Tensor<S, D>) => checkTensor("jacrev", "output", f(p, ...rest)) as Tensor.Tensor<O, DO>,
-    x
-  )
-  const rows: Array<Tensor.AnyTensor> = []
-  for (let i = 0; i < y.size; i++) {
-    rows.push(flat(Tensor.cast(pullback(basis(y.shape, y.dtype, i) as Tensor.Tensor<O, DO>), y.dtype)))
-  }
-  return assemble(rows, 0, [...y.shape, ...x.shape], y.dtype) as Tensor.Tensor<JacobianShape<O, S>, DO>
+  const [y, pullback] = vjp((p: X) => f(p, ...rest), x)
+  const ys = Pytree.leaves(y)
+  const xs = Pytree.leaves(x)
+  const rows = ys.map(() => xs.map((): Array<Tensor.AnyTensor> => []))
+  ys.forEach((yi, i) => {
+    for (let e = 0; e < yi.size; e++) {
+      Pytree.leaves(pullback(basisTree(y, i, e))).forEach((g, j) => rows[i]![j]!.push(flat(g)))
+    }
+  })
+  return layout(
+    y,
+    x,
+    (i, j) => assemble(rows[i]![j]!, 0, [...ys[i]!.shape, ...xs[j]!.shape], ys[i]!.dtype)
+  ) as Jacobian<
+    Y,
+    X
+  >
 }
 
 /**
- * The Jacobian of `f: Tensor<In> -> Tensor<Out>` by forward mode: one Jacobian-vector product per entry
- * of the input (its columns). The result has shape `[...Out, ...In]` and the output's dtype; prefer it to
- * `jacrev` when the input is smaller than the output. Further arguments are passed through and not
- * differentiated. The input and output must be tensors (not pytrees).
+ * The Jacobian of `f` by forward mode: one Jacobian-vector product per entry of the input (its columns).
+ * For tensors in and out the result is one tensor of shape `[...Out, ...In]` with the output's dtype; for
+ * pytrees it is laid out as JAX does (see `Jacobian`). Prefer it to `jacrev` when the input is smaller than
+ * the output. Further arguments are passed through and not differentiated.
  *
  * @example
  * ```ts
@@ -354,34 +384,35 @@ export const jacrev = <
  * // J: Tensor<readonly [4, 1, 2]>
  * ```
  */
-export const jacfwd = <
-  S extends Tensor.Shape,
-  D extends Tensor.DType,
-  O extends Tensor.Shape,
-  DO extends Tensor.DType,
-  R extends ReadonlyArray<unknown>
->(
-  f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<O, DO>
-): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<O, S>, DO> =>
+export const jacfwd = <X extends Pytree.Pytree, Y extends Pytree.Pytree, R extends ReadonlyArray<unknown>>(
+  f: (x: X, ...rest: R) => Y
+): (x: X, ...rest: R) => Jacobian<Y, X> =>
 (x, ...rest) => {
-  checkTensor("jacfwd", "input", x)
-  const [y, pullback] = vjp(
-    (p: Tensor.Tensor<S, D>) => checkTensor("jacfwd", "output", f(p, ...rest)) as Tensor.Tensor<O, DO>,
-    x
-  )
+  const [y, pullback] = vjp((p: X) => f(p, ...rest), x)
   // One forward pass and one transposition of the pullback serve every column.
-  const [, push] = vjp(pullback, zerosLike(y) as Tensor.Tensor<O, DO>)
-  const cols: Array<Tensor.AnyTensor> = []
-  for (let j = 0; j < x.size; j++) {
-    cols.push(flat(Tensor.cast(push(basis(x.shape, x.dtype, j) as Tensor.Tensor<S, D>), y.dtype)))
-  }
-  return assemble(cols, 1, [...y.shape, ...x.shape], y.dtype) as Tensor.Tensor<JacobianShape<O, S>, DO>
+  const [, push] = vjp(pullback, Pytree.map(y, zerosLike))
+  const ys = Pytree.leaves(y)
+  const xs = Pytree.leaves(x)
+  const cols = ys.map(() => xs.map((): Array<Tensor.AnyTensor> => []))
+  xs.forEach((xj, j) => {
+    for (let e = 0; e < xj.size; e++) {
+      Pytree.leaves(push(basisTree(x, j, e))).forEach((d, i) => cols[i]![j]!.push(flat(d)))
+    }
+  })
+  return layout(
+    y,
+    x,
+    (i, j) => assemble(cols[i]![j]!, 1, [...ys[i]!.shape, ...xs[j]!.shape], ys[i]!.dtype)
+  ) as Jacobian<
+    Y,
+    X
+  >
 }
 
 /**
- * The Hessian of a scalar function `f: Tensor<In> -> Tensor<[]>`: `jacfwd(grad(f))`, shape `[...In, ...In]`
- * (forward over reverse, as JAX does). Further arguments are passed through and not differentiated. The
- * input must be a tensor (not a pytree).
+ * The Hessian of a scalar function: `jacfwd(grad(f))` (forward over reverse, as JAX does). For a tensor
+ * `Tensor<In>` it has shape `[...In, ...In]`; for a pytree it is laid out as `Jacobian<X, X>` (blocks
+ * `[...In_i, ...In_j]`). Further arguments are passed through and not differentiated.
  *
  * @example
  * ```ts
@@ -389,10 +420,9 @@ export const jacfwd = <
  * const H = hessian((x: Tensor.Tensor<readonly [3]>) => Tensor.sum(Tensor.exp(x)))(x) // diag(exp(x)), [3, 3]
  * ```
  */
-export const hessian = <S extends Tensor.Shape, D extends Tensor.DType, R extends ReadonlyArray<unknown>>(
-  f: (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<readonly [], Tensor.DType>
-): (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<S, S>, D> =>
-  jacfwd(grad(f)) as (x: Tensor.Tensor<S, D>, ...rest: R) => Tensor.Tensor<JacobianShape<S, S>, D>
+export const hessian = <X extends Pytree.Pytree, R extends ReadonlyArray<unknown>>(
+  f: (x: X, ...rest: R) => Scalar
+): (x: X, ...rest: R) => Jacobian<X, X> => jacfwd(grad(f))
 
 /**
  * The positions of `Args` that hold a tensor or a pytree: what `gradArgs` may differentiate.

@@ -28,7 +28,7 @@ export {
   valueAndGradAux,
   vjp
 } from "./Autodiff.ts"
-export type { ArgGrads, JacobianShape, PytreeArgIndex } from "./Autodiff.ts"
+export type { ArgGrads, Jacobian, JacobianShape, PytreeArgIndex } from "./Autodiff.ts"
 /**
  * The pytree helpers (`Pytree.leaves`, `Pytree.map`, `Pytree.leavesWithPath`...), defined in
  * `@typegrad/tensor` and re-exported here, where users of `grad` look for them.

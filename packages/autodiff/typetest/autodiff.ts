@@ -131,16 +131,35 @@ expectTrue<Types.Equal<ReturnType<typeof jn>, Tensor.Tensor<readonly [number, 3,
 // further arguments pass through
 const jx = jacfwd((x: M, k: number) => Tensor.mul(x, k))
 expectTrue<Types.Equal<Parameters<typeof jx>, [x: M, k: number]>>()
-// @ts-expect-error jacrev takes a tensor, not a pytree
-jacrev((p: Params) => p.b)
-// @ts-expect-error jacfwd's function must return a tensor
-jacfwd((x: M) => [x, x] as const)
+// pytrees in and out, laid out as JAX does: the output's structure of the input's structure
+type Small = { readonly w: Tensor.Tensor<readonly [2, 3]>; readonly b: Tensor.Tensor<readonly [3]> }
+const jp = jacrev((p: Small) => Tensor.add(Tensor.sum(p.w, { axis: 0 }), p.b))
+expectTrue<
+  Types.Equal<
+    ReturnType<typeof jp>,
+    { readonly w: Tensor.Tensor<readonly [3, 2, 3]>; readonly b: Tensor.Tensor<readonly [3, 3]> }
+  >
+>()
+const jt = jacfwd((x: Tensor.Tensor<readonly [2], "float64">) => [x, Tensor.sum(x)] as const)
+expectTrue<
+  Types.Equal<
+    ReturnType<typeof jt>,
+    readonly [Tensor.Tensor<readonly [2, 2], "float64">, Tensor.Tensor<readonly [2], "float64">]
+  >
+>()
+// @ts-expect-error the function must return a tensor or a pytree
+jacfwd((x: M) => Tensor.toArray(x))
+// @ts-expect-error the input must be a tensor or a pytree
+jacrev((n: number) => Tensor.ones([n]))
 
 // hessian: [...In, ...In]
 const hs = hessian((x: M64) => Tensor.sum(Tensor.exp(x)))
 expectTrue<Types.Equal<ReturnType<typeof hs>, Tensor.Tensor<readonly [3, 4, 3, 4], "float64">>>()
 // @ts-expect-error hessian wants a scalar function
 hessian((x: M) => Tensor.exp(x))
+// a pytree's Hessian has blocks [...In_i, ...In_j]
+const hp = hessian((p: Small) => Tensor.sum(Tensor.mul(p.b, Tensor.sum(p.w, { axis: 0 }))))
+expectTrue<Types.Equal<ReturnType<typeof hp>["b"]["w"], Tensor.Tensor<readonly [3, 2, 3]>>>()
 
 // gradArgs / valueAndGradArgs: one gradient per argnum, typed like its argument, in argnums' order
 const twoArgs = (p: Params, x: Tensor.Tensor<readonly [number, 784]>, scale: number) => Tensor.mul(loss(p, x), scale)
