@@ -572,3 +572,101 @@ export const addDecayedWeights = (rate: number, mask?: Mask): Optimizer => {
     }))
   return mask === undefined ? decay : { ...masked(decay, mask), name: "addDecayedWeights" }
 }
+
+/** Options of `scaleByAdam`. */
+export interface ScaleByAdamOptions {
+  readonly beta1?: number
+  readonly beta2?: number
+  readonly epsilon?: number
+}
+
+/**
+ * Adam's direction without the learning rate (Optax's `scale_by_adam`): with `m = b1 m + (1 - b1) g`,
+ * `v = b2 v + (1 - b2) g^2` and bias corrections at step t, the update is
+ * `(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + epsilon)` (defaults as in Optax: 0.9, 0.999, 1e-8).
+ *
+ * @example
+ * ```ts
+ * const adam = Optimizer.chain(Optimizer.scaleByAdam(), Optimizer.scaleByLearningRate(1e-3))
+ * ```
+ */
+export const scaleByAdam = (options: ScaleByAdamOptions = {}): Optimizer => {
+  const b1 = options.beta1 ?? 0.9
+  const b2 = options.beta2 ?? 0.999
+  const eps = options.epsilon ?? 1e-8
+  checkFraction("scaleByAdam", "beta1", b1)
+  checkFraction("scaleByAdam", "beta2", b2)
+  checkPositive("scaleByAdam", "epsilon", eps)
+  const name = "scaleByAdam"
+  return toOptimizer({
+    name,
+    slotCount: 2,
+    init: (params) => ({
+      step: 0,
+      slots: [0, 1].map(() => Pytree.map(params, (t) => Tensor.zeros(t.shape, { dtype: t.dtype })))
+    }),
+    update: (updates, state, params) => {
+      checkLeaves(name, updates, params)
+      const step = state.step + 1
+      const c1 = 1 - Math.pow(b1, step)
+      const c2 = 1 - Math.pow(b2, step)
+      const [m, v] = state.slots.map((s) => Pytree.leaves(s))
+      if (m === undefined || v === undefined) throw new TypeError(`${name}: the state has no moments`)
+      const nm: Array<Tensor.AnyTensor> = []
+      const nv: Array<Tensor.AnyTensor> = []
+      const out = Pytree.map(updates, (g, i) => {
+        const gd = unsafeData(g)
+        const md = dataAs(m[i]!, g)
+        const vd = dataAs(v[i]!, g)
+        const o = allocLike(g)
+        const mo = allocLike(g)
+        const vo = allocLike(g)
+        for (let k = 0; k < o.length; k++) {
+          const gk = gd[k]!
+          const mk = b1 * md[k]! + (1 - b1) * gk
+          const vk = b2 * vd[k]! + (1 - b2) * gk * gk
+          mo[k] = mk
+          vo[k] = vk
+          o[k] = mk / c1 / (Math.sqrt(vk / c2) + eps)
+        }
+        nm.push(unsafeFromData(mo, g.shape))
+        nv.push(unsafeFromData(vo, g.shape))
+        return unsafeFromData(o, g.shape)
+      })
+      return [out, {
+        step,
+        slots: [Pytree.map(params, (_, i) => nm[i]!), Pytree.map(params, (_, i) => nv[i]!)]
+      }] as const
+    }
+  })
+}
+
+/** Options of `adamw`. */
+export interface AdamwOptions extends ScaleByAdamOptions {
+  /** A number or a schedule (a function of the step, 1 for the first update); default 1e-3. */
+  readonly learningRate?: LearningRate
+  /** The decoupled weight decay coefficient (default 1e-4, as in Optax). */
+  readonly weightDecay?: number
+  /** Which parameters decay (default all): see {@link Mask}. */
+  readonly mask?: Mask
+}
+
+/**
+ * Adam with decoupled weight decay (Loshchilov & Hutter; Optax's `adamw`):
+ * `chain(scaleByAdam, addDecayedWeights(weightDecay, mask), scaleByLearningRate(learningRate))`, so the
+ * update is `-lr (mHat / (sqrt(vHat) + epsilon) + weightDecay * params)`. Defaults as in Optax: betas
+ * 0.9 / 0.999, epsilon 1e-8, weight decay 1e-4; learning rate 1e-3.
+ *
+ * @example
+ * ```ts
+ * const opt = Optimizer.adamw({ learningRate: 1e-3, weightDecay: 1e-2, mask: (path) => path.at(-1) !== "bias" })
+ * ```
+ */
+export const adamw = (options: AdamwOptions = {}): Optimizer => {
+  const learningRate = options.learningRate ?? 1e-3
+  return named("adamw", [
+    scaleByAdam(options),
+    addDecayedWeights(options.weightDecay ?? 1e-4, options.mask),
+    scaleByLearningRate(learningRate)
+  ])
+}
