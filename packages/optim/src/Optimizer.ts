@@ -407,7 +407,7 @@ export const scale = (factor: number): Optimizer => {
  *
  * @example
  * ```ts
- * const sgd = Optimizer.chain(Optimizer.scaleByLearningRate((step) => 0.1 / Math.sqrt(step)))
+ * const sgd = Optimizer.chain(Optimizer.scaleByLearningRate(Schedule.cosineDecay({ init: 0.1, steps: 1000 })))
  * ```
  */
 export const scaleByLearningRate = (learningRate: LearningRate): Optimizer => {
