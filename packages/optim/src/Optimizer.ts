@@ -26,7 +26,8 @@ export interface State<P extends Pytree.Pytree> {
 /**
  * A gradient transformation (Optax's `GradientTransformation`): `init(params)` gives the state,
  * `update(updates, state, params)` the transformed updates and the next state, changing nothing. Every
- * optimizer is one, and `chain` composes them. `slotCount` is the number of slot pytrees in its state.
+ * optimizer is one, and `chain` composes them. `slotCount` is the number of slot pytrees in its state
+ * (every transformation of this module gives it; one written without it is asked through `init`).
  *
  * @example
  * ```ts
@@ -36,7 +37,7 @@ export interface State<P extends Pytree.Pytree> {
 export interface GradientTransformation {
   readonly name: string
   /** How many slot pytrees (each of the params' structure) its state holds. */
-  readonly slotCount: number
+  readonly slotCount?: number
   /** The initial state for `params` (zero moments). */
   readonly init: <P extends Pytree.Pytree>(params: P) => State<P>
   /** The transformed updates (for an optimizer: the updates to add to `params`), and the next state. */
@@ -304,10 +305,18 @@ const checkLeaves = (name: string, updates: Pytree.Pytree, params: Pytree.Pytree
   })
 }
 
+/** `{ slotCount }`, or nothing when it is not known. */
+const withSlotCount = (n: number | undefined): { readonly slotCount?: number } =>
+  n === undefined ? {} : { slotCount: n }
+
+/** The number of slots of `t`'s state: its `slotCount`, or (when it has none) what its `init` gives. */
+const slotCountOf = (t: GradientTransformation, params: Pytree.Pytree): number =>
+  t.slotCount ?? t.init(params).slots.length
+
 /** A gradient transformation made an optimizer: `step` is `applyUpdates(params, update(...)[0])`. */
 const toOptimizer = (t: GradientTransformation): Optimizer => ({
   name: t.name,
-  slotCount: t.slotCount,
+  ...withSlotCount(t.slotCount),
   init: t.init,
   update: t.update,
   step: (grads, state, params) => {
@@ -342,24 +351,28 @@ const scaleLeaves = <P extends Pytree.Pytree>(updates: P, factor: number): P =>
   })
 
 const named = (name: string, transforms: ReadonlyArray<GradientTransformation>): Optimizer => {
-  const offsets: Array<number> = []
-  let total = 0
-  for (const t of transforms) {
-    offsets.push(total)
-    total += t.slotCount
-  }
+  const known = transforms.every((t) => t.slotCount !== undefined)
+    ? transforms.map((t) => t.slotCount!)
+    : undefined
   return toOptimizer({
     name,
-    slotCount: total,
+    ...withSlotCount(known?.reduce((a, b) => a + b, 0)),
     init: (params) => ({ step: 0, slots: transforms.flatMap((t) => t.init(params).slots) }),
     update: (grads, state, params) => {
+      const counts = known ?? transforms.map((t) => slotCountOf(t, params))
+      const offsets: Array<number> = []
+      let total = 0
+      for (const n of counts) {
+        offsets.push(total)
+        total += n
+      }
       if (state.slots.length !== total) {
         throw new TypeError(`${name}: the state has ${state.slots.length} slots, expected ${total}`)
       }
       let updates = grads
       const slots: Array<typeof grads> = []
       transforms.forEach((t, k) => {
-        const own = state.slots.slice(offsets[k]!, offsets[k]! + t.slotCount)
+        const own = state.slots.slice(offsets[k]!, offsets[k]! + counts[k]!)
         const [next, nextState] = t.update(updates, { step: state.step, slots: own }, params)
         updates = next
         slots.push(...nextState.slots)
@@ -515,7 +528,7 @@ export const masked = (transform: GradientTransformation, mask: Mask): Optimizer
   }
   return toOptimizer({
     name,
-    slotCount: transform.slotCount,
+    ...withSlotCount(transform.slotCount),
     init: (params) => {
       const sel = maskLeaves(name, mask, params)
       const inner = transform.init(pick(Pytree.leaves(params), sel))
@@ -692,7 +705,7 @@ export const accumulate = (transform: GradientTransformation, everySteps: number
     Pytree.map(tree, (t) => Tensor.zeros(t.shape, { dtype: t.dtype }))
   return toOptimizer({
     name,
-    slotCount: transform.slotCount + 1,
+    ...withSlotCount(transform.slotCount === undefined ? undefined : transform.slotCount + 1),
     init: (params) => ({ step: 0, slots: [zerosLike(params), ...transform.init(params).slots] }),
     update: (grads, state, params) => {
       checkLeaves(name, grads, params)

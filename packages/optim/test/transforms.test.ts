@@ -1,6 +1,6 @@
 // Gradient transformations (Optax style): chain, clipping by global norm, scaling, weight decay, masks.
 import { Optimizer } from "@typegrad/optim"
-import { Tensor } from "@typegrad/tensor"
+import { Pytree, Tensor } from "@typegrad/tensor"
 import { describe, expect, it } from "vitest"
 
 const t64 = (xs: ReadonlyArray<number>) => Tensor.fromArray(xs, [xs.length], { dtype: "float64" })
@@ -124,6 +124,41 @@ describe("chain", () => {
     expect(values(p.w)).toEqual(values(Optimizer.applyUpdates(params, u).w))
     expect(values(n2.slots[0]!.b)).toEqual(values(n1.slots[0]!.b))
     expect(state.step).toBe(0)
+  })
+
+  it("chains a transformation written without slotCount (an Optimizer literal as before still type-checks)", () => {
+    // a running sum of the updates in one slot, written the way optimizers were written before slotCount
+    const add = (a: Tensor.AnyTensor, b: Tensor.AnyTensor) => Tensor.add(a, b)
+    const sum: Optimizer.Optimizer = {
+      name: "sum",
+      init: (p) => ({ step: 0, slots: [Pytree.map(p, (t) => Tensor.zeros(t.shape, { dtype: t.dtype }))] }),
+      update: (u, state) => {
+        const total = Pytree.zipWith(state.slots[0]!, u, add)
+        return [total, { step: state.step + 1, slots: [total] }] as const
+      },
+      step: (u, state, p) => {
+        const total = Pytree.zipWith(state.slots[0]!, u, add)
+        return [Pytree.zipWith(p, total, add), { step: state.step + 1, slots: [total] }] as const
+      }
+    }
+    const adam = Optimizer.adam({ learningRate: 0.1 })
+    const opt = Optimizer.chain(sum, adam)
+    expect(opt.slotCount).toBeUndefined()
+    let state = opt.init(params)
+    expect(state.slots).toHaveLength(3)
+    let s1 = sum.init(params)
+    let s2 = adam.init(params)
+    for (let i = 0; i < 2; i++) {
+      const [u, next] = opt.update(grads, state, params)
+      const [v, n1] = sum.update(grads, s1, params)
+      const [w, n2] = adam.update(v, s2, params)
+      expect(values(u.w)).toEqual(values(w.w))
+      expect(values(next.slots[0]!.b)).toEqual(values(n1.slots[0]!.b))
+      expect(values(next.slots[2]!.w)).toEqual(values(n2.slots[1]!.w))
+      state = next
+      s1 = n1
+      s2 = n2
+    }
   })
 
   it("refuses a state of another shape and mismatched gradients", () => {
