@@ -429,6 +429,22 @@ export const scaleByLearningRate = (learningRate: LearningRate): Optimizer => {
 }
 
 /**
+ * Multiplies the updates by `schedule(step)` (1 for the first update), without changing the sign (Optax's
+ * `scale_by_schedule`; follow it with `scale(-1)` for descent).
+ *
+ * @example
+ * ```ts
+ * const opt = Optimizer.chain(
+ *   Optimizer.scaleByAdam(),
+ *   Optimizer.scaleBySchedule(Schedule.exponentialDecay({ init: 1e-3, rate: 0.5, steps: 1000 })),
+ *   Optimizer.scale(-1)
+ * )
+ * ```
+ */
+export const scaleBySchedule = (schedule: (step: number) => number): Optimizer =>
+  stateless("scaleBySchedule", (updates, _, step) => scaleLeaves(updates, schedule(step)))
+
+/**
  * Scales all updates together so that their global norm (the square root of the sum of the squares of
  * every entry) is at most `maxNorm`: each update times `min(1, maxNorm / globalNorm)` (Optax's
  * `clip_by_global_norm`).

@@ -36,6 +36,26 @@ describe("stateless transformations", () => {
     expect(state.slots).toEqual([])
   })
 
+  it("scaleBySchedule multiplies by schedule(step) without flipping the sign; with scale(-1) it is scaleByLearningRate", () => {
+    const schedule = (step: number) => 1 / step
+    const opt = Optimizer.scaleBySchedule(schedule)
+    const descent = Optimizer.chain(Optimizer.scaleBySchedule(schedule), Optimizer.scale(-1))
+    const byRate = Optimizer.scaleByLearningRate(schedule)
+    let s1 = opt.init(params)
+    let s2 = descent.init(params)
+    let s3 = byRate.init(params)
+    for (const want of [-4, -2, -4 / 3]) {
+      const [u, n1] = opt.update(grads, s1, params)
+      const [v, n2] = descent.update(grads, s2, params)
+      const [w, n3] = byRate.update(grads, s3, params)
+      expect(values(u.b)[0]).toBeCloseTo(want, 15)
+      expect(values(v.b)).toEqual(values(w.b))
+      s1 = n1
+      s2 = n2
+      s3 = n3
+    }
+  })
+
   it("clipByGlobalNorm scales by min(1, maxNorm / globalNorm)", () => {
     // global norm of (3, 0, -4) is 5
     const clip = Optimizer.clipByGlobalNorm(1)
