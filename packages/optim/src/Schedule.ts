@@ -45,6 +45,35 @@ export const constant = (value: number): Schedule => {
   return () => value
 }
 
+/** Options of `linear`. */
+export interface LinearOptions {
+  /** The rate of the first update. */
+  readonly init: number
+  /** The rate after `steps` updates, kept from then on. */
+  readonly end: number
+  /** The number of updates over which the rate moves from `init` to `end`. */
+  readonly steps: number
+}
+
+/**
+ * A straight line from `init` to `end` over `steps` updates, then `end` (Optax's `linear_schedule`): with
+ * `c = min(step - 1, steps)`, `init + (end - init) c / steps`. A linear warmup is `linear({ init: 0, end:
+ * peak, steps })`.
+ *
+ * @example
+ * ```ts
+ * const warmup = Schedule.linear({ init: 0, end: 1e-3, steps: 100 })
+ * warmup(51) // 0.0005
+ * ```
+ */
+export const linear = (options: LinearOptions): Schedule => {
+  const { init, end, steps } = options
+  checkFinite("linear", "init", init)
+  checkFinite("linear", "end", end)
+  checkSteps("linear", "steps", steps)
+  return (step) => init + ((end - init) * Math.min(countOf(step), steps)) / steps
+}
+
 /** Options of `exponentialDecay`. */
 export interface ExponentialDecayOptions {
   /** The rate of the first update. */
@@ -204,7 +233,7 @@ export const piecewiseConstant = (
  * ```ts
  * // 100 updates of linear warmup, then cosine decay over 900
  * const lr = Schedule.joinSchedules(
- *   [(step) => 1e-3 * (step - 1) / 100, Schedule.cosineDecay({ init: 1e-3, steps: 900 })],
+ *   [Schedule.linear({ init: 0, end: 1e-3, steps: 100 }), Schedule.cosineDecay({ init: 1e-3, steps: 900 })],
  *   [100]
  * )
  * ```

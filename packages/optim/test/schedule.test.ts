@@ -11,6 +11,15 @@ describe("schedules", () => {
     for (const step of [1, 2, 1000]) expect(s(step)).toBe(0.3)
   })
 
+  it("linear: init + (end - init) min(step - 1, steps) / steps", () => {
+    const s = Schedule.linear({ init: 1, end: 0.2, steps: 8 })
+    expect(s(1)).toBe(1)
+    close(s(3), 1 - 0.8 * 2 / 8)
+    close(s(9), 0.2)
+    close(s(100), 0.2)
+    expect(() => Schedule.linear({ init: 0, end: 1, steps: 1.5 })).toThrow(/steps/)
+  })
+
   it("exponentialDecay: init * rate^((step - 1) / steps), floored with staircase", () => {
     const s = Schedule.exponentialDecay({ init: 2, rate: 0.5, steps: 10 })
     expect(s(1)).toBe(2)
