@@ -16,3 +16,17 @@
  * @since 0.1.0
  */
 export * as Optimizer from "./Optimizer.ts"
+
+/**
+ * Learning-rate schedules as values: functions of the step (1 for the first update), Optax's schedules.
+ *
+ * @example
+ * ```ts
+ * import { Optimizer, Schedule } from "@typegrad/optim"
+ * const lr = Schedule.warmupCosineDecay({ init: 0, peak: 1e-3, warmupSteps: 100, decaySteps: 1000 })
+ * const opt = Optimizer.adamw({ learningRate: lr, weightDecay: 1e-4 })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as Schedule from "./Schedule.ts"

@@ -4,7 +4,7 @@
 import { Pytree } from "@typegrad/autodiff"
 import { Dataset } from "@typegrad/data"
 import { Layer, Loss, Model } from "@typegrad/nn"
-import { Optimizer } from "@typegrad/optim"
+import { Optimizer, Schedule } from "@typegrad/optim"
 import { Tensor } from "@typegrad/tensor"
 import { DataShapeError, Examples, Progress, Safetensors, Train } from "@typegrad/train"
 import { Data, Effect, Random, Stream } from "effect"
@@ -310,6 +310,27 @@ describe("learning-rate schedules", () => {
     expectBitwiseEqual(resumed.params, straight.params)
     expect(Train.learningRateOf(0.5, 7)).toBe(0.5)
     expect(Train.learningRateOf(warmup, 7)).toBe(warmup)
+  })
+
+  it("a Schedule value is a learningRate, and a chained optimizer (adamw) resumes on it exactly", async () => {
+    const schedule = Schedule.warmupCosineDecay({ init: 0, peak: 1e-2, warmupSteps: 2, decaySteps: 3 * STEPS })
+    const options = {
+      ...base(),
+      optimizer: (learningRate: Optimizer.LearningRate) => Optimizer.adamw({ learningRate, weightDecay: 1e-2 })
+    }
+    const straight = await fit({ ...options, epochs: 3, learningRate: schedule })
+    const direct = await fit({
+      ...base(),
+      epochs: 3,
+      optimizer: Optimizer.adamw({ learningRate: schedule, weightDecay: 1e-2 })
+    })
+    expectBitwiseEqual(direct.params, straight.params)
+    const dir = tempDir()
+    await fit({ ...options, epochs: 1, learningRate: schedule, directory: dir })
+    const resumed = await fit({ ...options, epochs: 3, learningRate: schedule, resume: dir })
+    expectBitwiseEqual(resumed.params, straight.params)
+    const constant = await fit({ ...options, epochs: 3, learningRate: 1e-2 })
+    expect(differ(straight.params, constant.params)).toBe(true)
   })
 
   it("says what to do when learningRate and optimizer do not go together", async () => {
