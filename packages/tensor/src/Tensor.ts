@@ -98,12 +98,19 @@ export {
   add,
   type BinaryOp,
   cast,
+  clip,
+  type ClipOp,
+  cos,
   div,
   equal,
   exp,
+  expm1,
   greater,
   greaterEqual,
+  less,
+  lessEqual,
   log,
+  log1p,
   maximum,
   minimum,
   mul,
@@ -112,10 +119,13 @@ export {
   relu,
   sigmoid,
   sign,
+  sin,
   sqrt,
   square,
   sub,
-  tanh
+  tanh,
+  where,
+  type WhereOp
 } from "./ops/elementwise.ts"
 // Reductions
 export { max, mean, type ReduceOp, sum } from "./ops/reduce.ts"

@@ -38,6 +38,37 @@ Tensor.add(Tensor.zeros([2, 3]), Tensor.zeros([4]))
 // @ts-expect-error dtypes must agree
 Tensor.add(Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" }))
 
+declare const batchLike: Tensor.Tensor<readonly [number, 3]>
+// Unary ops, comparisons, clip and where
+shapeIs<readonly [2, 3]>()(Tensor.sin(Tensor.zeros([2, 3])))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.cos))
+shapeIs<readonly [2, 3]>()(Tensor.log1p(Tensor.zeros([2, 3])))
+expectType<true>(true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.expm1<readonly [2], "float64">>>, "float64">)
+shapeIs<readonly [2, 3]>()(Tensor.less(Tensor.zeros([2, 3]), Tensor.zeros([3])))
+shapeIs<readonly [4, 2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.lessEqual(Tensor.zeros([4, 1, 1]))))
+// @ts-expect-error less: cannot broadcast [2, 3] with [4]
+Tensor.less(Tensor.zeros([2, 3]), Tensor.zeros([4]))
+shapeIs<readonly [2, 3]>()(Tensor.clip(Tensor.zeros([2, 3]), -1, 1))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.clip(0, 6)))
+expectType<true>(true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.clip<readonly [2], "float64">>>, "float64">)
+// @ts-expect-error clip's bounds are numbers
+Tensor.clip(Tensor.zeros([2, 3]), "0", 1)
+shapeIs<readonly [4, 2, 3]>()(Tensor.where(Tensor.zeros([2, 1]), Tensor.zeros([4, 1, 3]), Tensor.zeros([3])))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.where(Tensor.zeros([3]), Tensor.zeros([1]))))
+shapeIs<readonly [number, 3]>()(Tensor.where(Tensor.zeros([1, 3]), batchLike, Tensor.zeros([3])))
+const whereDType = Tensor.where(
+  Tensor.zeros([2]),
+  Tensor.zeros([2], { dtype: "float64" }),
+  Tensor.zeros([2], { dtype: "float64" })
+)
+expectType<true>(true as Types.Equal<DTypeOf<typeof whereDType>, "float64">)
+// @ts-expect-error where: cannot broadcast [2, 3] with [4]
+Tensor.where(Tensor.zeros([2, 3]), Tensor.zeros([4]), Tensor.zeros([3]))
+// @ts-expect-error where: cannot broadcast [2, 3] with [2, 4]
+Tensor.where(Tensor.zeros([2, 3]), Tensor.zeros([3]), Tensor.zeros([2, 4]))
+// @ts-expect-error where: a and b must share a dtype
+Tensor.where(Tensor.zeros([2]), Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" }))
+
 // Runtime dims degrade to number
 declare const batch: Tensor.Tensor<readonly [number, 784]>
 shapeIs<readonly [number, 10]>()(Tensor.matmul(batch, Tensor.zeros([784, 10])))
