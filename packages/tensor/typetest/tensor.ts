@@ -88,6 +88,25 @@ shapeIs<readonly [3]>()(pipe(Tensor.zeros([2, 3]), Tensor.sum({ axis: 0 })))
 // @ts-expect-error sum: axis 2 out of range for rank 2
 Tensor.sum(Tensor.zeros([2, 3]), { axis: 2 })
 
+shapeIs<readonly [2]>()(Tensor.min(Tensor.zeros([2, 3]), { axis: 1 }))
+shapeIs<readonly []>()(pipe(Tensor.zeros([2, 3]), Tensor.min))
+shapeIs<readonly [2, 1]>()(Tensor.logsumexp(Tensor.zeros([2, 3]), { axis: -1, keepDims: true }))
+shapeIs<readonly [3]>()(pipe(Tensor.zeros([2, 3]), Tensor.logsumexp({ axis: 0 })))
+shapeIs<readonly [number]>()(Tensor.logsumexp(batch, { axis: 1 }))
+shapeIs<readonly [2]>()(Tensor.argmax(Tensor.zeros([2, 3]), { axis: 1 }))
+shapeIs<readonly []>()(Tensor.argmin(Tensor.zeros([2, 3])))
+shapeIs<readonly [1, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.argmin({ axis: 0, keepDims: true })))
+shapeIs<readonly [number]>()(Tensor.argmax(batch, { axis: -1 }))
+expectType<true>(true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.argmax<typeof x64>>>, "float64">)
+// @ts-expect-error min: axis 2 out of range for rank 2
+Tensor.min(Tensor.zeros([2, 3]), { axis: 2 })
+// @ts-expect-error logsumexp: axis -3 out of range for rank 2
+Tensor.logsumexp(Tensor.zeros([2, 3]), { axis: -3 })
+// @ts-expect-error argmax: axis 2 out of range for rank 2
+Tensor.argmax(Tensor.zeros([2, 3]), { axis: 2 })
+// @ts-expect-error argmax takes one axis, not a list
+Tensor.argmax(Tensor.zeros([2, 3]), { axis: [0, 1] })
+
 // Reshape, flatten, transpose, concat
 shapeIs<readonly [16384, 1024]>()(Tensor.reshape(Tensor.zeros([4096, 4096]), [16384, -1]))
 shapeIs<readonly [60000, 784]>()(Tensor.reshape(Tensor.zeros([60000, 28, 28, 1]), [-1, 784]))

@@ -558,6 +558,11 @@ export const expm1 = unary(expm1Primitive)
 /**
  * `clip`'s type: data-first `clip(x, min, max)` (as `jnp.clip` and `tf.clip_by_value`) and data-last
  * `pipe(x, Tensor.clip(min, max))`.
+ *
+ * @example
+ * ```ts
+ * const relu6: Tensor.ClipOp = Tensor.clip
+ * ```
  */
 export interface ClipOp {
   (min: number, max: number): <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D>
@@ -631,6 +636,11 @@ type WhereShape<C extends Shape, A extends Shape, B extends Shape> = Rules.Broad
 /**
  * `where`'s type: data-first `where(cond, a, b)` and data-last `pipe(cond, Tensor.where(a, b))`. The
  * three shapes broadcast together; a mismatch is a compile error on the operand that does not fit.
+ *
+ * @example
+ * ```ts
+ * const select: Tensor.WhereOp = Tensor.where
+ * ```
  */
 export interface WhereOp {
   <A extends Shape, B extends Shape, D extends DType>(
