@@ -612,3 +612,94 @@ export const transpose = <const S extends Shape, const P extends Shape | undefin
   perm?: P,
   op?: string
 ): Ok<Transpose<S, P>> => coerce(R.transpose(s, perm, op))
+
+/**
+ * The shape without one size-1 axis (every size-1 axis when `axis` is omitted; `readonly number[]` then if
+ * a dim is only known at run time). Error: `"<op>: cannot squeeze axis 1 of size 3 in [2, 3]"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Squeeze<[2, 1, 3], 1> // readonly [2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type Squeeze<S extends Shape, A extends Axis | undefined = undefined, Op extends string = "squeeze"> =
+  Rules.Squeeze<S, A, Op>
+
+/**
+ * Squeeze shape (runtime twin of `Squeeze`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.squeeze([1, 2, 1]) // [2]
+ * ```
+ * @since 0.1.0
+ */
+export const squeeze = <const S extends Shape, const A extends Axis | undefined = undefined>(
+  s: S,
+  axis?: A,
+  op?: string
+): Ok<Squeeze<S, A>> => coerce(R.squeeze(s, axis, op))
+
+/**
+ * The shape with a new size-1 axis at `axis`, counted in the result's rank (`-1` appends).
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.ExpandDims<[2, 3], 0> // readonly [1, 2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type ExpandDims<S extends Shape, A extends Axis, Op extends string = "expandDims"> = Rules.ExpandDims<S, A, Op>
+
+/**
+ * ExpandDims shape (runtime twin of `ExpandDims`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.expandDims([2, 3], -1) // [2, 3, 1]
+ * ```
+ * @since 0.1.0
+ */
+export const expandDims = <const S extends Shape, const A extends Axis>(
+  s: S,
+  axis: A,
+  op?: string
+): Ok<ExpandDims<S, A>> => coerce(R.expandDims(s, axis, op))
+
+/**
+ * The shape of equal shapes stacked along a new axis (counted in the result's rank).
+ * Errors: `"<op>: shapes [2, 3] and [2, 4] differ at axis 1"`, `"<op>: expected at least one shape"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Stack<[[2, 3], [2, 3]], 1> // readonly [2, 2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type Stack<Ss extends ReadonlyArray<Shape>, A extends Axis = 0, Op extends string = "stack"> = Rules.Stack<
+  Ss,
+  A,
+  Op
+>
+
+/**
+ * Stack shape (runtime twin of `Stack`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.stack([[2, 3], [2, 3], [2, 3]], 0) // [3, 2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export const stack = <const Ss extends ReadonlyArray<Shape>, const A extends Axis = 0>(
+  shapes: Ss,
+  axis?: A,
+  op?: string
+): Ok<Stack<Ss, A>> => coerce(R.stack(shapes, axis ?? 0, op))

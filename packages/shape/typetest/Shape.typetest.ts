@@ -314,3 +314,36 @@ export const dyn: Tensor<readonly [number, 784]> = reshape(dynamic, [-1, 784])
 // a wrong assertion must fail too
 // @ts-expect-error: the result is [1, 28, 28, 24]
 export const wrong: Tensor<readonly [1, 27, 27, 24]> = conv2d(x, tensor([2, 2, 1, 24]), { padding: "same" })
+
+export type SqueezeCases = [
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 1, 3], 1>, readonly [2, 3]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[1, 2, 1], undefined>, readonly [2]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 1], -1>, readonly [2]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[number, 1], 0>, readonly [1]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[number, 1]>, readonly number[]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 3], 1>, ShapeError<"squeeze: cannot squeeze axis 1 of size 3 in [2, 3]">>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 1], 2>, ShapeError<"squeeze: axis 2 out of range for rank 2">>>
+]
+
+export type ExpandDimsCases = [
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], 0>, readonly [1, 2, 3]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], 2>, readonly [2, 3, 1]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], -1>, readonly [2, 3, 1]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[], 0>, readonly [1]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[number, 3], 1>, readonly [number, 1, 3]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], 3>, ShapeError<"expandDims: axis 3 out of range for rank 3">>>
+]
+
+export type StackCases = [
+  Types.Expect<Types.Equal<Shape.Stack<[[2, 3], [2, 3]]>, readonly [2, 2, 3]>>,
+  Types.Expect<Types.Equal<Shape.Stack<[[2, 3], [2, 3], [2, 3]], -1>, readonly [2, 3, 3]>>,
+  Types.Expect<Types.Equal<Shape.Stack<[[number, 3], [4, 3]], 1>, readonly [4, 2, 3]>>,
+  Types.Expect<
+    Types.Equal<Shape.Stack<[[2, 3], [2, 4]]>, ShapeError<"stack: shapes [2, 3] and [2, 4] differ at axis 1">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Stack<[[2, 3], [3]]>, ShapeError<"stack: shapes [2, 3] and [3] have different ranks">>
+  >,
+  Types.Expect<Types.Equal<Shape.Stack<[[2, 3]], 3>, ShapeError<"stack: axis 3 out of range for rank 3">>>,
+  Types.Expect<Types.Equal<Shape.Stack<[]>, ShapeError<"stack: expected at least one shape">>>
+]

@@ -143,7 +143,20 @@ export {
 // Reductions
 export { argmax, argmin, type ArgReduceOp, logsumexp, max, mean, min, type ReduceOp, sum } from "./ops/reduce.ts"
 // Layout
-export { broadcastTo, concat, flatten, pad, reshape, slice, transpose, type TransposeOp } from "./ops/layout.ts"
+export {
+  broadcastTo,
+  concat,
+  expandDims,
+  flatten,
+  pad,
+  reshape,
+  slice,
+  squeeze,
+  type SqueezeOp,
+  stack,
+  transpose,
+  type TransposeOp
+} from "./ops/layout.ts"
 // Softmax
 export { type AxisOp, logSoftmax, softmax } from "./ops/softmax.ts"
 // Linear algebra

@@ -107,6 +107,39 @@ Tensor.argmax(Tensor.zeros([2, 3]), { axis: 2 })
 // @ts-expect-error argmax takes one axis, not a list
 Tensor.argmax(Tensor.zeros([2, 3]), { axis: [0, 1] })
 
+// Squeeze, expandDims, stack
+shapeIs<readonly [8, 10]>()(Tensor.squeeze(Tensor.zeros([8, 1, 10]), 1))
+shapeIs<readonly [8, 10]>()(Tensor.zeros([1, 8, 1, 10]).pipe(Tensor.squeeze))
+shapeIs<readonly [1, 8, 10]>()(pipe(Tensor.zeros([1, 8, 1, 10]), Tensor.squeeze(-2)))
+shapeIs<readonly [number, 10]>()(Tensor.squeeze(Tensor.zeros([1, 8, 10]) as Tensor.Tensor<readonly [1, number, 10]>, 0))
+const squeezedAll = Tensor.squeeze(batch)
+expectType<true>(true as Types.Equal<ShapeOf<typeof squeezedAll>, readonly number[]>)
+// @ts-expect-error squeeze: cannot squeeze axis 0 of size 8 in [8, 1, 10]
+Tensor.squeeze(Tensor.zeros([8, 1, 10]), 0)
+// @ts-expect-error squeeze: axis 3 out of range for rank 3
+Tensor.squeeze(Tensor.zeros([8, 1, 10]), 3)
+shapeIs<readonly [28, 28, 1]>()(Tensor.expandDims(Tensor.zeros([28, 28]), -1))
+shapeIs<readonly [1, 28, 28]>()(pipe(Tensor.zeros([28, 28]), Tensor.expandDims(0)))
+shapeIs<readonly [number, 1, 784]>()(Tensor.expandDims(batch, 1))
+expectType<true>(
+  true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.expandDims<readonly [2], "float64", 0>>>, "float64">
+)
+// @ts-expect-error expandDims: axis 3 out of range for rank 3
+Tensor.expandDims(Tensor.zeros([28, 28]), 3)
+shapeIs<readonly [2, 2, 3]>()(Tensor.stack([Tensor.zeros([2, 3]), Tensor.ones([2, 3])]))
+shapeIs<readonly [2, 3, 3]>()(
+  pipe([Tensor.zeros([2, 3]), Tensor.ones([2, 3]), Tensor.ones([2, 3])] as const, Tensor.stack(-1))
+)
+shapeIs<readonly [number, 2, 784]>()(Tensor.stack([batch, batch], 1))
+const stacked64 = Tensor.stack([Tensor.zeros([2], { dtype: "float64" }), Tensor.ones([2], { dtype: "float64" })])
+expectType<true>(true as Types.Equal<DTypeOf<typeof stacked64>, "float64">)
+// @ts-expect-error stack: shapes [2, 3] and [2, 4] differ at axis 1
+Tensor.stack([Tensor.zeros([2, 3]), Tensor.zeros([2, 4])])
+// @ts-expect-error stack: axis 3 out of range for rank 3
+Tensor.stack([Tensor.zeros([2, 3]), Tensor.zeros([2, 3])], 3)
+// @ts-expect-error stack: the tensors have different dtypes (float32 and float64)
+Tensor.stack([Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" })])
+
 // Reshape, flatten, transpose, concat
 shapeIs<readonly [16384, 1024]>()(Tensor.reshape(Tensor.zeros([4096, 4096]), [16384, -1]))
 shapeIs<readonly [60000, 784]>()(Tensor.reshape(Tensor.zeros([60000, 28, 28, 1]), [-1, 784]))

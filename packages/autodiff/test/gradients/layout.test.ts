@@ -1,4 +1,4 @@
-// The gradient-table rows of the layout family (reshape, flatten, transpose, concat, slice, pad, broadcastTo): `packages/tensor/src/ops/layout.ts`.
+// The gradient-table rows of the layout family (reshape, flatten, squeeze, expandDims, transpose, concat, stack, slice, pad, broadcastTo): `packages/tensor/src/ops/layout.ts`.
 import { Shape } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import fc from "fast-check"
@@ -89,6 +89,38 @@ const broadcastToCase = broadcastPair.chain(([a, b]) => {
   }))
 })
 
+// A shape with a size-1 axis inserted at a random place; squeeze takes it out (by axis, or all size-1 axes).
+const squeezeCase = smallShape(0, 3, 4).chain((s) =>
+  fc.tuple(fc.integer({ min: 0, max: s.length }), fc.boolean()).chain(([at, all]) => {
+    const withOne = [...s.slice(0, at), 1, ...s.slice(at)]
+    return f64(withOne).map((x) => ({
+      x,
+      f: (t: Input) => (all ? Tensor.squeeze(t as T) : Tensor.squeeze(t as T, at)) as T,
+      label: `${show(withOne)} squeeze ${all ? "all" : at}`
+    }))
+  })
+)
+
+const expandDimsCase = smallShape(0, 3, 4).chain((s) =>
+  fc.tuple(f64(s), fc.integer({ min: -s.length - 1, max: s.length })).map(([x, axis]) => ({
+    x,
+    f: (t: Input) => Tensor.expandDims(t as T, axis) as T,
+    label: `${show(s)} expandDims ${axis}`
+  }))
+)
+
+const stackCase = smallShape(0, 3, 3).chain((s) =>
+  fc
+    .tuple(fc.integer({ min: -s.length - 1, max: s.length }), fc.integer({ min: 1, max: 3 }))
+    .chain(([axis, n]) =>
+      fc.tuple(...Array.from({ length: n }, () => f64(s))).map((xs) => ({
+        x: xs,
+        f: (t: Input) => Tensor.stack(t as ReadonlyArray<T>, axis) as T,
+        label: `${n} x ${show(s)} stacked at ${axis}`
+      }))
+    )
+)
+
 checkRows("layout", [
   { op: "reshape", order: 2, cases: reshapeCase },
   { op: "flatten", order: 2, cases: flattenCase },
@@ -96,5 +128,8 @@ checkRows("layout", [
   { op: "concat", order: 2, cases: concatCase },
   { op: "slice", order: 2, cases: sliceCase },
   { op: "pad", order: 2, cases: padCase },
-  { op: "broadcastTo", order: 2, cases: broadcastToCase }
+  { op: "broadcastTo", order: 2, cases: broadcastToCase },
+  { op: "squeeze (by axis, all)", order: 2, cases: squeezeCase },
+  { op: "expandDims", order: 2, cases: expandDimsCase },
+  { op: "stack", order: 2, cases: stackCase }
 ])

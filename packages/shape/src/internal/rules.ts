@@ -417,3 +417,64 @@ export type Transpose<S extends Shape, P, Op extends string> = IsTuple<S> extend
       : ShapeError<`${Op}: ${Show<P>} is not a permutation of the axes of rank ${S["length"]}`>
     : ShapeError<`${Op}: permutation ${Show<P>} has length ${P["length"]}, expected rank ${S["length"]}`>
   : Widen<S>
+
+// ---------------------------------------------------------------------------------------------------------
+// Squeeze, expandDims, stack
+
+type InsertAt<S extends Shape, At extends number, V extends number, Idx extends unknown[], Out extends Shape> =
+  Idx["length"] extends At ? readonly [...Out, V, ...S]
+    : S extends readonly [infer H extends number, ...infer T extends Shape]
+      ? InsertAt<T, At, V, [...Idx, 0], readonly [...Out, H]>
+    : readonly [...Out, V]
+
+type RemoveAt<S extends Shape, At extends number, Idx extends unknown[], Out extends Shape> = S extends
+  readonly [infer H extends number, ...infer T extends Shape]
+  ? Idx["length"] extends At ? readonly [...Out, ...T] : RemoveAt<T, At, [...Idx, 0], readonly [...Out, H]>
+  : Out
+
+type SqueezeAll<S extends Shape, Out extends Shape> = S extends
+  readonly [infer H extends number, ...infer T extends Shape]
+  ? number extends H ? readonly number[] : H extends 1 ? SqueezeAll<T, Out> : SqueezeAll<T, readonly [...Out, H]>
+  : Out
+
+export type Squeeze<S extends Shape, A, Op extends string> = IsTuple<S> extends false ? readonly number[]
+  : [A] extends [undefined] ? SqueezeAll<S, readonly []>
+  : A extends number ? NormalizeAxis<S["length"], A, Op> extends infer N ? N extends ShapeError ? N
+      : number extends N ? readonly number[]
+      : S[N & number] extends infer D extends number ? number extends D ? RemoveAt<S, N & number, [], readonly []>
+        : D extends 1 ? RemoveAt<S, N & number, [], readonly []>
+        : ShapeError<`${Op}: cannot squeeze axis ${A} of size ${D} in ${Show<S>}`>
+      : never
+    : never
+  : readonly number[]
+
+export type ExpandDims<S extends Shape, A extends number, Op extends string> = IsTuple<S> extends false
+  ? readonly number[]
+  : NormalizeAxis<Add<S["length"], 1>, A, Op> extends infer N ? N extends ShapeError ? N
+    : number extends N ? readonly number[]
+    : InsertAt<S, N & number, 1, [], readonly []>
+  : never
+
+type StackLoop<First extends Shape, Rest extends readonly Shape[], Acc extends Shape, Op extends string> = Rest extends
+  readonly [infer S extends Shape, ...infer RT extends readonly Shape[]] ? IsTuple<S> extends false ? readonly number[]
+  : S["length"] extends First["length"]
+    ? ConcatMerge<Acc, S, -1, [], readonly []> extends infer M ? M extends Shape ? StackLoop<First, RT, M, Op>
+      : M extends number ? ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} differ at axis ${M}`>
+      : never
+    : never
+  : ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} have different ranks`>
+  : Acc
+
+export type Stack<Ss extends readonly Shape[], Axis extends number, Op extends string> = IsTuple<Ss> extends false
+  ? readonly number[]
+  : Ss extends readonly [infer First extends Shape, ...infer Rest extends readonly Shape[]]
+    ? IsTuple<First> extends false ? readonly number[]
+    : NormalizeAxis<Add<First["length"], 1>, Axis, Op> extends infer A ? A extends ShapeError ? A
+      : number extends A ? readonly number[]
+      : StackLoop<First, Rest, Readonly<First>, Op> extends infer M ? M extends ShapeError ? M
+        : M extends Shape ? IsTuple<M> extends true ? InsertAt<M, A & number, Ss["length"], [], readonly []>
+          : readonly number[]
+        : never
+      : never
+    : never
+  : ShapeError<`${Op}: expected at least one shape`>

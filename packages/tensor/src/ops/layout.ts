@@ -1,5 +1,6 @@
 /**
- * Layout: `reshape`, `flatten`, `transpose`, `concat`, `slice`, `pad`, `broadcastTo`. Each primitive is
+ * Layout: `reshape`, `flatten`, `squeeze`, `expandDims`, `transpose`, `concat`, `stack`, `slice`, `pad`,
+ * `broadcastTo`. Each primitive is
  * defined with its VJP rule (reshape and transpose undo themselves; slice and pad are each other's
  * transposes; concat slices its cotangent).
  *
@@ -31,10 +32,10 @@ type ExactDTypes<Ts extends ReadonlyArray<object>> = {
 // (A union check, not `[U] extends ["float32"] | ["float64"]`: TypeScript would accept a one-element tuple of
 // a union against a union of tuples.)
 type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
-type SameDTypes<Ts extends ReadonlyArray<object>> = true extends IsUnion<ExactDTypes<Ts>>
-  ? ShapeError<"concat: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast">
+type SameDTypes<Ts extends ReadonlyArray<object>, Op extends string = "concat"> = true extends IsUnion<ExactDTypes<Ts>>
+  ? ShapeError<`${Op}: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast`>
   : Ts[number] extends AnyTensor ? unknown
-  : ShapeError<"concat: every element must be a tensor">
+  : ShapeError<`${Op}: every element must be a tensor`>
 
 /** `reshape` and its VJP rule. */
 export const reshapePrimitive: Primitive<{ readonly shape: ReadonlyArray<number> }> = definePrimitive(
@@ -81,6 +82,70 @@ export const flatten = <S extends Shape, D extends DType>(
   const t = toImpl(self)
   return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.flatten(t.shape) }))
 }
+
+/**
+ * `squeeze`'s type: one generic signature, so data-first (`Tensor.squeeze(x, 1)`), data-last
+ * (`pipe(x, Tensor.squeeze(1))`) and bare in a pipe (`x.pipe(Tensor.squeeze)`) keep the static shape; an
+ * axis that is out of range or not of size 1 is a compile error.
+ *
+ * @example
+ * ```ts
+ * const squeezeAll: Tensor.SqueezeOp = Tensor.squeeze
+ * ```
+ */
+export type SqueezeOp = <
+  const A extends AnyTensor | number | undefined = undefined,
+  const X extends number | undefined = undefined
+>(
+  selfOrAxis?: A,
+  axis?: X & Rules.Check<Rules.Squeeze<ShapeOfTensor<A>, X>>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Squeeze<S, X>>, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Squeeze<S, A extends number ? A : undefined>>
+  ) => Tensor<Res<Rules.Squeeze<S, A extends number ? A : undefined>>, D>
+
+/**
+ * Removes the size-1 axis `axis` (every size-1 axis when omitted). A reshape: the gradient reshapes back.
+ * With `number` dims and no axis, the static result is `readonly number[]`.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [8, 1, 10]>
+ * Tensor.squeeze(x, 1)        // Tensor<readonly [8, 10]>
+ * x.pipe(Tensor.squeeze)      // Tensor<readonly [8, 10]>
+ * pipe(x, Tensor.squeeze(-2)) // Tensor<readonly [8, 10]>
+ * ```
+ */
+export const squeeze: SqueezeOp = dual(isTensorFirst, (self: AnyTensor, axis?: number): AnyTensor => {
+  const t = toImpl(self)
+  return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.squeeze(t.shape, axis) }))
+})
+
+/**
+ * Inserts a size-1 axis at `axis`, counted in the result's rank (`-1` appends). A reshape: the gradient
+ * reshapes back.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [28, 28]>
+ * Tensor.expandDims(x, -1)      // Tensor<readonly [28, 28, 1]>
+ * pipe(x, Tensor.expandDims(0)) // Tensor<readonly [1, 28, 28]>
+ * ```
+ */
+export const expandDims: {
+  <const A extends number>(
+    axis: A
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.ExpandDims<S, A>>
+  ) => Tensor<Res<Rules.ExpandDims<S, A>>, D>
+  <S extends Shape, D extends DType, const A extends number>(
+    self: Tensor<S, D>,
+    axis: A & Rules.Check<Rules.ExpandDims<S, A>>
+  ): Tensor<Res<Rules.ExpandDims<S, A>>, D>
+} = dual(isTensorFirst, (self: AnyTensor, axis: number): AnyTensor => {
+  const t = toImpl(self)
+  return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.expandDims(t.shape, axis) }))
+})
 
 /**
  * `transpose`'s type: one generic signature, so `x.pipe(Tensor.transpose)` keeps the static shape too; a
@@ -174,6 +239,40 @@ export const concat: {
     const shape = Rules.concat(ts.map((t) => t.shape), axis)
     const a = Rules.normalizeAxis(ts[0]!.rank, axis, "concat")
     return fromImpl(bind(concatPrimitive, ts, { axis: a, shape }))
+  }
+)
+
+/**
+ * Stacks tensors of equal shapes along a new axis (0 by default, counted in the result's rank). A concat of
+ * `expandDims`: the gradient slices back.
+ *
+ * @example
+ * ```ts
+ * declare const a: Tensor.Tensor<readonly [2, 3]>
+ * declare const b: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.stack([a, b])         // Tensor<readonly [2, 2, 3]>
+ * pipe([a, b] as const, Tensor.stack(-1)) // Tensor<readonly [2, 3, 2]> (a tuple: `as const` in a pipe)
+ * ```
+ */
+export const stack: {
+  <const A extends number>(
+    axis: A
+  ): <const Ts extends ReadonlyArray<object>>(
+    tensors: Ts & Rules.Check<Rules.Stack<ShapesOf<Ts>, A>> & SameDTypes<Ts, "stack">
+  ) => Tensor<Res<Rules.Stack<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+  <const Ts extends ReadonlyArray<object>, const A extends number = 0>(
+    tensors: Ts & Rules.Check<Rules.Stack<ShapesOf<Ts>, A>> & SameDTypes<Ts, "stack">,
+    axis?: A
+  ): Tensor<Res<Rules.Stack<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+} = dual(
+  (args: IArguments) => Array.isArray(args[0]),
+  (tensors: ReadonlyArray<AnyTensor>, axis: number = 0): AnyTensor => {
+    const ts = tensors.map(toImpl)
+    for (const t of ts) sameDType("stack", ts[0]!, t)
+    const shape = Rules.stack(ts.map((t) => t.shape), axis)
+    const a = Rules.normalizeAxis(shape.length, axis, "stack")
+    const parts = ts.map((t) => bind(reshapePrimitive, [t], { shape: Rules.expandDims(t.shape, a) }))
+    return fromImpl(bind(concatPrimitive, parts, { axis: a, shape }))
   }
 )
 

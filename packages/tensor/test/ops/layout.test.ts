@@ -1,5 +1,6 @@
 import { ShapeError } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
+import { pipe } from "effect/Function"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Ref from "../reference.ts"
@@ -60,5 +61,79 @@ describe("shape manipulation", () => {
     expect(Array.from(Tensor.toArray(Tensor.slice(p, [1, 0], [2, 3])))).toEqual([1, 2, 3, 4, 5, 6])
     expect(Array.from(Tensor.toArray(Tensor.slice(t, [0, 1], [2, 1])))).toEqual([2, 5])
     expect(() => Tensor.slice(t, [1, 1], [2, 2])).toThrow(/does not fit/)
+  })
+
+  it("squeeze and expandDims reshape without copying and check the axis at run time", () => {
+    const t = Tensor.fromArray([1, 2, 3, 4, 5, 6], [1, 2, 1, 3])
+    expect(Tensor.squeeze(t).shape).toEqual([2, 3])
+    expect(Tensor.squeeze(t, 2).shape).toEqual([1, 2, 3])
+    expect(pipe(t, Tensor.squeeze(-4)).shape).toEqual([2, 1, 3])
+    expect(Array.from(Tensor.toArray(Tensor.squeeze(t)))).toEqual([1, 2, 3, 4, 5, 6])
+    expect(Tensor.squeeze(Tensor.zeros([1])).shape).toEqual([])
+    const dyn = t as Tensor.Tensor<ReadonlyArray<number>>
+    expect(() => Tensor.squeeze(dyn, 1)).toThrow("squeeze: cannot squeeze axis 1 of size 2 in [1, 2, 1, 3]")
+    expect(() => Tensor.squeeze(dyn, 4)).toThrow(/squeeze: axis 4 out of range for rank 4/)
+    const e = Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3], { dtype: "float64" })
+    expect(Tensor.expandDims(e, 0).shape).toEqual([1, 2, 3])
+    expect(Tensor.expandDims(e, 1).shape).toEqual([2, 1, 3])
+    expect(pipe(e, Tensor.expandDims(-1)).shape).toEqual([2, 3, 1])
+    expect(Tensor.expandDims(e, -3).dtype).toBe("float64")
+    expect(Array.from(Tensor.toArray(Tensor.expandDims(e, 1)))).toEqual([1, 2, 3, 4, 5, 6])
+    expect(() => Tensor.expandDims(e as Tensor.Tensor<ReadonlyArray<number>, "float64">, 3)).toThrow(
+      /expandDims: axis 3 out of range for rank 3/
+    )
+  })
+
+  for (const dtype of DTYPES) {
+    it(`stack along any axis matches a reference (${dtype})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 3 }).chain((shape) =>
+            fc.tuple(
+              fc.constant(shape),
+              fc.integer({ min: -shape.length - 1, max: shape.length }),
+              fc.array(values(Ref.size(shape)), { minLength: 1, maxLength: 4 })
+            )
+          ),
+          ([shape, axis, datas]) => {
+            const ts = datas.map((d) => Tensor.fromArray(d, shape as ReadonlyArray<number>, { dtype }))
+            const r = Tensor.stack(ts, axis)
+            const a = axis < 0 ? axis + shape.length + 1 : axis
+            const outShape = [...shape.slice(0, a), datas.length, ...shape.slice(a)]
+            // Reference: out[..., k, ...] = datas[k][...], by unravelling every output index.
+            const inner = Ref.size(shape.slice(a))
+            const outer = Ref.size(shape.slice(0, a))
+            const want: Array<number> = []
+            for (let o = 0; o < outer; o++) {
+              for (let k = 0; k < datas.length; k++) {
+                for (let i = 0; i < inner; i++) want.push(datas[k]![o * inner + i]!)
+              }
+            }
+            expect([...r.shape]).toEqual(outShape)
+            expect(r.dtype).toBe(dtype)
+            close(Tensor.toArray(r), dtype === "float32" ? want.map(Math.fround) : want, dtype)
+          }
+        ),
+        { numRuns: 60 }
+      )
+    })
+  }
+
+  it("stack: data-last, and the run-time checks", () => {
+    const a = Tensor.fromArray([1, 2], [2])
+    const b = Tensor.fromArray([3, 4], [2])
+    expect(Array.from(Tensor.toArray(pipe([a, b], Tensor.stack(1))))).toEqual([1, 3, 2, 4])
+    const dyn = (s: ReadonlyArray<number>) => Tensor.zeros(s)
+    expect(() => Tensor.stack([dyn([2, 3]), dyn([2, 4])])).toThrow("stack: shapes [2, 3] and [2, 4] differ at axis 1")
+    expect(() => Tensor.stack([dyn([2, 3]), dyn([3])])).toThrow("stack: shapes [2, 3] and [3] have different ranks")
+    expect(() => Tensor.stack([] as ReadonlyArray<Tensor.Tensor<ReadonlyArray<number>>>)).toThrow(
+      "stack: expected at least one shape"
+    )
+    expect(() =>
+      Tensor.stack([
+        dyn([2]),
+        Tensor.zeros([2], { dtype: "float64" }) as unknown as Tensor.Tensor<ReadonlyArray<number>>
+      ])
+    ).toThrow("stack: dtypes float32 and float64 differ")
   })
 })
