@@ -703,3 +703,36 @@ export const stack = <const Ss extends ReadonlyArray<Shape>, const A extends Axi
   axis?: A,
   op?: string
 ): Ok<Stack<Ss, A>> => coerce(R.stack(shapes, axis ?? 0, op))
+
+/**
+ * The shape of the box of `Extent` elements starting at `Begin` (one entry per axis; `-1` takes the rest of
+ * the axis). Unknown dims or a `begin`/`size` of unknown length degrade to `number`.
+ * Errors: `"<op>: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0"`,
+ * `"<op>: begin [0] and size [1] must have one entry per axis of [2, 3]"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Slice<[4, 5], [1, 0], [2, -1]> // readonly [2, 5]
+ * ```
+ * @since 0.1.0
+ */
+export type Slice<S extends Shape, Begin extends Shape, Extent extends Shape, Op extends string = "slice"> =
+  Rules.Slice<S, Begin, Extent, Op>
+
+/**
+ * Slice shape (runtime twin of `Slice`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.slice([4, 5], [1, 0], [2, -1]) // [2, 5]
+ * ```
+ * @since 0.1.0
+ */
+export const slice = <const S extends Shape, const B extends Shape, const Z extends Shape>(
+  s: S,
+  begin: B,
+  extent: Z,
+  op?: string
+): Ok<Slice<S, B, Z>> => coerce(R.slice(s, begin, extent, op))

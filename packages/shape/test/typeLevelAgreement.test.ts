@@ -218,6 +218,19 @@ const stack: fc.Arbitrary<Case> = fc
     return { type: `Shape.Stack<${lit(shapes)}, ${at}>`, run: () => Shape.stack(shapes, at as number) }
   })
 
+const slice: fc.Arbitrary<Case> = fc
+  .tuple(
+    shape(0, 3),
+    fc.array(fc.tuple(small(-1, 7), small(-1, 7)), { maxLength: 3 }),
+    fc.boolean()
+  )
+  .map(([s, boxes, fit]) => {
+    const bz = fit ? s.map((d, i) => boxes[i] ?? [0, d] as const) : boxes
+    const begin = bz.map(([b]) => b)
+    const size = bz.map(([, z]) => z)
+    return { type: `Shape.Slice<${lit(s)}, ${lit(begin)}, ${lit(size)}>`, run: () => Shape.slice(s, begin, size) }
+  })
+
 const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   conv: [conv, 160],
   pool: [pool, 60],
@@ -233,7 +246,8 @@ const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   axis: [axis, 30],
   squeeze: [squeeze, 30],
   expandDims: [expandDims, 30],
-  stack: [stack, 30]
+  stack: [stack, 30],
+  slice: [slice, 60]
 }
 
 /** Writes the assertions for the sampled cases and type-checks them; returns tsc's exit code and output. */

@@ -347,3 +347,28 @@ export type StackCases = [
   Types.Expect<Types.Equal<Shape.Stack<[[2, 3]], 3>, ShapeError<"stack: axis 3 out of range for rank 3">>>,
   Types.Expect<Types.Equal<Shape.Stack<[]>, ShapeError<"stack: expected at least one shape">>>
 ]
+
+export type SliceCases = [
+  Types.Expect<Types.Equal<Shape.Slice<[4, 5], [1, 0], [2, -1]>, readonly [2, 5]>>,
+  Types.Expect<Types.Equal<Shape.Slice<[number, 5], [0, 1], [-1, 3]>, readonly [number, 3]>>,
+  Types.Expect<Types.Equal<Shape.Slice<[4, 5], number[], [1, 1]>, readonly [number, number]>>,
+  Types.Expect<Types.Equal<Shape.Slice<[], [], []>, readonly []>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Slice<[2, 3], [1, 1], [2, 2]>,
+      ShapeError<"slice: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Slice<[2, 3], [0, 4], [1, -1]>,
+      ShapeError<"slice: box [0, 4] + [1, -1] does not fit in shape [2, 3] at axis 1">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Slice<[2, 3], [0], [1]>,
+      ShapeError<"slice: begin [0] and size [1] must have one entry per axis of [2, 3]">
+    >
+  >
+]

@@ -107,6 +107,21 @@ Tensor.argmax(Tensor.zeros([2, 3]), { axis: 2 })
 // @ts-expect-error argmax takes one axis, not a list
 Tensor.argmax(Tensor.zeros([2, 3]), { axis: [0, 1] })
 
+// Slice: typed with literal begin and size, data-last too
+shapeIs<readonly [2, 2]>()(Tensor.slice(Tensor.zeros([2, 3]), [0, 1], [2, 2]))
+shapeIs<readonly [1, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.slice([1, 0], [1, -1])))
+shapeIs<readonly [number, 1]>()(
+  Tensor.slice(Tensor.zeros([8, 2]) as Tensor.Tensor<readonly [number, 2]>, [0, 1], [-1, 1])
+)
+declare const dynamicBegin: ReadonlyArray<number>
+shapeIs<readonly [number, number]>()(Tensor.slice(Tensor.zeros([2, 3]), dynamicBegin, [1, 1]))
+// @ts-expect-error slice: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0
+Tensor.slice(Tensor.zeros([2, 3]), [1, 1], [2, 2])
+// @ts-expect-error slice: begin [0] and size [1] must have one entry per axis of [2, 3]
+Tensor.slice(Tensor.zeros([2, 3]), [0], [1])
+// @ts-expect-error slice: box [0, 4] + [1, -1] does not fit in shape [2, 3] at axis 1
+pipe(Tensor.zeros([2, 3]), Tensor.slice([0, 4], [1, -1]))
+
 // Squeeze, expandDims, stack
 shapeIs<readonly [8, 10]>()(Tensor.squeeze(Tensor.zeros([8, 1, 10]), 1))
 shapeIs<readonly [8, 10]>()(Tensor.zeros([1, 8, 1, 10]).pipe(Tensor.squeeze))

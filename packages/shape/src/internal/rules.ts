@@ -478,3 +478,53 @@ export type Stack<Ss extends readonly Shape[], Axis extends number, Op extends s
       : never
     : never
   : ShapeError<`${Op}: expected at least one shape`>
+
+// ---------------------------------------------------------------------------------------------------------
+// Slice
+
+// One axis of the result: `size`, or the rest of the axis from `begin` for -1 (negative when begin > dim,
+// as the runtime computes it, so that the message shows the same box).
+type SliceDim<D extends number, B extends number, Z extends number> = Z extends -1 ? number extends D | B ? number
+  : NatLit<B> extends true ? I.CmpS<`${B}`, `${D}`> extends "gt" ? I.ToNum<`-${I.SubS<`${B}`, `${D}`>}`> : Sub<D, B>
+  : `${B}` extends `-${infer M extends number}` ? NatLit<M> extends true ? Add<D, M> : number
+  : number
+  : Z
+
+type SliceLoop<S extends Shape, B extends Shape, Z extends Shape, Out extends Shape> = S extends
+  readonly [infer D extends number, ...infer ST extends Shape]
+  ? B extends readonly [infer b extends number, ...infer BT extends Shape]
+    ? Z extends readonly [infer z extends number, ...infer ZT extends Shape]
+      ? SliceLoop<ST, BT, ZT, readonly [...Out, SliceDim<D, b, z>]>
+    : Out
+  : Out
+  : Out
+
+type SliceFits<D extends number, B extends number, Z extends number> = number extends B | Z
+  ? NatLit<B> extends false ? number extends B ? true : false : true
+  : NatLit<B> extends true ?
+    NatLit<Z> extends true
+      ? number extends D ? true : I.CmpS<I.AddS<`${B}`, `${Z}`>, `${D}`> extends "gt" ? false : true
+    : false
+  : false
+
+// The first axis whose box does not fit, or `never`.
+type SliceFail<S extends Shape, B extends Shape, R extends Shape, Idx extends unknown[]> = S extends
+  readonly [infer D extends number, ...infer ST extends Shape]
+  ? B extends readonly [infer b extends number, ...infer BT extends Shape]
+    ? R extends readonly [infer r extends number, ...infer RT extends Shape]
+      ? SliceFits<D, b, r> extends true ? SliceFail<ST, BT, RT, [...Idx, 0]> : Idx["length"]
+    : never
+  : never
+  : never
+
+export type Slice<S extends Shape, B extends Shape, Z extends Shape, Op extends string> = IsTuple<S> extends false
+  ? readonly number[]
+  : IsTuple<B> extends false ? Widen<S>
+  : IsTuple<Z> extends false ? Widen<S>
+  : [B["length"], Z["length"]] extends [S["length"], S["length"]]
+    ? SliceLoop<S, B, Z, readonly []> extends infer R extends Shape ? [SliceFail<S, B, R, []>] extends [never] ? R
+      : ShapeError<
+        `${Op}: box ${Show<B>} + ${Show<R>} does not fit in shape ${Show<S>} at axis ${SliceFail<S, B, R, []>}`
+      >
+    : never
+  : ShapeError<`${Op}: begin ${Show<B>} and size ${Show<Z>} must have one entry per axis of ${Show<S>}`>

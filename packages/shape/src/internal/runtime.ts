@@ -454,3 +454,22 @@ export const stack = (shapes: ReadonlyArray<Shape>, axis: number, op: string = "
   }
   return [...first.slice(0, a), shapes.length, ...first.slice(a)]
 }
+
+export const slice = (s: Shape, begin: Shape, extent: Shape, op: string = "slice"): Shape => {
+  checkShape(s, op)
+  if (begin.length !== s.length || extent.length !== s.length) {
+    return fail(
+      op,
+      `${op}: begin ${showValue(begin)} and size ${showValue(extent)} must have one entry per axis of ${show(s)}`
+    )
+  }
+  const out = extent.map((z, i) => (z === -1 ? s[i]! - begin[i]! : z))
+  for (let i = 0; i < s.length; i++) {
+    const b = begin[i]!
+    const z = out[i]!
+    if (!Number.isInteger(b) || !Number.isInteger(z) || b < 0 || z < 0 || b + z > s[i]!) {
+      return fail(op, `${op}: box ${showValue(begin)} + ${show(out)} does not fit in shape ${show(s)} at axis ${i}`)
+    }
+  }
+  return out
+}

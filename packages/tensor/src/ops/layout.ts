@@ -287,43 +287,36 @@ export const slicePrimitive = definePrimitive<
 
 /**
  * The box of `size` elements starting at `begin` (one entry per axis; `-1` in `size` takes the rest).
- * The result's shape is known at run time only.
+ * With literal `begin` and `size` the result shape is known at compile time and a box that does not fit is
+ * a compile error on `size`; otherwise (or for `number` dims) it is checked at run time.
  *
  * @example
  * ```ts
  * declare const x: Tensor.Tensor<readonly [2, 3]>
- * Tensor.slice(x, [0, 1], [2, 2])
+ * Tensor.slice(x, [0, 1], [2, 2])     // Tensor<readonly [2, 2]>
+ * pipe(x, Tensor.slice([1, 0], [1, -1])) // Tensor<readonly [1, 3]>
  * ```
  */
-export const slice = <S extends Shape, D extends DType>(
-  self: Tensor<S, D>,
-  begin: ReadonlyArray<number>,
-  size: ReadonlyArray<number>
-): Tensor<ReadonlyArray<number>, D> => {
-  const t = toImpl(self)
-  if (begin.length !== t.rank || size.length !== t.rank) {
-    throw new ShapeError(
-      "slice",
-      `slice: begin [${begin.join(", ")}] and size [${size.join(", ")}] must have one entry per axis of [${
-        t.shape.join(", ")
-      }]`
-    )
+export const slice: {
+  <const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
+    begin: B,
+    size: Z
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Slice<S, B, Z>>
+  ) => Tensor<Res<Rules.Slice<S, B, Z>>, D>
+  <S extends Shape, D extends DType, const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
+    self: Tensor<S, D>,
+    begin: B,
+    size: Z & Rules.Check<Rules.Slice<S, B, Z>>
+  ): Tensor<Res<Rules.Slice<S, B, Z>>, D>
+} = dual(
+  isTensorFirst,
+  (self: AnyTensor, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): AnyTensor => {
+    const t = toImpl(self)
+    const shape = Rules.slice(t.shape, begin, size)
+    return fromImpl(bind(slicePrimitive, [t], { begin, shape }))
   }
-  const shape = size.map((s, i) => (s === -1 ? t.shape[i]! - begin[i]! : s))
-  for (let i = 0; i < t.rank; i++) {
-    const b = begin[i]!
-    const s = shape[i]!
-    if (!Number.isInteger(b) || !Number.isInteger(s) || b < 0 || s < 0 || b + s > t.shape[i]!) {
-      throw new ShapeError(
-        "slice",
-        `slice: box [${begin.join(", ")}] + [${shape.join(", ")}] does not fit in shape [${
-          t.shape.join(", ")
-        }] at axis ${i}`
-      )
-    }
-  }
-  return fromImpl(bind(slicePrimitive, [t], { begin, shape }))
-}
+)
 
 /** `pad` and its VJP rule. */
 export const padPrimitive = definePrimitive<

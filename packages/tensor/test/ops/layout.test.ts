@@ -60,8 +60,62 @@ describe("shape manipulation", () => {
     expect(Array.from(Tensor.toArray(p))).toEqual([0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 4, 5, 6, 0, 0])
     expect(Array.from(Tensor.toArray(Tensor.slice(p, [1, 0], [2, 3])))).toEqual([1, 2, 3, 4, 5, 6])
     expect(Array.from(Tensor.toArray(Tensor.slice(t, [0, 1], [2, 1])))).toEqual([2, 5])
-    expect(() => Tensor.slice(t, [1, 1], [2, 2])).toThrow(/does not fit/)
+    const dyn = t as Tensor.Tensor<ReadonlyArray<number>>
+    expect(() => Tensor.slice(dyn, [1, 1], [2, 2])).toThrow(
+      "slice: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0"
+    )
+    expect(() => Tensor.slice(dyn, [0, 2], [1, -1])).not.toThrow()
+    expect(() => Tensor.slice(dyn, [0, 4], [1, -1])).toThrow(
+      "slice: box [0, 4] + [1, -1] does not fit in shape [2, 3] at axis 1"
+    )
+    expect(() => Tensor.slice(dyn, [0], [1])).toThrow(
+      "slice: begin [0] and size [1] must have one entry per axis of [2, 3]"
+    )
+    expect(() => Tensor.slice(dyn, [0.5, 0], [1, 1])).toThrow(ShapeError)
   })
+
+  for (const dtype of DTYPES) {
+    it(`slice takes any box, data-first and data-last (${dtype})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }).chain((shape) =>
+            fc.tuple(
+              fc.constant(shape),
+              fc.tuple(...shape.map((d) =>
+                fc.integer({ min: 0, max: d - 1 }).chain((b) =>
+                  fc.tuple(fc.constant(b), fc.integer({ min: -1, max: d - b }))
+                )
+              )),
+              values(Ref.size(shape)),
+              fc.boolean()
+            )
+          ),
+          ([shape, boxes, data, last]) => {
+            const t = Tensor.fromArray(data, shape as ReadonlyArray<number>, { dtype })
+            const begin = boxes.map(([b]) => b)
+            const size = boxes.map(([, z]) => z)
+            const r = last ? pipe(t, Tensor.slice(begin, size)) : Tensor.slice(t, begin, size)
+            const out = size.map((z, i) => (z === -1 ? shape[i]! - begin[i]! : z))
+            // Reference: every input index inside the box, in row-major order.
+            const want: Array<number> = []
+            const strides = shape.map((_, i) => Ref.size(shape.slice(i + 1)))
+            for (let k = 0; k < Ref.size(out); k++) {
+              let rest = k
+              let flat = 0
+              for (let i = out.length - 1; i >= 0; i--) {
+                flat += (begin[i]! + (rest % out[i]!)) * strides[i]!
+                rest = Math.floor(rest / out[i]!)
+              }
+              want.push(data[flat]!)
+            }
+            expect([...r.shape]).toEqual(out)
+            close(Tensor.toArray(r), dtype === "float32" ? want.map(Math.fround) : want, dtype)
+          }
+        ),
+        { numRuns: 60 }
+      )
+    })
+  }
 
   it("squeeze and expandDims reshape without copying and check the axis at run time", () => {
     const t = Tensor.fromArray([1, 2, 3, 4, 5, 6], [1, 2, 1, 3])
