@@ -736,3 +736,66 @@ export const slice = <const S extends Shape, const B extends Shape, const Z exte
   extent: Z,
   op?: string
 ): Ok<Slice<S, B, Z>> => coerce(R.slice(s, begin, extent, op))
+
+/**
+ * The shape of a one-hot encoding: the indices' shape with a last axis of `depth`.
+ * Error: `"<op>: depth must be a positive integer, got 0"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.OneHot<[8], 10> // readonly [8, 10]
+ * ```
+ * @since 0.1.0
+ */
+export type OneHot<S extends Shape, N extends number, Op extends string = "oneHot"> = Rules.OneHot<S, N, Op>
+
+/**
+ * OneHot shape (runtime twin of `OneHot`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.oneHot([8], 10) // [8, 10]
+ * ```
+ * @since 0.1.0
+ */
+export const oneHot = <const S extends Shape, const N extends number>(
+  s: S,
+  depth: N,
+  op?: string
+): Ok<OneHot<S, N>> => coerce(R.oneHot(s, depth, op))
+
+/**
+ * The shape of `gather` (NumPy's `take`): axis `A` of `X` replaced by the indices' shape.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Gather<[5, 3], [2, 4], 0> // readonly [2, 4, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type Gather<X extends Shape, I extends Shape, A extends Axis = 0, Op extends string = "gather"> = Rules.Gather<
+  X,
+  I,
+  A,
+  Op
+>
+
+/**
+ * Gather shape (runtime twin of `Gather`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.gather([5, 3], [4], 1) // [5, 4]
+ * ```
+ * @since 0.1.0
+ */
+export const gather = <const X extends Shape, const I extends Shape, const A extends Axis = 0>(
+  x: X,
+  indices: I,
+  axis?: A,
+  op?: string
+): Ok<Gather<X, I, A>> => coerce(R.gather(x, indices, axis ?? 0, op))

@@ -231,6 +231,16 @@ const slice: fc.Arbitrary<Case> = fc
     return { type: `Shape.Slice<${lit(s)}, ${lit(begin)}, ${lit(size)}>`, run: () => Shape.slice(s, begin, size) }
   })
 
+const oneHot: fc.Arbitrary<Case> = fc.tuple(shape(0, 3), mostly(small(1, 12), small(-2, 0))).map(([s, n]) => ({
+  type: `Shape.OneHot<${lit(s)}, ${n}>`,
+  run: () => Shape.oneHot(s, n as number)
+}))
+
+const gather: fc.Arbitrary<Case> = fc.tuple(shape(0, 3), shape(0, 2), small(-4, 3)).map(([x, ix, a]) => ({
+  type: `Shape.Gather<${lit(x)}, ${lit(ix)}, ${a}>`,
+  run: () => Shape.gather(x, ix, a as number)
+}))
+
 const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   conv: [conv, 160],
   pool: [pool, 60],
@@ -247,7 +257,9 @@ const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   squeeze: [squeeze, 30],
   expandDims: [expandDims, 30],
   stack: [stack, 30],
-  slice: [slice, 60]
+  slice: [slice, 60],
+  oneHot: [oneHot, 20],
+  gather: [gather, 30]
 }
 
 /** Writes the assertions for the sampled cases and type-checks them; returns tsc's exit code and output. */

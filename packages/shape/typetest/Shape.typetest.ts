@@ -372,3 +372,18 @@ export type SliceCases = [
     >
   >
 ]
+
+export type OneHotCases = [
+  Types.Expect<Types.Equal<Shape.OneHot<[8], 10>, readonly [8, 10]>>,
+  Types.Expect<Types.Equal<Shape.OneHot<[number], 10>, readonly [number, 10]>>,
+  Types.Expect<Types.Equal<Shape.OneHot<[], 3>, readonly [3]>>,
+  Types.Expect<Types.Equal<Shape.OneHot<[8], 0>, ShapeError<"oneHot: depth must be a positive integer, got 0">>>
+]
+
+export type GatherCases = [
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [2, 4], 0>, readonly [2, 4, 3]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [4], -1>, readonly [5, 4]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [], 0>, readonly [3]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [number], 1>, readonly [5, number]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [4], 2>, ShapeError<"gather: axis 2 out of range for rank 2">>>
+]

@@ -122,6 +122,23 @@ Tensor.slice(Tensor.zeros([2, 3]), [0], [1])
 // @ts-expect-error slice: box [0, 4] + [1, -1] does not fit in shape [2, 3] at axis 1
 pipe(Tensor.zeros([2, 3]), Tensor.slice([0, 4], [1, -1]))
 
+// oneHot and gather
+shapeIs<readonly [8, 10]>()(Tensor.oneHot(Tensor.zeros([8]), 10))
+shapeIs<readonly [number, 10]>()(pipe(Tensor.zeros([8]) as Tensor.Tensor<readonly [number]>, Tensor.oneHot(10)))
+const oneHot64 = Tensor.oneHot(Tensor.zeros([2], { dtype: "float64" }), 3)
+expectType<true>(true as Types.Equal<DTypeOf<typeof oneHot64>, "float64">)
+// @ts-expect-error oneHot: depth must be a positive integer, got 0
+Tensor.oneHot(Tensor.zeros([8]), 0)
+shapeIs<readonly [8, 16, 64]>()(Tensor.gather(Tensor.zeros([1000, 64]), Tensor.zeros([8, 16])))
+shapeIs<readonly [5, 4]>()(Tensor.gather(Tensor.zeros([5, 3]), Tensor.zeros([4]), { axis: -1 }))
+shapeIs<readonly [number, 64]>()(
+  pipe(Tensor.zeros([1000, 64]), Tensor.gather(Tensor.zeros([8]) as Tensor.Tensor<readonly [number]>))
+)
+const gathered64 = Tensor.gather(Tensor.zeros([3, 2], { dtype: "float64" }), Tensor.zeros([4]), { axis: 0 })
+expectType<true>(true as Types.Equal<DTypeOf<typeof gathered64>, "float64">)
+// @ts-expect-error gather: axis 2 out of range for rank 2
+Tensor.gather(Tensor.zeros([5, 3]), Tensor.zeros([4]), { axis: 2 })
+
 // Squeeze, expandDims, stack
 shapeIs<readonly [8, 10]>()(Tensor.squeeze(Tensor.zeros([8, 1, 10]), 1))
 shapeIs<readonly [8, 10]>()(Tensor.zeros([1, 8, 1, 10]).pipe(Tensor.squeeze))

@@ -528,3 +528,25 @@ export type Slice<S extends Shape, B extends Shape, Z extends Shape, Op extends 
       >
     : never
   : ShapeError<`${Op}: begin ${Show<B>} and size ${Show<Z>} must have one entry per axis of ${Show<S>}`>
+
+// ---------------------------------------------------------------------------------------------------------
+// OneHot, gather
+
+export type OneHot<S extends Shape, N extends number, Op extends string> = number extends N
+  ? IsTuple<S> extends true ? readonly [...S, number] : readonly number[]
+  : PosLit<N> extends true ? IsTuple<S> extends true ? readonly [...S, N] : readonly number[]
+  : ShapeError<`${Op}: depth must be a positive integer, got ${N}`>
+
+type GatherLoop<X extends Shape, Ix extends Shape, At extends number, Idx extends unknown[], Out extends Shape> =
+  X extends readonly [infer H extends number, ...infer T extends Shape]
+    ? Idx["length"] extends At ? readonly [...Out, ...Ix, ...T]
+    : GatherLoop<T, Ix, At, [...Idx, 0], readonly [...Out, H]>
+    : Out
+
+export type Gather<X extends Shape, Ix extends Shape, A extends number, Op extends string> = IsTuple<X> extends false
+  ? readonly number[]
+  : NormalizeAxis<X["length"], A, Op> extends infer N ? N extends ShapeError ? N
+    : number extends N ? readonly number[]
+    : IsTuple<Ix> extends false ? readonly number[]
+    : GatherLoop<X, Ix, N & number, [], readonly []>
+  : never

@@ -473,3 +473,16 @@ export const slice = (s: Shape, begin: Shape, extent: Shape, op: string = "slice
   }
   return out
 }
+
+export const oneHot = (s: Shape, depth: number, op: string = "oneHot"): Shape => {
+  checkShape(s, op)
+  if (!Number.isInteger(depth) || depth <= 0) return fail(op, `${op}: depth must be a positive integer, got ${depth}`)
+  return [...s, depth]
+}
+
+export const gather = (x: Shape, indices: Shape, axis: number, op: string = "gather"): Shape => {
+  checkShape(x, op)
+  checkShape(indices, op)
+  const a = normalizeAxis(x.length, axis, op)
+  return [...x.slice(0, a), ...indices, ...x.slice(a + 1)]
+}

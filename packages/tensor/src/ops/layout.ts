@@ -8,12 +8,14 @@
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { bind, make, type Primitive } from "../internal/core.ts"
+import { alloc, bind, isTensor as isTensorImpl, make, type Primitive, type TensorImpl } from "../internal/core.ts"
 import { concat as concatKernel, transpose as transposeKernel, window } from "../internal/layout.ts"
 import {
+  apply,
   definePrimitive,
   fromImpl,
   isTensorFirst,
+  noGradient,
   type Res,
   sameDType,
   type ShapeOfTensor,
@@ -380,3 +382,173 @@ export const broadcastTo: {
   }
   return add(zeros(shape, { dtype: t.dtype }) as AnyTensor, self) as AnyTensor
 })
+
+// The indices of `gather` and `oneHot`, checked: integers in [0, n).
+const checkIndices = (op: string, indices: TensorImpl, n: number, what: string): void => {
+  const d = indices.data
+  for (let j = 0; j < d.length; j++) {
+    const v = d[j]!
+    if (!Number.isInteger(v) || v < 0 || v >= n) {
+      throw new RangeError(`${op}: index ${v} at position ${j} is not an integer in [0, ${n}) (${what})`)
+    }
+  }
+}
+
+/** `oneHot`: 1 at each index along a new last axis; piecewise constant, so no gradient. */
+export const oneHotPrimitive: Primitive<{ readonly depth: number; readonly shape: ReadonlyArray<number> }> =
+  definePrimitive<{ readonly depth: number; readonly shape: ReadonlyArray<number> }>(
+    "oneHot",
+    ([ix], { depth, shape }) => {
+      const out = alloc(ix!.dtype, ix!.size * depth)
+      const d = ix!.data
+      for (let j = 0; j < d.length; j++) out[j * depth + d[j]!] = 1
+      return make(shape, ix!.dtype, out)
+    },
+    noGradient
+  )
+
+/**
+ * One-hot encoding of a float tensor of class indices (integers in `[0, depth)`; anything else is a
+ * `RangeError`): a new last axis of size `depth`, in the indices' dtype. Not differentiable.
+ *
+ * @example
+ * ```ts
+ * declare const labels: Tensor.Tensor<readonly [8]>
+ * Tensor.oneHot(labels, 10)       // Tensor<readonly [8, 10]>
+ * pipe(labels, Tensor.oneHot(10)) // Tensor<readonly [8, 10]>
+ * ```
+ */
+export const oneHot: {
+  <const N extends number>(
+    depth: N
+  ): <S extends Shape, D extends DType>(
+    indices: Tensor<S, D> & Rules.Check<Rules.OneHot<S, N>>
+  ) => Tensor<Res<Rules.OneHot<S, N>>, D>
+  <S extends Shape, D extends DType, const N extends number>(
+    indices: Tensor<S, D>,
+    depth: N & Rules.Check<Rules.OneHot<S, N>>
+  ): Tensor<Res<Rules.OneHot<S, N>>, D>
+} = dual(isTensorFirst, (indices: AnyTensor, depth: number): AnyTensor => {
+  const t = toImpl(indices)
+  const shape = Rules.oneHot(t.shape, depth)
+  checkIndices("oneHot", t, depth, `depth ${depth}`)
+  return fromImpl(bind(oneHotPrimitive, [t], { depth, shape }))
+})
+
+interface GatherParams {
+  readonly axis: number
+  readonly shape: ReadonlyArray<number>
+}
+
+// outer x n x inner, with n the size of the gathered axis of `full` (the input of gather, the output of scatterAdd).
+const gatherGeometry = (full: ReadonlyArray<number>, axis: number) => ({
+  outer: full.slice(0, axis).reduce((p, d) => p * d, 1),
+  n: full[axis]!,
+  inner: full.slice(axis + 1).reduce((p, d) => p * d, 1)
+})
+
+/** `gather` along one axis; its rule scatters the cotangent back with `scatterAdd`. */
+export const gatherPrimitive: Primitive<GatherParams> = definePrimitive<GatherParams>(
+  "gather",
+  ([x, ix], { axis, shape }) => {
+    const { outer, n, inner } = gatherGeometry(x!.shape, axis)
+    const m = ix!.size
+    const out = alloc(x!.dtype, outer * m * inner)
+    const xd = x!.data
+    const id = ix!.data
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < m; j++) {
+        const src = (o * n + id[j]!) * inner
+        const dst = (o * m + j) * inner
+        for (let i = 0; i < inner; i++) out[dst + i] = xd[src + i]!
+      }
+    }
+    return make(shape, x!.dtype, out)
+  },
+  (ct, [x, ix], _, { axis }, needs) => [
+    needs[0] ? apply(scatterAddPrimitive, [ct, ix!], { axis, shape: x!.shape }) : undefined,
+    undefined
+  ]
+)
+
+/**
+ * `scatterAdd(ct, indices)`: zeros of `shape` with the slices of `ct` added at `indices` along `axis`
+ * (gather's transpose). Linear in `ct`, so its rule is a gather.
+ */
+export const scatterAddPrimitive: Primitive<GatherParams> = definePrimitive<GatherParams>(
+  "scatterAdd",
+  ([ct, ix], { axis, shape }) => {
+    const { outer, n, inner } = gatherGeometry(shape, axis)
+    const m = ix!.size
+    const out = alloc(ct!.dtype, outer * n * inner)
+    const cd = ct!.data
+    const id = ix!.data
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < m; j++) {
+        const dst = (o * n + id[j]!) * inner
+        const src = (o * m + j) * inner
+        for (let i = 0; i < inner; i++) out[dst + i]! += cd[src + i]!
+      }
+    }
+    return make(shape, ct!.dtype, out)
+  },
+  (ct, [, ix], __, { axis }, needs) => [
+    needs[0]
+      ? apply(gatherPrimitive, [ct, ix!], { axis, shape: Rules.gather(ct.shape, ix!.shape, axis) })
+      : undefined,
+    undefined
+  ]
+)
+
+type GatherAxis<O> = O extends { readonly axis: infer A extends number } ? A : 0
+
+/**
+ * Options of `gather`: the axis to gather along (0 by default).
+ *
+ * @example
+ * ```ts
+ * const alongColumns: Tensor.GatherOptions = { axis: 1 }
+ * ```
+ */
+export interface GatherOptions {
+  readonly axis?: number
+}
+
+/**
+ * Takes the slices of `self` at `indices` along `axis` (0 by default), as NumPy's `take` and JAX's
+ * `jnp.take`: the axis is replaced by the indices' shape. The indices are a float tensor (any dtype) of
+ * integers in `[0, size of the axis)`; anything else is a `RangeError`. The gradient scatters back (adding
+ * where an index repeats); none goes to the indices. Data-first when the second argument is a tensor.
+ *
+ * @example
+ * ```ts
+ * declare const table: Tensor.Tensor<readonly [1000, 64]>
+ * declare const ids: Tensor.Tensor<readonly [8, 16]>
+ * Tensor.gather(table, ids)                  // Tensor<readonly [8, 16, 64]>: an embedding lookup
+ * pipe(table, Tensor.gather(ids, { axis: 0 })) // the same, data-last
+ * ```
+ */
+export const gather: {
+  <I extends Shape, const O extends GatherOptions = {}>(
+    indices: Tensor<I, DType>,
+    options?: O
+  ): <X extends Shape, D extends DType>(
+    self: Tensor<X, D> & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
+  ) => Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
+  <X extends Shape, D extends DType, I extends Shape, const O extends GatherOptions = {}>(
+    self: Tensor<X, D>,
+    indices: Tensor<I, DType>,
+    options?: O & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
+  ): Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
+} = dual(
+  (args: IArguments) => isTensorImpl(args[1]),
+  (self: AnyTensor, indices: AnyTensor, options?: GatherOptions): AnyTensor => {
+    const x = toImpl(self)
+    const ix = toImpl(indices)
+    const axis = options?.axis ?? 0
+    const shape = Rules.gather(x.shape, ix.shape, axis)
+    const a = Rules.normalizeAxis(x.rank, axis, "gather")
+    checkIndices("gather", ix, x.shape[a]!, `axis ${axis} of shape [${x.shape.join(", ")}]`)
+    return fromImpl(bind(gatherPrimitive, [x, ix], { axis: a, shape }))
+  }
+)

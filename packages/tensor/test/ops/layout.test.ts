@@ -190,4 +190,76 @@ describe("shape manipulation", () => {
       ])
     ).toThrow("stack: dtypes float32 and float64 differ")
   })
+
+  it("oneHot: exact, in the indices' dtype, data-first and data-last, and checked", () => {
+    for (const dtype of DTYPES) {
+      const labels = Tensor.fromArray([2, 0, 1, 2], [2, 2], { dtype })
+      const r = Tensor.oneHot(labels, 3)
+      expect(r.shape).toEqual([2, 2, 3])
+      expect(r.dtype).toBe(dtype)
+      expect(Array.from(Tensor.toArray(r))).toEqual([0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1])
+      expect(Array.from(Tensor.toArray(pipe(Tensor.fromArray([1], [1], { dtype }), Tensor.oneHot(2))))).toEqual([0, 1])
+    }
+    const dyn = Tensor.fromArray([0, 3], [2]) as Tensor.Tensor<ReadonlyArray<number>>
+    expect(() => Tensor.oneHot(dyn, 3)).toThrow("oneHot: index 3 at position 1 is not an integer in [0, 3) (depth 3)")
+    expect(() => Tensor.oneHot(Tensor.fromArray([0.5], [1]), 3)).toThrow(RangeError)
+    expect(() => Tensor.oneHot(dyn, 0 as number)).toThrow("oneHot: depth must be a positive integer, got 0")
+  })
+
+  for (const dtype of DTYPES) {
+    it(`gather along any axis matches NumPy's take (${dtype})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }).chain((shape) =>
+            fc.integer({ min: 0, max: shape.length - 1 }).chain((axis) =>
+              fc.tuple(
+                fc.constant(shape),
+                fc.constant(axis),
+                fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }).chain((ishape) =>
+                  fc.tuple(
+                    fc.constant(ishape),
+                    fc.array(fc.integer({ min: 0, max: shape[axis]! - 1 }), {
+                      minLength: Ref.size(ishape),
+                      maxLength: Ref.size(ishape)
+                    })
+                  )
+                ),
+                values(Ref.size(shape)),
+                fc.boolean()
+              )
+            )
+          ),
+          ([shape, axis, [ishape, ids], data, last]) => {
+            const x = Tensor.fromArray(data, shape as ReadonlyArray<number>, { dtype })
+            const ix = Tensor.fromArray(ids, ishape as ReadonlyArray<number>)
+            const r = last ? pipe(x, Tensor.gather(ix, { axis })) : Tensor.gather(x, ix, { axis: axis - shape.length })
+            const outer = Ref.size(shape.slice(0, axis))
+            const inner = Ref.size(shape.slice(axis + 1))
+            const want: Array<number> = []
+            for (let o = 0; o < outer; o++) {
+              for (const j of ids) {
+                for (let i = 0; i < inner; i++) want.push(data[(o * shape[axis]! + j) * inner + i]!)
+              }
+            }
+            expect([...r.shape]).toEqual([...shape.slice(0, axis), ...ishape, ...shape.slice(axis + 1)])
+            expect(r.dtype).toBe(dtype)
+            close(Tensor.toArray(r), dtype === "float32" ? want.map(Math.fround) : want, dtype)
+          }
+        ),
+        { numRuns: 60 }
+      )
+    })
+  }
+
+  it("gather checks its indices and axis at run time", () => {
+    const x = Tensor.fromArray([1, 2, 3, 4, 5, 6], [3, 2]) as Tensor.Tensor<ReadonlyArray<number>>
+    expect(Array.from(Tensor.toArray(Tensor.gather(x, Tensor.fromArray([2, 0, 2], [3]))))).toEqual([5, 6, 1, 2, 5, 6])
+    expect(() => Tensor.gather(x, Tensor.fromArray([3], [1]))).toThrow(
+      "gather: index 3 at position 0 is not an integer in [0, 3) (axis 0 of shape [3, 2])"
+    )
+    expect(() => Tensor.gather(x, Tensor.fromArray([-1], [1]), { axis: 1 })).toThrow(RangeError)
+    expect(() => Tensor.gather(x, Tensor.fromArray([0], [1]), { axis: 2 })).toThrow(
+      /gather: axis 2 out of range for rank 2/
+    )
+  })
 })
