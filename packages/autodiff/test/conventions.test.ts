@@ -73,6 +73,8 @@ describe("kinks and ties", () => {
     expect(arr(grad((t: T) => total(Tensor.mul(Tensor.greater(t, 0), t)))(x))).toEqual([1, 0, 1])
     expect(arr(grad((t: T) => total(Tensor.mul(Tensor.greaterEqual(t, 3), t)))(x))).toEqual([0, 0, 1])
     expect(arr(grad((t: T) => total(Tensor.mul(Tensor.equal(t, 1), t)))(x))).toEqual([1, 0, 0])
+    expect(arr(grad((t: T) => total(Tensor.mul(Tensor.less(t, 0), t)))(x))).toEqual([0, 1, 0])
+    expect(arr(grad((t: T) => total(Tensor.mul(Tensor.lessEqual(t, 1), t)))(x))).toEqual([1, 1, 0])
     expect(arr(grad((t: T) => total(Tensor.mul(Tensor.sign(t), t)))(x))).toEqual([1, -1, 1])
   })
 

@@ -612,3 +612,190 @@ export const transpose = <const S extends Shape, const P extends Shape | undefin
   perm?: P,
   op?: string
 ): Ok<Transpose<S, P>> => coerce(R.transpose(s, perm, op))
+
+/**
+ * The shape without one size-1 axis (every size-1 axis when `axis` is omitted; `readonly number[]` then if
+ * a dim is only known at run time). Error: `"<op>: cannot squeeze axis 1 of size 3 in [2, 3]"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Squeeze<[2, 1, 3], 1> // readonly [2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type Squeeze<S extends Shape, A extends Axis | undefined = undefined, Op extends string = "squeeze"> =
+  Rules.Squeeze<S, A, Op>
+
+/**
+ * Squeeze shape (runtime twin of `Squeeze`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.squeeze([1, 2, 1]) // [2]
+ * ```
+ * @since 0.1.0
+ */
+export const squeeze = <const S extends Shape, const A extends Axis | undefined = undefined>(
+  s: S,
+  axis?: A,
+  op?: string
+): Ok<Squeeze<S, A>> => coerce(R.squeeze(s, axis, op))
+
+/**
+ * The shape with a new size-1 axis at `axis`, counted in the result's rank (`-1` appends).
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.ExpandDims<[2, 3], 0> // readonly [1, 2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type ExpandDims<S extends Shape, A extends Axis, Op extends string = "expandDims"> = Rules.ExpandDims<S, A, Op>
+
+/**
+ * ExpandDims shape (runtime twin of `ExpandDims`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.expandDims([2, 3], -1) // [2, 3, 1]
+ * ```
+ * @since 0.1.0
+ */
+export const expandDims = <const S extends Shape, const A extends Axis>(
+  s: S,
+  axis: A,
+  op?: string
+): Ok<ExpandDims<S, A>> => coerce(R.expandDims(s, axis, op))
+
+/**
+ * The shape of equal shapes stacked along a new axis (counted in the result's rank).
+ * Errors: `"<op>: shapes [2, 3] and [2, 4] differ at axis 1"`, `"<op>: expected at least one shape"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Stack<[[2, 3], [2, 3]], 1> // readonly [2, 2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type Stack<Ss extends ReadonlyArray<Shape>, A extends Axis = 0, Op extends string = "stack"> = Rules.Stack<
+  Ss,
+  A,
+  Op
+>
+
+/**
+ * Stack shape (runtime twin of `Stack`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.stack([[2, 3], [2, 3], [2, 3]], 0) // [3, 2, 3]
+ * ```
+ * @since 0.1.0
+ */
+export const stack = <const Ss extends ReadonlyArray<Shape>, const A extends Axis = 0>(
+  shapes: Ss,
+  axis?: A,
+  op?: string
+): Ok<Stack<Ss, A>> => coerce(R.stack(shapes, axis ?? 0, op))
+
+/**
+ * The shape of the box of `Extent` elements starting at `Begin` (one entry per axis; `-1` takes the rest of
+ * the axis). Unknown dims or a `begin`/`size` of unknown length degrade to `number`.
+ * Errors: `"<op>: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0"`,
+ * `"<op>: begin [0] and size [1] must have one entry per axis of [2, 3]"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Slice<[4, 5], [1, 0], [2, -1]> // readonly [2, 5]
+ * ```
+ * @since 0.1.0
+ */
+export type Slice<S extends Shape, Begin extends Shape, Extent extends Shape, Op extends string = "slice"> =
+  Rules.Slice<S, Begin, Extent, Op>
+
+/**
+ * Slice shape (runtime twin of `Slice`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.slice([4, 5], [1, 0], [2, -1]) // [2, 5]
+ * ```
+ * @since 0.1.0
+ */
+export const slice = <const S extends Shape, const B extends Shape, const Z extends Shape>(
+  s: S,
+  begin: B,
+  extent: Z,
+  op?: string
+): Ok<Slice<S, B, Z>> => coerce(R.slice(s, begin, extent, op))
+
+/**
+ * The shape of a one-hot encoding: the indices' shape with a last axis of `depth`.
+ * Error: `"<op>: depth must be a positive integer, got 0"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.OneHot<[8], 10> // readonly [8, 10]
+ * ```
+ * @since 0.1.0
+ */
+export type OneHot<S extends Shape, N extends number, Op extends string = "oneHot"> = Rules.OneHot<S, N, Op>
+
+/**
+ * OneHot shape (runtime twin of `OneHot`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.oneHot([8], 10) // [8, 10]
+ * ```
+ * @since 0.1.0
+ */
+export const oneHot = <const S extends Shape, const N extends number>(
+  s: S,
+  depth: N,
+  op?: string
+): Ok<OneHot<S, N>> => coerce(R.oneHot(s, depth, op))
+
+/**
+ * The shape of `gather` (NumPy's `take`): axis `A` of `X` replaced by the indices' shape.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Gather<[5, 3], [2, 4], 0> // readonly [2, 4, 3]
+ * ```
+ * @since 0.1.0
+ */
+export type Gather<X extends Shape, I extends Shape, A extends Axis = 0, Op extends string = "gather"> = Rules.Gather<
+  X,
+  I,
+  A,
+  Op
+>
+
+/**
+ * Gather shape (runtime twin of `Gather`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.gather([5, 3], [4], 1) // [5, 4]
+ * ```
+ * @since 0.1.0
+ */
+export const gather = <const X extends Shape, const I extends Shape, const A extends Axis = 0>(
+  x: X,
+  indices: I,
+  axis?: A,
+  op?: string
+): Ok<Gather<X, I, A>> => coerce(R.gather(x, indices, axis ?? 0, op))

@@ -193,6 +193,54 @@ const axis: fc.Arbitrary<Case> = fc.tuple(small(0, 4), small(-6, 6)).map(([r, a]
   run: () => Shape.normalizeAxis(r as number, a as number, "softmax")
 }))
 
+const squeeze: fc.Arbitrary<Case> = fc
+  .tuple(shape(0, 4, fc.oneof(small(1, 1), small(1, 4))), fc.option(small(-5, 4), { nil: undefined }))
+  .map(([s, a]) => ({ type: `Shape.Squeeze<${lit(s)}, ${lit(a)}>`, run: () => Shape.squeeze(s, a) }))
+
+const expandDims: fc.Arbitrary<Case> = fc.tuple(shape(0, 4), small(-6, 5)).map(([s, a]) => ({
+  type: `Shape.ExpandDims<${lit(s)}, ${a}>`,
+  run: () => Shape.expandDims(s, a as number)
+}))
+
+const stack: fc.Arbitrary<Case> = fc
+  .tuple(
+    shape(0, 3),
+    small(1, 3),
+    small(-4, 3),
+    fc.option(fc.tuple(small(0, 2), small(0, 6), fc.boolean()), { freq: 3, nil: undefined })
+  )
+  .map(([base, n, at, tweak]) => {
+    const shapes = Array.from({ length: n }, (_, i) => {
+      if (tweak === undefined || i !== n - 1 || n === 1) return base
+      const [where, v, drop] = tweak
+      return drop ? base.slice(1) : base.map((d, j) => (j === where % base.length ? (v === 0 ? d : v) : d))
+    })
+    return { type: `Shape.Stack<${lit(shapes)}, ${at}>`, run: () => Shape.stack(shapes, at as number) }
+  })
+
+const slice: fc.Arbitrary<Case> = fc
+  .tuple(
+    shape(0, 3),
+    fc.array(fc.tuple(small(-1, 7), small(-1, 7)), { maxLength: 3 }),
+    fc.boolean()
+  )
+  .map(([s, boxes, fit]) => {
+    const bz = fit ? s.map((d, i) => boxes[i] ?? [0, d] as const) : boxes
+    const begin = bz.map(([b]) => b)
+    const size = bz.map(([, z]) => z)
+    return { type: `Shape.Slice<${lit(s)}, ${lit(begin)}, ${lit(size)}>`, run: () => Shape.slice(s, begin, size) }
+  })
+
+const oneHot: fc.Arbitrary<Case> = fc.tuple(shape(0, 3), mostly(small(1, 12), small(-2, 0))).map(([s, n]) => ({
+  type: `Shape.OneHot<${lit(s)}, ${n}>`,
+  run: () => Shape.oneHot(s, n as number)
+}))
+
+const gather: fc.Arbitrary<Case> = fc.tuple(shape(0, 3), shape(0, 2), small(-4, 3)).map(([x, ix, a]) => ({
+  type: `Shape.Gather<${lit(x)}, ${lit(ix)}, ${a}>`,
+  run: () => Shape.gather(x, ix, a as number)
+}))
+
 const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   conv: [conv, 160],
   pool: [pool, 60],
@@ -205,7 +253,13 @@ const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   reduce: [reduce, 50],
   transpose: [transpose, 40],
   pad: [pad, 30],
-  axis: [axis, 30]
+  axis: [axis, 30],
+  squeeze: [squeeze, 30],
+  expandDims: [expandDims, 30],
+  stack: [stack, 30],
+  slice: [slice, 60],
+  oneHot: [oneHot, 20],
+  gather: [gather, 30]
 }
 
 /** Writes the assertions for the sampled cases and type-checks them; returns tsc's exit code and output. */

@@ -314,3 +314,76 @@ export const dyn: Tensor<readonly [number, 784]> = reshape(dynamic, [-1, 784])
 // a wrong assertion must fail too
 // @ts-expect-error: the result is [1, 28, 28, 24]
 export const wrong: Tensor<readonly [1, 27, 27, 24]> = conv2d(x, tensor([2, 2, 1, 24]), { padding: "same" })
+
+export type SqueezeCases = [
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 1, 3], 1>, readonly [2, 3]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[1, 2, 1], undefined>, readonly [2]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 1], -1>, readonly [2]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[number, 1], 0>, readonly [1]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[number, 1]>, readonly number[]>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 3], 1>, ShapeError<"squeeze: cannot squeeze axis 1 of size 3 in [2, 3]">>>,
+  Types.Expect<Types.Equal<Shape.Squeeze<[2, 1], 2>, ShapeError<"squeeze: axis 2 out of range for rank 2">>>
+]
+
+export type ExpandDimsCases = [
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], 0>, readonly [1, 2, 3]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], 2>, readonly [2, 3, 1]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], -1>, readonly [2, 3, 1]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[], 0>, readonly [1]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[number, 3], 1>, readonly [number, 1, 3]>>,
+  Types.Expect<Types.Equal<Shape.ExpandDims<[2, 3], 3>, ShapeError<"expandDims: axis 3 out of range for rank 3">>>
+]
+
+export type StackCases = [
+  Types.Expect<Types.Equal<Shape.Stack<[[2, 3], [2, 3]]>, readonly [2, 2, 3]>>,
+  Types.Expect<Types.Equal<Shape.Stack<[[2, 3], [2, 3], [2, 3]], -1>, readonly [2, 3, 3]>>,
+  Types.Expect<Types.Equal<Shape.Stack<[[number, 3], [4, 3]], 1>, readonly [4, 2, 3]>>,
+  Types.Expect<
+    Types.Equal<Shape.Stack<[[2, 3], [2, 4]]>, ShapeError<"stack: shapes [2, 3] and [2, 4] differ at axis 1">>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Stack<[[2, 3], [3]]>, ShapeError<"stack: shapes [2, 3] and [3] have different ranks">>
+  >,
+  Types.Expect<Types.Equal<Shape.Stack<[[2, 3]], 3>, ShapeError<"stack: axis 3 out of range for rank 3">>>,
+  Types.Expect<Types.Equal<Shape.Stack<[]>, ShapeError<"stack: expected at least one shape">>>
+]
+
+export type SliceCases = [
+  Types.Expect<Types.Equal<Shape.Slice<[4, 5], [1, 0], [2, -1]>, readonly [2, 5]>>,
+  Types.Expect<Types.Equal<Shape.Slice<[number, 5], [0, 1], [-1, 3]>, readonly [number, 3]>>,
+  Types.Expect<Types.Equal<Shape.Slice<[4, 5], number[], [1, 1]>, readonly [number, number]>>,
+  Types.Expect<Types.Equal<Shape.Slice<[], [], []>, readonly []>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Slice<[2, 3], [1, 1], [2, 2]>,
+      ShapeError<"slice: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Slice<[2, 3], [0, 4], [1, -1]>,
+      ShapeError<"slice: box [0, 4] + [1, -1] does not fit in shape [2, 3] at axis 1">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Slice<[2, 3], [0], [1]>,
+      ShapeError<"slice: begin [0] and size [1] must have one entry per axis of [2, 3]">
+    >
+  >
+]
+
+export type OneHotCases = [
+  Types.Expect<Types.Equal<Shape.OneHot<[8], 10>, readonly [8, 10]>>,
+  Types.Expect<Types.Equal<Shape.OneHot<[number], 10>, readonly [number, 10]>>,
+  Types.Expect<Types.Equal<Shape.OneHot<[], 3>, readonly [3]>>,
+  Types.Expect<Types.Equal<Shape.OneHot<[8], 0>, ShapeError<"oneHot: depth must be a positive integer, got 0">>>
+]
+
+export type GatherCases = [
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [2, 4], 0>, readonly [2, 4, 3]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [4], -1>, readonly [5, 4]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [], 0>, readonly [3]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [number], 1>, readonly [5, number]>>,
+  Types.Expect<Types.Equal<Shape.Gather<[5, 3], [4], 2>, ShapeError<"gather: axis 2 out of range for rank 2">>>
+]

@@ -65,9 +65,22 @@ export interface CreateOptions<D extends DType> {
   readonly dtype?: D
 }
 
-/** Options of `sum`, `mean` and `max`. */
+/** Options of `sum`, `mean`, `max`, `min` and `logsumexp`. */
 export interface ReduceOptions {
   readonly axis?: number | ReadonlyArray<number>
+  readonly keepDims?: boolean
+}
+
+/**
+ * Options of `argmax` and `argmin`: one axis (the flattened tensor by default).
+ *
+ * @example
+ * ```ts
+ * const options: Tensor.ArgReduceOptions = { axis: -1, keepDims: true }
+ * ```
+ */
+export interface ArgReduceOptions {
+  readonly axis?: number
   readonly keepDims?: boolean
 }
 
@@ -98,12 +111,19 @@ export {
   add,
   type BinaryOp,
   cast,
+  clip,
+  type ClipOp,
+  cos,
   div,
   equal,
   exp,
+  expm1,
   greater,
   greaterEqual,
+  less,
+  lessEqual,
   log,
+  log1p,
   maximum,
   minimum,
   mul,
@@ -112,15 +132,34 @@ export {
   relu,
   sigmoid,
   sign,
+  sin,
   sqrt,
   square,
   sub,
-  tanh
+  tanh,
+  where,
+  type WhereOp
 } from "./ops/elementwise.ts"
 // Reductions
-export { max, mean, type ReduceOp, sum } from "./ops/reduce.ts"
+export { argmax, argmin, type ArgReduceOp, logsumexp, max, mean, min, type ReduceOp, sum } from "./ops/reduce.ts"
 // Layout
-export { broadcastTo, concat, flatten, pad, reshape, slice, transpose, type TransposeOp } from "./ops/layout.ts"
+export {
+  broadcastTo,
+  concat,
+  expandDims,
+  flatten,
+  gather,
+  type GatherOptions,
+  oneHot,
+  pad,
+  reshape,
+  slice,
+  squeeze,
+  type SqueezeOp,
+  stack,
+  transpose,
+  type TransposeOp
+} from "./ops/layout.ts"
 // Softmax
 export { type AxisOp, logSoftmax, softmax } from "./ops/softmax.ts"
 // Linear algebra

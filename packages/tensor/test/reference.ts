@@ -66,25 +66,55 @@ export const binary = (
 }
 
 export const reduce = (
-  kind: "sum" | "max" | "mean",
+  kind: "sum" | "max" | "min" | "mean" | "logsumexp",
   data: ReadonlyArray<number>,
   shape: ReadonlyArray<number>,
   axes: ReadonlyArray<number>,
   keepDims: boolean
 ): { data: Array<number>; shape: Array<number> } => {
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d))
-  const acc = new Array<number>(size(kept)).fill(kind === "max" ? -Infinity : 0)
+  const acc = new Array<number>(size(kept)).fill(kind === "max" ? -Infinity : kind === "min" ? Infinity : 0)
   const count = new Array<number>(size(kept)).fill(0)
   const ks = strides(kept)
   for (let i = 0; i < data.length; i++) {
     const idx = unravel(i, shape)
     let o = 0
     for (let k = 0; k < shape.length; k++) o += (axes.includes(k) ? 0 : idx[k]!) * ks[k]!
-    acc[o] = kind === "max" ? Math.max(acc[o]!, data[i]!) : acc[o]! + data[i]!
+    acc[o] = kind === "max"
+      ? Math.max(acc[o]!, data[i]!)
+      : kind === "min"
+      ? Math.min(acc[o]!, data[i]!)
+      : kind === "logsumexp"
+      ? acc[o]! + Math.exp(data[i]!)
+      : acc[o]! + data[i]!
     count[o]!++
   }
-  const out = kind === "mean" ? acc.map((v, i) => v / count[i]!) : acc
+  const out = kind === "mean" ? acc.map((v, i) => v / count[i]!) : kind === "logsumexp" ? acc.map(Math.log) : acc
   return { data: out, shape: keepDims ? kept : shape.filter((_, i) => !axes.includes(i)) }
+}
+
+/** The index of the first extreme along `axis` (naive: over every index of the input), the axis removed. */
+export const argReduce = (
+  kind: "argmax" | "argmin",
+  data: ReadonlyArray<number>,
+  shape: ReadonlyArray<number>,
+  axis: number
+): { data: Array<number>; shape: Array<number> } => {
+  const kept = shape.map((d, i) => (i === axis ? 1 : d))
+  const best = new Array<number>(size(kept)).fill(NaN)
+  const at = new Array<number>(size(kept)).fill(-1)
+  const ks = strides(kept)
+  for (let i = 0; i < data.length; i++) {
+    const idx = unravel(i, shape)
+    let o = 0
+    for (let k = 0; k < shape.length; k++) o += (k === axis ? 0 : idx[k]!) * ks[k]!
+    const v = data[i]!
+    if (at[o] === -1 || (kind === "argmax" ? v > best[o]! : v < best[o]!)) {
+      best[o] = v
+      at[o] = idx[axis]!
+    }
+  }
+  return { data: at, shape: shape.filter((_, i) => i !== axis) }
 }
 
 export const transpose = (

@@ -38,6 +38,37 @@ Tensor.add(Tensor.zeros([2, 3]), Tensor.zeros([4]))
 // @ts-expect-error dtypes must agree
 Tensor.add(Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" }))
 
+declare const batchLike: Tensor.Tensor<readonly [number, 3]>
+// Unary ops, comparisons, clip and where
+shapeIs<readonly [2, 3]>()(Tensor.sin(Tensor.zeros([2, 3])))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.cos))
+shapeIs<readonly [2, 3]>()(Tensor.log1p(Tensor.zeros([2, 3])))
+expectType<true>(true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.expm1<readonly [2], "float64">>>, "float64">)
+shapeIs<readonly [2, 3]>()(Tensor.less(Tensor.zeros([2, 3]), Tensor.zeros([3])))
+shapeIs<readonly [4, 2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.lessEqual(Tensor.zeros([4, 1, 1]))))
+// @ts-expect-error less: cannot broadcast [2, 3] with [4]
+Tensor.less(Tensor.zeros([2, 3]), Tensor.zeros([4]))
+shapeIs<readonly [2, 3]>()(Tensor.clip(Tensor.zeros([2, 3]), -1, 1))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.clip(0, 6)))
+expectType<true>(true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.clip<readonly [2], "float64">>>, "float64">)
+// @ts-expect-error clip's bounds are numbers
+Tensor.clip(Tensor.zeros([2, 3]), "0", 1)
+shapeIs<readonly [4, 2, 3]>()(Tensor.where(Tensor.zeros([2, 1]), Tensor.zeros([4, 1, 3]), Tensor.zeros([3])))
+shapeIs<readonly [2, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.where(Tensor.zeros([3]), Tensor.zeros([1]))))
+shapeIs<readonly [number, 3]>()(Tensor.where(Tensor.zeros([1, 3]), batchLike, Tensor.zeros([3])))
+const whereDType = Tensor.where(
+  Tensor.zeros([2]),
+  Tensor.zeros([2], { dtype: "float64" }),
+  Tensor.zeros([2], { dtype: "float64" })
+)
+expectType<true>(true as Types.Equal<DTypeOf<typeof whereDType>, "float64">)
+// @ts-expect-error where: cannot broadcast [2, 3] with [4]
+Tensor.where(Tensor.zeros([2, 3]), Tensor.zeros([4]), Tensor.zeros([3]))
+// @ts-expect-error where: cannot broadcast [2, 3] with [2, 4]
+Tensor.where(Tensor.zeros([2, 3]), Tensor.zeros([3]), Tensor.zeros([2, 4]))
+// @ts-expect-error where: a and b must share a dtype
+Tensor.where(Tensor.zeros([2]), Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" }))
+
 // Runtime dims degrade to number
 declare const batch: Tensor.Tensor<readonly [number, 784]>
 shapeIs<readonly [number, 10]>()(Tensor.matmul(batch, Tensor.zeros([784, 10])))
@@ -56,6 +87,90 @@ shapeIs<readonly [2, 1]>()(Tensor.max(Tensor.zeros([2, 3]), { axis: -1, keepDims
 shapeIs<readonly [3]>()(pipe(Tensor.zeros([2, 3]), Tensor.sum({ axis: 0 })))
 // @ts-expect-error sum: axis 2 out of range for rank 2
 Tensor.sum(Tensor.zeros([2, 3]), { axis: 2 })
+
+shapeIs<readonly [2]>()(Tensor.min(Tensor.zeros([2, 3]), { axis: 1 }))
+shapeIs<readonly []>()(pipe(Tensor.zeros([2, 3]), Tensor.min))
+shapeIs<readonly [2, 1]>()(Tensor.logsumexp(Tensor.zeros([2, 3]), { axis: -1, keepDims: true }))
+shapeIs<readonly [3]>()(pipe(Tensor.zeros([2, 3]), Tensor.logsumexp({ axis: 0 })))
+shapeIs<readonly [number]>()(Tensor.logsumexp(batch, { axis: 1 }))
+shapeIs<readonly [2]>()(Tensor.argmax(Tensor.zeros([2, 3]), { axis: 1 }))
+shapeIs<readonly []>()(Tensor.argmin(Tensor.zeros([2, 3])))
+shapeIs<readonly [1, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.argmin({ axis: 0, keepDims: true })))
+shapeIs<readonly [number]>()(Tensor.argmax(batch, { axis: -1 }))
+expectType<true>(true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.argmax<typeof x64>>>, "float64">)
+// @ts-expect-error min: axis 2 out of range for rank 2
+Tensor.min(Tensor.zeros([2, 3]), { axis: 2 })
+// @ts-expect-error logsumexp: axis -3 out of range for rank 2
+Tensor.logsumexp(Tensor.zeros([2, 3]), { axis: -3 })
+// @ts-expect-error argmax: axis 2 out of range for rank 2
+Tensor.argmax(Tensor.zeros([2, 3]), { axis: 2 })
+// @ts-expect-error argmax takes one axis, not a list
+Tensor.argmax(Tensor.zeros([2, 3]), { axis: [0, 1] })
+
+// Slice: typed with literal begin and size, data-last too
+shapeIs<readonly [2, 2]>()(Tensor.slice(Tensor.zeros([2, 3]), [0, 1], [2, 2]))
+shapeIs<readonly [1, 3]>()(pipe(Tensor.zeros([2, 3]), Tensor.slice([1, 0], [1, -1])))
+shapeIs<readonly [number, 1]>()(
+  Tensor.slice(Tensor.zeros([8, 2]) as Tensor.Tensor<readonly [number, 2]>, [0, 1], [-1, 1])
+)
+declare const dynamicBegin: ReadonlyArray<number>
+shapeIs<readonly [number, number]>()(Tensor.slice(Tensor.zeros([2, 3]), dynamicBegin, [1, 1]))
+// @ts-expect-error slice: box [1, 1] + [2, 2] does not fit in shape [2, 3] at axis 0
+Tensor.slice(Tensor.zeros([2, 3]), [1, 1], [2, 2])
+// @ts-expect-error slice: begin [0] and size [1] must have one entry per axis of [2, 3]
+Tensor.slice(Tensor.zeros([2, 3]), [0], [1])
+// @ts-expect-error slice: box [0, 4] + [1, -1] does not fit in shape [2, 3] at axis 1
+pipe(Tensor.zeros([2, 3]), Tensor.slice([0, 4], [1, -1]))
+
+// oneHot and gather
+shapeIs<readonly [8, 10]>()(Tensor.oneHot(Tensor.zeros([8]), 10))
+shapeIs<readonly [number, 10]>()(pipe(Tensor.zeros([8]) as Tensor.Tensor<readonly [number]>, Tensor.oneHot(10)))
+const oneHot64 = Tensor.oneHot(Tensor.zeros([2], { dtype: "float64" }), 3)
+expectType<true>(true as Types.Equal<DTypeOf<typeof oneHot64>, "float64">)
+// @ts-expect-error oneHot: depth must be a positive integer, got 0
+Tensor.oneHot(Tensor.zeros([8]), 0)
+shapeIs<readonly [8, 16, 64]>()(Tensor.gather(Tensor.zeros([1000, 64]), Tensor.zeros([8, 16])))
+shapeIs<readonly [5, 4]>()(Tensor.gather(Tensor.zeros([5, 3]), Tensor.zeros([4]), { axis: -1 }))
+shapeIs<readonly [number, 64]>()(
+  pipe(Tensor.zeros([1000, 64]), Tensor.gather(Tensor.zeros([8]) as Tensor.Tensor<readonly [number]>))
+)
+const gathered64 = Tensor.gather(Tensor.zeros([3, 2], { dtype: "float64" }), Tensor.zeros([4]), { axis: 0 })
+expectType<true>(true as Types.Equal<DTypeOf<typeof gathered64>, "float64">)
+// @ts-expect-error gather: axis 2 out of range for rank 2
+Tensor.gather(Tensor.zeros([5, 3]), Tensor.zeros([4]), { axis: 2 })
+
+// Squeeze, expandDims, stack
+shapeIs<readonly [8, 10]>()(Tensor.squeeze(Tensor.zeros([8, 1, 10]), 1))
+shapeIs<readonly [8, 10]>()(Tensor.zeros([1, 8, 1, 10]).pipe(Tensor.squeeze))
+shapeIs<readonly [1, 8, 10]>()(pipe(Tensor.zeros([1, 8, 1, 10]), Tensor.squeeze(-2)))
+shapeIs<readonly [number, 10]>()(Tensor.squeeze(Tensor.zeros([1, 8, 10]) as Tensor.Tensor<readonly [1, number, 10]>, 0))
+const squeezedAll = Tensor.squeeze(batch)
+expectType<true>(true as Types.Equal<ShapeOf<typeof squeezedAll>, readonly number[]>)
+// @ts-expect-error squeeze: cannot squeeze axis 0 of size 8 in [8, 1, 10]
+Tensor.squeeze(Tensor.zeros([8, 1, 10]), 0)
+// @ts-expect-error squeeze: axis 3 out of range for rank 3
+Tensor.squeeze(Tensor.zeros([8, 1, 10]), 3)
+shapeIs<readonly [28, 28, 1]>()(Tensor.expandDims(Tensor.zeros([28, 28]), -1))
+shapeIs<readonly [1, 28, 28]>()(pipe(Tensor.zeros([28, 28]), Tensor.expandDims(0)))
+shapeIs<readonly [number, 1, 784]>()(Tensor.expandDims(batch, 1))
+expectType<true>(
+  true as Types.Equal<DTypeOf<ReturnType<typeof Tensor.expandDims<readonly [2], "float64", 0>>>, "float64">
+)
+// @ts-expect-error expandDims: axis 3 out of range for rank 3
+Tensor.expandDims(Tensor.zeros([28, 28]), 3)
+shapeIs<readonly [2, 2, 3]>()(Tensor.stack([Tensor.zeros([2, 3]), Tensor.ones([2, 3])]))
+shapeIs<readonly [2, 3, 3]>()(
+  pipe([Tensor.zeros([2, 3]), Tensor.ones([2, 3]), Tensor.ones([2, 3])] as const, Tensor.stack(-1))
+)
+shapeIs<readonly [number, 2, 784]>()(Tensor.stack([batch, batch], 1))
+const stacked64 = Tensor.stack([Tensor.zeros([2], { dtype: "float64" }), Tensor.ones([2], { dtype: "float64" })])
+expectType<true>(true as Types.Equal<DTypeOf<typeof stacked64>, "float64">)
+// @ts-expect-error stack: shapes [2, 3] and [2, 4] differ at axis 1
+Tensor.stack([Tensor.zeros([2, 3]), Tensor.zeros([2, 4])])
+// @ts-expect-error stack: axis 3 out of range for rank 3
+Tensor.stack([Tensor.zeros([2, 3]), Tensor.zeros([2, 3])], 3)
+// @ts-expect-error stack: the tensors have different dtypes (float32 and float64)
+Tensor.stack([Tensor.zeros([2]), Tensor.zeros([2], { dtype: "float64" })])
 
 // Reshape, flatten, transpose, concat
 shapeIs<readonly [16384, 1024]>()(Tensor.reshape(Tensor.zeros([4096, 4096]), [16384, -1]))

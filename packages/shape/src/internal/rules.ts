@@ -417,3 +417,136 @@ export type Transpose<S extends Shape, P, Op extends string> = IsTuple<S> extend
       : ShapeError<`${Op}: ${Show<P>} is not a permutation of the axes of rank ${S["length"]}`>
     : ShapeError<`${Op}: permutation ${Show<P>} has length ${P["length"]}, expected rank ${S["length"]}`>
   : Widen<S>
+
+// ---------------------------------------------------------------------------------------------------------
+// Squeeze, expandDims, stack
+
+type InsertAt<S extends Shape, At extends number, V extends number, Idx extends unknown[], Out extends Shape> =
+  Idx["length"] extends At ? readonly [...Out, V, ...S]
+    : S extends readonly [infer H extends number, ...infer T extends Shape]
+      ? InsertAt<T, At, V, [...Idx, 0], readonly [...Out, H]>
+    : readonly [...Out, V]
+
+type RemoveAt<S extends Shape, At extends number, Idx extends unknown[], Out extends Shape> = S extends
+  readonly [infer H extends number, ...infer T extends Shape]
+  ? Idx["length"] extends At ? readonly [...Out, ...T] : RemoveAt<T, At, [...Idx, 0], readonly [...Out, H]>
+  : Out
+
+type SqueezeAll<S extends Shape, Out extends Shape> = S extends
+  readonly [infer H extends number, ...infer T extends Shape]
+  ? number extends H ? readonly number[] : H extends 1 ? SqueezeAll<T, Out> : SqueezeAll<T, readonly [...Out, H]>
+  : Out
+
+export type Squeeze<S extends Shape, A, Op extends string> = IsTuple<S> extends false ? readonly number[]
+  : [A] extends [undefined] ? SqueezeAll<S, readonly []>
+  : A extends number ? NormalizeAxis<S["length"], A, Op> extends infer N ? N extends ShapeError ? N
+      : number extends N ? readonly number[]
+      : S[N & number] extends infer D extends number ? number extends D ? RemoveAt<S, N & number, [], readonly []>
+        : D extends 1 ? RemoveAt<S, N & number, [], readonly []>
+        : ShapeError<`${Op}: cannot squeeze axis ${A} of size ${D} in ${Show<S>}`>
+      : never
+    : never
+  : readonly number[]
+
+export type ExpandDims<S extends Shape, A extends number, Op extends string> = IsTuple<S> extends false
+  ? readonly number[]
+  : NormalizeAxis<Add<S["length"], 1>, A, Op> extends infer N ? N extends ShapeError ? N
+    : number extends N ? readonly number[]
+    : InsertAt<S, N & number, 1, [], readonly []>
+  : never
+
+type StackLoop<First extends Shape, Rest extends readonly Shape[], Acc extends Shape, Op extends string> = Rest extends
+  readonly [infer S extends Shape, ...infer RT extends readonly Shape[]] ? IsTuple<S> extends false ? readonly number[]
+  : S["length"] extends First["length"]
+    ? ConcatMerge<Acc, S, -1, [], readonly []> extends infer M ? M extends Shape ? StackLoop<First, RT, M, Op>
+      : M extends number ? ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} differ at axis ${M}`>
+      : never
+    : never
+  : ShapeError<`${Op}: shapes ${Show<First>} and ${Show<S>} have different ranks`>
+  : Acc
+
+export type Stack<Ss extends readonly Shape[], Axis extends number, Op extends string> = IsTuple<Ss> extends false
+  ? readonly number[]
+  : Ss extends readonly [infer First extends Shape, ...infer Rest extends readonly Shape[]]
+    ? IsTuple<First> extends false ? readonly number[]
+    : NormalizeAxis<Add<First["length"], 1>, Axis, Op> extends infer A ? A extends ShapeError ? A
+      : number extends A ? readonly number[]
+      : StackLoop<First, Rest, Readonly<First>, Op> extends infer M ? M extends ShapeError ? M
+        : M extends Shape ? IsTuple<M> extends true ? InsertAt<M, A & number, Ss["length"], [], readonly []>
+          : readonly number[]
+        : never
+      : never
+    : never
+  : ShapeError<`${Op}: expected at least one shape`>
+
+// ---------------------------------------------------------------------------------------------------------
+// Slice
+
+// One axis of the result: `size`, or the rest of the axis from `begin` for -1 (negative when begin > dim,
+// as the runtime computes it, so that the message shows the same box).
+type SliceDim<D extends number, B extends number, Z extends number> = Z extends -1 ? number extends D | B ? number
+  : NatLit<B> extends true ? I.CmpS<`${B}`, `${D}`> extends "gt" ? I.ToNum<`-${I.SubS<`${B}`, `${D}`>}`> : Sub<D, B>
+  : `${B}` extends `-${infer M extends number}` ? NatLit<M> extends true ? Add<D, M> : number
+  : number
+  : Z
+
+type SliceLoop<S extends Shape, B extends Shape, Z extends Shape, Out extends Shape> = S extends
+  readonly [infer D extends number, ...infer ST extends Shape]
+  ? B extends readonly [infer b extends number, ...infer BT extends Shape]
+    ? Z extends readonly [infer z extends number, ...infer ZT extends Shape]
+      ? SliceLoop<ST, BT, ZT, readonly [...Out, SliceDim<D, b, z>]>
+    : Out
+  : Out
+  : Out
+
+type SliceFits<D extends number, B extends number, Z extends number> = number extends B | Z
+  ? NatLit<B> extends false ? number extends B ? true : false : true
+  : NatLit<B> extends true ?
+    NatLit<Z> extends true
+      ? number extends D ? true : I.CmpS<I.AddS<`${B}`, `${Z}`>, `${D}`> extends "gt" ? false : true
+    : false
+  : false
+
+// The first axis whose box does not fit, or `never`.
+type SliceFail<S extends Shape, B extends Shape, R extends Shape, Idx extends unknown[]> = S extends
+  readonly [infer D extends number, ...infer ST extends Shape]
+  ? B extends readonly [infer b extends number, ...infer BT extends Shape]
+    ? R extends readonly [infer r extends number, ...infer RT extends Shape]
+      ? SliceFits<D, b, r> extends true ? SliceFail<ST, BT, RT, [...Idx, 0]> : Idx["length"]
+    : never
+  : never
+  : never
+
+export type Slice<S extends Shape, B extends Shape, Z extends Shape, Op extends string> = IsTuple<S> extends false
+  ? readonly number[]
+  : IsTuple<B> extends false ? Widen<S>
+  : IsTuple<Z> extends false ? Widen<S>
+  : [B["length"], Z["length"]] extends [S["length"], S["length"]]
+    ? SliceLoop<S, B, Z, readonly []> extends infer R extends Shape ? [SliceFail<S, B, R, []>] extends [never] ? R
+      : ShapeError<
+        `${Op}: box ${Show<B>} + ${Show<R>} does not fit in shape ${Show<S>} at axis ${SliceFail<S, B, R, []>}`
+      >
+    : never
+  : ShapeError<`${Op}: begin ${Show<B>} and size ${Show<Z>} must have one entry per axis of ${Show<S>}`>
+
+// ---------------------------------------------------------------------------------------------------------
+// OneHot, gather
+
+export type OneHot<S extends Shape, N extends number, Op extends string> = number extends N
+  ? IsTuple<S> extends true ? readonly [...S, number] : readonly number[]
+  : PosLit<N> extends true ? IsTuple<S> extends true ? readonly [...S, N] : readonly number[]
+  : ShapeError<`${Op}: depth must be a positive integer, got ${N}`>
+
+type GatherLoop<X extends Shape, Ix extends Shape, At extends number, Idx extends unknown[], Out extends Shape> =
+  X extends readonly [infer H extends number, ...infer T extends Shape]
+    ? Idx["length"] extends At ? readonly [...Out, ...Ix, ...T]
+    : GatherLoop<T, Ix, At, [...Idx, 0], readonly [...Out, H]>
+    : Out
+
+export type Gather<X extends Shape, Ix extends Shape, A extends number, Op extends string> = IsTuple<X> extends false
+  ? readonly number[]
+  : NormalizeAxis<X["length"], A, Op> extends infer N ? N extends ShapeError ? N
+    : number extends N ? readonly number[]
+    : IsTuple<Ix> extends false ? readonly number[]
+    : GatherLoop<X, Ix, N & number, [], readonly []>
+  : never

@@ -418,3 +418,71 @@ export const conv2d = (x: Shape, w: Shape, options: Conv2dOpts = {}, op: string 
 
 export const pool2d = (x: Shape, options: Pool2dOpts, op: string = "maxPool2d"): Shape =>
   pool2dGeometry(x, options, op).outShape
+
+export const squeeze = (s: Shape, axis: number | undefined, op: string = "squeeze"): Shape => {
+  checkShape(s, op)
+  if (axis === undefined) return s.filter((d) => d !== 1)
+  const a = normalizeAxis(s.length, axis, op)
+  if (s[a] !== 1) return fail(op, `${op}: cannot squeeze axis ${axis} of size ${s[a]} in ${show(s)}`)
+  return s.filter((_, i) => i !== a)
+}
+
+export const expandDims = (s: Shape, axis: number, op: string = "expandDims"): Shape => {
+  checkShape(s, op)
+  const a = normalizeAxis(s.length + 1, axis, op)
+  return [...s.slice(0, a), 1, ...s.slice(a)]
+}
+
+export const stack = (shapes: ReadonlyArray<Shape>, axis: number, op: string = "stack"): Shape => {
+  if (shapes.length === 0) return fail(op, `${op}: expected at least one shape`)
+  shapes.forEach((s) => checkShape(s, op))
+  const first = shapes[0]!
+  const a = normalizeAxis(first.length + 1, axis, op)
+  for (const s of shapes.slice(1)) {
+    if (s.length !== first.length) {
+      return fail(op, `${op}: shapes ${show(first)} and ${show(s)} have different ranks`)
+    }
+    for (let i = 0; i < s.length; i++) {
+      if (s[i] !== first[i]) {
+        return fail(
+          op,
+          `${op}: shapes ${show(first)} and ${show(s)} differ at axis ${i}`,
+          "; stacked tensors must have equal shapes"
+        )
+      }
+    }
+  }
+  return [...first.slice(0, a), shapes.length, ...first.slice(a)]
+}
+
+export const slice = (s: Shape, begin: Shape, extent: Shape, op: string = "slice"): Shape => {
+  checkShape(s, op)
+  if (begin.length !== s.length || extent.length !== s.length) {
+    return fail(
+      op,
+      `${op}: begin ${showValue(begin)} and size ${showValue(extent)} must have one entry per axis of ${show(s)}`
+    )
+  }
+  const out = extent.map((z, i) => (z === -1 ? s[i]! - begin[i]! : z))
+  for (let i = 0; i < s.length; i++) {
+    const b = begin[i]!
+    const z = out[i]!
+    if (!Number.isInteger(b) || !Number.isInteger(z) || b < 0 || z < 0 || b + z > s[i]!) {
+      return fail(op, `${op}: box ${showValue(begin)} + ${show(out)} does not fit in shape ${show(s)} at axis ${i}`)
+    }
+  }
+  return out
+}
+
+export const oneHot = (s: Shape, depth: number, op: string = "oneHot"): Shape => {
+  checkShape(s, op)
+  if (!Number.isInteger(depth) || depth <= 0) return fail(op, `${op}: depth must be a positive integer, got ${depth}`)
+  return [...s, depth]
+}
+
+export const gather = (x: Shape, indices: Shape, axis: number, op: string = "gather"): Shape => {
+  checkShape(x, op)
+  checkShape(indices, op)
+  const a = normalizeAxis(x.length, axis, op)
+  return [...x.slice(0, a), ...indices, ...x.slice(a + 1)]
+}

@@ -7,10 +7,29 @@
  */
 import { Shape as Rules } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { alloc, bind, type Data, make, type Primitive, sizeOf, type TensorImpl } from "../internal/core.ts"
-import { binaryBroadcast, unaryKernel } from "../internal/elementwise.ts"
+import {
+  alloc,
+  bind,
+  type Data,
+  isTensor as isTensorImpl,
+  make,
+  type Primitive,
+  sizeOf,
+  type TensorImpl
+} from "../internal/core.ts"
+import { binaryBroadcast, broadcastStrides, unaryKernel } from "../internal/elementwise.ts"
 import { reluBackward } from "../internal/kernels/js/fused.ts"
-import { type AnyT, apply, definePrimitive, fromImpl, noGradient, type Res, sameDType, toImpl } from "../internal/op.ts"
+import {
+  type AnyT,
+  apply,
+  definePrimitive,
+  fromImpl,
+  isTensorFirst,
+  noGradient,
+  type Res,
+  sameDType,
+  toImpl
+} from "../internal/op.ts"
 import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
 
 const binaryImpl = (name: string, expr: string) => ([a, b]: ReadonlyArray<TensorImpl>): TensorImpl => {
@@ -250,6 +269,42 @@ export const equalPrimitive: Primitive<null> = definePrimitive(
  */
 export const equal: BinaryOp<"equal"> = binary(equalPrimitive)
 
+/** `less`: forward expression and VJP rule. */
+export const lessPrimitive: Primitive<null> = definePrimitive(
+  "less",
+  binaryImpl("less", "a < b ? 1 : 0"),
+  noGradient
+)
+
+/**
+ * Elementwise `self < that` as 1 or 0 (a mask of the operands' dtype), with broadcasting; no gradient.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.less(x, 0) // a mask of the negative entries
+ * ```
+ */
+export const less: BinaryOp<"less"> = binary(lessPrimitive)
+
+/** `lessEqual`: forward expression and VJP rule. */
+export const lessEqualPrimitive: Primitive<null> = definePrimitive(
+  "lessEqual",
+  binaryImpl("lessEqual", "a <= b ? 1 : 0"),
+  noGradient
+)
+
+/**
+ * Elementwise `self <= that` as 1 or 0 (a mask of the operands' dtype), with broadcasting; no gradient.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * pipe(x, Tensor.lessEqual(1))
+ * ```
+ */
+export const lessEqual: BinaryOp<"lessEqual"> = binary(lessEqualPrimitive)
+
 /** `neg`: forward expression and VJP rule. */
 export const negPrimitive: Primitive<null> = definePrimitive("neg", unaryImpl("neg", "-a"), (ct) => [neg(ct)])
 
@@ -427,6 +482,198 @@ export const squarePrimitive: Primitive<null> = definePrimitive(
  * ```
  */
 export const square = unary(squarePrimitive)
+
+/** `sin`: forward expression and VJP rule. */
+export const sinPrimitive: Primitive<null> = definePrimitive(
+  "sin",
+  unaryImpl("sin", "Math.sin(a)"),
+  (ct, [a]) => [mul(ct, cos(a!))]
+)
+
+/**
+ * Elementwise sine.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.sin(x)
+ * ```
+ */
+export const sin = unary(sinPrimitive)
+
+/** `cos`: forward expression and VJP rule. */
+export const cosPrimitive: Primitive<null> = definePrimitive(
+  "cos",
+  unaryImpl("cos", "Math.cos(a)"),
+  (ct, [a]) => [neg(mul(ct, sin(a!)))]
+)
+
+/**
+ * Elementwise cosine.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * x.pipe(Tensor.cos)
+ * ```
+ */
+export const cos = unary(cosPrimitive)
+
+/** `log1p`: forward expression and VJP rule. */
+export const log1pPrimitive: Primitive<null> = definePrimitive(
+  "log1p",
+  unaryImpl("log1p", "Math.log1p(a)"),
+  (ct, [a]) => [div(ct, add(a!, 1))]
+)
+
+/**
+ * Elementwise `ln(1 + x)`, exact near 0.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.log1p(x)
+ * ```
+ */
+export const log1p = unary(log1pPrimitive)
+
+/** `expm1`: forward expression and VJP rule. */
+export const expm1Primitive: Primitive<null> = definePrimitive(
+  "expm1",
+  unaryImpl("expm1", "Math.expm1(a)"),
+  (ct, _, out) => [mul(ct, add(out, 1))]
+)
+
+/**
+ * Elementwise `e^x - 1`, exact near 0.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.expm1(x)
+ * ```
+ */
+export const expm1 = unary(expm1Primitive)
+
+/**
+ * `clip`'s type: data-first `clip(x, min, max)` (as `jnp.clip` and `tf.clip_by_value`) and data-last
+ * `pipe(x, Tensor.clip(min, max))`.
+ *
+ * @example
+ * ```ts
+ * const relu6: Tensor.ClipOp = Tensor.clip
+ * ```
+ */
+export interface ClipOp {
+  (min: number, max: number): <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D>
+  <S extends Shape, D extends DType>(self: Tensor<S, D>, min: number, max: number): Tensor<S, D>
+}
+
+/**
+ * Elementwise `min(max(x, min), max)`. The gradient is 1 where `min <= x <= max` (bounds included, as
+ * PyTorch's `clamp`) and 0 outside. `min > max` is an error.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.clip(x, -1, 1)
+ * pipe(x, Tensor.clip(0, 6)) // relu6
+ * ```
+ */
+export const clip: ClipOp = dual(isTensorFirst, (self: AnyTensor, lo: number, hi: number): AnyTensor => {
+  if (!(lo <= hi)) throw new RangeError(`clip: min ${lo} must not exceed max ${hi}`)
+  // minimum/maximum pass the gradient to `x` on ties, so the bounds are included.
+  return minimum(maximum(self, lo), hi) as AnyTensor
+})
+
+/** `where`: the selection, with broadcasting of its three operands; no gradient to the condition. */
+export const wherePrimitive: Primitive<null> = definePrimitive("where", ([c, a, b]) => {
+  const dtype = sameDType("where", a!, b!)
+  const shape = Rules.broadcast(Rules.broadcast(c!.shape, a!.shape, "where"), b!.shape, "where")
+  const n = sizeOf(shape)
+  const out = alloc(dtype, n)
+  const rank = shape.length
+  const sc = broadcastStrides(c!.shape, shape)
+  const sa = broadcastStrides(a!.shape, shape)
+  const sb = broadcastStrides(b!.shape, shape)
+  const idx = new Array<number>(rank).fill(0)
+  const cd = c!.data
+  const ad = a!.data
+  const bd = b!.data
+  let ic = 0
+  let ia = 0
+  let ib = 0
+  for (let k = 0; k < n; k++) {
+    out[k] = cd[ic] !== 0 ? ad[ia]! : bd[ib]!
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      idx[ax]!++
+      ic += sc[ax]!
+      ia += sa[ax]!
+      ib += sb[ax]!
+      if (idx[ax]! < shape[ax]!) break
+      ic -= sc[ax]! * shape[ax]!
+      ia -= sa[ax]! * shape[ax]!
+      ib -= sb[ax]! * shape[ax]!
+      idx[ax] = 0
+    }
+  }
+  return make(shape, dtype, out)
+}, (ct, [c], _, __, needs) => {
+  const zero = fromImpl<readonly [], DType>(make([], ct.dtype, alloc(ct.dtype, 1)))
+  return [
+    undefined,
+    needs[1] ? where(c!, ct, zero) : undefined,
+    needs[2] ? where(c!, zero, ct) : undefined
+  ]
+})
+
+type WhereShape<C extends Shape, A extends Shape, B extends Shape> = Rules.Broadcast<
+  Res<Rules.Broadcast<C, A, "where">>,
+  B,
+  "where"
+>
+
+/**
+ * `where`'s type: data-first `where(cond, a, b)` and data-last `pipe(cond, Tensor.where(a, b))`. The
+ * three shapes broadcast together; a mismatch is a compile error on the operand that does not fit.
+ *
+ * @example
+ * ```ts
+ * const select: Tensor.WhereOp = Tensor.where
+ * ```
+ */
+export interface WhereOp {
+  <A extends Shape, B extends Shape, D extends DType>(
+    a: Tensor<A, D>,
+    b: Tensor<B, NoInfer<D>>
+  ): <C extends Shape>(
+    cond: Tensor<C, DType> & Rules.Check<Rules.Broadcast<C, A, "where">> & Rules.Check<WhereShape<C, A, B>>
+  ) => Tensor<Res<WhereShape<C, A, B>>, D>
+  <C extends Shape, A extends Shape, B extends Shape, D extends DType>(
+    cond: Tensor<C, DType>,
+    a: Tensor<A, D> & Rules.Check<Rules.Broadcast<C, A, "where">>,
+    b: Tensor<B, NoInfer<D>> & Rules.Check<WhereShape<C, A, B>>
+  ): Tensor<Res<WhereShape<C, A, B>>, D>
+}
+
+/**
+ * Elementwise selection: `a` where `cond` is non-zero, `b` elsewhere, with NumPy broadcasting of all
+ * three. `cond` is a 1/0 mask (as `less`/`greater`/`equal` give) of either dtype; `a` and `b` share a dtype.
+ * The gradient goes to `a` where `cond` holds and to `b` elsewhere (none to `cond`), so a non-finite value
+ * in the branch not taken does not reach the gradient. Data-first when given three tensors.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.where(Tensor.greater(x, 0), x, Tensor.mul(x, 0.1)) // leaky relu
+ * pipe(Tensor.less(x, 0), Tensor.where(Tensor.zeros([3]), x))
+ * ```
+ */
+export const where: WhereOp = dual(
+  (args: IArguments) => isTensorImpl(args[2]),
+  (cond: AnyTensor, a: AnyTensor, b: AnyTensor): AnyTensor =>
+    fromImpl(bind(wherePrimitive, [toImpl(cond), toImpl(a), toImpl(b)], null))
+)
 
 /**
  * `reluGrad(ct, y)`: `ct` where the relu output `y` is positive, else 0 (relu's backward pass). It is

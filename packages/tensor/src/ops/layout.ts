@@ -1,5 +1,6 @@
 /**
- * Layout: `reshape`, `flatten`, `transpose`, `concat`, `slice`, `pad`, `broadcastTo`. Each primitive is
+ * Layout: `reshape`, `flatten`, `squeeze`, `expandDims`, `transpose`, `concat`, `stack`, `slice`, `pad`,
+ * `broadcastTo`. Each primitive is
  * defined with its VJP rule (reshape and transpose undo themselves; slice and pad are each other's
  * transposes; concat slices its cotangent).
  *
@@ -7,12 +8,14 @@
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { bind, make, type Primitive } from "../internal/core.ts"
+import { alloc, bind, isTensor as isTensorImpl, make, type Primitive, type TensorImpl } from "../internal/core.ts"
 import { concat as concatKernel, transpose as transposeKernel, window } from "../internal/layout.ts"
 import {
+  apply,
   definePrimitive,
   fromImpl,
   isTensorFirst,
+  noGradient,
   type Res,
   sameDType,
   type ShapeOfTensor,
@@ -31,10 +34,10 @@ type ExactDTypes<Ts extends ReadonlyArray<object>> = {
 // (A union check, not `[U] extends ["float32"] | ["float64"]`: TypeScript would accept a one-element tuple of
 // a union against a union of tuples.)
 type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
-type SameDTypes<Ts extends ReadonlyArray<object>> = true extends IsUnion<ExactDTypes<Ts>>
-  ? ShapeError<"concat: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast">
+type SameDTypes<Ts extends ReadonlyArray<object>, Op extends string = "concat"> = true extends IsUnion<ExactDTypes<Ts>>
+  ? ShapeError<`${Op}: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast`>
   : Ts[number] extends AnyTensor ? unknown
-  : ShapeError<"concat: every element must be a tensor">
+  : ShapeError<`${Op}: every element must be a tensor`>
 
 /** `reshape` and its VJP rule. */
 export const reshapePrimitive: Primitive<{ readonly shape: ReadonlyArray<number> }> = definePrimitive(
@@ -81,6 +84,70 @@ export const flatten = <S extends Shape, D extends DType>(
   const t = toImpl(self)
   return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.flatten(t.shape) }))
 }
+
+/**
+ * `squeeze`'s type: one generic signature, so data-first (`Tensor.squeeze(x, 1)`), data-last
+ * (`pipe(x, Tensor.squeeze(1))`) and bare in a pipe (`x.pipe(Tensor.squeeze)`) keep the static shape; an
+ * axis that is out of range or not of size 1 is a compile error.
+ *
+ * @example
+ * ```ts
+ * const squeezeAll: Tensor.SqueezeOp = Tensor.squeeze
+ * ```
+ */
+export type SqueezeOp = <
+  const A extends AnyTensor | number | undefined = undefined,
+  const X extends number | undefined = undefined
+>(
+  selfOrAxis?: A,
+  axis?: X & Rules.Check<Rules.Squeeze<ShapeOfTensor<A>, X>>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Squeeze<S, X>>, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Squeeze<S, A extends number ? A : undefined>>
+  ) => Tensor<Res<Rules.Squeeze<S, A extends number ? A : undefined>>, D>
+
+/**
+ * Removes the size-1 axis `axis` (every size-1 axis when omitted). A reshape: the gradient reshapes back.
+ * With `number` dims and no axis, the static result is `readonly number[]`.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [8, 1, 10]>
+ * Tensor.squeeze(x, 1)        // Tensor<readonly [8, 10]>
+ * x.pipe(Tensor.squeeze)      // Tensor<readonly [8, 10]>
+ * pipe(x, Tensor.squeeze(-2)) // Tensor<readonly [8, 10]>
+ * ```
+ */
+export const squeeze: SqueezeOp = dual(isTensorFirst, (self: AnyTensor, axis?: number): AnyTensor => {
+  const t = toImpl(self)
+  return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.squeeze(t.shape, axis) }))
+})
+
+/**
+ * Inserts a size-1 axis at `axis`, counted in the result's rank (`-1` appends). A reshape: the gradient
+ * reshapes back.
+ *
+ * @example
+ * ```ts
+ * declare const x: Tensor.Tensor<readonly [28, 28]>
+ * Tensor.expandDims(x, -1)      // Tensor<readonly [28, 28, 1]>
+ * pipe(x, Tensor.expandDims(0)) // Tensor<readonly [1, 28, 28]>
+ * ```
+ */
+export const expandDims: {
+  <const A extends number>(
+    axis: A
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.ExpandDims<S, A>>
+  ) => Tensor<Res<Rules.ExpandDims<S, A>>, D>
+  <S extends Shape, D extends DType, const A extends number>(
+    self: Tensor<S, D>,
+    axis: A & Rules.Check<Rules.ExpandDims<S, A>>
+  ): Tensor<Res<Rules.ExpandDims<S, A>>, D>
+} = dual(isTensorFirst, (self: AnyTensor, axis: number): AnyTensor => {
+  const t = toImpl(self)
+  return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.expandDims(t.shape, axis) }))
+})
 
 /**
  * `transpose`'s type: one generic signature, so `x.pipe(Tensor.transpose)` keeps the static shape too; a
@@ -177,6 +244,40 @@ export const concat: {
   }
 )
 
+/**
+ * Stacks tensors of equal shapes along a new axis (0 by default, counted in the result's rank). A concat of
+ * `expandDims`: the gradient slices back.
+ *
+ * @example
+ * ```ts
+ * declare const a: Tensor.Tensor<readonly [2, 3]>
+ * declare const b: Tensor.Tensor<readonly [2, 3]>
+ * Tensor.stack([a, b])         // Tensor<readonly [2, 2, 3]>
+ * pipe([a, b] as const, Tensor.stack(-1)) // Tensor<readonly [2, 3, 2]> (a tuple: `as const` in a pipe)
+ * ```
+ */
+export const stack: {
+  <const A extends number>(
+    axis: A
+  ): <const Ts extends ReadonlyArray<object>>(
+    tensors: Ts & Rules.Check<Rules.Stack<ShapesOf<Ts>, A>> & SameDTypes<Ts, "stack">
+  ) => Tensor<Res<Rules.Stack<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+  <const Ts extends ReadonlyArray<object>, const A extends number = 0>(
+    tensors: Ts & Rules.Check<Rules.Stack<ShapesOf<Ts>, A>> & SameDTypes<Ts, "stack">,
+    axis?: A
+  ): Tensor<Res<Rules.Stack<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
+} = dual(
+  (args: IArguments) => Array.isArray(args[0]),
+  (tensors: ReadonlyArray<AnyTensor>, axis: number = 0): AnyTensor => {
+    const ts = tensors.map(toImpl)
+    for (const t of ts) sameDType("stack", ts[0]!, t)
+    const shape = Rules.stack(ts.map((t) => t.shape), axis)
+    const a = Rules.normalizeAxis(shape.length, axis, "stack")
+    const parts = ts.map((t) => bind(reshapePrimitive, [t], { shape: Rules.expandDims(t.shape, a) }))
+    return fromImpl(bind(concatPrimitive, parts, { axis: a, shape }))
+  }
+)
+
 /** `slice` and its VJP rule. */
 export const slicePrimitive = definePrimitive<
   { readonly begin: ReadonlyArray<number>; readonly shape: ReadonlyArray<number> }
@@ -188,43 +289,36 @@ export const slicePrimitive = definePrimitive<
 
 /**
  * The box of `size` elements starting at `begin` (one entry per axis; `-1` in `size` takes the rest).
- * The result's shape is known at run time only.
+ * With literal `begin` and `size` the result shape is known at compile time and a box that does not fit is
+ * a compile error on `size`; otherwise (or for `number` dims) it is checked at run time.
  *
  * @example
  * ```ts
  * declare const x: Tensor.Tensor<readonly [2, 3]>
- * Tensor.slice(x, [0, 1], [2, 2])
+ * Tensor.slice(x, [0, 1], [2, 2])     // Tensor<readonly [2, 2]>
+ * pipe(x, Tensor.slice([1, 0], [1, -1])) // Tensor<readonly [1, 3]>
  * ```
  */
-export const slice = <S extends Shape, D extends DType>(
-  self: Tensor<S, D>,
-  begin: ReadonlyArray<number>,
-  size: ReadonlyArray<number>
-): Tensor<ReadonlyArray<number>, D> => {
-  const t = toImpl(self)
-  if (begin.length !== t.rank || size.length !== t.rank) {
-    throw new ShapeError(
-      "slice",
-      `slice: begin [${begin.join(", ")}] and size [${size.join(", ")}] must have one entry per axis of [${
-        t.shape.join(", ")
-      }]`
-    )
+export const slice: {
+  <const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
+    begin: B,
+    size: Z
+  ): <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Slice<S, B, Z>>
+  ) => Tensor<Res<Rules.Slice<S, B, Z>>, D>
+  <S extends Shape, D extends DType, const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
+    self: Tensor<S, D>,
+    begin: B,
+    size: Z & Rules.Check<Rules.Slice<S, B, Z>>
+  ): Tensor<Res<Rules.Slice<S, B, Z>>, D>
+} = dual(
+  isTensorFirst,
+  (self: AnyTensor, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): AnyTensor => {
+    const t = toImpl(self)
+    const shape = Rules.slice(t.shape, begin, size)
+    return fromImpl(bind(slicePrimitive, [t], { begin, shape }))
   }
-  const shape = size.map((s, i) => (s === -1 ? t.shape[i]! - begin[i]! : s))
-  for (let i = 0; i < t.rank; i++) {
-    const b = begin[i]!
-    const s = shape[i]!
-    if (!Number.isInteger(b) || !Number.isInteger(s) || b < 0 || s < 0 || b + s > t.shape[i]!) {
-      throw new ShapeError(
-        "slice",
-        `slice: box [${begin.join(", ")}] + [${shape.join(", ")}] does not fit in shape [${
-          t.shape.join(", ")
-        }] at axis ${i}`
-      )
-    }
-  }
-  return fromImpl(bind(slicePrimitive, [t], { begin, shape }))
-}
+)
 
 /** `pad` and its VJP rule. */
 export const padPrimitive = definePrimitive<
@@ -288,3 +382,173 @@ export const broadcastTo: {
   }
   return add(zeros(shape, { dtype: t.dtype }) as AnyTensor, self) as AnyTensor
 })
+
+// The indices of `gather` and `oneHot`, checked: integers in [0, n).
+const checkIndices = (op: string, indices: TensorImpl, n: number, what: string): void => {
+  const d = indices.data
+  for (let j = 0; j < d.length; j++) {
+    const v = d[j]!
+    if (!Number.isInteger(v) || v < 0 || v >= n) {
+      throw new RangeError(`${op}: index ${v} at position ${j} is not an integer in [0, ${n}) (${what})`)
+    }
+  }
+}
+
+/** `oneHot`: 1 at each index along a new last axis; piecewise constant, so no gradient. */
+export const oneHotPrimitive: Primitive<{ readonly depth: number; readonly shape: ReadonlyArray<number> }> =
+  definePrimitive<{ readonly depth: number; readonly shape: ReadonlyArray<number> }>(
+    "oneHot",
+    ([ix], { depth, shape }) => {
+      const out = alloc(ix!.dtype, ix!.size * depth)
+      const d = ix!.data
+      for (let j = 0; j < d.length; j++) out[j * depth + d[j]!] = 1
+      return make(shape, ix!.dtype, out)
+    },
+    noGradient
+  )
+
+/**
+ * One-hot encoding of a float tensor of class indices (integers in `[0, depth)`; anything else is a
+ * `RangeError`): a new last axis of size `depth`, in the indices' dtype. Not differentiable.
+ *
+ * @example
+ * ```ts
+ * declare const labels: Tensor.Tensor<readonly [8]>
+ * Tensor.oneHot(labels, 10)       // Tensor<readonly [8, 10]>
+ * pipe(labels, Tensor.oneHot(10)) // Tensor<readonly [8, 10]>
+ * ```
+ */
+export const oneHot: {
+  <const N extends number>(
+    depth: N
+  ): <S extends Shape, D extends DType>(
+    indices: Tensor<S, D> & Rules.Check<Rules.OneHot<S, N>>
+  ) => Tensor<Res<Rules.OneHot<S, N>>, D>
+  <S extends Shape, D extends DType, const N extends number>(
+    indices: Tensor<S, D>,
+    depth: N & Rules.Check<Rules.OneHot<S, N>>
+  ): Tensor<Res<Rules.OneHot<S, N>>, D>
+} = dual(isTensorFirst, (indices: AnyTensor, depth: number): AnyTensor => {
+  const t = toImpl(indices)
+  const shape = Rules.oneHot(t.shape, depth)
+  checkIndices("oneHot", t, depth, `depth ${depth}`)
+  return fromImpl(bind(oneHotPrimitive, [t], { depth, shape }))
+})
+
+interface GatherParams {
+  readonly axis: number
+  readonly shape: ReadonlyArray<number>
+}
+
+// outer x n x inner, with n the size of the gathered axis of `full` (the input of gather, the output of scatterAdd).
+const gatherGeometry = (full: ReadonlyArray<number>, axis: number) => ({
+  outer: full.slice(0, axis).reduce((p, d) => p * d, 1),
+  n: full[axis]!,
+  inner: full.slice(axis + 1).reduce((p, d) => p * d, 1)
+})
+
+/** `gather` along one axis; its rule scatters the cotangent back with `scatterAdd`. */
+export const gatherPrimitive: Primitive<GatherParams> = definePrimitive<GatherParams>(
+  "gather",
+  ([x, ix], { axis, shape }) => {
+    const { outer, n, inner } = gatherGeometry(x!.shape, axis)
+    const m = ix!.size
+    const out = alloc(x!.dtype, outer * m * inner)
+    const xd = x!.data
+    const id = ix!.data
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < m; j++) {
+        const src = (o * n + id[j]!) * inner
+        const dst = (o * m + j) * inner
+        for (let i = 0; i < inner; i++) out[dst + i] = xd[src + i]!
+      }
+    }
+    return make(shape, x!.dtype, out)
+  },
+  (ct, [x, ix], _, { axis }, needs) => [
+    needs[0] ? apply(scatterAddPrimitive, [ct, ix!], { axis, shape: x!.shape }) : undefined,
+    undefined
+  ]
+)
+
+/**
+ * `scatterAdd(ct, indices)`: zeros of `shape` with the slices of `ct` added at `indices` along `axis`
+ * (gather's transpose). Linear in `ct`, so its rule is a gather.
+ */
+export const scatterAddPrimitive: Primitive<GatherParams> = definePrimitive<GatherParams>(
+  "scatterAdd",
+  ([ct, ix], { axis, shape }) => {
+    const { outer, n, inner } = gatherGeometry(shape, axis)
+    const m = ix!.size
+    const out = alloc(ct!.dtype, outer * n * inner)
+    const cd = ct!.data
+    const id = ix!.data
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < m; j++) {
+        const dst = (o * n + id[j]!) * inner
+        const src = (o * m + j) * inner
+        for (let i = 0; i < inner; i++) out[dst + i]! += cd[src + i]!
+      }
+    }
+    return make(shape, ct!.dtype, out)
+  },
+  (ct, [, ix], __, { axis }, needs) => [
+    needs[0]
+      ? apply(gatherPrimitive, [ct, ix!], { axis, shape: Rules.gather(ct.shape, ix!.shape, axis) })
+      : undefined,
+    undefined
+  ]
+)
+
+type GatherAxis<O> = O extends { readonly axis: infer A extends number } ? A : 0
+
+/**
+ * Options of `gather`: the axis to gather along (0 by default).
+ *
+ * @example
+ * ```ts
+ * const alongColumns: Tensor.GatherOptions = { axis: 1 }
+ * ```
+ */
+export interface GatherOptions {
+  readonly axis?: number
+}
+
+/**
+ * Takes the slices of `self` at `indices` along `axis` (0 by default), as NumPy's `take` and JAX's
+ * `jnp.take`: the axis is replaced by the indices' shape. The indices are a float tensor (any dtype) of
+ * integers in `[0, size of the axis)`; anything else is a `RangeError`. The gradient scatters back (adding
+ * where an index repeats); none goes to the indices. Data-first when the second argument is a tensor.
+ *
+ * @example
+ * ```ts
+ * declare const table: Tensor.Tensor<readonly [1000, 64]>
+ * declare const ids: Tensor.Tensor<readonly [8, 16]>
+ * Tensor.gather(table, ids)                  // Tensor<readonly [8, 16, 64]>: an embedding lookup
+ * pipe(table, Tensor.gather(ids, { axis: 0 })) // the same, data-last
+ * ```
+ */
+export const gather: {
+  <I extends Shape, const O extends GatherOptions = {}>(
+    indices: Tensor<I, DType>,
+    options?: O
+  ): <X extends Shape, D extends DType>(
+    self: Tensor<X, D> & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
+  ) => Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
+  <X extends Shape, D extends DType, I extends Shape, const O extends GatherOptions = {}>(
+    self: Tensor<X, D>,
+    indices: Tensor<I, DType>,
+    options?: O & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
+  ): Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
+} = dual(
+  (args: IArguments) => isTensorImpl(args[1]),
+  (self: AnyTensor, indices: AnyTensor, options?: GatherOptions): AnyTensor => {
+    const x = toImpl(self)
+    const ix = toImpl(indices)
+    const axis = options?.axis ?? 0
+    const shape = Rules.gather(x.shape, ix.shape, axis)
+    const a = Rules.normalizeAxis(x.rank, axis, "gather")
+    checkIndices("gather", ix, x.shape[a]!, `axis ${axis} of shape [${x.shape.join(", ")}]`)
+    return fromImpl(bind(gatherPrimitive, [x, ix], { axis: a, shape }))
+  }
+)

@@ -1,12 +1,13 @@
 /**
- * Reductions: `sum`, `mean`, `max` along any set of axes, and `sumTo` (the engine's sum back to a
+ * Reductions: `sum`, `mean`, `max`, `min`, `logsumexp` along any set of axes, `argmax`/`argmin` along one
+ * axis, and `sumTo` (the engine's sum back to a
  * broadcast input's shape). Each primitive is defined with its VJP rule.
  *
  * @internal the public names are re-exported by `Tensor.ts`
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { bind, make, type Primitive, type TensorImpl } from "../internal/core.ts"
+import { alloc, bind, make, type Primitive, type TensorImpl } from "../internal/core.ts"
 import {
   type AnyT,
   apply,
@@ -19,8 +20,8 @@ import {
   toImpl
 } from "../internal/op.ts"
 import { firstMaxMask, reduce as reduceKernel } from "../internal/reduce.ts"
-import type { AnyTensor, DType, ReduceOptions, Shape, Tensor } from "../Tensor.ts"
-import { div, mul } from "./elementwise.ts"
+import type { AnyTensor, ArgReduceOptions, DType, ReduceOptions, Shape, Tensor } from "../Tensor.ts"
+import { abs, add, div, exp, less, log, mul, neg, sub, where } from "./elementwise.ts"
 import { broadcastTo, reshape } from "./layout.ts"
 
 /** Which axes a reduction removes, and the shape of its result. */
@@ -147,6 +148,172 @@ export const max: ReduceOp<"max"> = dual(
     return fromImpl(bind(maxPrimitive, [t], reduceParams("max", t, options)))
   }
 )
+
+/**
+ * Minimum along `axis` (all axes by default). NaN propagates. The gradient goes to the first minimum of
+ * each reduced group (as `max`'s to the first maximum).
+ *
+ * @example
+ * ```ts
+ * declare const distances: Tensor.Tensor<readonly [8, 10]>
+ * Tensor.min(distances, { axis: 1 }) // Tensor<readonly [8]>
+ * ```
+ */
+export const min: ReduceOp<"min"> = dual(
+  isTensorFirst,
+  (self: AnyTensor, options?: ReduceOptions): AnyTensor => {
+    const t = toImpl(self)
+    if (t.size === 0) {
+      throw new ShapeError("min", `min: cannot take the minimum of an empty tensor of shape [${t.shape.join(", ")}]`)
+    }
+    reduceParams("min", t, options)
+    // -max(-x): the first maximum of -x is the first minimum of x, so the gradient needs no rule of its own.
+    return neg(max(neg(self as AnyT), options) as AnyT)
+  }
+)
+
+/**
+ * `log(sum(exp(x)))` along `axis` (all axes by default), computed stably: the maximum of each group is
+ * taken out before `exp`, so large inputs do not overflow; a group of `-Infinity` gives `-Infinity`. A
+ * composite of `max`, `exp`, `sum` and `log`: its gradient is `softmax(x)` along the axis.
+ *
+ * @example
+ * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
+ * Tensor.logsumexp(logits, { axis: -1 })                 // Tensor<readonly [8]>
+ * Tensor.logsumexp(logits, { axis: -1, keepDims: true }) // Tensor<readonly [8, 1]>
+ * ```
+ */
+export const logsumexp: ReduceOp<"logsumexp"> = dual(
+  isTensorFirst,
+  (self: AnyTensor, options?: ReduceOptions): AnyTensor => {
+    const t = toImpl(self)
+    if (t.size === 0) {
+      throw new ShapeError(
+        "logsumexp",
+        `logsumexp: cannot reduce an empty tensor of shape [${t.shape.join(", ")}]`
+      )
+    }
+    const { shape } = reduceParams("logsumexp", t, options)
+    const x = self as AnyT
+    const m = max(x, { ...options, keepDims: true }) as AnyT
+    // An infinite maximum (a group of -Infinity, or +Infinity) is replaced by 0 so that `x - m` is not NaN.
+    const zero = fromImpl<readonly [], DType>(make([], t.dtype, alloc(t.dtype, 1)))
+    const shift = where(less(abs(m), Infinity), m, zero) as AnyT
+    const lse = add(log(sum(exp(sub(x, shift)), { ...options, keepDims: true }) as AnyT), shift) as AnyT
+    return reshape(lse, shape) as AnyTensor
+  }
+)
+
+/** Which axis an arg-reduction runs along (`undefined`: the flattened tensor), and its result shape. */
+export interface ArgReduceParams {
+  readonly axis: number | undefined
+  readonly shape: ReadonlyArray<number>
+}
+
+const argReduceImpl =
+  (kind: "argmax" | "argmin") => ([a]: ReadonlyArray<TensorImpl>, { axis, shape }: ArgReduceParams) => {
+    const dims = a!.shape
+    const ax = axis ?? 0
+    const outer = axis === undefined ? 1 : dims.slice(0, ax).reduce((p, d) => p * d, 1)
+    const n = axis === undefined ? a!.size : dims[ax]!
+    const inner = axis === undefined ? 1 : dims.slice(ax + 1).reduce((p, d) => p * d, 1)
+    const data = a!.data
+    const out = alloc(a!.dtype, outer * inner)
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i
+        let best = data[base]!
+        let at = 0
+        // The first extreme wins; a NaN counts as the extreme (the first NaN), as in NumPy.
+        for (let k = 1; k < n && best === best; k++) {
+          const v = data[base + k * inner]!
+          if (v !== v || (kind === "argmax" ? v > best : v < best)) {
+            best = v
+            at = k
+          }
+        }
+        out[o * inner + i] = at
+      }
+    }
+    return make(shape, a!.dtype, out)
+  }
+
+/** `argmax`: the index of the first maximum; piecewise constant, so no gradient. */
+export const argmaxPrimitive: Primitive<ArgReduceParams> = definePrimitive<ArgReduceParams>(
+  "argmax",
+  argReduceImpl("argmax"),
+  noGradient
+)
+
+/** `argmin`: the index of the first minimum; piecewise constant, so no gradient. */
+export const argminPrimitive: Primitive<ArgReduceParams> = definePrimitive<ArgReduceParams>(
+  "argmin",
+  argReduceImpl("argmin"),
+  noGradient
+)
+
+/**
+ * An arg-reduction along one axis (the flattened tensor by default), keeping it as a size-1 axis on
+ * request; data-first, data-last and bare in a pipe, like `ReduceOp`. The indices come back as a float tensor
+ * of the input's dtype (exact up to 2^24 in float32) until integer dtypes exist.
+ *
+ * @example
+ * ```ts
+ * const argmaxLast: Tensor.ArgReduceOp<"argmax"> = Tensor.argmax
+ * ```
+ */
+export type ArgReduceOp<Op extends string> = <
+  const A extends AnyTensor | ArgReduceOptions | undefined = undefined,
+  const O extends ArgReduceOptions = {}
+>(
+  selfOrOptions?: A,
+  options?: O & Rules.Check<Rules.Reduce<ShapeOfTensor<A>, AxisOf<O>, KeepOf<O>, Op>>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>, D>
+  : <S extends Shape, D extends DType>(
+    self: Tensor<S, D> & Rules.Check<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>
+  ) => Tensor<Res<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>, D>
+
+const argReduce = (kind: "argmax" | "argmin") => (self: AnyTensor, options?: ArgReduceOptions): AnyTensor => {
+  const t = toImpl(self)
+  const axis = options?.axis
+  if (axis !== undefined && typeof axis !== "number") {
+    throw new ShapeError(kind, `${kind}: axis must be a single number, got ${JSON.stringify(axis)}`)
+  }
+  const shape = Rules.reduce(t.shape, axis, options?.keepDims ?? false, kind)
+  const ax = axis === undefined ? undefined : Rules.normalizeAxis(t.rank, axis, kind)
+  if ((ax === undefined ? t.size : t.shape[ax]!) === 0) {
+    throw new ShapeError(kind, `${kind}: cannot reduce an empty axis of shape [${t.shape.join(", ")}]`)
+  }
+  return fromImpl(bind(kind === "argmax" ? argmaxPrimitive : argminPrimitive, [t], { axis: ax, shape }))
+}
+
+/**
+ * The index of the first maximum along `axis` (of the flattened tensor by default), with the axis removed
+ * (or kept as size 1 with `keepDims`). Not differentiable. The indices are returned as a float tensor of
+ * the input's dtype (integer dtypes do not exist yet); a NaN counts as the maximum.
+ *
+ * @example
+ * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
+ * declare const labels: Tensor.Tensor<readonly [8]>
+ * const predicted = Tensor.argmax(logits, { axis: 1 }) // Tensor<readonly [8]>
+ * Tensor.mean(Tensor.equal(predicted, labels))        // accuracy
+ * ```
+ */
+export const argmax: ArgReduceOp<"argmax"> = dual(isTensorFirst, argReduce("argmax"))
+
+/**
+ * The index of the first minimum along `axis` (of the flattened tensor by default), with the axis removed
+ * (or kept as size 1 with `keepDims`). Not differentiable; float indices as for `argmax`.
+ *
+ * @example
+ * ```ts
+ * declare const distances: Tensor.Tensor<readonly [8, 10]>
+ * pipe(distances, Tensor.argmin({ axis: -1 })) // Tensor<readonly [8]>
+ * ```
+ */
+export const argmin: ArgReduceOp<"argmin"> = dual(isTensorFirst, argReduce("argmin"))
 
 /**
  * Sums `t` down to `shape`, undoing NumPy broadcasting: leading axes are summed away and axes where
