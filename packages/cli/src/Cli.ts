@@ -9,7 +9,8 @@
 import { Onnx } from "@typegrad/onnx"
 import { Params, Progress, Safetensors } from "@typegrad/train"
 import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { statSync } from "node:fs"
+import { mkdir } from "node:fs/promises"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { defectMessage } from "./internal/defect.ts"
@@ -250,33 +251,23 @@ const parseExport = (
 }
 
 /**
- * Writes `bytes` to `file` through a temporary file and a rename (a failed write leaves no partial file),
- * creating its directory; a failure is an `OutputError` that says what to do.
+ * Writes `bytes` to `file` atomically (`Safetensors.writeAtomic`: a failed write leaves no partial file),
+ * creating its directory; a failure is an `OutputError` whose reason says what to do.
  */
 const writeFile = (file: string, bytes: Uint8Array): Effect.Effect<void, OutputDir.OutputError> =>
-  Effect.try({
-    try: () => {
-      if (statSync(file, { throwIfNoEntry: false })?.isDirectory() === true) {
-        throw Object.assign(new Error("is a directory"), { code: "EISDIR" })
-      }
-      mkdirSync(path.dirname(file), { recursive: true })
-      const temporary = `${file}.${process.pid}.tmp`
-      try {
-        writeFileSync(temporary, bytes)
-        renameSync(temporary, file)
-      } catch (e) {
-        rmSync(temporary, { force: true })
-        throw e
-      }
+  Effect.tryPromise({
+    try: async () => {
+      const dir = path.dirname(file)
+      await mkdir(dir, { recursive: true }).catch((e: unknown) => {
+        // A file where a directory of the path should be: say so as writeErrorReason does.
+        throw (e as { code?: unknown }).code === "EEXIST"
+          ? Object.assign(new Error(`${dir} or a parent is a file`), { code: "ENOTDIR" })
+          : e
+      })
+      await Safetensors.writeAtomic(file, bytes)
     },
     catch: (cause) =>
-      new OutputDir.OutputError({
-        path: file,
-        reason: `cannot write the ONNX file (${
-          cause instanceof Error ? cause.message : String(cause)
-        }); give --out a file path in a directory you can write, e.g. --out runs/mnist/model.onnx`,
-        cause
-      })
+      new OutputDir.OutputError({ path: file, reason: Safetensors.writeErrorReason(file, cause), cause })
   })
 
 /** The `export onnx` command: load the checkpoint into the job's model, export, write. */

@@ -8,7 +8,7 @@ import { Tensor } from "@typegrad/tensor"
 import { Params } from "@typegrad/train"
 import { Effect, Stream } from "effect"
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -123,12 +123,17 @@ describe("typegrad export onnx", () => {
   it("an unwritable output (a directory, a path under a file) exits with 1 and says what to do", async () => {
     const asDirectory = await typegrad(["export", "onnx", "--checkpoint", run, "--out", run])
     expect(asDirectory.code).toBe(1)
-    expect(asDirectory.stderr).toContain("cannot write the ONNX file (is a directory); give --out a file path")
+    expect(asDirectory.stderr).toMatch(
+      /^typegrad: .*run: could not write the file \(.*\): .*run is a directory; name a file inside it/
+    )
+    expect(readdirSync(tmp).filter((f) => f.endsWith(".tmp"))).toEqual([])
     const blocker = join(tmp, "blocker")
     writeFileSync(blocker, "")
     const underFile = await typegrad(["export", "onnx", "--checkpoint", run, "--out", join(blocker, "m.onnx")])
     expect(underFile.code).toBe(1)
-    expect(underFile.stderr).toMatch(/blocker\/m\.onnx: cannot write the ONNX file \(.*\); give --out a file path/)
+    expect(underFile.stderr).toMatch(
+      /blocker\/m\.onnx: could not write the file \(.*blocker or a parent is a file\): a part of the path .*blocker is not a directory but a file; check the path/
+    )
   })
 })
 
