@@ -369,10 +369,9 @@ const exportChain = (
  *
  * @example
  * ```ts
- * import * as fs from "node:fs"
  * const model = Model.input([28, 28, 1]).add(Layer.flatten()).add(Layer.dense({ units: 10, activation: "softmax" }))
  * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
- * fs.writeFileSync("model.onnx", Onnx.exportModel(model, params))
+ * const bytes: Uint8Array = Onnx.exportModel(model, params) // fs.writeFileSync("model.onnx", bytes) in Node
  * ```
  */
 export const exportModel = <M extends Model.AnyModel>(
