@@ -178,7 +178,7 @@ export interface AutoImport {
  * that exports a name wins: `Pytree` and `ShapeError` come from `@typegrad/tensor`). `@typegrad/cli` is
  * the application, not a library: its `Mnist` job would clash with `@typegrad/data`'s `Mnist`.
  */
-export const autoImportPackages = ["tensor", "autodiff", "nn", "optim", "data", "train", "testing", "shape"]
+export const autoImportPackages = ["tensor", "autodiff", "nn", "optim", "data", "train", "testing", "shape", "onnx"]
 
 /**
  * Names from `effect` (and `fast-check`'s `fc`, vitest's `expect`) that blocks may use without importing them. A list, not all of

@@ -176,7 +176,7 @@ const load = (): Workspace => ({
 describe("packaging rules", () => {
   it("hold for every public package of this repository", () => {
     const ws = load()
-    expect(ws.packages.filter((p) => p.manifest.private !== true).map((p) => p.dir)).toHaveLength(9)
+    expect(ws.packages.filter((p) => p.manifest.private !== true).map((p) => p.dir)).toHaveLength(10)
     expect(check(ws)).toEqual([])
   })
 

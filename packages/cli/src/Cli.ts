@@ -6,9 +6,11 @@
  *
  * @since 0.1.0
  */
-import { Progress, Safetensors } from "@typegrad/train"
+import { Onnx } from "@typegrad/onnx"
+import { Params, Progress, Safetensors } from "@typegrad/train"
 import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
 import { statSync } from "node:fs"
+import { mkdir } from "node:fs/promises"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { defectMessage } from "./internal/defect.ts"
@@ -25,6 +27,7 @@ import * as MnistJob from "./MnistJob.ts"
  * ```
  */
 export const usage = `usage: typegrad train mnist [options]
+       typegrad export onnx --checkpoint DIR --out FILE
 
 Train the classic Keras MNIST CNN on the real MNIST and evaluate it on the 10k test images.
 Writes DIR/metrics.json, DIR/model.safetensors and DIR/training.svg.
@@ -49,6 +52,12 @@ options:
                        written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
   -h, --help           show this message
+
+export onnx: write the job's model with the checkpoint's weights as an ONNX file (IR ${Onnx.irVersion}, opset
+${Onnx.opsetVersion}; input "input" [batch, 28, 28, 1] float32 NHWC in [0, 1], output "output" [batch, 10] the
+class probabilities) for ONNX Runtime and other ONNX consumers.
+  --checkpoint DIR     the checkpoint of \`train mnist\`: its output directory or its model.safetensors
+  --out FILE           the ONNX file to write (its directory is created if missing)
 
 Ctrl-C stops after the current step, saves a checkpoint into the output directory and exits with 130,
 saying what the checkpoint holds (continue with --resume DIR), or that nothing was saved (interrupted
@@ -77,6 +86,7 @@ export type Command =
     readonly options: MnistJob.Options
     readonly progress: "bar" | "lines" | "none" | undefined
   }
+  | { readonly _tag: "ExportOnnx"; readonly checkpoint: string; readonly out: string }
 
 const integer = (flag: string, v: string | undefined, min: number): number | undefined => {
   if (v === undefined) return undefined
@@ -150,6 +160,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
         "out": { type: "string" },
         "resume": { type: "string" },
         "progress": { type: "string" },
+        "checkpoint": { type: "string" },
         "help": { type: "boolean", short: "h" }
       }
     })
@@ -158,10 +169,18 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
   }
   const { values, positionals } = parsed
   if (values.help === true) return { _tag: "Help" }
-  if (positionals.length === 0) throw new UsageError("missing command: expected `train mnist`")
-  if (positionals[0] !== "train") throw new UsageError(`unknown command "${positionals[0]}": expected \`train mnist\``)
+  if (positionals.length === 0) throw new UsageError("missing command: expected `train mnist` or `export onnx`")
+  if (positionals[0] === "export") return parseExport(values, positionals)
+  if (positionals[0] !== "train") {
+    throw new UsageError(`unknown command "${positionals[0]}": expected \`train mnist\` or \`export onnx\``)
+  }
   if (positionals[1] !== "mnist" || positionals.length > 2) {
     throw new UsageError(`unknown dataset "${positionals.slice(1).join(" ")}": only \`mnist\` is available`)
+  }
+  if (values.checkpoint !== undefined) {
+    throw new UsageError(
+      "--checkpoint is a flag of `export onnx`; `train mnist` continues from a checkpoint with --resume DIR"
+    )
   }
   const lr = values["learning-rate"]
   let learningRate = MnistJob.defaults.learningRate
@@ -204,6 +223,61 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
   }
   return { _tag: "TrainMnist", options, progress }
 }
+
+/** `export onnx --checkpoint DIR --out FILE`: both flags, and none of `train mnist`'s. */
+const parseExport = (
+  values: { readonly [flag: string]: string | boolean | undefined },
+  positionals: ReadonlyArray<string>
+): Command => {
+  if (positionals[1] !== "onnx" || positionals.length > 2) {
+    throw new UsageError(`unknown export format "${positionals.slice(1).join(" ")}": only \`export onnx\` is available`)
+  }
+  const other = Object.keys(values).find((k) => k !== "checkpoint" && k !== "out" && values[k] !== undefined)
+  if (other !== undefined) {
+    throw new UsageError(`--${other} is not a flag of \`export onnx\` (it takes --checkpoint and --out)`)
+  }
+  const flag = (name: "checkpoint" | "out", what: string): string => {
+    const v = values[name]
+    if (typeof v !== "string" || v.trim() === "") {
+      throw new UsageError(`\`export onnx\` needs --${name} ${what}`)
+    }
+    return v
+  }
+  return {
+    _tag: "ExportOnnx",
+    checkpoint: flag("checkpoint", "DIR (the output directory of `train mnist`, or its model.safetensors)"),
+    out: flag("out", "FILE (the ONNX file to write, e.g. model.onnx)")
+  }
+}
+
+/**
+ * Writes `bytes` to `file` atomically (`Safetensors.writeAtomic`: a failed write leaves no partial file),
+ * creating its directory; a failure is an `OutputError` whose reason says what to do.
+ */
+const writeFile = (file: string, bytes: Uint8Array): Effect.Effect<void, OutputDir.OutputError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const dir = path.dirname(file)
+      await mkdir(dir, { recursive: true }).catch((e: unknown) => {
+        // A file where a directory of the path should be: say so as writeErrorReason does.
+        throw (e as { code?: unknown }).code === "EEXIST"
+          ? Object.assign(new Error(`${dir} or a parent is a file`), { code: "ENOTDIR" })
+          : e
+      })
+      await Safetensors.writeAtomic(file, bytes)
+    },
+    catch: (cause) =>
+      new OutputDir.OutputError({ path: file, reason: Safetensors.writeErrorReason(file, cause), cause })
+  })
+
+/** The `export onnx` command: load the checkpoint into the job's model, export, write. */
+const exportOnnx = (command: { readonly checkpoint: string; readonly out: string }) =>
+  Effect.gen(function*() {
+    const params = yield* Params.load(command.checkpoint, MnistJob.cnn)
+    const bytes = Onnx.exportModel(MnistJob.cnn, params)
+    yield* writeFile(command.out, bytes)
+    return bytes.length
+  })
 
 const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<Progress.Progress> =>
   mode === "bar"
@@ -294,6 +368,23 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (command._tag === "Help") {
     process.stdout.write(usage)
     return 0
+  }
+  if (command._tag === "ExportOnnx") {
+    const exported = await Effect.runPromiseExit(exportOnnx(command))
+    if (Exit.isSuccess(exported)) {
+      process.stdout.write(
+        `wrote ${command.out} (${exported.value} bytes, ONNX IR ${Onnx.irVersion}, opset ${Onnx.opsetVersion}): ` +
+          `input "input" [batch, 28, 28, 1] float32, output "output" [batch, 10]\n`
+      )
+      return 0
+    }
+    const failure = Cause.findErrorOption(exported.cause)
+    process.stderr.write(
+      failure._tag === "Some"
+        ? `typegrad: ${failure.value.message}\n`
+        : defectMessage(exported.cause, process.env["TYPEGRAD_DEBUG"] === "1")
+    )
+    return 1
   }
   const seen: Observed = { trainingStarted: false, lastMessage: undefined }
   const program = MnistJob.run(command.options).pipe(

@@ -136,6 +136,8 @@ export interface LayerInfo {
   readonly label: string
   readonly outputShape: ReadonlyArray<number>
   readonly parameters: number
+  /** The layer as given to `add` (its configuration; exporters such as `@typegrad/onnx` read it). */
+  readonly layer: Layer.Any
 }
 
 /** Any model. */
@@ -191,7 +193,7 @@ class ModelImpl {
     const b = layer.build(input, label, index)
     return new ModelImpl(this.inputShape, this.dtype, [...this.built, b], [
       ...this.layers,
-      { label, outputShape: [-1, ...b.outShape.slice(1)], parameters: b.parameters }
+      { label, outputShape: [-1, ...b.outShape.slice(1)], parameters: b.parameters, layer }
     ])
   }
 
