@@ -8,14 +8,12 @@ import type { Types } from "@typegrad/shape"
 import { Tensor } from "@typegrad/tensor"
 import { Params } from "@typegrad/train"
 import { Effect, Stream } from "effect"
-import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { dirname, join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { argmaxRows, typegrad } from "./helpers.ts"
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 const assert = <T extends true>(_?: T): void => {}
 
 const dirs: Array<string> = []
@@ -38,32 +36,6 @@ const cnn = Model.input([28, 28, 1])
 
 // The job trains `Reference.mnistCnn`: the same parameter types as the README's model.
 assert<Types.Equal<Model.ParamsOf<typeof cnn>, Model.ParamsOf<typeof Reference.mnistCnn>>>()
-
-const typegrad = (args: ReadonlyArray<string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((res, rej) => {
-    const proc = spawn("pnpm", ["--silent", "typegrad", ...args], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FORCE_COLOR: "0" }
-    })
-    let stdout = ""
-    let stderr = ""
-    proc.stdout.on("data", (d) => (stdout += String(d)))
-    proc.stderr.on("data", (d) => (stderr += String(d)))
-    proc.on("error", rej)
-    proc.on("exit", (code) => res({ code, stdout, stderr }))
-  })
-
-/** The index of the first largest value of each row of a `[rows, columns]` array. */
-const argmaxRows = (data: ArrayLike<number>, columns: number): Array<number> => {
-  const out: Array<number> = []
-  for (let r = 0; r * columns < data.length; r++) {
-    let best = 0
-    for (let c = 1; c < columns; c++) if (data[r * columns + c]! > data[r * columns + best]!) best = c
-    out.push(best)
-  }
-  return out
-}
 
 describe("a checkpoint written by `typegrad train mnist`", () => {
   it("loads into the README's model, whose predictions on the test set give the CLI's testAccuracy", async () => {

@@ -7,42 +7,15 @@ import { Reference } from "@typegrad/nn"
 import { Tensor } from "@typegrad/tensor"
 import { Params } from "@typegrad/train"
 import { Effect, Stream } from "effect"
-import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { argmaxRows, typegrad } from "./helpers.ts"
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 const tmp = mkdtempSync(join(tmpdir(), "typegrad-onnx-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
-
-const typegrad = (args: ReadonlyArray<string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((res, rej) => {
-    const proc = spawn("pnpm", ["--silent", "typegrad", ...args], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FORCE_COLOR: "0" }
-    })
-    let stdout = ""
-    let stderr = ""
-    proc.stdout.on("data", (d) => (stdout += String(d)))
-    proc.stderr.on("data", (d) => (stderr += String(d)))
-    proc.on("error", rej)
-    proc.on("exit", (code) => res({ code, stdout, stderr }))
-  })
-
-const argmaxRows = (data: ArrayLike<number>, columns: number): Array<number> => {
-  const out: Array<number> = []
-  for (let r = 0; r * columns < data.length; r++) {
-    let best = 0
-    for (let c = 1; c < columns; c++) if (data[r * columns + c]! > data[r * columns + best]!) best = c
-    out.push(best)
-  }
-  return out
-}
 
 const run = join(tmp, "run")
 beforeAll(async () => {

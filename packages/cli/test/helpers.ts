@@ -70,3 +70,14 @@ export const small = ["train", "mnist", "--epochs", "1", "--train-limit", "600",
 
 /** No stack trace and no "unexpected error" in the output. */
 export const clean = (r: Run): boolean => !/unexpected error|\n\s+at /.test(r.stderr + r.stdout)
+
+/** The index of the first largest value of each row of a `[rows, columns]` array (predicted classes). */
+export const argmaxRows = (data: ArrayLike<number>, columns: number): Array<number> => {
+  const out: Array<number> = []
+  for (let r = 0; r * columns < data.length; r++) {
+    let best = 0
+    for (let c = 1; c < columns; c++) if (data[r * columns + c]! > data[r * columns + best]!) best = c
+    out.push(best)
+  }
+  return out
+}
