@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Onnx } from "@typegrad/onnx"
+import { Backend } from "@typegrad/tensor"
 import { Params, Progress, Safetensors } from "@typegrad/train"
 import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
 import { statSync } from "node:fs"
@@ -51,6 +52,7 @@ options:
                        a run with no epochs left trains nothing: it is evaluated and its files are
                        written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
+  --threads N          threads the kernels run on, this one included (default: the cores there are)
   -h, --help           show this message
 
 export onnx: write the job's model with the checkpoint's weights as an ONNX file (IR ${Onnx.irVersion}, opset
@@ -85,6 +87,8 @@ export type Command =
     readonly _tag: "TrainMnist"
     readonly options: MnistJob.Options
     readonly progress: "bar" | "lines" | "none" | undefined
+    /** Kernel threads; undefined: the cores there are. */
+    readonly threads: number | undefined
   }
   | { readonly _tag: "ExportOnnx"; readonly checkpoint: string; readonly out: string }
 
@@ -105,7 +109,8 @@ const numericFlags = new Set([
   "--lr-decay",
   "--train-limit",
   "--validation",
-  "--seed"
+  "--seed",
+  "--threads"
 ])
 
 /**
@@ -160,6 +165,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
         "out": { type: "string" },
         "resume": { type: "string" },
         "progress": { type: "string" },
+        "threads": { type: "string" },
         "checkpoint": { type: "string" },
         "help": { type: "boolean", short: "h" }
       }
@@ -221,7 +227,11 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
     out: values.out ?? (values.resume === undefined ? MnistJob.defaults.out : OutputDir.ofResume(values.resume)),
     resume: values.resume
   }
-  return { _tag: "TrainMnist", options, progress }
+  const threads = integer("threads", values.threads, 1)
+  if (threads !== undefined && threads > Backend.maxThreads) {
+    throw new UsageError(`--threads must be at most ${Backend.maxThreads}, got "${values.threads}"`)
+  }
+  return { _tag: "TrainMnist", options, progress, threads }
 }
 
 /** `export onnx --checkpoint DIR --out FILE`: both flags, and none of `train mnist`'s. */
@@ -393,7 +403,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`)
       )
     ),
-    Effect.provide(observed(command.progress, seen))
+    Effect.provide(observed(command.progress, seen)),
+    Effect.provide(Backend.layer({ threads: command.threads ?? "auto" }))
   )
   const runStartedAt = Date.now()
   const fiber = Effect.runFork(program)

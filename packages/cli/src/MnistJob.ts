@@ -6,6 +6,7 @@
 import { Dataset, Mnist } from "@typegrad/data"
 import { Model, Reference } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
+import { Backend } from "@typegrad/tensor"
 import { Progress, Train } from "@typegrad/train"
 import { Effect } from "effect"
 import * as path from "node:path"
@@ -162,6 +163,8 @@ export const run = (options: Options) =>
       `MNIST: ${train.count} training, ${validation?.count ?? 0} validation, ${test.count} test images; ` +
         `${Model.parameterCount(cnn)} parameters`
     )
+    const backend = Backend.status()
+    yield* progress.message(`computing on ${backend.name}: ${backend.threadsReason}`)
     const config = {
       job: "mnist",
       model: "classic Keras MNIST CNN",
@@ -193,6 +196,7 @@ export const run = (options: Options) =>
       testAccuracy: evaluation.accuracy,
       testLoss: evaluation.loss,
       testImages: evaluation.count,
+      backend: { kernels: backend.name, threads: backend.threads },
       totalSeconds: (performance.now() - started) / 1000
     }
     yield* OutputDir.writeFile(

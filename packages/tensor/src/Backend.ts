@@ -3,43 +3,113 @@
  * providing one of these layers selects the kernels for the lifetime of the layer and restores the
  * previous ones when its scope closes.
  *
- * - `Backend.wasm`: WebAssembly SIMD kernels (the default where the engine supports WebAssembly SIMD)
+ * - `Backend.wasm`: WebAssembly SIMD kernels on every core (the default where the engine supports
+ *   WebAssembly SIMD; one thread where memory cannot be shared between threads)
  * - `Backend.js`: the portable JavaScript kernels (the reference implementation)
+ * - `Backend.layer({ kernels, threads })`: either, with a chosen number of threads
  *
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import { getKernels, jsKernels, setKernels, wasmKernels, wasmSimdSupported } from "./internal/kernels/index.ts"
+import {
+  getKernels,
+  jsKernels,
+  setKernels,
+  wasmFmaSupported,
+  wasmKernels,
+  wasmSimdSupported
+} from "./internal/kernels/index.ts"
 import type { Kernels } from "./internal/kernels/types.ts"
+import { MAX_THREADS, requestedThreadSetting, setThreads, threadStatus } from "./internal/threads/pool.ts"
+
+/** What a `Backend` layer provides: the kernels in use and the threads they run on. */
+export interface BackendInfo {
+  /** `"wasm-simd"` or `"js"`. */
+  readonly name: string
+  /** Threads kernels run on, the calling thread included (1 for `"js"`, or where threads are unavailable). */
+  readonly threads: number
+  /** Why `threads` is what it is, e.g. "one thread: the page is not cross-origin isolated (...)". */
+  readonly threadsReason: string
+  /** Whether the GEMM uses relaxed SIMD multiply-add (engines with relaxed SIMD; false for `"js"`). */
+  readonly fusedMultiplyAdd: boolean
+}
 
 /**
- * The active backend: its name (`"wasm-simd"` or `"js"`).
+ * The active backend: its name (`"wasm-simd"` or `"js"`) and its threads.
  *
  * @example
  * ```ts
  * const program = Effect.gen(function*() {
  *   const backend = yield* Backend.Backend
- *   yield* Console.log(`computing on ${backend.name}`)
+ *   yield* Console.log(`computing on ${backend.name} with ${backend.threads} thread(s)`)
  * })
  * ```
  */
-export class Backend extends Context.Service<Backend, { readonly name: string }>()("@typegrad/tensor/Backend") {}
+export class Backend extends Context.Service<Backend, BackendInfo>()("@typegrad/tensor/Backend") {}
 
-const select = (kernels: Kernels): Layer.Layer<Backend> =>
+/** Options of `Backend.layer`. */
+export interface BackendOptions {
+  /** `"wasm"` (the default; JavaScript where WebAssembly SIMD is missing) or `"js"`, the reference. */
+  readonly kernels?: "wasm" | "js" | undefined
+  /**
+   * Threads for the WebAssembly kernels, the calling thread included: a positive integer, or `"auto"` (the
+   * default) for the cores there are. Where memory cannot be shared (a page without cross-origin
+   * isolation) kernels run on one thread and `threadsReason` says why.
+   */
+  readonly threads?: number | "auto" | undefined
+}
+
+const info = (kernels: Kernels): BackendInfo => {
+  if (kernels.name === "js") {
+    return {
+      name: "js",
+      threads: 1,
+      threadsReason: "the JavaScript kernels run on one thread",
+      fusedMultiplyAdd: false
+    }
+  }
+  const status = threadStatus()
+  return {
+    name: kernels.name,
+    threads: status.threads,
+    threadsReason: status.reason,
+    fusedMultiplyAdd: wasmFmaSupported()
+  }
+}
+
+/**
+ * A backend with options: kernels and threads, for the lifetime of the layer (the previous ones are
+ * restored when its scope closes). Bad options fail when the layer is built, with what was wrong.
+ *
+ * @example
+ * ```ts
+ * declare const program: Effect.Effect<number>
+ * Effect.provide(program, Backend.layer({ threads: 2 }))
+ * ```
+ */
+export const layer = (options: BackendOptions = {}): Layer.Layer<Backend> =>
   Layer.effect(
     Backend,
     Effect.acquireRelease(
       Effect.sync(() => {
-        const previous = getKernels()
+        const kernels = options.kernels === "js" || !wasmSimdSupported() ? jsKernels : wasmKernels
+        const previous = { kernels: getKernels(), threads: requestedThreadSetting() }
+        // Validates before anything changes: a bad thread count leaves the previous backend in place.
+        setThreads(options.threads ?? "auto")
         setKernels(kernels)
         return previous
       }),
-      (previous) => Effect.sync(() => setKernels(previous))
-    ).pipe(Effect.as(Backend.of({ name: kernels.name })))
+      (previous) =>
+        Effect.sync(() => {
+          setKernels(previous.kernels)
+          setThreads(previous.threads)
+        })
+    ).pipe(Effect.map(() => Backend.of(info(getKernels()))))
   )
 
 /**
- * The WebAssembly SIMD kernels (falls back to JavaScript where WebAssembly SIMD is not supported).
+ * The WebAssembly SIMD kernels on every core (falls back to JavaScript where WebAssembly SIMD is not
+ * supported, and to one thread where memory cannot be shared).
  *
  * @example
  * ```ts
@@ -47,10 +117,10 @@ const select = (kernels: Kernels): Layer.Layer<Backend> =>
  * Effect.provide(program, Backend.wasm)
  * ```
  */
-export const wasm: Layer.Layer<Backend> = Layer.suspend(() => select(wasmSimdSupported() ? wasmKernels : jsKernels))
+export const wasm: Layer.Layer<Backend> = Layer.suspend(() => layer({ kernels: "wasm" }))
 
 /**
- * The portable JavaScript kernels.
+ * The portable JavaScript kernels, on the calling thread: the reference implementation.
  *
  * @example
  * ```ts
@@ -58,7 +128,7 @@ export const wasm: Layer.Layer<Backend> = Layer.suspend(() => select(wasmSimdSup
  * Effect.provide(program, Backend.js)
  * ```
  */
-export const js: Layer.Layer<Backend> = Layer.suspend(() => select(jsKernels))
+export const js: Layer.Layer<Backend> = Layer.suspend(() => layer({ kernels: "js" }))
 
 /**
  * The name of the kernels ops use right now, outside any layer.
@@ -69,3 +139,23 @@ export const js: Layer.Layer<Backend> = Layer.suspend(() => select(jsKernels))
  * ```
  */
 export const current = (): string => getKernels().name
+
+/**
+ * The kernels and threads ops use right now, outside any layer (starts no thread).
+ *
+ * @example
+ * ```ts
+ * const { name, threads, threadsReason } = Backend.status()
+ * ```
+ */
+export const status = (): BackendInfo => info(getKernels())
+
+/**
+ * The most threads a backend runs on.
+ *
+ * @example
+ * ```ts
+ * Backend.layer({ threads: Math.min(8, Backend.maxThreads) })
+ * ```
+ */
+export const maxThreads: number = MAX_THREADS

@@ -10,6 +10,25 @@ export { sumTo } from "../ops/reduce.ts"
 export { unsafeData, unsafeFromData } from "./buffer.ts"
 export { alloc, bind, isTensor, make, primitive, sizeOf, TensorImpl } from "./core.ts"
 export type { Data, DType, Primitive, Trace, VjpRule } from "./core.ts"
-export { getKernels, jsKernels, releaseScratch, setKernels, wasmKernels, wasmSimdSupported } from "./kernels/index.ts"
+export {
+  configureWasmGemm,
+  getKernels,
+  jsKernels,
+  releaseScratch,
+  setKernels,
+  wasmFmaSupported,
+  wasmGemmUsesFma,
+  wasmKernels,
+  wasmSimdSupported
+} from "./kernels/index.ts"
 export type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs, Kernels, Pool2dGeometry } from "./kernels/index.ts"
 export { fromImpl, toImpl } from "./op.ts"
+export {
+  availableCores,
+  parallelJobCount,
+  requestedThreadSetting,
+  setThreads,
+  shutdownThreads,
+  type ThreadStatus,
+  threadStatus
+} from "./threads/pool.ts"

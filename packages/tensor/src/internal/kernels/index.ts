@@ -22,7 +22,7 @@ import { maxPool2dBackwardFromInputWasm, maxPool2dWasm } from "./wasm/pool-wasm.
 
 export { releaseScratch } from "./scratch.ts"
 export type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs, Kernels, Pool2dGeometry } from "./types.ts"
-export { wasmSimdSupported } from "./wasm/gemm-wasm.ts"
+export { configureWasmGemm, wasmFmaSupported, wasmGemmUsesFma, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 
 const pools = { maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput, avgPool2d, avgPool2dBackward }
 

@@ -72,6 +72,9 @@ export const op = {
   f32x4Mul: (): Bytes => [0xfd, ...uleb(0xe6)],
   f64x2Add: (): Bytes => [0xfd, ...uleb(0xf0)],
   f64x2Mul: (): Bytes => [0xfd, ...uleb(0xf2)],
+  /** Relaxed SIMD: a * b + c, fused or not as the hardware does it (one result per engine and machine). */
+  f32x4RelaxedMadd: (): Bytes => [0xfd, ...uleb(0x105)],
+  f64x2RelaxedMadd: (): Bytes => [0xfd, ...uleb(0x107)],
   f32x4Gt: (): Bytes => [0xfd, ...uleb(0x44)],
   f64x2Gt: (): Bytes => [0xfd, ...uleb(0x4a)],
   v128Not: (): Bytes => [0xfd, ...uleb(0x4d)],
@@ -94,10 +97,21 @@ export interface FuncDef {
   readonly body: Bytes
 }
 
-/** A module importing one memory as env.memory and exporting the given functions (no results). */
-export function encodeModule(funcs: ReadonlyArray<FuncDef>): Uint8Array<ArrayBuffer> {
+/** How a module declares the memory it imports: plain, or shared (threads) with a maximum in pages. */
+export type MemoryImport = { readonly shared: false } | { readonly shared: true; readonly maximumPages: number }
+
+/**
+ * A module importing one memory as env.memory and exporting the given functions (no results). The memory
+ * import must match the memory it is instantiated with: a shared memory needs `shared: true` and a
+ * declared maximum at least the memory's.
+ */
+export function encodeModule(
+  funcs: ReadonlyArray<FuncDef>,
+  memory: MemoryImport = { shared: false }
+): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0])
-  const imports = vec([[...name("env"), ...name("memory"), 0x02, 0x00, 1]])
+  const limits = memory.shared ? [0x03, 1, ...uleb(memory.maximumPages)] : [0x00, 1]
+  const imports = vec([[...name("env"), ...name("memory"), 0x02, ...limits]])
   const funcIdx = vec(funcs.map((_, i) => uleb(i)))
   const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))
   const bodies = funcs.map((f) => {

@@ -12,7 +12,7 @@
  * sized by the caller to stay in L2), k innermost with MR x NRV vector accumulators in locals, fully
  * unrolled over the tile.
  */
-import { type Bytes, encodeModule, I32, op, V128 } from "./encoder.ts"
+import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 
 export interface MicroKernelShape {
   /** Rows per micro-tile. */
@@ -27,13 +27,24 @@ export function lanes(dtype: WasmDtype): number {
   return dtype === "f32" ? 4 : 2
 }
 
-export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint8Array<ArrayBuffer> {
+/**
+ * With `fma`, the inner product uses relaxed SIMD's multiply-add (`f32x4.relaxed_madd`), which engines with
+ * relaxed SIMD compile to a fused multiply-add where the CPU has one; engines without relaxed SIMD reject
+ * the module (validate first and fall back to `fma: false`).
+ */
+export function gemmModuleBytes(
+  dtype: WasmDtype,
+  shape: MicroKernelShape,
+  memory?: MemoryImport,
+  fma = false
+): Uint8Array<ArrayBuffer> {
   const { mr, nrv } = shape
   const elem = dtype === "f32" ? 4 : 8
   const nr = nrv * lanes(dtype)
   const splat = dtype === "f32" ? op.v128Load32Splat : op.v128Load64Splat
   const add = dtype === "f32" ? op.f32x4Add : op.f64x2Add
   const mul = dtype === "f32" ? op.f32x4Mul : op.f64x2Mul
+  const madd = dtype === "f32" ? op.f32x4RelaxedMadd : op.f64x2RelaxedMadd
 
   // Params.
   const AP = 0, BP = 1, C = 2, MB = 3, NB = 4, KC = 5, LDC = 6, ACC = 7, BRS = 8, BPS = 9
@@ -77,14 +88,18 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
         for (let r = 0; r < mr; r++) {
           emit(op.localGet(A), splat(r * elem), op.localSet(AV))
           for (let j = 0; j < nrv; j++) {
-            emit(
-              op.localGet(accIdx(r, j)),
-              op.localGet(AV),
-              op.localGet(BV + j),
-              mul(),
-              add(),
-              op.localSet(accIdx(r, j))
-            )
+            if (fma) {
+              emit(op.localGet(AV), op.localGet(BV + j), op.localGet(accIdx(r, j)), madd(), op.localSet(accIdx(r, j)))
+            } else {
+              emit(
+                op.localGet(accIdx(r, j)),
+                op.localGet(AV),
+                op.localGet(BV + j),
+                mul(),
+                add(),
+                op.localSet(accIdx(r, j))
+              )
+            }
           }
         }
         incr(A, op.i32Const(mr * elem))
@@ -125,7 +140,7 @@ export function gemmModuleBytes(dtype: WasmDtype, shape: MicroKernelShape): Uint
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
     locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
     body
-  }, { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) }])
+  }, { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) }], memory)
 }
 
 /**

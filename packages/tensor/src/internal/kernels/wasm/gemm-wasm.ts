@@ -5,11 +5,83 @@
  *
  * Memory layout (bytes): [C scratch: mPad x nPad][packed A: mPad x KC][packed B: KC x NC].
  */
+import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { applyEpilogue } from "../im2col.ts"
 import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
+import { instantiate, memoryImport, validates, wasmHeap } from "./runtime.ts"
 
-type MicroKernel = (
+interface Engine {
+  /** gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes), see gemm-module.ts. */
+  readonly kernel: ParallelFn
+  /** epi(c, bias, rows, rowBytes, relu), see gemm-module.ts. */
+  readonly epi: ParallelFn
+  readonly mr: number
+  readonly nr: number
+  readonly elem: number
+}
+
+const KC = 256
+const NC_BYTES = 512 * 1024 // packed B block budget (about a quarter of L2)
+/** Multiply-adds below which a micro-kernel call stays on one thread (a wake-up costs about 10 us). */
+const FLOPS_PER_THREAD = 400_000
+/** Output bytes below which an epilogue stays on one thread. */
+const EPILOGUE_BYTES_PER_THREAD = 256 * 1024
+
+export const DEFAULT_SHAPES: Readonly<Record<WasmDtype, MicroKernelShape>> = {
+  f32: { mr: 4, nrv: 2 },
+  f64: { mr: 4, nrv: 2 }
+}
+
+function makeEngine(dtype: WasmDtype, shape: MicroKernelShape, fma: boolean): Engine {
+  const compiled = instantiate(gemmModuleBytes(dtype, shape, memoryImport(), fma))
+  return {
+    kernel: registerParallel(compiled, "gemm"),
+    epi: registerParallel(compiled, "epi"),
+    mr: shape.mr,
+    nr: shape.nrv * lanes(dtype),
+    elem: dtype === "f32" ? 4 : 8
+  }
+}
+
+/** Whether this engine can run WebAssembly SIMD (validates a generated module). */
+export function wasmSimdSupported(): boolean {
+  return validates(gemmModuleBytes("f32", DEFAULT_SHAPES.f32))
+}
+
+/** Whether this engine has relaxed SIMD's multiply-add (then the GEMM uses it). */
+export function wasmFmaSupported(): boolean {
+  return validates(gemmModuleBytes("f32", DEFAULT_SHAPES.f32, undefined, true))
+}
+
+interface GemmConfig {
+  readonly shapes: Readonly<Record<WasmDtype, MicroKernelShape>>
+  /** Use relaxed SIMD multiply-add (default: where the engine has it). */
+  readonly fma: boolean
+}
+
+let engines: { f32: Engine; f64: Engine; fma: boolean } | undefined
+
+/** Replace the micro-kernel shapes, or turn multiply-add off (for tuning experiments and tests). */
+export function configureWasmGemm(config: Partial<GemmConfig>): void {
+  const shapes = config.shapes ?? DEFAULT_SHAPES
+  const fma = config.fma ?? wasmFmaSupported()
+  if (fma && !wasmFmaSupported()) throw new Error("this engine has no relaxed SIMD multiply-add")
+  engines = { f32: makeEngine("f32", shapes.f32, fma), f64: makeEngine("f64", shapes.f64, fma), fma }
+}
+
+/** Whether the GEMM uses relaxed SIMD multiply-add (starts the engines if needed). */
+export function wasmGemmUsesFma(): boolean {
+  if (engines === undefined) configureWasmGemm({})
+  return engines!.fma
+}
+
+/**
+ * The micro-kernel over mBlocks row slivers, split across threads by slivers: each C row is computed by
+ * one thread, in the same order whatever the thread count.
+ */
+function runKernel(
+  e: Engine,
   ap: number,
   bp: number,
   c: number,
@@ -20,102 +92,32 @@ type MicroKernel = (
   accumulate: number,
   bRowBytes: number,
   bPanelBytes: number
-) => void
-
-type Epilogue = (c: number, bias: number, rows: number, rowBytes: number, relu: number) => void
-
-interface Engine {
-  readonly kernel: MicroKernel
-  readonly epi: Epilogue
-  readonly mr: number
-  readonly nr: number
-  readonly elem: number
+): void {
+  const threads = Math.min(mBlocks, threadsFor(mBlocks * e.mr * nBlocks * e.nr * kc, FLOPS_PER_THREAD))
+  runParallel(e.kernel, threads, (t, n) => {
+    const [lo, hi] = share(mBlocks, t, n)
+    return [
+      ap + lo * kc * e.mr * e.elem,
+      bp,
+      c + lo * e.mr * ldcBytes,
+      hi - lo,
+      nBlocks,
+      kc,
+      ldcBytes,
+      accumulate,
+      bRowBytes,
+      bPanelBytes
+    ]
+  })
 }
 
-const KC = 256
-const NC_BYTES = 512 * 1024 // packed B block budget (about a quarter of L2)
-
-// The WebAssembly global, typed locally: the project's lib settings (es2023 + node types) only declare
-// its types, not the value.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer
-  grow(pages: number): number
-}
-interface WasmApi {
-  Memory: new(descriptor: { initial: number }) => WasmMemory
-  Module: new(bytes: Uint8Array<ArrayBuffer>) => object
-  Instance: new(module: object, imports: object) => { readonly exports: Record<string, unknown> }
-  validate(bytes: Uint8Array<ArrayBuffer>): boolean
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
-
-const PAGE = 65536
-let memoryCache: WasmMemory | undefined
-function wasmMemory(): WasmMemory {
-  if (memoryCache === undefined) {
-    if (wasmApi === undefined) throw new Error("WebAssembly is not available")
-    memoryCache = new wasmApi.Memory({ initial: 16 })
-    f32View = new Float32Array(memoryCache.buffer)
-    f64View = new Float64Array(memoryCache.buffer)
-  }
-  return memoryCache
-}
-let f32View = new Float32Array(0)
-let f64View = new Float64Array(0)
-
-function ensureBytes(bytes: number): void {
-  const memory = wasmMemory()
-  const have = memory.buffer.byteLength
-  if (bytes <= have) return
-  memory.grow(Math.ceil((bytes - have) / PAGE))
-  f32View = new Float32Array(memory.buffer)
-  f64View = new Float64Array(memory.buffer)
-}
-
-/**
- * The shared module memory, grown to at least `bytes`, with fresh views (views are replaced when the
- * memory grows). Kernels of other modules (pooling) use it as scratch; no two kernels run at once.
- */
-export function wasmHeap(bytes: number): { readonly f32: Float32Array; readonly f64: Float64Array } {
-  ensureBytes(bytes)
-  return { f32: f32View, f64: f64View }
-}
-
-/** Instantiates generated module bytes against the shared memory; returns its exports. */
-export function instantiateWithMemory(bytes: Uint8Array<ArrayBuffer>): Record<string, unknown> {
-  if (wasmApi === undefined) throw new Error("WebAssembly is not available")
-  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory: wasmMemory() } }).exports
-}
-
-export const DEFAULT_SHAPES: Readonly<Record<WasmDtype, MicroKernelShape>> = {
-  f32: { mr: 4, nrv: 2 },
-  f64: { mr: 4, nrv: 2 }
-}
-
-function makeEngine(dtype: WasmDtype, shape: MicroKernelShape): Engine {
-  if (wasmApi === undefined) throw new Error("WebAssembly is not available")
-  const module = new wasmApi.Module(gemmModuleBytes(dtype, shape))
-  const instance = new wasmApi.Instance(module, { env: { memory: wasmMemory() } })
-  // The module's exports, generated above with these signatures.
-  const kernel = instance.exports["gemm"] as MicroKernel
-  const epi = instance.exports["epi"] as Epilogue
-  return { kernel, epi, mr: shape.mr, nr: shape.nrv * lanes(dtype), elem: dtype === "f32" ? 4 : 8 }
-}
-
-/** Whether this engine can run WebAssembly SIMD (validates a generated module). */
-export function wasmSimdSupported(): boolean {
-  try {
-    return wasmApi !== undefined && wasmApi.validate(gemmModuleBytes("f32", DEFAULT_SHAPES.f32))
-  } catch {
-    return false
-  }
-}
-
-let engines: { f32: Engine; f64: Engine } | undefined
-
-/** Replace the micro-kernel shapes (for tuning experiments). */
-export function configureWasmGemm(shapes: Readonly<Record<WasmDtype, MicroKernelShape>>): void {
-  engines = { f32: makeEngine("f32", shapes.f32), f64: makeEngine("f64", shapes.f64) }
+/** The fused bias/relu epilogue over `rows` rows of C, split across threads by rows. */
+function runEpilogue(e: Engine, c: number, bias: number, rows: number, rowBytes: number, relu: number): void {
+  const threads = Math.min(rows, threadsFor(rows * rowBytes, EPILOGUE_BYTES_PER_THREAD))
+  runParallel(e.epi, threads, (t, n) => {
+    const [lo, hi] = share(rows, t, n)
+    return [c + lo * rowBytes, bias, hi - lo, rowBytes, relu]
+  })
 }
 
 export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
@@ -173,9 +175,9 @@ export function gemmWasmWith<A extends FloatArray>(
     if (epilogue !== undefined) { for (let i = 0; i < m; i++) applyEpilogue(c, cOffset + i * ldc, 1, n, epilogue) }
     return
   }
-  engines ??= { f32: makeEngine("f32", DEFAULT_SHAPES.f32), f64: makeEngine("f64", DEFAULT_SHAPES.f64) }
+  if (engines === undefined) configureWasmGemm({})
   const is32 = c instanceof Float32Array
-  const e = is32 ? engines.f32 : engines.f64
+  const e = is32 ? engines!.f32 : engines!.f64
   const { mr, nr, elem } = e
   const nPad = Math.ceil(n / nr) * nr
   const kcMax = Math.min(KC, k)
@@ -190,8 +192,8 @@ export function gemmWasmWith<A extends FloatArray>(
   const aBase = mPad * nPad
   const bBase = aBase + mPad * kcMax
   const biasBase = bBase + kcMax * ncMax
-  ensureBytes((biasBase + nPad) * elem)
-  const view: FloatArray = is32 ? f32View : f64View
+  const heap = wasmHeap((biasBase + nPad) * elem)
+  const view: FloatArray = is32 ? heap.f32 : heap.f64
 
   if (accumulate) copyIn(c, cOffset, ldc, view, cBase, nPad, m, n)
   for (let pc = 0; pc < k; pc += KC) {
@@ -205,7 +207,8 @@ export function gemmWasmWith<A extends FloatArray>(
       const direct = !bc.transB
       if (direct) copyRows(bc.b, bc.bOffset + pc * bc.ldb + jc, bc.ldb, view, bBase, ncPad, kc, nc)
       else packB(bc, view, bBase, pc, jc, kc, nc, nr)
-      e.kernel(
+      runKernel(
+        e,
         aBase * elem,
         bBase * elem,
         (cBase + jc) * elem,
@@ -221,7 +224,7 @@ export function gemmWasmWith<A extends FloatArray>(
   }
   if (epilogue !== undefined) {
     loadBias(view, biasBase, nPad, n, epilogue)
-    e.epi(cBase * elem, biasBase * elem, m, nPad * elem, epilogue.relu === true ? 1 : 0)
+    runEpilogue(e, cBase * elem, biasBase * elem, m, nPad * elem, epilogue.relu === true ? 1 : 0)
   }
   copyOut(view, cBase, nPad, c, cOffset, ldc, m, n)
 }
@@ -257,8 +260,8 @@ function residentB<A extends FloatArray>(
   const cBase = k * nPad
   const aBase = cBase + mcMax * nPad
   const biasBase = aBase + mcMax * kcMax
-  ensureBytes((biasBase + nPad) * elem)
-  const view: FloatArray = is32 ? f32View : f64View
+  const heap = wasmHeap((biasBase + nPad) * elem)
+  const view: FloatArray = is32 ? heap.f32 : heap.f64
   if (epilogue !== undefined) loadBias(view, biasBase, nPad, n, epilogue)
   for (let pc = 0; pc < k; pc += KC) packB(bc, view, bBase + pc * nPad, pc, 0, Math.min(KC, k - pc), n, nr)
   for (let i0 = 0; i0 < m; i0 += mcMax) {
@@ -267,7 +270,8 @@ function residentB<A extends FloatArray>(
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc)
       packA(view, aBase, pc, kc, mr, i0, mc)
-      e.kernel(
+      runKernel(
+        e,
         aBase * elem,
         (bBase + pc * nPad) * elem,
         cBase * elem,
@@ -280,7 +284,9 @@ function residentB<A extends FloatArray>(
         kc * nr * elem
       )
     }
-    if (epilogue !== undefined) e.epi(cBase * elem, biasBase * elem, mc, nPad * elem, epilogue.relu === true ? 1 : 0)
+    if (epilogue !== undefined) {
+      runEpilogue(e, cBase * elem, biasBase * elem, mc, nPad * elem, epilogue.relu === true ? 1 : 0)
+    }
     copyOut(view, cBase, nPad, c, cOffset + i0 * ldc, ldc, mc, n)
   }
 }

@@ -13,12 +13,12 @@
  */
 import { maxPool2d as maxPool2dJs, maxPool2dBackwardFromInput as maxPool2dBackwardFromInputJs } from "../js/pool.ts"
 import type { FloatArray, Pool2dGeometry } from "../types.ts"
-import { type Bytes, encodeModule, I32, op, V128 } from "./encoder.ts"
+import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"
-import { instantiateWithMemory, wasmHeap } from "./gemm-wasm.ts"
+import { instantiate, memoryImport, wasmHeap } from "./runtime.ts"
 
 /** fwd(x, y, pairs, outW, cBytes, rowBytes); bwd(x, dy, dx, pairs, outW, cBytes, rowBytes). Byte addresses. */
-export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
+export function poolModuleBytes(dtype: WasmDtype, memory?: MemoryImport): Uint8Array<ArrayBuffer> {
   const gt = dtype === "f32" ? op.f32x4Gt : op.f64x2Gt
   const add = dtype === "f32" ? op.f32x4Add : op.f64x2Add
 
@@ -141,7 +141,7 @@ export function poolModuleBytes(dtype: WasmDtype): Uint8Array<ArrayBuffer> {
   return encodeModule([
     { name: "fwd", params: [I32, I32, I32, I32, I32, I32], locals: [[7, I32], [2, V128]], body: fwd() },
     { name: "bwd", params: [I32, I32, I32, I32, I32, I32, I32], locals: [[8, I32], [10, V128]], body: bwd() }
-  ])
+  ], memory)
 }
 
 type Fwd = (x: number, y: number, pairs: number, outW: number, cBytes: number, rowBytes: number) => void
@@ -155,8 +155,8 @@ let engines: { f32: PoolEngine; f64: PoolEngine } | undefined
 function engine(is32: boolean): PoolEngine {
   engines ??= {
     // The generated modules export exactly these two functions with these signatures.
-    f32: instantiateWithMemory(poolModuleBytes("f32")) as unknown as PoolEngine,
-    f64: instantiateWithMemory(poolModuleBytes("f64")) as unknown as PoolEngine
+    f32: instantiate(poolModuleBytes("f32", memoryImport())).exports as unknown as PoolEngine,
+    f64: instantiate(poolModuleBytes("f64", memoryImport())).exports as unknown as PoolEngine
   }
   return is32 ? engines.f32 : engines.f64
 }
