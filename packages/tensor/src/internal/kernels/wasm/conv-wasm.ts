@@ -1,15 +1,17 @@
 /**
- * Forward convolution on the WebAssembly GEMM with implicit im2col: the column matrix is never
- * materialised; its rows are gathered from X straight into the micro-kernel's packed-A layout.
+ * Convolution on the WebAssembly GEMM with implicit im2col: the column matrix is never materialised; its
+ * rows are gathered from X straight into the micro-kernel's packed-A layout. The forward pass runs as
+ * per-thread row tasks inside the module (`conv-module.ts`); the filter gradient gathers the transposed
+ * column matrix in JavaScript and runs the micro-kernel on every thread.
  */
+import { runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { type ConvKernels, makeConvKernels } from "../im2col.ts"
-import type { Conv2dGeometry, FloatArray } from "../types.ts"
-import { gemmWasm, gemmWasmWith } from "./gemm-wasm.ts"
+import type { Conv2dEpilogue, Conv2dGeometry, FloatArray } from "../types.ts"
+import { GEOMETRY, GEOMETRY_FIELDS } from "./conv-module.ts"
+import { engineFor, FLOPS_PER_THREAD, gemmWasm, gemmWasmWith, KC, loadBias, packB, rowsPerBlock } from "./gemm-wasm.ts"
+import { wasmHeap } from "./runtime.ts"
 
 const generic = makeConvKernels(gemmWasm)
-
-/** Rows of the implicit column matrix per GEMM call (bounds the packed-A and C scratch). */
-const ROW_LIMIT = 1 << 16
 
 interface Taps {
   /** Offset of tap p from the window's top-left element (ky * dh * w + kx * dw) * c + ci. */
@@ -32,57 +34,6 @@ function taps(g: Conv2dGeometry): Taps {
     }
   }
   return { offset, dy, dx }
-}
-
-/** Packs rows [row0, row0 + m) x taps [pc, pc + kc) of im2col(X) as [kc][mr] slivers at pa[base..]. */
-export function packIm2col(
-  x: FloatArray,
-  g: Conv2dGeometry,
-  t: Taps,
-  row0: number,
-  m: number,
-  pa: FloatArray,
-  base: number,
-  pc: number,
-  kc: number,
-  mr: number
-): void {
-  const { h, w, c, outH, outW, strideH, strideW, padTop, padLeft } = g
-  const effH = (g.kh - 1) * g.dilationH + 1, effW = (g.kw - 1) * g.dilationW + 1
-  const { offset, dy, dx } = t
-  const pixels = outH * outW
-  const pEnd = pc + kc
-  // Output coordinates of the current row, advanced incrementally (no divisions per row).
-  // `| 0` keeps the counters small integers (int32 index arithmetic in optimized code).
-  let img = (row0 / pixels) | 0
-  let oy = ((row0 - img * pixels) / outW) | 0
-  let ox = (row0 - img * pixels - oy * outW) | 0
-  for (let i0 = 0, dst = base; i0 < m; i0 += mr, dst += kc * mr) {
-    for (let r = 0; r < mr; r++) {
-      let d = dst + r
-      if (i0 + r >= m) {
-        for (let p = pc; p < pEnd; p++, d += mr) pa[d] = 0
-        continue
-      }
-      const iy0 = oy * strideH - padTop, ix0 = ox * strideW - padLeft
-      const xBase = ((img * h + iy0) * w + ix0) * c
-      if (iy0 >= 0 && ix0 >= 0 && iy0 + effH <= h && ix0 + effW <= w) {
-        for (let p = pc; p < pEnd; p++, d += mr) pa[d] = x[xBase + offset[p]!]!
-      } else {
-        for (let p = pc; p < pEnd; p++, d += mr) {
-          const iy = iy0 + dy[p]!, ix = ix0 + dx[p]!
-          pa[d] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[xBase + offset[p]!]! : 0
-        }
-      }
-      if (++ox === outW) {
-        ox = 0
-        if (++oy === outH) {
-          oy = 0
-          img++
-        }
-      }
-    }
-  }
 }
 
 /**
@@ -135,33 +86,88 @@ export function packIm2colT(
   }
 }
 
+/** Bytes rounded up to a whole number of 16-byte vectors. */
+const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16
+
+/**
+ * Forward convolution as per-thread row tasks in WebAssembly (`convRows`): X is copied into the module
+ * memory once, W is packed once, then each thread gathers, multiplies and applies the epilogue to its own
+ * rows; the result is copied out once. Each output row is computed by one thread in the same order
+ * whatever the thread count.
+ */
+function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, epilogue?: Conv2dEpilogue<A>): void {
+  const is32 = y instanceof Float32Array
+  const e = engineFor(is32)
+  const { mr, nr, elem } = e
+  const m = g.n * g.outH * g.outW
+  const kkc = g.kh * g.kw * g.c
+  const nPad = Math.ceil(g.f / nr) * nr
+  const slivers = Math.ceil(m / mr)
+  const kcMax = Math.min(KC, kkc)
+  const mcb = rowsPerBlock(kcMax, nPad, mr)
+  const threads = Math.min(slivers, threadsFor(m * nPad * kkc, FLOPS_PER_THREAD))
+  // Layout (bytes): [geometry][taps][x][packed W][bias][out: slivers * mr rows of nPad][A scratch per thread].
+  const geomAt = 0
+  const tapsAt = align16(GEOMETRY_FIELDS * 4)
+  const xAt = tapsAt + align16(3 * kkc * 4)
+  const bAt = xAt + align16(x.length * elem)
+  const biasAt = bAt + kkc * nPad * elem
+  const outAt = biasAt + nPad * elem
+  const scratchAt = outAt + slivers * mr * nPad * elem
+  const scratchBytes = mcb * kcMax * elem
+  const heap = wasmHeap(scratchAt + threads * scratchBytes)
+  const view: FloatArray = is32 ? heap.f32 : heap.f64
+  const ints = new Int32Array(heap.f32.buffer, 0, (xAt - geomAt) / 4)
+  const t = taps(g)
+  ints.set(t.offset, tapsAt / 4)
+  ints.set(t.dy, tapsAt / 4 + kkc)
+  ints.set(t.dx, tapsAt / 4 + 2 * kkc)
+  view.set(x, xAt / elem)
+  const wArgs = { b: w, bOffset: 0, ldb: g.f, transB: false, c: y, cOffset: 0, ldc: g.f, accumulate: false }
+  for (let pc = 0; pc < kkc; pc += KC) {
+    packB(wArgs, view, bAt / elem + pc * nPad, pc, 0, Math.min(KC, kkc - pc), g.f, nr)
+  }
+  if (epilogue !== undefined) loadBias(view, biasAt / elem, nPad, g.f, epilogue)
+  const fields: Record<(typeof GEOMETRY)[number], number> = {
+    h: g.h,
+    w: g.w,
+    c: g.c,
+    outW: g.outW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    padTop: g.padTop,
+    padLeft: g.padLeft,
+    kkc,
+    taps: tapsAt,
+    x: xAt,
+    packedB: bAt,
+    nBlocks: nPad / nr,
+    ldcBytes: nPad * elem,
+    bias: biasAt,
+    relu: epilogue?.relu === true ? 1 : 0,
+    epilogue: epilogue === undefined ? 0 : 1,
+    mcb,
+    kcMax,
+    pixels: g.outH * g.outW
+  }
+  ints.set(GEOMETRY.map((name) => fields[name]), geomAt / 4)
+  runParallel(e.convRows, threads, (thread, n) => {
+    const [lo, hi] = share(slivers, thread, n)
+    return [geomAt, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
+  })
+  const outBase = outAt / elem
+  if (nPad === g.f) y.set(view.subarray(outBase, outBase + m * g.f))
+  else for (let i = 0; i < m; i++) y.set(view.subarray(outBase + i * nPad, outBase + i * nPad + g.f), i * g.f)
+}
+
 export const wasmConvKernels: ConvKernels = {
   conv2d(x, w, y, g, epilogue) {
-    const pixels = g.outH * g.outW
-    const kkc = g.kh * g.kw * g.c
-    const rowsTotal = g.n * pixels
-    if (rowsTotal === 0 || g.f === 0) return
-    const t = taps(g)
-    for (let row0 = 0; row0 < rowsTotal; row0 += ROW_LIMIT) {
-      const m = Math.min(ROW_LIMIT, rowsTotal - row0)
-      gemmWasmWith(
-        m,
-        g.f,
-        kkc,
-        (pa, base, pc, kc, mr, i0, mc) => packIm2col(x, g, t, row0 + i0, mc, pa, base, pc, kc, mr),
-        {
-          b: w,
-          bOffset: 0,
-          ldb: g.f,
-          transB: false,
-          c: y,
-          cOffset: row0 * g.f,
-          ldc: g.f,
-          accumulate: false
-        },
-        epilogue
-      )
+    if (g.n * g.outH * g.outW === 0 || g.f === 0) return
+    if (g.kh * g.kw * g.c === 0) {
+      generic.conv2d(x, w, y, g, epilogue)
+      return
     }
+    conv2dRows(x, w, y, g, epilogue)
   },
   conv2dBackpropInput: generic.conv2dBackpropInput,
   conv2dBackpropFilter(x, dy, dw, g) {

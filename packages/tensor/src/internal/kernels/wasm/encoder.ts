@@ -7,6 +7,8 @@ export type Bytes = Array<number>
 
 export const I32 = 0x7f
 export const V128 = 0x7b
+export const F32 = 0x7d
+export const F64 = 0x7c
 
 export function uleb(value: number): Bytes {
   const out: Bytes = []
@@ -63,6 +65,21 @@ export const op = {
   i32Sub: (): Bytes => [0x6b],
   i32Mul: (): Bytes => [0x6c],
   i32Ne: (): Bytes => [0x47],
+  i32LtS: (): Bytes => [0x48],
+  i32LtU: (): Bytes => [0x49],
+  i32GeS: (): Bytes => [0x4e],
+  i32DivU: (): Bytes => [0x6e],
+  i32RemU: (): Bytes => [0x70],
+  i32And: (): Bytes => [0x71],
+  select: (): Bytes => [0x1b],
+  call: (func: number): Bytes => [0x10, ...uleb(func)],
+  i32Load: (offset: number): Bytes => [0x28, 2, ...uleb(offset)],
+  f32Load: (offset: number): Bytes => [0x2a, 2, ...uleb(offset)],
+  f64Load: (offset: number): Bytes => [0x2b, 3, ...uleb(offset)],
+  f32Store: (offset: number): Bytes => [0x38, 2, ...uleb(offset)],
+  f64Store: (offset: number): Bytes => [0x39, 3, ...uleb(offset)],
+  f32Zero: (): Bytes => [0x43, 0, 0, 0, 0],
+  f64Zero: (): Bytes => [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   v128Load: (offset: number): Bytes => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   v128Store: (offset: number): Bytes => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
   v128Load32Splat: (offset: number): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],

@@ -12,6 +12,7 @@
  * sized by the caller to stay in L2), k innermost with MR x NRV vector accumulators in locals, fully
  * unrolled over the tile.
  */
+import { convRowsFunction } from "./conv-module.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 
 export interface MicroKernelShape {
@@ -135,12 +136,16 @@ export function gemmModuleBytes(
     emit(op.localGet(IB), op.i32Const(1), op.i32Sub(), op.localTee(IB), op.brIf(0))
   }
   emit(op.end())
-  return encodeModule([{
-    name: "gemm",
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
-    locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
-    body
-  }, { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) }], memory)
+  return encodeModule([
+    {
+      name: "gemm",
+      params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
+      locals: [[I32_LOCALS, I32], [V128_LOCALS, V128]],
+      body
+    },
+    { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) },
+    convRowsFunction(dtype, shape, lanes(dtype))
+  ], memory)
 }
 
 /**

@@ -11,7 +11,9 @@ import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
 import { instantiate, memoryImport, validates, wasmHeap } from "./runtime.ts"
 
-interface Engine {
+export interface Engine {
+  /** convRows(geom, row0, row1, aScratch, out), see conv-module.ts. */
+  readonly convRows: ParallelFn
   /** gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes), see gemm-module.ts. */
   readonly kernel: ParallelFn
   /** epi(c, bias, rows, rowBytes, relu), see gemm-module.ts. */
@@ -21,10 +23,10 @@ interface Engine {
   readonly elem: number
 }
 
-const KC = 256
+export const KC = 256
 const NC_BYTES = 512 * 1024 // packed B block budget (about a quarter of L2)
 /** Multiply-adds below which a micro-kernel call stays on one thread (a wake-up costs about 10 us). */
-const FLOPS_PER_THREAD = 400_000
+export const FLOPS_PER_THREAD = 400_000
 /** Output bytes below which an epilogue stays on one thread. */
 const EPILOGUE_BYTES_PER_THREAD = 256 * 1024
 
@@ -37,6 +39,7 @@ function makeEngine(dtype: WasmDtype, shape: MicroKernelShape, fma: boolean): En
   const compiled = instantiate(gemmModuleBytes(dtype, shape, memoryImport(), fma))
   return {
     kernel: registerParallel(compiled, "gemm"),
+    convRows: registerParallel(compiled, "convRows"),
     epi: registerParallel(compiled, "epi"),
     mr: shape.mr,
     nr: shape.nrv * lanes(dtype),
@@ -68,6 +71,12 @@ export function configureWasmGemm(config: Partial<GemmConfig>): void {
   const fma = config.fma ?? wasmFmaSupported()
   if (fma && !wasmFmaSupported()) throw new Error("this engine has no relaxed SIMD multiply-add")
   engines = { f32: makeEngine("f32", shapes.f32, fma), f64: makeEngine("f64", shapes.f64, fma), fma }
+}
+
+/** The micro-kernel engine for one element type (starts the engines if needed). */
+export function engineFor(is32: boolean): Engine {
+  if (engines === undefined) configureWasmGemm({})
+  return is32 ? engines!.f32 : engines!.f64
 }
 
 /** Whether the GEMM uses relaxed SIMD multiply-add (starts the engines if needed). */
@@ -151,7 +160,7 @@ const B_RESIDENT_BYTES = 1 << 20
  * The packed A block (rows x KC) stays under 64 KiB of elements' worth and the C block under 64 Ki elements.
  */
 const MC = 128
-function rowsPerBlock(kc: number, nPad: number, mr: number): number {
+export function rowsPerBlock(kc: number, nPad: number, mr: number): number {
   const fit = Math.min(Math.floor(16384 / kc), Math.floor(65536 / nPad))
   return Math.max(MC, Math.floor(Math.min(4096, fit) / mr) * mr)
 }
@@ -230,7 +239,13 @@ export function gemmWasmWith<A extends FloatArray>(
 }
 
 /** bias (zero when absent) into view[base .. base + nPad), zero padded. */
-function loadBias(view: FloatArray, base: number, nPad: number, n: number, epilogue: Conv2dEpilogue<FloatArray>): void {
+export function loadBias(
+  view: FloatArray,
+  base: number,
+  nPad: number,
+  n: number,
+  epilogue: Conv2dEpilogue<FloatArray>
+): void {
   view.fill(0, base, base + nPad)
   if (epilogue.bias !== undefined) view.set(epilogue.bias.subarray(0, n), base)
 }
@@ -390,7 +405,7 @@ function packA(
 }
 
 /** Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr], zero columns past nc. */
-function packB(
+export function packB(
   args: GemmBC<FloatArray>,
   pb: FloatArray,
   base: number,

@@ -1,0 +1,162 @@
+/**
+ * The forward convolution's per-thread task, generated into the GEMM module so it calls the micro-kernel
+ * (function 0) and the epilogue (function 1) directly:
+ *
+ *   convRows(geom, row0, row1, aScratch, out)
+ *
+ * computes output rows [row0, row1) of Y = im2col(X) W (+ bias) (relu): for each block of `mcb` rows and
+ * each KC slab of taps, it gathers the rows of the implicit column matrix from X straight into the packed-A
+ * layout ([kc][mr] slivers) in `aScratch`, runs the micro-kernel against W packed once by the caller, then
+ * applies the epilogue to the block while it is in cache. Rows are written to `out` with the row stride of
+ * the geometry (the C tile grid: a partial last sliver writes up to mr - 1 rows past row1, so `out` holds
+ * whole slivers, and threads split rows on sliver boundaries).
+ *
+ * `geom` points at GEOMETRY_FIELDS i32 values in this order (byte addresses for pointers).
+ */
+import { type Bytes, F32, F64, I32, op } from "./encoder.ts"
+import type { MicroKernelShape, WasmDtype } from "./gemm-module.ts"
+
+/** Field order of the geometry block. */
+export const GEOMETRY = [
+  "h",
+  "w",
+  "c",
+  "outW",
+  "strideH",
+  "strideW",
+  "padTop",
+  "padLeft",
+  "kkc",
+  /** i32[kkc] x offsets of each tap from the window's top-left element, then i32[kkc] dy, then i32[kkc] dx. */
+  "taps",
+  "x",
+  /** W packed per KC slab as nBlocks panels of [kc][nr]: slab pc starts at packedB + pc * nBlocks * nr * elem. */
+  "packedB",
+  "nBlocks",
+  "ldcBytes",
+  "bias",
+  "relu",
+  "epilogue",
+  "mcb",
+  "kcMax",
+  "pixels"
+] as const
+
+export const GEOMETRY_FIELDS = GEOMETRY.length
+
+/** The function definition of `convRows` (params: geom, row0, row1, aScratch, out). */
+export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
+  const { mr } = shape
+  const elem = dtype === "f32" ? 4 : 8
+  const nr = shape.nrv * lanes
+  const load = dtype === "f32" ? op.f32Load : op.f64Load
+  const store = dtype === "f32" ? op.f32Store : op.f64Store
+  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
+
+  const GEOM = 0, ROW0 = 1, ROW1 = 2, ASCR = 3, OUT = 4
+  let next = 5
+  // Local index of each geometry field (filled right below, one per name).
+  const field = {} as Record<(typeof GEOMETRY)[number], number>
+  for (const name of GEOMETRY) field[name] = next++
+  const I0 = next++, MC = next++, RPAD = next++, PC = next++, KC = next++, R = next++, DST = next++
+  const ROW = next++, IMG = next++, REM = next++, IY0 = next++, IX0 = next++, XBASE = next++, P = next++
+  const PEND = next++, TDY = next++, TDX = next++
+  const i32Locals = next - 5
+  const VAL = next++
+
+  const b: Bytes = []
+  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
+  const get = op.localGet, set = op.localSet, c = op.i32Const
+
+  // Geometry into locals; tap tables.
+  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
+  e(get(field.taps), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDY))
+  e(get(TDY), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDX))
+  e(get(ROW0), set(I0))
+
+  e(op.block(), op.loop()) // blocks of rows
+  {
+    e(get(I0), get(ROW1), op.i32GeS(), op.brIf(1))
+    // mc = min(mcb, row1 - i0); rpad = ceil(mc / mr) * mr
+    e(get(ROW1), get(I0), op.i32Sub(), get(field.mcb), get(ROW1), get(I0), op.i32Sub(), get(field.mcb), op.i32LtS())
+    e(op.select(), set(MC))
+    e(get(MC), c(mr - 1), op.i32Add(), c(mr), op.i32DivU(), c(mr), op.i32Mul(), set(RPAD))
+    e(c(0), set(PC))
+    e(op.loop()) // KC slabs of taps
+    {
+      // kc = min(kcMax, kkc - pc)
+      e(get(field.kkc), get(PC), op.i32Sub(), get(field.kcMax), get(field.kkc), get(PC), op.i32Sub())
+      e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
+      e(c(0), set(R))
+      e(op.loop()) // rows of the block, packed as [kc][mr] slivers
+      {
+        // dst = aScratch + ((r / mr) * kc * mr + r % mr) * elem
+        e(get(R), c(mr), op.i32DivU(), get(KC), op.i32Mul(), c(mr), op.i32Mul(), get(R), c(mr), op.i32RemU())
+        e(op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
+        e(get(PC), set(P), get(PC), get(KC), op.i32Add(), set(PEND))
+        e(get(R), get(MC), op.i32GeS(), op.if_())
+        {
+          // Rows past the block's end: zeros.
+          e(op.loop(), get(DST), zero(), store(0))
+          e(get(DST), c(mr * elem), op.i32Add(), set(DST))
+          e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0), op.end())
+        }
+        e(op.else_())
+        {
+          // The output pixel of this row and its window's top-left corner.
+          e(get(I0), get(R), op.i32Add(), set(ROW))
+          e(get(ROW), get(field.pixels), op.i32DivU(), set(IMG))
+          e(get(ROW), get(IMG), get(field.pixels), op.i32Mul(), op.i32Sub(), set(REM))
+          e(get(REM), get(field.outW), op.i32DivU(), get(field.strideH), op.i32Mul(), get(field.padTop), op.i32Sub())
+          e(set(IY0))
+          e(get(REM), get(field.outW), op.i32RemU(), get(field.strideW), op.i32Mul(), get(field.padLeft), op.i32Sub())
+          e(set(IX0))
+          // xBase = x + ((img * h + iy0) * w + ix0) * c * elem (only dereferenced for cells inside X)
+          e(get(IMG), get(field.h), op.i32Mul(), get(IY0), op.i32Add(), get(field.w), op.i32Mul(), get(IX0))
+          e(op.i32Add(), get(field.c), op.i32Mul(), c(elem), op.i32Mul(), get(field.x), op.i32Add(), set(XBASE))
+          e(op.loop())
+          {
+            e(get(DST))
+            // inside = (iy0 + dy[p]) <u h && (ix0 + dx[p]) <u w
+            e(get(IY0), get(TDY), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add())
+            e(get(field.h), op.i32LtU())
+            e(get(IX0), get(TDX), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add())
+            e(get(field.w), op.i32LtU(), op.i32And())
+            e(op.if_())
+            e(get(XBASE), get(field.taps), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), c(elem))
+            e(op.i32Mul(), op.i32Add(), load(0), set(VAL))
+            e(op.else_(), zero(), set(VAL), op.end())
+            e(get(VAL), store(0))
+            e(get(DST), c(mr * elem), op.i32Add(), set(DST))
+            e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0))
+          }
+          e(op.end())
+        }
+        e(op.end())
+        e(get(R), c(1), op.i32Add(), op.localTee(R), get(RPAD), op.i32LtS(), op.brIf(0))
+      }
+      e(op.end())
+      // gemm(aScratch, packedB + pc * nBlocks * nr * elem, out + i0 * ldc, rpad / mr, nBlocks, kc, ldc,
+      //      pc != 0, nr * elem, kc * nr * elem)
+      e(get(ASCR))
+      e(get(field.packedB), get(PC), get(field.nBlocks), op.i32Mul(), c(nr * elem), op.i32Mul(), op.i32Add())
+      e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add())
+      e(get(RPAD), c(mr), op.i32DivU(), get(field.nBlocks), get(KC), get(field.ldcBytes))
+      e(get(PC), c(0), op.i32Ne(), c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
+      e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.kkc), op.i32LtS(), op.brIf(0))
+    }
+    e(op.end())
+    // epi(out + i0 * ldc, bias, mc, ldc, relu)
+    e(get(field.epilogue), op.if_())
+    e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add(), get(field.bias), get(MC))
+    e(get(field.ldcBytes), get(field.relu), op.call(1), op.end())
+    e(get(I0), get(MC), op.i32Add(), set(I0), op.br(0))
+  }
+  e(op.end(), op.end())
+  return {
+    name: "convRows",
+    params: [I32, I32, I32, I32, I32],
+    locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
+    body: b
+  }
+}
