@@ -6,6 +6,7 @@
  */
 import { runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { type ConvKernels, makeConvKernels } from "../im2col.ts"
+import { scratchLike } from "../scratch.ts"
 import type { Conv2dEpilogue, Conv2dGeometry, FloatArray } from "../types.ts"
 import { GEOMETRY, GEOMETRY_FIELDS } from "./conv-module.ts"
 import { engineFor, FLOPS_PER_THREAD, gemmWasm, gemmWasmWith, KC, loadBias, packB, rowsPerBlock } from "./gemm-wasm.ts"
@@ -160,6 +161,46 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
   else for (let i = 0; i < m; i++) y.set(view.subarray(outBase + i * nPad, outBase + i * nPad + g.f), i * g.f)
 }
 
+/**
+ * With stride 1, the input gradient is itself a convolution: dX[iy, ix, ci] = sum over (ky, kx, f) of
+ * dY[iy + padTop - ky dh, ix + padLeft - kx dw, f] W[ky, kx, ci, f], i.e. dY convolved with W rotated by
+ * 180 degrees and transposed to [kh, kw, f, c], padded by (kh - 1) dh - padTop on top ((kw - 1) dw - padLeft on
+ * the left), with output size h x w. Computed that way it needs no scatter (col2im) and runs on every thread.
+ */
+function transposedGeometry(g: Conv2dGeometry): Conv2dGeometry {
+  return {
+    n: g.n,
+    h: g.outH,
+    w: g.outW,
+    c: g.f,
+    kh: g.kh,
+    kw: g.kw,
+    f: g.c,
+    outH: g.h,
+    outW: g.w,
+    strideH: 1,
+    strideW: 1,
+    dilationH: g.dilationH,
+    dilationW: g.dilationW,
+    padTop: (g.kh - 1) * g.dilationH - g.padTop,
+    padLeft: (g.kw - 1) * g.dilationW - g.padLeft
+  }
+}
+
+/** W [kh, kw, c, f] rotated by 180 degrees and transposed to [kh, kw, f, c]. */
+function flipFilter<A extends FloatArray>(w: A, g: Conv2dGeometry): A {
+  const { kh, kw, c, f } = g
+  const out = scratchLike(w, "conv.flippedFilter", kh * kw * c * f)
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      const src = ((kh - 1 - ky) * kw + (kw - 1 - kx)) * c * f
+      const dst = (ky * kw + kx) * f * c
+      for (let ci = 0; ci < c; ci++) for (let fi = 0; fi < f; fi++) out[dst + fi * c + ci] = w[src + ci * f + fi]!
+    }
+  }
+  return out
+}
+
 export const wasmConvKernels: ConvKernels = {
   conv2d(x, w, y, g, epilogue) {
     if (g.n * g.outH * g.outW === 0 || g.f === 0) return
@@ -169,7 +210,13 @@ export const wasmConvKernels: ConvKernels = {
     }
     conv2dRows(x, w, y, g, epilogue)
   },
-  conv2dBackpropInput: generic.conv2dBackpropInput,
+  conv2dBackpropInput(dy, w, dx, g) {
+    if (g.strideH !== 1 || g.strideW !== 1 || g.n * g.h * g.w * g.c === 0 || g.f === 0) {
+      generic.conv2dBackpropInput(dy, w, dx, g)
+      return
+    }
+    conv2dRows(dy, flipFilter(w, g), dx, transposedGeometry(g))
+  },
   conv2dBackpropFilter(x, dy, dw, g) {
     // dW[KKC, F] = col(X)^T dY with the transposed column matrix gathered straight from X.
     const rows = g.n * g.outH * g.outW
