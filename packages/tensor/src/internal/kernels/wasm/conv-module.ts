@@ -39,10 +39,107 @@ export const GEOMETRY = [
   "epilogue",
   "mcb",
   "kcMax",
-  "pixels"
+  "pixels",
+  /** Filter gradient: rows of dY (images x pixels), the k of its GEMM. */
+  "rows",
+  /** Filter gradient: bytes between rows of dY (f * elem), read in place as the GEMM's B. */
+  "bRowBytes"
 ] as const
 
 export const GEOMETRY_FIELDS = GEOMETRY.length
+
+/**
+ * The filter gradient's per-thread task, `convFilterRows(geom, t0, t1, aScratch, out)`: rows [t0, t1) of
+ * dW[kkc, f] = im2col(X)^T dY (t0 a multiple of mr). For each KC slab of dY's rows it gathers the
+ * transposed column block (taps x pixels) from X into `aScratch` as [kc][mr] slivers, then runs the
+ * micro-kernel with dY read in place (`packedB` points at dY, `bRowBytes` its row stride; f a multiple of
+ * nr), accumulating over slabs. Each dW row is computed by one thread in the same order whatever the split.
+ */
+export function convFilterRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
+  const { mr } = shape
+  const elem = dtype === "f32" ? 4 : 8
+  const nr = shape.nrv * lanes
+  const load = dtype === "f32" ? op.f32Load : op.f64Load
+  const store = dtype === "f32" ? op.f32Store : op.f64Store
+  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
+
+  const GEOM = 0, T0 = 1, T1 = 2, ASCR = 3, OUT = 4
+  let next = 5
+  // Local index of each geometry field (filled right below, one per name).
+  const field = {} as Record<(typeof GEOMETRY)[number], number>
+  for (const name of GEOMETRY) field[name] = next++
+  const PC = next++, KC = next++, MT = next++, MTPAD = next++, Q = next++, J = next++, DST = next++
+  const ROW = next++, IMG = next++, REM = next++, IY0 = next++, IX0 = next++, XBASE = next++, P = next++
+  const TDY = next++, TDX = next++
+  const i32Locals = next - 5
+  const VAL = next++
+
+  const b: Bytes = []
+  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
+  const get = op.localGet, set = op.localSet, c = op.i32Const
+
+  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
+  e(get(field.taps), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDY))
+  e(get(TDY), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDX))
+  e(get(T1), get(T0), op.i32Sub(), set(MT))
+  e(get(MT), c(mr - 1), op.i32Add(), c(mr), op.i32DivU(), c(mr), op.i32Mul(), set(MTPAD))
+  e(c(0), set(PC))
+  e(op.block(), get(MT), op.i32Eqz(), op.brIf(0))
+  e(op.loop()) // KC slabs of dY's rows
+  {
+    e(get(field.rows), get(PC), op.i32Sub(), get(field.kcMax), get(field.rows), get(PC), op.i32Sub())
+    e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
+    e(c(0), set(Q))
+    e(op.loop()) // pixels of the slab
+    {
+      e(get(PC), get(Q), op.i32Add(), set(ROW))
+      e(get(ROW), get(field.pixels), op.i32DivU(), set(IMG))
+      e(get(ROW), get(IMG), get(field.pixels), op.i32Mul(), op.i32Sub(), set(REM))
+      e(get(REM), get(field.outW), op.i32DivU(), get(field.strideH), op.i32Mul(), get(field.padTop), op.i32Sub())
+      e(set(IY0))
+      e(get(REM), get(field.outW), op.i32RemU(), get(field.strideW), op.i32Mul(), get(field.padLeft), op.i32Sub())
+      e(set(IX0))
+      e(get(IMG), get(field.h), op.i32Mul(), get(IY0), op.i32Add(), get(field.w), op.i32Mul(), get(IX0))
+      e(op.i32Add(), get(field.c), op.i32Mul(), c(elem), op.i32Mul(), get(field.x), op.i32Add(), set(XBASE))
+      e(c(0), set(J))
+      e(op.loop()) // taps of this thread, as [kc][mr] slivers: (j / mr) * kc * mr + q * mr + j % mr
+      {
+        e(get(J), c(mr), op.i32DivU(), get(KC), op.i32Mul(), get(Q), op.i32Add(), c(mr), op.i32Mul())
+        e(get(J), c(mr), op.i32RemU(), op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
+        e(zero(), set(VAL))
+        e(get(J), get(MT), op.i32LtS(), op.if_())
+        {
+          e(get(T0), get(J), op.i32Add(), c(4), op.i32Mul(), set(P))
+          e(get(IY0), get(TDY), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.h), op.i32LtU())
+          e(get(IX0), get(TDX), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.w), op.i32LtU())
+          e(op.i32And(), op.if_())
+          e(get(XBASE), get(field.taps), get(P), op.i32Add(), op.i32Load(0), c(elem), op.i32Mul(), op.i32Add())
+          e(load(0), set(VAL), op.end())
+        }
+        e(op.end())
+        e(get(DST), get(VAL), store(0))
+        e(get(J), c(1), op.i32Add(), op.localTee(J), get(MTPAD), op.i32LtS(), op.brIf(0))
+      }
+      e(op.end())
+      e(get(Q), c(1), op.i32Add(), op.localTee(Q), get(KC), op.i32LtS(), op.brIf(0))
+    }
+    e(op.end())
+    // gemm(aScratch, dY + pc * bRowBytes, out + t0 * ldc, mtPad / mr, nBlocks, kc, ldc, pc != 0,
+    //      bRowBytes, nr * elem)
+    e(get(ASCR), get(field.packedB), get(PC), get(field.bRowBytes), op.i32Mul(), op.i32Add())
+    e(get(OUT), get(T0), get(field.ldcBytes), op.i32Mul(), op.i32Add())
+    e(get(MTPAD), c(mr), op.i32DivU(), get(field.nBlocks), get(KC), get(field.ldcBytes))
+    e(get(PC), c(0), op.i32Ne(), get(field.bRowBytes), c(nr * elem), op.call(0))
+    e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.rows), op.i32LtS(), op.brIf(0))
+  }
+  e(op.end(), op.end())
+  return {
+    name: "convFilterRows",
+    params: [I32, I32, I32, I32, I32],
+    locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
+    body: b
+  }
+}
 
 /** The function definition of `convRows` (params: geom, row0, row1, aScratch, out). */
 export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {

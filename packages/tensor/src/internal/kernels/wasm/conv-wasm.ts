@@ -149,7 +149,9 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
     epilogue: epilogue === undefined ? 0 : 1,
     mcb,
     kcMax,
-    pixels: g.outH * g.outW
+    pixels: g.outH * g.outW,
+    rows: m,
+    bRowBytes: 0
   }
   ints.set(GEOMETRY.map((name) => fields[name]), geomAt / 4)
   runParallel(e.convRows, threads, (thread, n) => {
@@ -201,6 +203,70 @@ function flipFilter<A extends FloatArray>(w: A, g: Conv2dGeometry): A {
   return out
 }
 
+/**
+ * Filter gradient as per-thread tasks in WebAssembly (`convFilterRows`): X and dY are copied into the
+ * module memory once; each thread gathers the transposed column blocks of its taps and multiplies them
+ * with dY read in place. Needs f a multiple of the micro-tile width (dY's rows are the GEMM's B panels).
+ */
+function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeometry): void {
+  const is32 = dw instanceof Float32Array
+  const e = engineFor(is32)
+  const { mr, elem } = e
+  const rows = g.n * g.outH * g.outW
+  const kkc = g.kh * g.kw * g.c
+  const slivers = Math.ceil(kkc / mr)
+  const kcMax = Math.min(KC, rows)
+  const threads = Math.min(slivers, threadsFor(rows * g.f * kkc, FLOPS_PER_THREAD))
+  // Layout (bytes): [geometry][taps][x][dY][out: slivers * mr rows of f][A scratch per thread].
+  const geomAt = 0
+  const tapsAt = align16(GEOMETRY_FIELDS * 4)
+  const xAt = tapsAt + align16(3 * kkc * 4)
+  const dyAt = xAt + align16(x.length * elem)
+  const outAt = dyAt + align16(rows * g.f * elem)
+  const scratchAt = outAt + slivers * mr * g.f * elem
+  // A thread's scratch holds its taps' slab: placed by its first tap, so any split (fewer threads while
+  // workers start) keeps the regions apart.
+  const heap = wasmHeap(scratchAt + slivers * mr * kcMax * elem)
+  const view: FloatArray = is32 ? heap.f32 : heap.f64
+  const ints = new Int32Array(heap.f32.buffer, 0, xAt / 4)
+  const t = taps(g)
+  ints.set(t.offset, tapsAt / 4)
+  ints.set(t.dy, tapsAt / 4 + kkc)
+  ints.set(t.dx, tapsAt / 4 + 2 * kkc)
+  view.set(x, xAt / elem)
+  view.set(dy.subarray(0, rows * g.f), dyAt / elem)
+  const fields: Record<(typeof GEOMETRY)[number], number> = {
+    h: g.h,
+    w: g.w,
+    c: g.c,
+    outW: g.outW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    padTop: g.padTop,
+    padLeft: g.padLeft,
+    kkc,
+    taps: tapsAt,
+    x: xAt,
+    packedB: dyAt,
+    nBlocks: g.f / e.nr,
+    ldcBytes: g.f * elem,
+    bias: 0,
+    relu: 0,
+    epilogue: 0,
+    mcb: 0,
+    kcMax,
+    pixels: g.outH * g.outW,
+    rows,
+    bRowBytes: g.f * elem
+  }
+  ints.set(GEOMETRY.map((name) => fields[name]), geomAt / 4)
+  runParallel(e.convFilterRows, threads, (thread, n) => {
+    const [lo, hi] = share(slivers, thread, n)
+    return [geomAt, lo * mr, Math.min(hi * mr, kkc), scratchAt + lo * mr * kcMax * elem, outAt]
+  })
+  dw.set(view.subarray(outAt / elem, outAt / elem + kkc * g.f))
+}
+
 export const wasmConvKernels: ConvKernels = {
   conv2d(x, w, y, g, epilogue) {
     if (g.n * g.outH * g.outW === 0 || g.f === 0) return
@@ -224,6 +290,10 @@ export const wasmConvKernels: ConvKernels = {
     if (kkc === 0 || g.f === 0) return
     if (rows === 0) {
       dw.fill(0, 0, kkc * g.f)
+      return
+    }
+    if (g.f % engineFor(dw instanceof Float32Array).nr === 0) {
+      conv2dFilterRows(x, dy, dw, g)
       return
     }
     const t = taps(g)

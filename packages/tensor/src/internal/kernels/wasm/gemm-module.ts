@@ -12,7 +12,7 @@
  * sized by the caller to stay in L2), k innermost with MR x NRV vector accumulators in locals, fully
  * unrolled over the tile.
  */
-import { convRowsFunction } from "./conv-module.ts"
+import { convFilterRowsFunction, convRowsFunction } from "./conv-module.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 
 export interface MicroKernelShape {
@@ -144,7 +144,8 @@ export function gemmModuleBytes(
       body
     },
     { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) },
-    convRowsFunction(dtype, shape, lanes(dtype))
+    convRowsFunction(dtype, shape, lanes(dtype)),
+    convFilterRowsFunction(dtype, shape, lanes(dtype))
   ], memory)
 }
 

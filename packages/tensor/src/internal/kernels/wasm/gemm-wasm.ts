@@ -14,6 +14,8 @@ import { instantiate, memoryImport, validates, wasmHeap } from "./runtime.ts"
 export interface Engine {
   /** convRows(geom, row0, row1, aScratch, out), see conv-module.ts. */
   readonly convRows: ParallelFn
+  /** convFilterRows(geom, t0, t1, aScratch, out), see conv-module.ts. */
+  readonly convFilterRows: ParallelFn
   /** gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes), see gemm-module.ts. */
   readonly kernel: ParallelFn
   /** epi(c, bias, rows, rowBytes, relu), see gemm-module.ts. */
@@ -40,6 +42,7 @@ function makeEngine(dtype: WasmDtype, shape: MicroKernelShape, fma: boolean): En
   return {
     kernel: registerParallel(compiled, "gemm"),
     convRows: registerParallel(compiled, "convRows"),
+    convFilterRows: registerParallel(compiled, "convFilterRows"),
     epi: registerParallel(compiled, "epi"),
     mr: shape.mr,
     nr: shape.nrv * lanes(dtype),
