@@ -13,5 +13,6 @@
  */
 export { ShapeError } from "@typegrad/shape"
 export * as Backend from "./Backend.ts"
+export * as Prng from "./Prng.ts"
 export * as Pytree from "./Pytree.ts"
 export * as Tensor from "./Tensor.ts"
