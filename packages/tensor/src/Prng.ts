@@ -42,9 +42,9 @@ const makeKey = (k0: number, k1: number): Key => {
   return Object.freeze(key)
 }
 
-const checkKey = (op: string, key: Key): void => {
-  if (key === null || typeof key !== "object" || key._tag !== "PrngKey") {
-    throw new TypeError(`Prng.${op}: expected a key made by Prng.key, Prng.split or Prng.foldIn, got ${String(key)}`)
+const checkKey = (op: string, k: Key): void => {
+  if (k === null || typeof k !== "object" || k._tag !== "PrngKey") {
+    throw new TypeError(`Prng.${op}: expected a key made by Prng.key, Prng.split or Prng.foldIn, got ${String(k)}`)
   }
 }
 
@@ -82,12 +82,12 @@ export type Keys<N extends number> = KeyTuple<Key, N>
  * const [init, dropout, shuffle] = Prng.split(Prng.key(7), 3)
  * ```
  */
-export const split = <const N extends number = 2>(key: Key, count?: N): Keys<N> => {
-  checkKey("split", key)
+export const split = <const N extends number = 2>(from: Key, count?: N): Keys<N> => {
+  checkKey("split", from)
   const n = count ?? 2
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`Prng.split: count must be a positive integer, got ${n}`)
   // Counters (1, i) are disjoint from the (0, j) blocks `uniform` and friends use.
-  return splitKeys<Key, N>(key.words, n, makeKey)
+  return splitKeys<Key, N>(from.words, n, makeKey)
 }
 
 /**
@@ -98,11 +98,11 @@ export const split = <const N extends number = 2>(key: Key, count?: N): Keys<N> 
  * const stepKey = (step: number) => Prng.foldIn(Prng.key(0), step)
  * ```
  */
-export const foldIn = (key: Key, data: number): Key => {
-  checkKey("foldIn", key)
+export const foldIn = (from: Key, data: number): Key => {
+  checkKey("foldIn", from)
   if (!Number.isSafeInteger(data)) throw new RangeError(`Prng.foldIn: data must be a safe integer, got ${data}`)
   const words = new Uint32Array(2)
-  threefry2x32(key.words[0], key.words[1], (2 + Math.floor(data / 4294967296)) >>> 0, data >>> 0, words, 0)
+  threefry2x32(from.words[0], from.words[1], (2 + Math.floor(data / 4294967296)) >>> 0, data >>> 0, words, 0)
   return makeKey(words[0]!, words[1]!)
 }
 
@@ -136,16 +136,16 @@ export interface UniformOptions<D extends DType> {
 }
 
 /** Uniform doubles in [0, 1) from the key's words: 24 bits per float32 value, 53 per float64 value. */
-const unitFloats = (op: string, key: Key, shape: Shape, dtype: DType): Data => {
-  checkKey(op, key)
+const unitFloats = (op: string, from: Key, shape: Shape, dtype: DType): Data => {
+  checkKey(op, from)
   checkShape(`Prng.${op}`, shape)
   const size = sizeOf(shape)
   const out = alloc(dtype, size)
   if (dtype === "float32") {
-    const bits = randomBits(key.words[0], key.words[1], size)
+    const bits = randomBits(from.words[0], from.words[1], size)
     for (let i = 0; i < size; i++) out[i] = (bits[i]! >>> 8) * 2 ** -24
   } else {
-    const bits = randomBits(key.words[0], key.words[1], 2 * size)
+    const bits = randomBits(from.words[0], from.words[1], 2 * size)
     for (let i = 0; i < size; i++) out[i] = ((bits[2 * i]! >>> 5) * 67108864 + (bits[2 * i + 1]! >>> 6)) * 2 ** -53
   }
   return out
@@ -163,7 +163,7 @@ const tensorOf = <S extends Shape, D extends DType>(shape: S, dtype: DType, data
  * ```
  */
 export const uniform = <const S extends Shape, D extends DType = "float32">(
-  key: Key,
+  from: Key,
   shape: S,
   options?: UniformOptions<D>
 ): Tensor<S, D> => {
@@ -173,7 +173,7 @@ export const uniform = <const S extends Shape, D extends DType = "float32">(
   if (!(Number.isFinite(min) && Number.isFinite(max) && min < max)) {
     throw new RangeError(`Prng.uniform: needs finite min < max, got min ${min}, max ${max}`)
   }
-  const data = unitFloats("uniform", key, shape, dtype)
+  const data = unitFloats("uniform", from, shape, dtype)
   if (min !== 0 || max !== 1) {
     const span = max - min
     for (let i = 0; i < data.length; i++) data[i] = Math.min(min + span * data[i]!, nextDown(max))
@@ -207,7 +207,7 @@ export interface NormalOptions<D extends DType> {
  * ```
  */
 export const normal = <const S extends Shape, D extends DType = "float32">(
-  key: Key,
+  from: Key,
   shape: S,
   options?: NormalOptions<D>
 ): Tensor<S, D> => {
@@ -220,7 +220,7 @@ export const normal = <const S extends Shape, D extends DType = "float32">(
   checkShape("Prng.normal", shape)
   const size = sizeOf(shape)
   // Uniforms in pairs; one more when the size is odd.
-  const u = unitFloats("normal", key, [size + (size & 1)], "float64")
+  const u = unitFloats("normal", from, [size + (size & 1)], "float64")
   const out = alloc(dtype, size)
   for (let i = 0; i < size; i += 2) {
     const r = Math.sqrt(-2 * Math.log(1 - u[i]!))
@@ -240,14 +240,14 @@ export const normal = <const S extends Shape, D extends DType = "float32">(
  * ```
  */
 export const bernoulli = <const S extends Shape, D extends DType = "float32">(
-  key: Key,
+  from: Key,
   p: number,
   shape: S,
   options?: { readonly dtype?: D }
 ): Tensor<S, D> => {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`Prng.bernoulli: p must be in [0, 1], got ${p}`)
   const dtype = dtypeOf(options)
-  const u = unitFloats("bernoulli", key, shape, "float64")
+  const u = unitFloats("bernoulli", from, shape, "float64")
   const out = alloc(dtype, u.length)
   for (let i = 0; i < u.length; i++) out[i] = u[i]! < p ? 1 : 0
   return tensorOf(shape, dtype, out)
