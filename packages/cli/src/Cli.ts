@@ -52,7 +52,8 @@ options:
                        a run with no epochs left trains nothing: it is evaluated and its files are
                        written to the output directory (raise --epochs to train more)
   --progress MODE      bar | lines | none (default: bar on a terminal, lines otherwise)
-  --threads N          threads the kernels run on, this one included (default: the cores there are)
+  --threads N          threads the kernels run on, this one included (default: TYPEGRAD_THREADS if set,
+                       else the cores there are)
   -h, --help           show this message
 
 export onnx: write the job's model with the checkpoint's weights as an ONNX file (IR ${Onnx.irVersion}, opset
@@ -404,7 +405,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
       )
     ),
     Effect.provide(observed(command.progress, seen)),
-    Effect.provide(Backend.layer({ threads: command.threads ?? "auto" }))
+    Effect.provide(Backend.layer({ threads: command.threads }))
   )
   const runStartedAt = Date.now()
   const fiber = Effect.runFork(program)

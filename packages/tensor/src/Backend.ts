@@ -52,8 +52,9 @@ export interface BackendOptions {
   /** `"wasm"` (the default; JavaScript where WebAssembly SIMD is missing) or `"js"`, the reference. */
   readonly kernels?: "wasm" | "js" | undefined
   /**
-   * Threads for the WebAssembly kernels, the calling thread included: a positive integer, or `"auto"` (the
-   * default) for the cores there are. Where memory cannot be shared (a page without cross-origin
+   * Threads for the WebAssembly kernels, the calling thread included: a positive integer, or `"auto"` for
+   * the cores there are (default: the setting in force, which starts as `TYPEGRAD_THREADS` where the
+   * environment sets it, else `"auto"`). Where memory cannot be shared (a page without cross-origin
    * isolation) kernels run on one thread and `threadsReason` says why.
    */
   readonly threads?: number | "auto" | undefined
@@ -95,7 +96,7 @@ export const layer = (options: BackendOptions = {}): Layer.Layer<Backend> =>
         const kernels = options.kernels === "js" || !wasmSimdSupported() ? jsKernels : wasmKernels
         const previous = { kernels: getKernels(), threads: requestedThreadSetting() }
         // Validates before anything changes: a bad thread count leaves the previous backend in place.
-        setThreads(options.threads ?? "auto")
+        if (options.threads !== undefined) setThreads(options.threads)
         setKernels(kernels)
         return previous
       }),

@@ -315,3 +315,25 @@ describe("relaxed SIMD multiply-add", () => {
     expect(wasmGemmUsesFma()).toBe(false)
   })
 })
+
+describe("TYPEGRAD_THREADS", () => {
+  const statusWith = (value: string): { threads: number; threadsReason: string } => {
+    const root = fileURLToPath(new URL("../../..", import.meta.url))
+    const script =
+      `import("./packages/tensor/src/index.ts").then((m) => console.log(JSON.stringify(m.Backend.status())))`
+    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, TYPEGRAD_THREADS: value }
+    })
+    return JSON.parse(out) as { threads: number; threadsReason: string }
+  }
+
+  it("sets the default thread count of a process; a bad value is ignored and said so", () => {
+    expect(statusWith("3")).toMatchObject({ threads: 3, threadsReason: "3 threads sharing WebAssembly memory" })
+    expect(statusWith("1")).toMatchObject({ threads: 1, threadsReason: "one thread requested" })
+    expect(statusWith("zero").threadsReason).toMatch(
+      /TYPEGRAD_THREADS=zero ignored \(use an integer from 1 to 64 or "auto"\)/
+    )
+  })
+})

@@ -84,7 +84,21 @@ interface Pool {
 }
 
 let pool: Pool | undefined
-let requested: number | "auto" = "auto"
+
+/** The default thread count: `TYPEGRAD_THREADS` where the environment has it (Node), else "auto". */
+function fromEnvironment(): { readonly setting: number | "auto"; readonly problem?: string } {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  const raw = env?.["TYPEGRAD_THREADS"]
+  if (raw === undefined || raw.trim() === "" || raw.trim() === "auto") return { setting: "auto" }
+  const n = Number(raw)
+  if (/^\d+$/.test(raw.trim()) && n >= 1 && n <= MAX_THREADS) return { setting: n }
+  return {
+    setting: "auto",
+    problem: `TYPEGRAD_THREADS=${raw} ignored (use an integer from 1 to ${MAX_THREADS} or "auto")`
+  }
+}
+const environment = fromEnvironment()
+let requested: number | "auto" = environment.setting
 let unavailable: string | undefined
 let canBlock: boolean | undefined
 
@@ -148,7 +162,8 @@ function blockingAllowed(): boolean {
 
 /**
  * Sets how many threads kernels use from now on (the calling thread included): a positive integer, or
- * "auto" for the cores there are. Workers are (re)started on the next job that needs them.
+ * "auto" for the cores there are. Workers are (re)started on the next job that needs them. The setting
+ * starts as `TYPEGRAD_THREADS` where the environment has it, else "auto".
  */
 export function setThreads(n: number | "auto"): void {
   if (n !== "auto" && (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)) {
@@ -181,7 +196,8 @@ export function threadStatus(): ThreadStatus {
   if (want === 1) return { requested: 1, threads: 1, reason: "one thread requested" }
   if (!memory.shared) return { requested: want, threads: 1, reason: `one thread: ${memory.reason}` }
   if (unavailable !== undefined) return { requested: want, threads: 1, reason: `one thread: ${unavailable}` }
-  return { requested: want, threads: want, reason: `${want} threads sharing WebAssembly memory` }
+  const note = environment.problem === undefined || requested !== "auto" ? "" : `; ${environment.problem}`
+  return { requested: want, threads: want, reason: `${want} threads sharing WebAssembly memory${note}` }
 }
 
 /** Threads a job of `units` units of work should use, at most one per `unitsPerThread`. */
