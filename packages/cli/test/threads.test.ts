@@ -25,7 +25,7 @@ describe("--threads", () => {
     for (const threads of [1, 2]) {
       const out = temp()
       const r = await typegrad([...small, "--seed", "5", "--out", out, "--threads", String(threads)])
-      expect(r.code, r.stderr).toBe(0)
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
       expect(clean(r)).toBe(true)
       const reason = threads === 1 ? "one thread requested" : "2 threads sharing WebAssembly memory"
       expect(r.stdout + r.stderr).toContain(`computing on wasm-simd: ${reason}`)
