@@ -135,30 +135,34 @@ describe("wasm kernels give the same bits at 1, 2 and 3 threads", () => {
       for (const [m, n, k] of cases) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
-            const a = seeded(m * k, m + k, ctor), b = seeded(k * n, n + 7 * k, ctor)
-            const got = atEveryThreadCount(() => {
-              const c = new ctor(m * n).fill(Number.NaN)
-              wasmKernels.gemm({
-                transA,
-                transB,
-                m,
-                n,
-                k,
-                a,
-                aOffset: 0,
-                lda: transA ? m : k,
-                b,
-                bOffset: 0,
-                ldb: transB ? k : n,
-                c,
-                cOffset: 0,
-                ldc: n,
-                accumulate: false
+            for (const accumulate of [false, true]) {
+              const a = seeded(m * k, m + k, ctor), b = seeded(k * n, n + 7 * k, ctor)
+              const c0 = seeded(m * n, 3 * m + n, ctor)
+              const got = atEveryThreadCount(() => {
+                const c = accumulate ? c0.slice() : new ctor(m * n).fill(Number.NaN)
+                wasmKernels.gemm({
+                  transA,
+                  transB,
+                  m,
+                  n,
+                  k,
+                  a,
+                  aOffset: 0,
+                  lda: transA ? m : k,
+                  b,
+                  bOffset: 0,
+                  ldb: transB ? k : n,
+                  c,
+                  cOffset: 0,
+                  ldc: n,
+                  accumulate
+                })
+                return c
               })
-              return c
-            })
-            const want = naiveGemm(transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n)
-            expectNear(got, want, tol * k)
+              const want = naiveGemm(transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n)
+              if (accumulate) { for (let i = 0; i < want.length; i++) want[i] = want[i]! + c0[i]! }
+              expectNear(got, want, tol * k)
+            }
           }
         }
       }

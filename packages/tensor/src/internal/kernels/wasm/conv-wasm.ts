@@ -1,15 +1,25 @@
 /**
  * Convolution on the WebAssembly GEMM with implicit im2col: the column matrix is never materialised; its
  * rows are gathered from X straight into the micro-kernel's packed-A layout. The forward pass runs as
- * per-thread row tasks inside the module (`conv-module.ts`); the filter gradient gathers the transposed
+ * per-thread row tasks inside the module (`row-tasks.ts`); the filter gradient gathers the transposed
  * column matrix in JavaScript and runs the micro-kernel on every thread.
  */
 import { runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { type ConvKernels, makeConvKernels } from "../im2col.ts"
 import { scratchLike } from "../scratch.ts"
 import type { Conv2dEpilogue, Conv2dGeometry, FloatArray } from "../types.ts"
-import { GEOMETRY, GEOMETRY_FIELDS } from "./conv-module.ts"
-import { engineFor, FLOPS_PER_THREAD, gemmWasm, gemmWasmWith, KC, loadBias, packB, rowsPerBlock } from "./gemm-wasm.ts"
+import {
+  align16,
+  engineFor,
+  FLOPS_PER_THREAD,
+  gemmWasm,
+  gemmWasmWith,
+  KC,
+  loadBias,
+  packB,
+  rowsPerBlock
+} from "./gemm-wasm.ts"
+import { type Geometry, GEOMETRY_FIELDS, geometryValues } from "./row-tasks.ts"
 import { wasmHeap } from "./runtime.ts"
 
 const generic = makeConvKernels(gemmWasm)
@@ -87,9 +97,6 @@ export function packIm2colT(
   }
 }
 
-/** Bytes rounded up to a whole number of 16-byte vectors. */
-const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16
-
 /**
  * Forward convolution as per-thread row tasks in WebAssembly (`convRows`): X is copied into the module
  * memory once, W is packed once, then each thread gathers, multiplies and applies the epilogue to its own
@@ -129,7 +136,7 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
     packB(wArgs, view, bAt / elem + pc * nPad, pc, 0, Math.min(KC, kkc - pc), g.f, nr)
   }
   if (epilogue !== undefined) loadBias(view, biasAt / elem, nPad, g.f, epilogue)
-  const fields: Record<(typeof GEOMETRY)[number], number> = {
+  const fields: Geometry = {
     h: g.h,
     w: g.w,
     c: g.c,
@@ -153,7 +160,7 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
     rows: m,
     bRowBytes: 0
   }
-  ints.set(GEOMETRY.map((name) => fields[name]), geomAt / 4)
+  ints.set(geometryValues(fields), geomAt / 4)
   runParallel(e.convRows, threads, (thread, n) => {
     const [lo, hi] = share(slivers, thread, n)
     return [geomAt, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
@@ -235,7 +242,7 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
   ints.set(t.dx, tapsAt / 4 + 2 * kkc)
   view.set(x, xAt / elem)
   view.set(dy.subarray(0, rows * g.f), dyAt / elem)
-  const fields: Record<(typeof GEOMETRY)[number], number> = {
+  const fields: Geometry = {
     h: g.h,
     w: g.w,
     c: g.c,
@@ -259,7 +266,7 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
     rows,
     bRowBytes: g.f * elem
   }
-  ints.set(GEOMETRY.map((name) => fields[name]), geomAt / 4)
+  ints.set(geometryValues(fields), geomAt / 4)
   runParallel(e.convFilterRows, threads, (thread, n) => {
     const [lo, hi] = share(slivers, thread, n)
     return [geomAt, lo * mr, Math.min(hi * mr, kkc), scratchAt + lo * mr * kcMax * elem, outAt]

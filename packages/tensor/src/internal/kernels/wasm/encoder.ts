@@ -71,6 +71,7 @@ export const op = {
   i32DivU: (): Bytes => [0x6e],
   i32RemU: (): Bytes => [0x70],
   i32And: (): Bytes => [0x71],
+  i32Or: (): Bytes => [0x72],
   select: (): Bytes => [0x1b],
   call: (func: number): Bytes => [0x10, ...uleb(func)],
   i32Load: (offset: number): Bytes => [0x28, 2, ...uleb(offset)],

@@ -12,8 +12,8 @@
  * sized by the caller to stay in L2), k innermost with MR x NRV vector accumulators in locals, fully
  * unrolled over the tile.
  */
-import { convFilterRowsFunction, convRowsFunction } from "./conv-module.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
+import { convFilterRowsFunction, convRowsFunction, gemmRowsFunction } from "./row-tasks.ts"
 
 export interface MicroKernelShape {
   /** Rows per micro-tile. */
@@ -145,7 +145,8 @@ export function gemmModuleBytes(
     },
     { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) },
     convRowsFunction(dtype, shape, lanes(dtype)),
-    convFilterRowsFunction(dtype, shape, lanes(dtype))
+    convFilterRowsFunction(dtype, shape, lanes(dtype)),
+    gemmRowsFunction(dtype, shape, lanes(dtype))
   ], memory)
 }
 

@@ -9,13 +9,16 @@ import { type ParallelFn, registerParallel, runParallel, share, threadsFor } fro
 import { applyEpilogue } from "../im2col.ts"
 import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
+import { type Geometry, GEOMETRY_FIELDS, geometryValues } from "./row-tasks.ts"
 import { instantiate, memoryImport, validates, wasmHeap } from "./runtime.ts"
 
 export interface Engine {
-  /** convRows(geom, row0, row1, aScratch, out), see conv-module.ts. */
+  /** convRows(geom, row0, row1, aScratch, out), see row-tasks.ts. */
   readonly convRows: ParallelFn
-  /** convFilterRows(geom, t0, t1, aScratch, out), see conv-module.ts. */
+  /** convFilterRows(geom, t0, t1, aScratch, out), see row-tasks.ts. */
   readonly convFilterRows: ParallelFn
+  /** gemmRows(geom, row0, row1, aScratch, out), see row-tasks.ts. */
+  readonly gemmRows: ParallelFn
   /** gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes), see gemm-module.ts. */
   readonly kernel: ParallelFn
   /** epi(c, bias, rows, rowBytes, relu), see gemm-module.ts. */
@@ -43,6 +46,7 @@ function makeEngine(dtype: WasmDtype, shape: MicroKernelShape, fma: boolean): En
     kernel: registerParallel(compiled, "gemm"),
     convRows: registerParallel(compiled, "convRows"),
     convFilterRows: registerParallel(compiled, "convFilterRows"),
+    gemmRows: registerParallel(compiled, "gemmRows"),
     epi: registerParallel(compiled, "epi"),
     mr: shape.mr,
     nr: shape.nrv * lanes(dtype),
@@ -133,6 +137,14 @@ function runEpilogue(e: Engine, c: number, bias: number, rows: number, rowBytes:
 }
 
 export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
+  const { m, n, k } = args
+  if (m > MC && n > 0 && k > 0) {
+    const e = engineFor(args.c instanceof Float32Array)
+    if (k * Math.ceil(n / e.nr) * e.nr * e.elem <= B_RESIDENT_BYTES) {
+      gemmRows(e, args)
+      return
+    }
+  }
   gemmWasmWith(
     args.m,
     args.n,
@@ -141,6 +153,56 @@ export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
     args
   )
 }
+
+/**
+ * Tall GEMM with a small op(B) as per-thread row tasks in WebAssembly (`gemmRows`): A is copied into the
+ * module memory once (compacted), B packed once; each thread packs its own A blocks and multiplies them;
+ * C is copied out once. Each C row is computed by one thread in the same order whatever the thread count.
+ */
+function gemmRows<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
+  const { m, n, k, transA, c, cOffset, ldc, accumulate } = args
+  const is32 = c instanceof Float32Array
+  const { mr, nr, elem } = e
+  const nPad = Math.ceil(n / nr) * nr
+  const slivers = Math.ceil(m / mr)
+  const kcMax = Math.min(KC, k)
+  const mcb = rowsPerBlock(kcMax, nPad, mr)
+  const threads = Math.min(slivers, threadsFor(m * nPad * k, FLOPS_PER_THREAD))
+  // Layout (bytes): [geometry][A compacted: [m, k] or [k, m]][packed B][out: slivers * mr rows of nPad]
+  // [A scratch per thread].
+  const aAt = align16(GEOMETRY_FIELDS * 4)
+  const bAt = aAt + align16(m * k * elem)
+  const outAt = bAt + k * nPad * elem
+  const scratchAt = outAt + slivers * mr * nPad * elem
+  const scratchBytes = mcb * kcMax * elem
+  const heap = wasmHeap(scratchAt + threads * scratchBytes)
+  const view: FloatArray = is32 ? heap.f32 : heap.f64
+  if (transA) copyRows(args.a, args.aOffset, args.lda, view, aAt / elem, m, k, m)
+  else copyRows(args.a, args.aOffset, args.lda, view, aAt / elem, k, m, k)
+  for (let pc = 0; pc < k; pc += KC) packB(args, view, bAt / elem + pc * nPad, pc, 0, Math.min(KC, k - pc), n, nr)
+  if (accumulate) copyIn(c, cOffset, ldc, view, outAt / elem, nPad, m, n)
+  const fields: Geometry = {
+    kkc: k,
+    packedB: bAt,
+    nBlocks: nPad / nr,
+    ldcBytes: nPad * elem,
+    mcb,
+    kcMax,
+    a: aAt,
+    lda: transA ? m : k,
+    transA: transA ? 1 : 0,
+    accumulate: accumulate ? 1 : 0
+  }
+  new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS).set(geometryValues(fields))
+  runParallel(e.gemmRows, threads, (thread, count) => {
+    const [lo, hi] = share(slivers, thread, count)
+    return [0, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
+  })
+  copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
+}
+
+/** Bytes rounded up to a whole number of 16-byte vectors. */
+export const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16
 
 /**
  * Packs rows [i0, i0 + mc) x columns [pc, pc + kc) of op(A) into `pa` from element `base`, as slivers of

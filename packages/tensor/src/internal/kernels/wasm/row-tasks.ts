@@ -1,6 +1,10 @@
 /**
- * The forward convolution's per-thread task, generated into the GEMM module so it calls the micro-kernel
- * (function 0) and the epilogue (function 1) directly:
+ * Per-thread tasks, generated into the GEMM module so they call the micro-kernel (function 0) and the
+ * epilogue (function 1) directly: `gemmRows` (a plain GEMM's rows), `convRows` (the forward convolution's
+ * rows) and `convFilterRows` (the filter gradient's taps). Each packs its own A blocks, so packing runs on
+ * every thread too. All take a pointer to a block of GEOMETRY i32 fields.
+ *
+ * The forward convolution:
  *
  *   convRows(geom, row0, row1, aScratch, out)
  *
@@ -43,10 +47,21 @@ export const GEOMETRY = [
   /** Filter gradient: rows of dY (images x pixels), the k of its GEMM. */
   "rows",
   /** Filter gradient: bytes between rows of dY (f * elem), read in place as the GEMM's B. */
-  "bRowBytes"
+  "bRowBytes",
+  /** Plain GEMM: A's address, its leading dimension in elements, whether op(A) = A^T, and C += A B. */
+  "a",
+  "lda",
+  "transA",
+  "accumulate"
 ] as const
 
 export const GEOMETRY_FIELDS = GEOMETRY.length
+
+/** A geometry block's fields; those a task does not read may be left out (written as 0). */
+export type Geometry = Partial<Record<(typeof GEOMETRY)[number], number>>
+
+/** The i32 values of a geometry block, in field order. */
+export const geometryValues = (fields: Geometry): Array<number> => GEOMETRY.map((name) => fields[name] ?? 0)
 
 /**
  * The filter gradient's per-thread task, `convFilterRows(geom, t0, t1, aScratch, out)`: rows [t0, t1) of
@@ -254,6 +269,103 @@ export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
     name: "convRows",
     params: [I32, I32, I32, I32, I32],
     locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
+    body: b
+  }
+}
+
+/**
+ * `gemmRows(geom, row0, row1, aScratch, out)`: rows [row0, row1) of C (+)= op(A) B (+ bias) (relu) for a
+ * plain A in the module memory (`a`, `lda`, `transA`; k is `kkc`), B packed once by the caller as for
+ * `convRows`. Same blocking, sliver alignment and epilogue as `convRows`; with `accumulate`, C's rows are
+ * read from `out` (the caller copied them in).
+ */
+export function gemmRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
+  const { mr } = shape
+  const elem = dtype === "f32" ? 4 : 8
+  const nr = shape.nrv * lanes
+  const load = dtype === "f32" ? op.f32Load : op.f64Load
+  const store = dtype === "f32" ? op.f32Store : op.f64Store
+  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
+
+  const GEOM = 0, ROW0 = 1, ROW1 = 2, ASCR = 3, OUT = 4
+  let next = 5
+  // Local index of each geometry field (filled right below, one per name).
+  const field = {} as Record<(typeof GEOMETRY)[number], number>
+  for (const name of GEOMETRY) field[name] = next++
+  const I0 = next++, MC = next++, RPAD = next++, PC = next++, KC = next++, R = next++, DST = next++
+  const SRC = next++, STEP = next++, P = next++
+  const i32Locals = next - 5
+
+  const b: Bytes = []
+  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
+  const get = op.localGet, set = op.localSet, c = op.i32Const
+
+  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
+  e(get(ROW0), set(I0))
+  e(op.block(), op.loop()) // blocks of rows
+  {
+    e(get(I0), get(ROW1), op.i32GeS(), op.brIf(1))
+    e(get(ROW1), get(I0), op.i32Sub(), get(field.mcb), get(ROW1), get(I0), op.i32Sub(), get(field.mcb), op.i32LtS())
+    e(op.select(), set(MC))
+    e(get(MC), c(mr - 1), op.i32Add(), c(mr), op.i32DivU(), c(mr), op.i32Mul(), set(RPAD))
+    e(c(0), set(PC))
+    e(op.loop()) // KC slabs
+    {
+      e(get(field.kkc), get(PC), op.i32Sub(), get(field.kcMax), get(field.kkc), get(PC), op.i32Sub())
+      e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
+      e(c(0), set(R))
+      e(op.loop()) // rows of the block
+      {
+        e(get(R), c(mr), op.i32DivU(), get(KC), op.i32Mul(), c(mr), op.i32Mul(), get(R), c(mr), op.i32RemU())
+        e(op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
+        e(c(0), set(P))
+        e(get(R), get(MC), op.i32GeS(), op.if_())
+        {
+          e(op.loop(), get(DST), zero(), store(0))
+          e(get(DST), c(mr * elem), op.i32Add(), set(DST))
+          e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0), op.end())
+        }
+        e(op.else_())
+        {
+          // op(A)[row, pc + p]: A[row * lda + pc + p] (step elem), or A^T: A[(pc + p) * lda + row] (step lda).
+          e(get(field.transA), op.if_())
+          e(get(PC), get(field.lda), op.i32Mul(), get(I0), op.i32Add(), get(R), op.i32Add(), set(SRC))
+          e(get(field.lda), c(elem), op.i32Mul(), set(STEP))
+          e(op.else_())
+          e(get(I0), get(R), op.i32Add(), get(field.lda), op.i32Mul(), get(PC), op.i32Add(), set(SRC))
+          e(c(elem), set(STEP))
+          e(op.end())
+          e(get(SRC), c(elem), op.i32Mul(), get(field.a), op.i32Add(), set(SRC))
+          e(op.loop())
+          e(get(DST), get(SRC), load(0), store(0))
+          e(get(DST), c(mr * elem), op.i32Add(), set(DST))
+          e(get(SRC), get(STEP), op.i32Add(), set(SRC))
+          e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0), op.end())
+        }
+        e(op.end())
+        e(get(R), c(1), op.i32Add(), op.localTee(R), get(RPAD), op.i32LtS(), op.brIf(0))
+      }
+      e(op.end())
+      e(get(ASCR))
+      e(get(field.packedB), get(PC), get(field.nBlocks), op.i32Mul(), c(nr * elem), op.i32Mul(), op.i32Add())
+      e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add())
+      e(get(RPAD), c(mr), op.i32DivU(), get(field.nBlocks), get(KC), get(field.ldcBytes))
+      // accumulate into C when asked, or after the first slab
+      e(get(PC), c(0), op.i32Ne(), get(field.accumulate), op.i32Or())
+      e(c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
+      e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.kkc), op.i32LtS(), op.brIf(0))
+    }
+    e(op.end())
+    e(get(field.epilogue), op.if_())
+    e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add(), get(field.bias), get(MC))
+    e(get(field.ldcBytes), get(field.relu), op.call(1), op.end())
+    e(get(I0), get(MC), op.i32Add(), set(I0), op.br(0))
+  }
+  e(op.end(), op.end())
+  return {
+    name: "gemmRows",
+    params: [I32, I32, I32, I32, I32],
+    locals: [[i32Locals, I32]] as Array<readonly [number, number]>,
     body: b
   }
 }
