@@ -13,7 +13,7 @@
  * unrolled over the tile.
  */
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
-import { convFilterRowsFunction, convRowsFunction, gemmRowsFunction } from "./row-tasks.ts"
+import { convFilterRowsFunction, convRowsFunction, gemmColsFunction, gemmRowsFunction } from "./row-tasks.ts"
 
 export interface MicroKernelShape {
   /** Rows per micro-tile. */
@@ -146,7 +146,8 @@ export function gemmModuleBytes(
     { name: "epi", params: [I32, I32, I32, I32, I32], locals: [[2, I32]], body: epilogueBody(dtype) },
     convRowsFunction(dtype, shape, lanes(dtype)),
     convFilterRowsFunction(dtype, shape, lanes(dtype)),
-    gemmRowsFunction(dtype, shape, lanes(dtype))
+    gemmRowsFunction(dtype, shape, lanes(dtype)),
+    gemmColsFunction(dtype, shape, lanes(dtype))
   ], memory)
 }
 

@@ -19,6 +19,8 @@ export interface Engine {
   readonly convFilterRows: ParallelFn
   /** gemmRows(geom, row0, row1, aScratch, out), see row-tasks.ts. */
   readonly gemmRows: ParallelFn
+  /** gemmCols(geom, j0, j1, bScratch, out), see row-tasks.ts. */
+  readonly gemmCols: ParallelFn
   /** gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes), see gemm-module.ts. */
   readonly kernel: ParallelFn
   /** epi(c, bias, rows, rowBytes, relu), see gemm-module.ts. */
@@ -47,6 +49,7 @@ function makeEngine(dtype: WasmDtype, shape: MicroKernelShape, fma: boolean): En
     convRows: registerParallel(compiled, "convRows"),
     convFilterRows: registerParallel(compiled, "convFilterRows"),
     gemmRows: registerParallel(compiled, "gemmRows"),
+    gemmCols: registerParallel(compiled, "gemmCols"),
     epi: registerParallel(compiled, "epi"),
     mr: shape.mr,
     nr: shape.nrv * lanes(dtype),
@@ -138,20 +141,61 @@ function runEpilogue(e: Engine, c: number, bias: number, rows: number, rowBytes:
 
 export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
   const { m, n, k } = args
-  if (m > MC && n > 0 && k > 0) {
-    const e = engineFor(args.c instanceof Float32Array)
-    if (k * Math.ceil(n / e.nr) * e.nr * e.elem <= B_RESIDENT_BYTES) {
-      gemmRows(e, args)
-      return
-    }
+  if (m <= 0 || n <= 0 || k <= 0) {
+    gemmWasmWith(m, n, k, () => {}, args)
+    return
   }
-  gemmWasmWith(
-    args.m,
-    args.n,
-    args.k,
-    (pa, base, pc, kc, mr, i0, mc) => packA(args, pa, base, pc, kc, mr, i0, mc),
-    args
-  )
+  const e = engineFor(args.c instanceof Float32Array)
+  if (m > MC && k * Math.ceil(n / e.nr) * e.nr * e.elem <= B_RESIDENT_BYTES) gemmRows(e, args)
+  else gemmCols(e, args)
+}
+
+/**
+ * GEMM whose op(B) is too large to pack once (or whose A is short) as per-thread column tasks in
+ * WebAssembly (`gemmCols`): op(A) is packed once for all KC slabs, B copied into the module memory once;
+ * each thread packs its own blocks of B's columns and multiplies every row sliver with them.
+ */
+function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
+  const { m, n, k, transB, c, cOffset, ldc, accumulate } = args
+  const is32 = c instanceof Float32Array
+  const { mr, nr, elem } = e
+  const nPad = Math.ceil(n / nr) * nr
+  const mPad = Math.ceil(m / mr) * mr
+  const panels = nPad / nr
+  const kcMax = Math.min(KC, k)
+  const ncMax = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
+  const threads = Math.min(panels, threadsFor(mPad * nPad * k, FLOPS_PER_THREAD))
+  // Layout (bytes): [geometry][packed A: per slab, mPad x kc][B compacted][out: mPad x nPad][B scratch per thread].
+  const aAt = align16(GEOMETRY_FIELDS * 4)
+  const bAt = aAt + align16(mPad * k * elem)
+  const outAt = bAt + align16(k * n * elem)
+  const scratchAt = outAt + mPad * nPad * elem
+  const scratchBytes = kcMax * ncMax * elem
+  const heap = wasmHeap(scratchAt + threads * scratchBytes)
+  const view: FloatArray = is32 ? heap.f32 : heap.f64
+  for (let pc = 0; pc < k; pc += KC) packA(args, view, aAt / elem + pc * mPad, pc, Math.min(KC, k - pc), mr, 0, m)
+  if (transB) copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, k, n, k)
+  else copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, n, k, n)
+  if (accumulate) copyIn(c, cOffset, ldc, view, outAt / elem, nPad, m, n)
+  const fields: Geometry = {
+    kkc: k,
+    kcMax,
+    ldcBytes: nPad * elem,
+    a: aAt,
+    accumulate: accumulate ? 1 : 0,
+    b: bAt,
+    ldb: transB ? k : n,
+    transB: transB ? 1 : 0,
+    n,
+    mBlocks: mPad / mr,
+    ncMax
+  }
+  new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS).set(geometryValues(fields))
+  runParallel(e.gemmCols, threads, (thread, count) => {
+    const [lo, hi] = share(panels, thread, count)
+    return [0, lo * nr, hi * nr, scratchAt + thread * scratchBytes, outAt]
+  })
+  copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
 }
 
 /**

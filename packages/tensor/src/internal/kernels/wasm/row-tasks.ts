@@ -52,7 +52,15 @@ export const GEOMETRY = [
   "a",
   "lda",
   "transA",
-  "accumulate"
+  "accumulate",
+  /** Column tasks: B's address (compacted), its leading dimension, whether op(B) = B^T, n, row slivers of A. */
+  "b",
+  "ldb",
+  "transB",
+  "n",
+  "mBlocks",
+  /** Column tasks: columns per packed B block (a multiple of nr). */
+  "ncMax"
 ] as const
 
 export const GEOMETRY_FIELDS = GEOMETRY.length
@@ -366,6 +374,100 @@ export function gemmRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
     name: "gemmRows",
     params: [I32, I32, I32, I32, I32],
     locals: [[i32Locals, I32]] as Array<readonly [number, number]>,
+    body: b
+  }
+}
+
+/**
+ * `gemmCols(geom, j0, j1, bScratch, out)`: columns [j0, j1) (multiples of nr) of C (+)= op(A) op(B) for
+ * GEMMs whose B is too large to pack once: op(A) is packed by the caller for all KC slabs (slab pc at
+ * a + pc * mBlocks * mr * elem), op(B) is in the module memory (`b`, `ldb`, `transB`, `n` columns); each
+ * thread packs its own B blocks of `ncMax` columns (zero past n) and multiplies every row sliver with them.
+ * Each C column is computed by one thread in the same order whatever the split.
+ */
+export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
+  const { mr } = shape
+  const elem = dtype === "f32" ? 4 : 8
+  const nr = shape.nrv * lanes
+  const load = dtype === "f32" ? op.f32Load : op.f64Load
+  const store = dtype === "f32" ? op.f32Store : op.f64Store
+  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
+
+  const GEOM = 0, J0 = 1, J1 = 2, BSCR = 3, OUT = 4
+  let next = 5
+  // Local index of each geometry field (filled right below, one per name).
+  const field = {} as Record<(typeof GEOMETRY)[number], number>
+  for (const name of GEOMETRY) field[name] = next++
+  const PC = next++, KC = next++, JC = next++, NC = next++, Q0 = next++, P = next++, Q = next++, COL = next++
+  const DST = next++, IDX = next++
+  const i32Locals = next - 5
+  const VAL = next++
+
+  const b: Bytes = []
+  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
+  const get = op.localGet, set = op.localSet, c = op.i32Const
+
+  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
+  e(op.block(), get(J1), get(J0), op.i32Sub(), op.i32Eqz(), op.brIf(0))
+  e(c(0), set(PC))
+  e(op.loop()) // KC slabs
+  {
+    e(get(field.kkc), get(PC), op.i32Sub(), get(field.kcMax), get(field.kkc), get(PC), op.i32Sub())
+    e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
+    e(get(J0), set(JC))
+    e(op.loop()) // blocks of columns
+    {
+      e(get(J1), get(JC), op.i32Sub(), get(field.ncMax), get(J1), get(JC), op.i32Sub(), get(field.ncMax))
+      e(op.i32LtS(), op.select(), set(NC))
+      // Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr].
+      e(get(BSCR), set(DST), get(JC), set(Q0))
+      e(op.loop()) // panels
+      {
+        e(c(0), set(P))
+        e(op.loop()) // rows of the panel
+        {
+          e(c(0), set(Q))
+          e(op.loop()) // columns of the panel
+          {
+            e(get(Q0), get(Q), op.i32Add(), set(COL))
+            e(zero(), set(VAL))
+            e(get(COL), get(field.n), op.i32LtS(), op.if_())
+            // B^T: b[col * ldb + pc + p]; B: b[(pc + p) * ldb + col]
+            e(get(field.transB), op.if_())
+            e(get(COL), get(field.ldb), op.i32Mul(), get(PC), op.i32Add(), get(P), op.i32Add(), set(IDX))
+            e(op.else_())
+            e(get(PC), get(P), op.i32Add(), get(field.ldb), op.i32Mul(), get(COL), op.i32Add(), set(IDX))
+            e(op.end())
+            e(get(IDX), c(elem), op.i32Mul(), get(field.b), op.i32Add(), load(0), set(VAL))
+            e(op.end())
+            e(get(DST), get(VAL), store(0))
+            e(get(DST), c(elem), op.i32Add(), set(DST))
+            e(get(Q), c(1), op.i32Add(), op.localTee(Q), c(nr), op.i32LtS(), op.brIf(0))
+          }
+          e(op.end())
+          e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+        }
+        e(op.end())
+        e(get(Q0), c(nr), op.i32Add(), op.localTee(Q0), get(JC), get(NC), op.i32Add(), op.i32LtS(), op.brIf(0))
+      }
+      e(op.end())
+      // gemm(a + pc * mBlocks * mr * elem, bScratch, out + jc * elem, mBlocks, nc / nr, kc, ldc,
+      //      pc != 0 | accumulate, nr * elem, kc * nr * elem)
+      e(get(field.a), get(PC), get(field.mBlocks), op.i32Mul(), c(mr * elem), op.i32Mul(), op.i32Add())
+      e(get(BSCR), get(OUT), get(JC), c(elem), op.i32Mul(), op.i32Add())
+      e(get(field.mBlocks), get(NC), c(nr), op.i32DivU(), get(KC), get(field.ldcBytes))
+      e(get(PC), c(0), op.i32Ne(), get(field.accumulate), op.i32Or())
+      e(c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
+      e(get(JC), get(NC), op.i32Add(), op.localTee(JC), get(J1), op.i32LtS(), op.brIf(0))
+    }
+    e(op.end())
+    e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.kkc), op.i32LtS(), op.brIf(0))
+  }
+  e(op.end(), op.end())
+  return {
+    name: "gemmCols",
+    params: [I32, I32, I32, I32, I32],
+    locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
     body: b
   }
 }
