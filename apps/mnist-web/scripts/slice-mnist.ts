@@ -4,8 +4,8 @@
  * (about 1 MB in all; nothing is committed, the page's build runs this first). Skips the work when the
  * files are there and newer than this script.
  */
-import { createRequire } from "node:module"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
@@ -47,4 +47,6 @@ for (const [file, count] of files) {
   fs.writeFileSync(target, gzipSync(slice(file, count), { level: 9 }))
 }
 const total = files.reduce((n, [file]) => n + fs.statSync(path.join(out, `${file}.gz`)).size, 0)
-console.log(`MNIST slice: ${TRAIN} train + ${TEST} test images in ${path.relative(process.cwd(), out)} (${total} bytes)`)
+console.log(
+  `MNIST slice: ${TRAIN} train + ${TEST} test images in ${path.relative(process.cwd(), out)} (${total} bytes)`
+)

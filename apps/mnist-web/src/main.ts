@@ -201,9 +201,14 @@ downloadButton.addEventListener("click", async () => {
 // ---- training in the worker ----------------------------------------------------------------------------
 
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" })
+// oxlint-disable-next-line unicorn/require-post-message-target-origin -- a Worker's postMessage has no target origin
 const send = (message: ToWorker) => worker.postMessage(message)
 
-let curves: { steps: Array<readonly [number, number, number | undefined]>; validation: Array<readonly [number, number]>; totalSteps: number } = {
+let curves: {
+  steps: Array<readonly [number, number, number | undefined]>
+  validation: Array<readonly [number, number]>
+  totalSteps: number
+} = {
   steps: [],
   validation: [],
   totalSteps: 1
@@ -238,7 +243,8 @@ worker.addEventListener("message", async (event: MessageEvent<FromWorker>) => {
       const done = (m.info.epoch - 1) * stepsPerEpoch + m.info.step
       curves.steps.push([done, m.info.loss, m.info.accuracy])
       progressBar.value = done
-      progressText.textContent = `epoch ${m.info.epoch}/${m.info.epochs}, step ${m.info.step}/${m.info.stepsPerEpoch}: ` +
+      progressText.textContent =
+        `epoch ${m.info.epoch}/${m.info.epochs}, step ${m.info.step}/${m.info.stepsPerEpoch}: ` +
         `loss ${m.info.loss.toFixed(3)}, accuracy ${(100 * (m.info.accuracy ?? 0)).toFixed(1)}%, ` +
         `${Math.round(m.info.samplesPerSecond)} images/s`
       progressText.dataset["step"] = String(done)
@@ -263,7 +269,9 @@ worker.addEventListener("message", async (event: MessageEvent<FromWorker>) => {
         progressText.textContent = `the trained weights did not load: ${Cause.pretty(exit.cause)}`
         return
       }
-      const accuracy = m.validationAccuracy === undefined ? "" : `, validation accuracy ${(100 * m.validationAccuracy).toFixed(1)}%`
+      const accuracy = m.validationAccuracy === undefined
+        ? ""
+        : `, validation accuracy ${(100 * m.validationAccuracy).toFixed(1)}%`
       const how = `${m.stopped ? "stopped; " : ""}trained in this browser: ${m.epochs} epoch(s)${accuracy}`
       setWeights(exit.value, how, "trained-in-browser")
       progressText.textContent = `done: ${how}; the pad now uses these weights`

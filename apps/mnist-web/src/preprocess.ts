@@ -1,7 +1,8 @@
 /**
  * A drawing to an MNIST-like 28x28 image, the way MNIST's digits were made: the ink's bounding box is
  * scaled (aspect ratio kept, area-averaged, so strokes stay anti-aliased) to fit a 20x20 box, and that box
- * is placed in a 28x28 field so that the ink's centre of mass is at the centre.
+ * is placed in a 28x28 field so that the ink's centre of mass is at the centre (pixel 14, 14, as measured on
+ * MNIST's own digits).
  *
  * Pure functions on plain arrays (no DOM): the page calls them on the canvas's pixels, the tests in Node.
  */
@@ -65,18 +66,18 @@ const resample = (img: Grey, x0: number, y0: number, scale: number, width: numbe
   return { width, height, data: out }
 }
 
-/** The centre of mass `(x, y)` of an image's intensities (pixel centres at `k + 0.5`). */
+/** The centre of mass `(x, y)` of an image's intensities, in pixel indices (MNIST's convention). */
 export const centreOfMass = (img: Grey): readonly [number, number] => {
   let total = 0, sx = 0, sy = 0
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       const v = img.data[y * img.width + x]!
       total += v
-      sx += v * (x + 0.5)
-      sy += v * (y + 0.5)
+      sx += v * x
+      sy += v * y
     }
   }
-  return total === 0 ? [img.width / 2, img.height / 2] : [sx / total, sy / total]
+  return total === 0 ? [(img.width - 1) / 2, (img.height - 1) / 2] : [sx / total, sy / total]
 }
 
 /**

