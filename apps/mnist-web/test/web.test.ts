@@ -12,6 +12,8 @@
  * - "Train in this browser" runs 200 steps in the Web Worker: the progress bar reaches the end, the running
  *   loss falls, the validation accuracy is reported and the pad then uses the new weights; Stop stops a
  *   run;
+ * - the page's Vite plugins: a bundle of the Node-free subpaths builds from `dist` with no Node module in it,
+ *   and one that imports `@typegrad/train` (whose index loads `node:fs`) fails, naming the module;
  * - no page errors and no console errors; a screenshot is saved to `apps/mnist-web/test/output/mnist-web.png`.
  */
 import { execFile, spawnSync } from "node:child_process"
@@ -23,7 +25,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Browser, chromium, type Page } from "playwright-core"
+import { build, type Rolldown } from "vite"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { noNodeBuiltins, typegradDist } from "../vite.config.ts"
 
 const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const root = path.resolve(app, "..", "..")
@@ -152,6 +156,43 @@ const paint = (digit: ReadonlyArray<number>): Promise<number> =>
 
 const probabilities = (): Promise<Array<number>> =>
   page.$$eval("#bars .bar", (bars) => bars.map((b) => Number((b as HTMLElement).dataset["p"])))
+
+/** Bundles `code` (one module) with the page's plugins; the bundle's code, or the build's error. */
+const bundle = async (code: string): Promise<string> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "typegrad-web-guard-"))
+  try {
+    fs.writeFileSync(path.join(dir, "entry.js"), code)
+    const result = await build({
+      configFile: false,
+      root: dir,
+      logLevel: "silent",
+      plugins: [noNodeBuiltins(), typegradDist()],
+      build: { write: false, lib: { entry: path.join(dir, "entry.js"), formats: ["es"] } }
+    })
+    const outputs = (Array.isArray(result) ? result : [result]) as Array<Rolldown.RolldownOutput>
+    return outputs.flatMap((o) => o.output).map((chunk) => ("code" in chunk ? chunk.code : "")).join("\n")
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe("the page's build plugins", () => {
+  it("bundle the Node-free subpaths from dist, and fail loudly on a Node built-in", async () => {
+    const code = await bundle(
+      `import * as ParamsCore from "@typegrad/train/ParamsCore"\n` +
+        `import * as TrainCore from "@typegrad/train/TrainCore"\n` +
+        `export const used = [ParamsCore.fromBytes, TrainCore.fit]\n`
+    )
+    expect(code).toContain("ParamsMismatchError")
+    // no import of a Node module (effect probes `process.getBuiltinModule?.("node:async_hooks")` at run time,
+    // guarded: that is no import)
+    expect(code).not.toMatch(/\bfrom\s*["']node:|\bimport\s*\(\s*["']node:|\brequire\s*\(\s*["']node:/)
+    await expect(bundle(`import { Params } from "@typegrad/train"\nexport const used = Params.load\n`)).rejects
+      .toThrow(/imports the Node built-in "node:[a-z/]+": the browser bundle must not pull Node modules/)
+    await expect(bundle(`import { unsafeData } from "@typegrad/tensor/Nope"\nexport const used = unsafeData\n`))
+      .rejects.toThrow(/publishes no "\.\/Nope"/)
+  })
+})
 
 describe("the MNIST web page", () => {
   it("is cross-origin isolated and shows it, with the backends of the page and of its worker", async () => {
