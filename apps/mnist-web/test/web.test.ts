@@ -14,7 +14,8 @@
  *   run;
  * - the page's Vite plugins: a bundle of the Node-free subpaths builds from `dist` with no Node module in it,
  *   and one that imports `@typegrad/train` (whose index loads `node:fs`) fails, naming the module;
- * - no page errors and no console errors; a screenshot is saved to `apps/mnist-web/test/output/mnist-web.png`.
+ * - no page errors and no console errors; screenshots are saved to `apps/mnist-web/test/output/` (`mnist-web-trained.png` after the training,
+ *   `mnist-web.png` at the end).
  */
 import { execFile, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -274,6 +275,8 @@ describe("the MNIST web page", () => {
       // The pad predicts with the new weights: a real test digit.
       const [seven] = testDigits(1)
       expect(await paint(seven!.pixels)).toBe(seven!.label)
+      fs.mkdirSync(output, { recursive: true })
+      await page.screenshot({ path: path.join(output, "mnist-web-trained.png"), fullPage: true })
     },
     300_000
   )
@@ -309,6 +312,7 @@ describe("the MNIST web page", () => {
     const predicted: Array<number> = []
     for (const d of digits) predicted.push(await paint(d.pixels))
     const correct = predicted.filter((p, i) => p === digits[i]!.label).length
+    console.log(`20 MNIST test digits painted on the pad, read with the CLI's checkpoint: ${correct} right`)
     expect(correct, `predicted ${predicted.join("")} for ${digits.map((d) => d.label).join("")}`)
       .toBeGreaterThanOrEqual(17)
   }, 300_000)
