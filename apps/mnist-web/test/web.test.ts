@@ -14,7 +14,8 @@
  *   run;
  * - the page's Vite plugins: a bundle of the Node-free subpaths builds from `dist` with no Node module in it,
  *   and one that imports `@typegrad/train` (whose index loads `node:fs`) fails, naming the module;
- * - no page errors and no console errors; screenshots are saved to `apps/mnist-web/test/output/` (`mnist-web-trained.png` after the training,
+ * - no page errors and no console errors; screenshots are saved to `apps/mnist-web/test/output/`
+ *   (`mnist-web-trained.png` after the training,
  *   `mnist-web.png` at the end).
  */
 import { execFile, spawnSync } from "node:child_process"
