@@ -16,16 +16,8 @@ import type { Tensor } from "@typegrad/tensor"
 import { Effect, Result } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import {
-  build,
-  CheckpointError,
-  type Contents,
-  decodeHeader,
-  encode,
-  headerPastEnd,
-  MAX_HEADER,
-  tooShort
-} from "./SafetensorsCore.ts"
+import { build, decodeHeader, headerPastEnd, MAX_HEADER, tooShort } from "./internal/safetensors.ts"
+import { CheckpointError, type Contents, encode } from "./SafetensorsCore.ts"
 
 export { CheckpointError, type Contents, decode, encode } from "./SafetensorsCore.ts"
 
@@ -196,7 +188,7 @@ export const read = (file: string): Effect.Effect<Contents, CheckpointError> =>
       const handle = await fs.open(file, "r")
       try {
         const { size } = await handle.stat()
-        if (size < 8) throw tooShort(file, size)
+        if (size < 8) throw new CheckpointError({ path: file, reason: tooShort(size) })
         const at = async (position: number, length: number): Promise<Uint8Array> => {
           const out = new Uint8Array(length)
           let done = 0
@@ -223,10 +215,10 @@ export const read = (file: string): Effect.Effect<Contents, CheckpointError> =>
               "or not a safetensors file"
           })
         }
-        if (n > BigInt(size - 8)) throw headerPastEnd(file, n, size - 8)
+        if (n > BigInt(size - 8)) throw new CheckpointError({ path: file, reason: headerPastEnd(n, size - 8) })
         const headerEnd = 8 + Number(n)
-        const layout = decodeHeader(await at(8, Number(n)), size - headerEnd, file)
-        if (Result.isFailure(layout)) throw layout.failure
+        const layout = decodeHeader(await at(8, Number(n)), size - headerEnd)
+        if (Result.isFailure(layout)) throw new CheckpointError({ path: file, reason: layout.failure })
         return build(layout.success, await at(headerEnd, size - headerEnd))
       } finally {
         await handle.close()
