@@ -16,14 +16,20 @@ const rules: Rules = JSON.parse(fs.readFileSync(path.join(root, "tests/boundarie
 describe("package boundaries", () => {
   it("hold in this repository (arrows, relative imports, subpaths, declared and used dependencies)", () => {
     const repo = loadRepo(root)
-    expect(repo.packages.map((p) => p.short)).toEqual(expect.arrayContaining(["tensor", "autodiff", "optim", "cli"]))
+    expect(repo.packages.map((p) => p.short)).toEqual(
+      expect.arrayContaining(["tensor", "autodiff", "optim", "cli", "mnist-web"])
+    )
     expect(repo.packages.every((p) => p.files.some((f) => f.kind === "src"))).toBe(true)
     expect(check(repo).map((v) => v.message)).toEqual([])
   })
 
   it("the rules name every package of the workspace and only known packages", () => {
-    const shorts = fs.readdirSync(path.join(root, "packages")).filter((d) =>
-      fs.existsSync(path.join(root, "packages", d, "package.json"))
+    const shorts = ["packages", "apps"].flatMap((parent) =>
+      fs.existsSync(path.join(root, parent))
+        ? fs.readdirSync(path.join(root, parent)).filter((d) =>
+          fs.existsSync(path.join(root, parent, d, "package.json"))
+        )
+        : []
     )
     expect(Object.keys(rules.packages).toSorted()).toEqual(shorts.toSorted())
     for (const [pkg, { mayImport }] of Object.entries(rules.packages)) {

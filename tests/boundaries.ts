@@ -494,20 +494,38 @@ const readJson = <A>(file: string): A => JSON.parse(fs.readFileSync(file, "utf8"
 
 /**
  * Reads a repository from disk: the root `package.json`, every `packages/<name>` with the files of its
- * `src/` (kind `src`) and `test/`, `typetest/`, `typeperf/` (kind `test`), the root `tests/`, and the rules.
+ * `src/` (kind `src`) and `test/`, `typetest/`, `typeperf/` (kind `test`), every `apps/<name>` with its
+ * `src/` (kind `src`) and `test/`, `scripts/` and `*.config.ts` (kind `test`), the root `tests/`, and the rules.
  *
  * @example
  * ```ts
  * const repo = loadRepo("/path/to/typegrad", "tests/boundaries.json")
  * ```
  */
+/** The folders under `parent` (`packages`, `apps`) that hold a `package.json`, sorted. */
+const workspaceDirs = (root: string, parent: string): Array<string> =>
+  fs.existsSync(path.join(root, parent))
+    ? fs.readdirSync(path.join(root, parent), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && fs.existsSync(path.join(root, parent, d.name, "package.json")))
+      .map((d) => d.name)
+      .toSorted()
+    : []
+
+/** The top-level config files of an app (`vite.config.ts`...), read like its tests. */
+const configFiles = (root: string, dir: string): Array<SourceFile> =>
+  fs.readdirSync(path.join(root, dir))
+    .filter((f) => /\.config\.(?:[cm]?ts|[cm]?js)$/.test(f))
+    .toSorted()
+    .map((f) => ({
+      path: `${dir}/${f}`,
+      kind: "test" as const,
+      text: fs.readFileSync(path.join(root, dir, f), "utf8")
+    }))
+
 export const loadRepo = (root: string, rulesFile = "tests/boundaries.json"): Repo => ({
   rootManifest: readJson<Manifest>(path.join(root, "package.json")),
-  packages: fs.readdirSync(path.join(root, "packages"), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && fs.existsSync(path.join(root, "packages", d.name, "package.json")))
-    .map((d) => d.name)
-    .toSorted()
-    .map((short) => {
+  packages: [
+    ...workspaceDirs(root, "packages").map((short) => {
       const dir = `packages/${short}`
       return {
         dir,
@@ -519,6 +537,22 @@ export const loadRepo = (root: string, rulesFile = "tests/boundaries.json"): Rep
         ]
       }
     }),
+    // Applications (private, built from the packages' published entry points): their `src/` is held to the
+    // arrows like a package's; their tests, scripts and config files may import what they declare.
+    ...workspaceDirs(root, "apps").map((short) => {
+      const dir = `apps/${short}`
+      return {
+        dir,
+        short,
+        manifest: readJson<Manifest>(path.join(root, dir, "package.json")),
+        files: [
+          ...walkFiles(root, `${dir}/src`, "src"),
+          ...["test", "scripts"].flatMap((d) => walkFiles(root, `${dir}/${d}`, "test")),
+          ...configFiles(root, dir)
+        ]
+      }
+    })
+  ],
   rootFiles: walkFiles(root, "tests", "test"),
   rules: readJson<Rules>(path.join(root, rulesFile)),
   rulesFile

@@ -10,7 +10,7 @@
  *
  * @since 0.2.0
  */
-import { Dataset } from "@typegrad/data"
+import * as Dataset from "@typegrad/data/Dataset"
 import { Pytree, ShapeError, Tensor } from "@typegrad/tensor"
 import { Effect, Stream } from "effect"
 import { rows, widenExampleAxis } from "./internal/rows.ts"
