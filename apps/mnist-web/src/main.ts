@@ -225,7 +225,8 @@ worker.addEventListener("message", async (event: MessageEvent<FromWorker>) => {
   const m = event.data
   switch (m.type) {
     case "ready":
-      workerLine = `worker: ${m.backend}${m.crossOriginIsolated ? "" : ", one thread"}`
+      workerLine = `worker: ${m.backend}, ${m.threadsReason}`
+      status.dataset["workerThreads"] = String(m.threads)
       showStatus()
       trainButton.disabled = false
       return

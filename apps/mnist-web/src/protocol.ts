@@ -16,7 +16,14 @@ export type ToWorker =
 
 /** Worker to page. */
 export type FromWorker =
-  | { readonly type: "ready"; readonly backend: string; readonly crossOriginIsolated: boolean }
+  | {
+    readonly type: "ready"
+    readonly backend: string
+    /** Threads the worker's kernels run on, and why (`Backend.status()`). */
+    readonly threads: number
+    readonly threadsReason: string
+    readonly crossOriginIsolated: boolean
+  }
   | { readonly type: "message"; readonly text: string }
   | { readonly type: "start"; readonly info: StartInfo }
   | { readonly type: "step"; readonly info: StepInfo }

@@ -114,4 +114,11 @@ scope.addEventListener("message", (event) => {
     .finally(() => (busy = false))
 })
 
-post({ type: "ready", backend: Backend.current(), crossOriginIsolated: globalThis.crossOriginIsolated === true })
+const backend = Backend.status()
+post({
+  type: "ready",
+  backend: backend.name,
+  threads: backend.threads,
+  threadsReason: backend.threadsReason,
+  crossOriginIsolated: globalThis.crossOriginIsolated === true
+})

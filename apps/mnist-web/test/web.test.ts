@@ -63,8 +63,11 @@ const types: Readonly<Record<string, string>> = {
   ".gz": "application/gzip"
 }
 
-/** A static server for `dist` with the headers of `vite preview` (cross-origin isolation). */
-const serve = (dir: string): Promise<http.Server> =>
+/**
+ * A static server for `dist` with the headers of `vite preview` (cross-origin isolation), or without them
+ * (`isolated: false`, a host that does not send them).
+ */
+const serve = (dir: string, isolated = true): Promise<http.Server> =>
   new Promise((resolve) => {
     const server = http.createServer((request, response) => {
       const url = new URL(request.url ?? "/", "http://127.0.0.1")
@@ -73,11 +76,10 @@ const serve = (dir: string): Promise<http.Server> =>
         response.writeHead(404).end("not found")
         return
       }
-      response.writeHead(200, {
-        "Content-Type": types[path.extname(file)] ?? "application/octet-stream",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cross-Origin-Embedder-Policy": "require-corp"
-      })
+      const isolation = isolated
+        ? { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" }
+        : {}
+      response.writeHead(200, { "Content-Type": types[path.extname(file)] ?? "application/octet-stream", ...isolation })
       fs.createReadStream(file).pipe(response)
     })
     server.listen(0, "127.0.0.1", () => resolve(server))
@@ -205,6 +207,38 @@ describe("the MNIST web page", () => {
     const text = await status.textContent()
     expect(text).toContain("cross-origin isolated: yes")
     expect(text).toMatch(/backend: (wasm-simd|js) · worker: (wasm-simd|js)/)
+    // The worker's kernels run on a thread per core, sharing one WebAssembly memory.
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency)
+    expect(Number(await status.getAttribute("data-worker-threads"))).toBe(Math.min(cores, 64))
+    if (cores > 1) {
+      expect(text).toContain(`worker: wasm-simd, ${Math.min(cores, 64)} threads sharing WebAssembly memory`)
+    }
+  })
+
+  it("without cross-origin isolation it still predicts, on one thread, and says so", async () => {
+    const plain = await serve(dist, false)
+    const other = await browser!.newPage({ viewport: { width: 1280, height: 900 } })
+    try {
+      other.on("pageerror", (error) => problems.push(`page error (not isolated): ${error.message}`))
+      await other.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`)
+      await other.waitForFunction(() => !(document.getElementById("train") as HTMLButtonElement).disabled)
+      expect(await other.evaluate(() => globalThis.crossOriginIsolated)).toBe(false)
+      const status = other.locator("#status")
+      const text = await status.textContent()
+      expect(text).toContain("cross-origin isolated: no (runs on one thread)")
+      expect(text).toContain("worker: wasm-simd, one thread: the page is not cross-origin isolated")
+      expect(await status.getAttribute("data-worker-threads")).toBe("1")
+      const box = (await other.locator("#pad").boundingBox())!
+      await other.mouse.move(box.x + 140, box.y + 40)
+      await other.mouse.down()
+      for (let k = 1; k <= 10; k++) await other.mouse.move(box.x + 140, box.y + 40 + 20 * k, { steps: 2 })
+      await other.mouse.up()
+      await other.waitForFunction(() => document.getElementById("prediction")?.dataset["digit"] !== undefined)
+      expect(await other.locator("#prediction").getAttribute("data-digit")).toMatch(/^\d$/)
+    } finally {
+      await other.close()
+      await new Promise((resolve) => plain.close(resolve))
+    }
   })
 
   it("reads mouse strokes live: ten probabilities that sum to 1, and Clear clears", async () => {

@@ -49,10 +49,11 @@ let f64View: Float64Array = new Float64Array(0)
 
 function sharedUnavailableReason(): string | undefined {
   const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean }
-  if (typeof g.SharedArrayBuffer !== "function") return "SharedArrayBuffer is not available in this engine"
+  // Browsers hide SharedArrayBuffer from pages that are not cross-origin isolated: say what to fix.
   if (g.crossOriginIsolated === false) {
     return "the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)"
   }
+  if (typeof g.SharedArrayBuffer !== "function") return "SharedArrayBuffer is not available in this engine"
   return undefined
 }
 
