@@ -158,7 +158,9 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
     kcMax,
     pixels: g.outH * g.outW,
     rows: m,
-    bRowBytes: 0
+    bRowBytes: 0,
+    effH: (g.kh - 1) * g.dilationH + 1,
+    effW: (g.kw - 1) * g.dilationW + 1
   }
   ints.set(geometryValues(fields), geomAt / 4)
   runParallel(e.convRows, threads, (thread, n) => {
@@ -264,7 +266,9 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
     kcMax,
     pixels: g.outH * g.outW,
     rows,
-    bRowBytes: g.f * elem
+    bRowBytes: g.f * elem,
+    effH: (g.kh - 1) * g.dilationH + 1,
+    effW: (g.kw - 1) * g.dilationW + 1
   }
   ints.set(geometryValues(fields), geomAt / 4)
   runParallel(e.convFilterRows, threads, (thread, n) => {

@@ -68,6 +68,7 @@ export const op = {
   i32LtS: (): Bytes => [0x48],
   i32LtU: (): Bytes => [0x49],
   i32GeS: (): Bytes => [0x4e],
+  i32LeS: (): Bytes => [0x4c],
   i32DivU: (): Bytes => [0x6e],
   i32RemU: (): Bytes => [0x70],
   i32And: (): Bytes => [0x71],

@@ -60,7 +60,10 @@ export const GEOMETRY = [
   "n",
   "mBlocks",
   /** Column tasks: columns per packed B block (a multiple of nr). */
-  "ncMax"
+  "ncMax",
+  /** Convolution tasks: the dilated window's height and width, (kh - 1) dh + 1 and (kw - 1) dw + 1. */
+  "effH",
+  "effW"
 ] as const
 
 export const GEOMETRY_FIELDS = GEOMETRY.length
@@ -125,25 +128,48 @@ export function convFilterRowsFunction(dtype: WasmDtype, shape: MicroKernelShape
       e(get(IMG), get(field.h), op.i32Mul(), get(IY0), op.i32Add(), get(field.w), op.i32Mul(), get(IX0))
       e(op.i32Add(), get(field.c), op.i32Mul(), c(elem), op.i32Mul(), get(field.x), op.i32Add(), set(XBASE))
       e(c(0), set(J))
-      e(op.loop()) // taps of this thread, as [kc][mr] slivers: (j / mr) * kc * mr + q * mr + j % mr
-      {
+      // dst(j) = aScratch + ((j / mr) * kc * mr + q * mr + j % mr) * elem: taps as [kc][mr] slivers.
+      const dstOfJ = () => {
         e(get(J), c(mr), op.i32DivU(), get(KC), op.i32Mul(), get(Q), op.i32Add(), c(mr), op.i32Mul())
         e(get(J), c(mr), op.i32RemU(), op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
-        e(zero(), set(VAL))
-        e(get(J), get(MT), op.i32LtS(), op.if_())
-        {
-          e(get(T0), get(J), op.i32Add(), c(4), op.i32Mul(), set(P))
-          e(get(IY0), get(TDY), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.h), op.i32LtU())
-          e(get(IX0), get(TDX), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.w), op.i32LtU())
-          e(op.i32And(), op.if_())
-          e(get(XBASE), get(field.taps), get(P), op.i32Add(), op.i32Load(0), c(elem), op.i32Mul(), op.i32Add())
-          e(load(0), set(VAL), op.end())
-        }
+      }
+      e(c(0), set(J))
+      // The whole window inside X (most pixels): no bounds checks.
+      e(get(IY0), c(0), op.i32GeS(), get(IX0), c(0), op.i32GeS(), op.i32And())
+      e(get(IY0), get(field.effH), op.i32Add(), get(field.h), op.i32LeS(), op.i32And())
+      e(get(IX0), get(field.effW), op.i32Add(), get(field.w), op.i32LeS(), op.i32And())
+      e(op.if_())
+      {
+        e(op.loop())
+        dstOfJ()
+        e(get(DST), get(XBASE), get(field.taps), get(T0), get(J), op.i32Add(), c(4), op.i32Mul(), op.i32Add())
+        e(op.i32Load(0), c(elem), op.i32Mul(), op.i32Add(), load(0), store(0))
+        e(get(J), c(1), op.i32Add(), op.localTee(J), get(MT), op.i32LtS(), op.brIf(0))
         e(op.end())
+      }
+      e(op.else_())
+      {
+        e(op.loop())
+        dstOfJ()
+        e(zero(), set(VAL))
+        e(get(T0), get(J), op.i32Add(), c(4), op.i32Mul(), set(P))
+        e(get(IY0), get(TDY), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.h), op.i32LtU())
+        e(get(IX0), get(TDX), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.w), op.i32LtU())
+        e(op.i32And(), op.if_())
+        e(get(XBASE), get(field.taps), get(P), op.i32Add(), op.i32Load(0), c(elem), op.i32Mul(), op.i32Add())
+        e(load(0), set(VAL), op.end())
         e(get(DST), get(VAL), store(0))
-        e(get(J), c(1), op.i32Add(), op.localTee(J), get(MTPAD), op.i32LtS(), op.brIf(0))
+        e(get(J), c(1), op.i32Add(), op.localTee(J), get(MT), op.i32LtS(), op.brIf(0))
+        e(op.end())
       }
       e(op.end())
+      // Taps past the thread's last one, up to a whole sliver: zeros.
+      e(op.block(), get(J), get(MTPAD), op.i32GeS(), op.brIf(0))
+      e(op.loop())
+      dstOfJ()
+      e(get(DST), zero(), store(0))
+      e(get(J), c(1), op.i32Add(), op.localTee(J), get(MTPAD), op.i32LtS(), op.brIf(0))
+      e(op.end(), op.end())
       e(get(Q), c(1), op.i32Add(), op.localTee(Q), get(KC), op.i32LtS(), op.brIf(0))
     }
     e(op.end())
@@ -234,8 +260,22 @@ export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
           // xBase = x + ((img * h + iy0) * w + ix0) * c * elem (only dereferenced for cells inside X)
           e(get(IMG), get(field.h), op.i32Mul(), get(IY0), op.i32Add(), get(field.w), op.i32Mul(), get(IX0))
           e(op.i32Add(), get(field.c), op.i32Mul(), c(elem), op.i32Mul(), get(field.x), op.i32Add(), set(XBASE))
-          e(op.loop())
+          // The whole window inside X (most rows): no bounds checks.
+          e(get(IY0), c(0), op.i32GeS(), get(IX0), c(0), op.i32GeS(), op.i32And())
+          e(get(IY0), get(field.effH), op.i32Add(), get(field.h), op.i32LeS(), op.i32And())
+          e(get(IX0), get(field.effW), op.i32Add(), get(field.w), op.i32LeS(), op.i32And())
+          e(op.if_())
           {
+            e(op.loop())
+            e(get(DST), get(XBASE), get(field.taps), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), c(elem))
+            e(op.i32Mul(), op.i32Add(), load(0), store(0))
+            e(get(DST), c(mr * elem), op.i32Add(), set(DST))
+            e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0))
+            e(op.end())
+          }
+          e(op.else_())
+          {
+            e(op.loop())
             e(get(DST))
             // inside = (iy0 + dy[p]) <u h && (ix0 + dx[p]) <u w
             e(get(IY0), get(TDY), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add())
@@ -249,6 +289,7 @@ export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
             e(get(VAL), store(0))
             e(get(DST), c(mr * elem), op.i32Add(), set(DST))
             e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0))
+            e(op.end())
           }
           e(op.end())
         }
