@@ -1,0 +1,233 @@
+"""PyTorch peer of `pnpm bench` (packages/bench/src/peers/torch.ts spawns it).
+
+Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
+
+  {"op": "info"}                                  -> versions, threads, the BLAS library actually loaded
+  {"op": "prepare", "id": "w1", "workload": {...}} -> builds the inputs / model, runs it once (warm-up)
+  {"op": "sample", "id": "w1", "budget_ms": 300, "min_reps": 3}
+                                                   -> {"median_ms": ..., "reps": ...}
+  {"op": "dispose", "id": "w1"}
+
+Workloads (the same ones the TypeScript side defines in src/workloads.ts):
+  {"kind": "gemm", "n": 512}                                  C = A @ B, all n x n
+  {"kind": "conv", "batch", "h", "w", "c", "f", "k", "padding": "valid" | "same"}   NCHW / OIHW, stride 1
+  {"kind": "train", "batch"}   one training step of the Keras MNIST CNN (dropout on, Adam 1e-3)
+  {"kind": "infer", "batch"}   the same CNN's forward pass in eval mode, no autograd
+
+Threads are fixed by the parent: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS in the environment (read by the
+libraries when they load) and `torch.set_num_threads` here, from --threads.
+"""
+import ctypes
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def blas_libraries():
+    """Shared libraries mapped into this process whose name says BLAS or LAPACK."""
+    found = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                parts = line.split()
+                if len(parts) >= 6 and ("blas" in parts[5].lower() or "mkl" in parts[5].lower()):
+                    found.add(os.path.realpath(parts[5]))
+    except OSError:
+        pass
+    return sorted(found)
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def sgemm_provider():
+    """The file whose `sgemm_` torch's own library resolves to (dlsym through libtorch_cpu's handle, which
+    searches it and its dependencies in load order, as the dynamic linker did), or None."""
+    try:
+        libtorch = next((p for p in blas_candidates() if "libtorch_cpu" in p), None)
+        if libtorch is None:
+            return None
+        handle = ctypes.CDLL(libtorch)
+        addr = ctypes.cast(handle.sgemm_, ctypes.c_void_p).value
+        info = _DlInfo()
+        libc = ctypes.CDLL(None)
+        if libc.dladdr(ctypes.c_void_p(addr), ctypes.byref(info)) == 0 or info.dli_fname is None:
+            return None
+        return os.path.realpath(info.dli_fname.decode())
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def blas_candidates():
+    out = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            parts = line.split()
+            if len(parts) >= 6 and parts[5].startswith("/"):
+                out.add(parts[5])
+    return sorted(out)
+
+
+def classify_blas(path):
+    """'openblas' | 'mkl' | 'blis' | 'reference' | 'unknown' from the path of the library providing sgemm_."""
+    p = (path or "").lower()
+    if "openblas" in p:
+        return "openblas"
+    if "mkl" in p:
+        return "mkl"
+    if "blis" in p:
+        return "blis"
+    if "/blas/" in p or "libblas.so" in p:
+        # Debian's netlib reference BLAS: .../x86_64-linux-gnu/blas/libblas.so.3
+        return "reference"
+    return "unknown"
+
+
+def gemm_gflops(n=256, reps=5):
+    a = torch.rand(n, n)
+    b = torch.rand(n, n)
+    torch.mm(a, b)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return 2 * n ** 3 / times[len(times) // 2] / 1e9
+
+
+class KerasMnistCnn(nn.Module):
+    """conv32 3x3 relu, conv64 3x3 relu, maxpool 2, dropout .25, flatten, dense 128 relu, dropout .5, dense 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.conv2 = nn.Conv2d(32, 64, 3)
+        self.drop1 = nn.Dropout(0.25)
+        self.fc1 = nn.Linear(9216, 128)
+        self.drop2 = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        x = self.drop1(x)
+        x = torch.flatten(x, 1)
+        x = self.drop2(F.relu(self.fc1(x)))
+        return self.fc2(x)
+
+
+def build(w):
+    """A thunk that runs the workload once to completion."""
+    torch.manual_seed(1)
+    kind = w["kind"]
+    if kind == "gemm":
+        n = w["n"]
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        return lambda: torch.mm(a, b)
+    if kind == "conv":
+        x = torch.rand(w["batch"], w["c"], w["h"], w["w"])
+        wt = torch.rand(w["f"], w["c"], w["k"], w["k"])
+        padding = w["padding"]
+
+        def conv():
+            with torch.no_grad():
+                return F.conv2d(x, wt, padding=padding)
+
+        return conv
+    if kind in ("train", "infer"):
+        batch = w["batch"]
+        model = KerasMnistCnn()
+        x = torch.rand(batch, 1, 28, 28)
+        y = torch.tensor([(i * 7) % 10 for i in range(batch)])
+        if kind == "infer":
+            model.eval()
+
+            def infer():
+                with torch.no_grad():
+                    return F.softmax(model(x), dim=1)
+
+            return infer
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        return step
+    raise ValueError(f"unknown workload kind {kind!r}")
+
+
+def sample(run, budget_ms, min_reps):
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_reps or ((time.perf_counter() - start) * 1000 < budget_ms and len(times) < 1000):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {"median_ms": times[len(times) // 2], "reps": len(times)}
+
+
+def main():
+    threads = 1
+    if "--threads" in sys.argv:
+        threads = int(sys.argv[sys.argv.index("--threads") + 1])
+    torch.set_num_threads(threads)
+    prepared = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req = json.loads(line)
+        try:
+            op = req["op"]
+            if op == "info":
+                gflops = gemm_gflops()
+                libs = blas_libraries()
+                provider = sgemm_provider()
+                reply = {
+                    "torch": torch.__version__,
+                    "python": sys.version.split()[0],
+                    "threads": torch.get_num_threads(),
+                    "blas_libraries": libs,
+                    "sgemm_provider": provider,
+                    "blas": classify_blas(provider),
+                    "blas_build": "BLAS_INFO=" + torch.__config__.show().split("BLAS_INFO=")[1].split(",")[0]
+                    if "BLAS_INFO=" in torch.__config__.show() else "?",
+                    "gemm256_gflops": gflops,
+                    "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                           "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+                }
+            elif op == "prepare":
+                run = build(req["workload"])
+                run()
+                prepared[req["id"]] = run
+                reply = {"ok": True}
+            elif op == "sample":
+                reply = sample(prepared[req["id"]], req["budget_ms"], req["min_reps"])
+            elif op == "dispose":
+                prepared.pop(req["id"], None)
+                reply = {"ok": True}
+            else:
+                raise ValueError(f"unknown op {op!r}")
+        except Exception as e:  # reported to the parent, which prints it and skips the workload
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
