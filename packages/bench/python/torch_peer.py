@@ -3,7 +3,7 @@
 Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
 
   {"op": "info"}                                  -> versions, threads, the BLAS library actually loaded
-  {"op": "prepare", "id": "w1", "workload": {...}} -> builds the inputs / model, runs it once (warm-up)
+  {"op": "prepare", "id": "w1", "workload": {...}} -> builds the inputs / model, runs it once: {"warmup_ms": ...}
   {"op": "sample", "id": "w1", "budget_ms": 300, "min_reps": 3}
                                                    -> {"median_ms": ..., "reps": ...}
   {"op": "dispose", "id": "w1"}
@@ -213,9 +213,10 @@ def main():
                 }
             elif op == "prepare":
                 run = build(req["workload"])
+                t0 = time.perf_counter()
                 run()
                 prepared[req["id"]] = run
-                reply = {"ok": True}
+                reply = {"warmup_ms": (time.perf_counter() - t0) * 1000}
             elif op == "sample":
                 reply = sample(prepared[req["id"]], req["budget_ms"], req["min_reps"])
             elif op == "dispose":
