@@ -172,13 +172,19 @@ def build(w):
 
 def sample(run, budget_ms, min_reps):
     times = []
+    out = None
     start = time.perf_counter()
     while len(times) < min_reps or ((time.perf_counter() - start) * 1000 < budget_ms and len(times) < 1000):
         t0 = time.perf_counter()
-        run()
+        out = run()
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    return {"median_ms": times[len(times) // 2], "reps": len(times)}
+    n = len(times)
+    med = times[n // 2] if n % 2 == 1 else (times[n // 2 - 1] + times[n // 2]) / 2
+    reply = {"median_ms": med, "reps": n}
+    if isinstance(out, float):
+        reply["loss"] = out  # a training step returns its loss
+    return reply
 
 
 def main():
@@ -214,9 +220,11 @@ def main():
             elif op == "prepare":
                 run = build(req["workload"])
                 t0 = time.perf_counter()
-                run()
+                out = run()
                 prepared[req["id"]] = run
                 reply = {"warmup_ms": (time.perf_counter() - t0) * 1000}
+                if isinstance(out, float):
+                    reply["loss"] = out
             elif op == "sample":
                 reply = sample(prepared[req["id"]], req["budget_ms"], req["min_reps"])
             elif op == "dispose":

@@ -17,7 +17,7 @@
  */
 import * as os from "node:os"
 import { type MemoryResult, memoryBench } from "./memory.ts"
-import { median, PEERS, type PeerName, type Runner, type Setting, type StartedPeer } from "./measure.ts"
+import { type Losses, median, PEERS, type PeerName, type Runner, type Setting, type StartedPeer } from "./measure.ts"
 import { startJax } from "./peers/jax.ts"
 import { startTfjs } from "./peers/tfjs.ts"
 import { startTorch } from "./peers/torch.ts"
@@ -76,6 +76,8 @@ interface Row {
   readonly unit: string
   readonly figures: Record<string, Figure>
   readonly errors: Record<string, string>
+  /** Training workloads: each setting's first (warm-up) and latest loss. */
+  readonly losses: Record<string, Losses>
   /** Settings not run on this workload, and why (too slow on an earlier workload of its family). */
   readonly skipped: Record<string, string>
   /** The fastest valid peer setting, and typegrad / it. */
@@ -94,15 +96,20 @@ function sampling(w: Workload, quick: boolean): { readonly budgetMs: number; rea
 /**
  * Limits for very slow settings (TensorFlow.js `cpu` and jax-js `lax.conv` train the CNN at well under one
  * sample per second). A warm-up run longer than `warmupOnlyMs` is the setting's only run on that workload
- * (its figure marked `~`, a pessimistic one: it includes the first-run costs). A run longer than `skipMs`
- * skips the setting on the rest of the workload's family (GEMM, convolution, the CNN), with a note.
+ * (its figure marked `~`, a pessimistic one: it includes the first-run costs). A setting whose last figure
+ * in a workload family (GEMM, convolution, the CNN) predicts a run longer than `skipMs` for the next
+ * workload of that family is skipped there, with a note.
  */
-const limits = (quick: boolean) => ({ warmupOnlyMs: quick ? 5_000 : 30_000, skipMs: quick ? 10_000 : 60_000 })
+const limits = (quick: boolean) => ({ warmupOnlyMs: quick ? 5_000 : 30_000, skipMs: quick ? 15_000 : 90_000 })
 
 const familyOf = (w: Workload): string => (w.kind === "train" || w.kind === "infer" ? "cnn" : w.kind)
 
-/** Per setting and family: why the setting no longer runs that family (set by `runWorkload`). */
-const tooSlow = new Map<string, string>()
+/** The time one run of `w` takes at `figure` (the inverse of `figureOf`). */
+const msAt = (w: Workload, figure: number): number =>
+  w.kind === "gemm" || w.kind === "conv" ? w.flops / figure / 1e6 : w.batch / figure * 1000
+
+/** Per setting and family: the latest figure and the workload it came from. */
+const lastFigure = new Map<string, { readonly figure: number; readonly workload: string }>()
 
 /** Runs one workload on every setting, `rounds` times, the order rotating each round. */
 async function runWorkload(
@@ -116,21 +123,26 @@ async function runWorkload(
   const skipped: Record<string, string> = {}
   const { warmupOnlyMs, skipMs } = limits(opts.quick)
   const figures: Record<string, Figure> = {}
+  const losses: Record<string, Losses> = {}
+  const keepLosses = (s: Setting, r: Runner) => {
+    const l = r.losses?.()
+    if (l !== undefined) losses[s.name] = l
+  }
   for (const s of settings) {
-    const slow = tooSlow.get(`${s.name} ${familyOf(w)}`)
-    if (slow !== undefined) {
-      skipped[s.name] = slow
+    const last = lastFigure.get(`${s.name} ${familyOf(w)}`)
+    if (last !== undefined && msAt(w, last.figure) > skipMs) {
+      skipped[s.name] = `too slow: at its ${fmt(last.figure)} on ${last.workload}, one run would take ~${
+        (msAt(w, last.figure) / 1000).toFixed(0)
+      } s`
       continue
     }
     try {
       const r = await s.prepare(w)
       if (r === undefined) continue
-      if (r.warmupMs > skipMs) {
-        tooSlow.set(`${s.name} ${familyOf(w)}`, `too slow: one run of ${w.name} took ${(r.warmupMs / 1000).toFixed(0)} s`)
-      }
       if (r.warmupMs > warmupOnlyMs) {
         const f = figureOf(w, r.warmupMs)
         figures[s.name] = { median: f, rounds: [f], warmupOnly: true }
+        keepLosses(s, r)
         await r.dispose()
       } else runners.push([s, r])
     } catch (e) {
@@ -147,6 +159,7 @@ async function runWorkload(
       try {
         const sample = await r.sample(budgetMs, minReps)
         perRound.get(s.name)!.push(figureOf(w, sample.medianMs))
+        if ((s.settleMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, s.settleMs))
       } catch (e) {
         errors[s.name] = String(e)
         log(`  ${s.name}: failed: ${String(e)}`)
@@ -154,6 +167,7 @@ async function runWorkload(
     }
   }
   for (const [s, r] of runners) {
+    keepLosses(s, r)
     try {
       await r.dispose()
     } catch (e) {
@@ -165,6 +179,9 @@ async function runWorkload(
       figures[name] = { median: median(rounds), rounds, warmupOnly: false }
     }
   }
+  for (const [name, f] of Object.entries(figures)) {
+    lastFigure.set(`${name} ${familyOf(w)}`, { figure: f.median, workload: w.name })
+  }
   const peers = settings.filter((s) => s.peer !== "typegrad" && s.invalid === undefined && figures[s.name])
   const best = peers.toSorted((a, b) => figures[b.name]!.median - figures[a.name]!.median)[0]
   const ours = figures[TYPEGRAD]?.median
@@ -174,6 +191,7 @@ async function runWorkload(
     unit: unitOf(w),
     figures,
     errors,
+    losses,
     skipped,
     bestPeer: best?.name,
     ratio: best === undefined || ours === undefined ? undefined : ours / figures[best.name]!.median
@@ -189,6 +207,10 @@ async function runWorkload(
   })
   const notes = Object.entries(skipped).map(([name, why]) => `${name} skipped (${why})`)
   log(`${w.name} [${row.unit}]: ${[...parts, ...notes].join(", ")}`)
+  const lossText = Object.entries(losses).map(([name, l]) =>
+    `${name} ${l.first.toFixed(3)} -> ${l.last.toFixed(3)} (${l.steps} steps)`
+  )
+  if (lossText.length > 0) log(`  loss, first -> latest step: ${lossText.join(", ")}`)
   return row
 }
 
@@ -229,8 +251,9 @@ function printSummary(rows: ReadonlyArray<Row>, settings: ReadonlyArray<Setting>
     )
   }
   console.log(
-    "~ = one (warm-up) run only, the setting being too slow for rounds; slow = skipped, too slow on an earlier " +
-      "workload of that family; - = not run (e.g. jax-im2col has no GEMM of its own)"
+    "~ = one (warm-up) run only, the setting being too slow for rounds; slow = not run, its figure on an " +
+      "earlier workload of the family predicting too long a run; - = not run (jax-im2col has no GEMM of its own, " +
+      "typegrad-kernel no CNN); ! = invalid, not compared"
   )
   for (const s of columns.filter((c) => c.invalid !== undefined)) {
     console.log(`${s.name}!: INVALID, not compared: ${s.invalid}`)
@@ -246,7 +269,9 @@ function printMemory(m: MemoryResult): void {
     `\nMemory (typegrad, ${m.steps} training steps, RSS every ${m.every}${m.gc ? " after gc()" : ""}, ` +
       `${m.stepsPerSecond.toFixed(0)} steps/s): RSS first ${m.rss.firstMB.toFixed(1)} MB, last ${
         m.rss.lastMB.toFixed(1)
-      } MB, max ${m.rss.maxMB.toFixed(1)} MB, slope ${m.rss.slopeMBPer1000.toFixed(2)} MB / 1000 steps`
+      } MB, max ${m.rss.maxMB.toFixed(1)} MB, slope ${m.rss.slopeMBPer1000.toFixed(2)} MB / 1000 steps (second half ${
+        m.rss.slopeSecondHalfMBPer1000.toFixed(2)
+      })`
   )
 }
 

@@ -19,6 +19,8 @@ export interface Runner {
   readonly warmupMs: number
   /** Runs the workload at least `minReps` times and until `budgetMs` is spent; the median time. */
   readonly sample: (budgetMs: number, minReps: number) => Promise<Sample>
+  /** Training runners: the first and latest loss (undefined for other workloads). */
+  readonly losses?: () => Losses | undefined
   readonly dispose: () => void | Promise<void>
 }
 
@@ -33,6 +35,11 @@ export interface Setting {
    * printed marked `!`, and no ratio is computed against them.
    */
   readonly invalid?: string | undefined
+  /**
+   * Idle time after each of its samples before the next setting's: a multi-threaded library's pool keeps
+   * spinning for a while after a call (OpenBLAS, OpenMP), which would slow whoever runs next.
+   */
+  readonly settleMs?: number
   /** Builds the workload and runs it once; `undefined` when this setting does not run that workload. */
   readonly prepare: (w: Workload) => Promise<Runner | undefined>
 }
@@ -53,22 +60,51 @@ export interface TimingOptions {
   readonly quick: boolean
 }
 
+/**
+ * A run of a workload. A training step returns its loss (a number), which the runner keeps: the first
+ * (warm-up) and the latest are printed, to show that every peer trains the same model sensibly.
+ */
+export type Run = () => unknown
+
 /** A runner for a synchronous thunk that runs the workload to completion (warm-up run included here). */
 export function thunkRunner(
-  run: () => void,
+  run: Run,
   dispose: () => void = () => {},
   before: () => Promise<void> = async () => {}
 ): Runner {
+  const losses = lossKeeper()
+  const counted = () => losses.keep(run())
   const t0 = performance.now()
-  run()
+  counted()
   const warmupMs = performance.now() - t0
   return {
     warmupMs,
     sample: async (budgetMs, minReps) => {
       await before()
-      return sampleSync(run, budgetMs, minReps)
+      return sampleSync(counted, budgetMs, minReps)
     },
+    losses: losses.get,
     dispose
+  }
+}
+
+/** The first and the latest loss a training runner saw. */
+export interface Losses {
+  readonly first: number
+  readonly last: number
+  readonly steps: number
+}
+
+function lossKeeper(): { readonly keep: (v: unknown) => void; readonly get: () => Losses | undefined } {
+  let first: number | undefined, last = Number.NaN, steps = 0
+  return {
+    keep: (v) => {
+      if (typeof v !== "number") return
+      first ??= v
+      last = v
+      steps++
+    },
+    get: () => (first === undefined ? undefined : { first, last, steps })
   }
 }
 
@@ -91,10 +127,11 @@ export function median(values: ReadonlyArray<number>): number {
 }
 
 /** A runner for an asynchronous run (awaited to completion each time); the warm-up run is done here. */
-export async function asyncRunner(run: () => Promise<void>, dispose: () => void = () => {}): Promise<Runner> {
-  const t0 = performance.now()
-  await run()
-  const warmupMs = performance.now() - t0
+export async function asyncRunner(run: () => Promise<unknown>, dispose: () => void = () => {}): Promise<Runner> {
+  const losses = lossKeeper()
+  const warm = performance.now()
+  losses.keep(await run())
+  const warmupMs = performance.now() - warm
   return {
     warmupMs,
     sample: async (budgetMs, minReps) => {
@@ -102,11 +139,12 @@ export async function asyncRunner(run: () => Promise<void>, dispose: () => void 
       const start = performance.now()
       while (times.length < minReps || (performance.now() - start < budgetMs && times.length < 1000)) {
         const t0 = performance.now()
-        await run()
+        losses.keep(await run())
         times.push(performance.now() - t0)
       }
       return { medianMs: median(times), reps: times.length }
     },
+    losses: losses.get,
     dispose
   }
 }

@@ -26,6 +26,8 @@ export interface MemoryResult {
     readonly maxMB: number
     /** Least-squares slope over the samples after the first (the warm-up), MB per 1,000 steps. */
     readonly slopeMBPer1000: number
+    /** The same over the second half of the run (where a steady state shows as about 0). */
+    readonly slopeSecondHalfMBPer1000: number
   }
   readonly stepsPerSecond: number
 }
@@ -79,6 +81,7 @@ export function memoryBench(steps: number, log: (line: string) => void): MemoryR
   const seconds = (performance.now() - t0) / 1000
   const rss = samples.map((s) => s.rssMB)
   const tail = samples.slice(1)
+  const half = samples.filter((s) => s.step >= steps / 2)
   return {
     steps,
     every,
@@ -88,7 +91,8 @@ export function memoryBench(steps: number, log: (line: string) => void): MemoryR
       firstMB: rss[0]!,
       lastMB: rss[rss.length - 1]!,
       maxMB: Math.max(...rss),
-      slopeMBPer1000: slope(tail.map((s) => s.step), tail.map((s) => s.rssMB)) * 1000
+      slopeMBPer1000: slope(tail.map((s) => s.step), tail.map((s) => s.rssMB)) * 1000,
+      slopeSecondHalfMBPer1000: slope(half.map((s) => s.step), half.map((s) => s.rssMB)) * 1000
     },
     stepsPerSecond: steps / seconds
   }

@@ -134,7 +134,7 @@ function trainRunner(form: Form, batch: number): Promise<Runner> {
     const a1 = np.array(1 / (1 - ADAM.beta1 ** t)), a2 = np.array(1 / (1 - ADAM.beta2 ** t))
     ;[params, m, v] = adam(params, m, v, grads as Params, a1, a2)
     await blockUntilReady([value, params, m, v])
-    await value.data() // the loss read back, as the other peers do
+    return (await value.data())[0] // the loss read back, as the other peers do
   }, () => {
     tree.dispose([params, m, v, x, y])
     lossAndGrad.dispose()

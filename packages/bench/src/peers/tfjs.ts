@@ -121,8 +121,9 @@ function build(backend: "cpu" | "wasm", w: Workload): Runner {
       const adam = tf.train.adam(ADAM.learningRate, ADAM.beta1, ADAM.beta2, ADAM.epsilon)
       return thunkRunner(() => {
         const loss = adam.minimize(() => tf.losses.softmaxCrossEntropy(y, logits(true)) as Scalar, true, vars)!
-        loss.dataSync()
+        const value = loss.dataSync()[0]
         loss.dispose()
+        return value
       }, () => {
         dispose()
         adam.dispose()

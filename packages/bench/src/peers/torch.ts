@@ -161,13 +161,21 @@ export async function startTorch(log: (line: string) => void): Promise<PeerStart
         detail: `PyTorch ${info.torch} (${found.python}, Python ${info.python}), ${info.threads} thread(s), ${blas}, ` +
           `GEMM 256 ${info.gemm256_gflops.toFixed(1)} GFLOP/s${slow}`,
         invalid: problem,
+        settleMs: threads > 1 ? 200 : 0,
         prepare: async (w): Promise<Runner> => {
           const id = `w${nextId++}`
           const prepared = await child.request({ op: "prepare", id, workload: spec(w) })
+          const first = prepared["loss"] as number | undefined
+          let last = first, steps = first === undefined ? 0 : 1
           return {
             warmupMs: prepared["warmup_ms"] as number,
+            losses: () => (first === undefined ? undefined : { first, last: last!, steps }),
             sample: async (budgetMs, minReps): Promise<Sample> => {
               const r = await child.request({ op: "sample", id, budget_ms: budgetMs, min_reps: minReps })
+              if (typeof r["loss"] === "number") {
+                last = r["loss"]
+                steps += r["reps"] as number
+              }
               return { medianMs: r["median_ms"] as number, reps: r["reps"] as number }
             },
             dispose: async () => void (await child.request({ op: "dispose", id }))

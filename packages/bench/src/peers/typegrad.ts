@@ -15,7 +15,7 @@ import { Optimizer } from "@typegrad/optim"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import { type Conv2dGeometry, jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "@typegrad/tensor/internal"
 import { Effect, Random } from "effect"
-import { type Runner, type Setting, type StartedPeer, thunkRunner } from "../measure.ts"
+import { type Run, type Runner, type Setting, type StartedPeer, thunkRunner } from "../measure.ts"
 import { ADAM, convOut, DROPOUT, oneHotLabels, random, type Workload } from "../workloads.ts"
 
 /** The Keras MNIST CNN of `workloads.ts`, written with `@typegrad/nn`. */
@@ -61,7 +61,7 @@ export function trainStep<In extends Tensor.Shape, Out extends Tensor.Shape, P e
   }
 }
 
-function ops(w: Workload): () => void {
+function ops(w: Workload): Run {
   switch (w.kind) {
     case "gemm": {
       const a = Tensor.fromArray(random(w.n * w.n, 1), [w.n, w.n])
@@ -77,7 +77,7 @@ function ops(w: Workload): () => void {
       const x = Tensor.fromArray(random(w.batch * 784, 11), [w.batch, 28, 28, 1])
       const y = Tensor.fromArray(oneHotLabels(w.batch), [w.batch, 10])
       const step = trainStep(kerasMnistCnn, x, y)
-      return () => void step()
+      return step
     }
     case "infer": {
       const x = Tensor.fromArray(random(w.batch * 784, 11), [w.batch, 28, 28, 1])
