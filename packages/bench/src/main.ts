@@ -16,8 +16,8 @@
  * round's median. Ratios are typegrad / peer: above 1, typegrad is faster.
  */
 import * as os from "node:os"
-import { type MemoryResult, memoryBench } from "./memory.ts"
-import { type Losses, median, PEERS, type PeerName, type Runner, type Setting, type StartedPeer } from "./measure.ts"
+import { type Losses, median, type PeerName, PEERS, type Runner, type Setting, type StartedPeer } from "./measure.ts"
+import { memoryBenchInChild, type MemoryResult } from "./memory.ts"
 import { startJax } from "./peers/jax.ts"
 import { startTfjs } from "./peers/tfjs.ts"
 import { startTorch } from "./peers/torch.ts"
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
     const settings = started.flatMap((p) => p.settings)
     for (const s of settings) log(`${s.name}: ${s.detail}${s.invalid !== undefined ? ` INVALID: ${s.invalid}` : ""}`)
     for (const w of workloads) rows.push(await runWorkload(w, settings, opts, log))
-    if (wantMemory) memory = memoryBench(opts.memorySteps, log)
+    if (wantMemory) memory = await memoryBenchInChild(opts.memorySteps, log)
     const loadAfter = os.loadavg()
     if (opts.json) {
       const result = {
@@ -328,7 +328,11 @@ async function main(): Promise<void> {
     if (rows.length > 0) printSummary(rows, settings, opts)
     for (const [peer, why] of Object.entries(skipped)) console.log(`${peer}: skipped: ${why}`)
     if (memory !== undefined) printMemory(memory)
-    console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`)
+    console.log(
+      `load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${
+        loadAfter.map((l) => l.toFixed(2)).join(" ")
+      }`
+    )
   } finally {
     await Promise.all(started.map((p) => p.close()))
   }

@@ -6,6 +6,10 @@
  */
 import { Layer, Model } from "@typegrad/nn"
 import { Tensor } from "@typegrad/tensor"
+import { spawn } from "node:child_process"
+import * as path from "node:path"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import { trainStep } from "./peers/typegrad.ts"
 import { random } from "./workloads.ts"
 
@@ -70,7 +74,9 @@ export function memoryBench(steps: number, log: (line: string) => void): MemoryR
     const m = process.memoryUsage()
     const sample = { step: s, rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed) }
     samples.push(sample)
-    log(`  step ${String(s).padStart(6)}: rss ${sample.rssMB.toFixed(1)} MB, heapUsed ${sample.heapUsedMB.toFixed(1)} MB`)
+    log(
+      `  step ${String(s).padStart(6)}: rss ${sample.rssMB.toFixed(1)} MB, heapUsed ${sample.heapUsedMB.toFixed(1)} MB`
+    )
   }
   take(0)
   const t0 = performance.now()
@@ -96,4 +102,25 @@ export function memoryBench(steps: number, log: (line: string) => void): MemoryR
     },
     stepsPerSecond: steps / seconds
   }
+}
+
+/**
+ * Runs `memoryBench` in a fresh Node process (same flags as this one: `--expose-gc`, the tsx loader), its
+ * progress lines passed to `log`.
+ */
+export function memoryBenchInChild(steps: number, log: (line: string) => void): Promise<MemoryResult> {
+  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), "memoryMain.ts")
+  const child = spawn(process.execPath, [...process.execArgv, entry, String(steps)], {
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+  createInterface({ input: child.stderr }).on("line", log)
+  return new Promise((resolve, reject) => {
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      if (code !== 0) reject(new Error(`memory group: child process exited with ${code}`))
+      else resolve(JSON.parse(stdout) as MemoryResult)
+    })
+  })
 }

@@ -169,7 +169,11 @@ function prepare(form: Form, w: Workload): Promise<Runner> | undefined {
       }, () => tree.dispose([a, b]))
     }
     case "conv": {
-      const x = arr(uniform(w.batch * w.h * w.w * w.c, 3), [w.batch, w.h, w.w, w.c], form === "lax" ? [0, 3, 1, 2] : undefined)
+      const x = arr(
+        uniform(w.batch * w.h * w.w * w.c, 3),
+        [w.batch, w.h, w.w, w.c],
+        form === "lax" ? [0, 3, 1, 2] : undefined
+      )
       const k = arr(uniform(w.k * w.k * w.c * w.f, 4), [w.k, w.k, w.c, w.f], form === "lax" ? [3, 2, 0, 1] : undefined)
       const f = jit((p: Arr, q: Arr) => conv(form, p, q, w.padding))
       return asyncRunner(async () => {

@@ -73,20 +73,28 @@ function build(backend: "cpu" | "wasm", w: Workload): Runner {
     case "gemm": {
       const a = hold(tf.tensor2d(random(w.n * w.n, 1), [w.n, w.n]))
       const b = hold(tf.tensor2d(random(w.n * w.n, 2), [w.n, w.n]))
-      return thunkRunner(() => {
-        const c = tf.matMul(a, b)
-        c.dataSync()
-        c.dispose()
-      }, dispose, before)
+      return thunkRunner(
+        () => {
+          const c = tf.matMul(a, b)
+          c.dataSync()
+          c.dispose()
+        },
+        dispose,
+        before
+      )
     }
     case "conv": {
       const x = hold(tf.tensor4d(random(w.batch * w.h * w.w * w.c, 3), [w.batch, w.h, w.w, w.c]))
       const k = hold(tf.tensor4d(random(w.k * w.k * w.c * w.f, 4), [w.k, w.k, w.c, w.f]))
-      return thunkRunner(() => {
-        const y = tf.conv2d(x, k, 1, w.padding)
-        y.dataSync()
-        y.dispose()
-      }, dispose, before)
+      return thunkRunner(
+        () => {
+          const y = tf.conv2d(x, k, 1, w.padding)
+          y.dataSync()
+          y.dispose()
+        },
+        dispose,
+        before
+      )
     }
     case "train":
     case "infer": {
@@ -112,11 +120,15 @@ function build(backend: "cpu" | "wasm", w: Workload): Runner {
         return tf.add(tf.matMul(h, v("d2")), v("c2"))
       }
       if (w.kind === "infer") {
-        return thunkRunner(() => {
-          const out = tf.tidy(() => tf.softmax(logits(false)))
-          out.dataSync()
-          out.dispose()
-        }, dispose, before)
+        return thunkRunner(
+          () => {
+            const out = tf.tidy(() => tf.softmax(logits(false)))
+            out.dataSync()
+            out.dispose()
+          },
+          dispose,
+          before
+        )
       }
       const adam = tf.train.adam(ADAM.learningRate, ADAM.beta1, ADAM.beta2, ADAM.epsilon)
       return thunkRunner(() => {

@@ -96,7 +96,9 @@ function findPython(): { readonly python: string } | { readonly missing: string 
     const why = r.error !== undefined ? r.error.message : (r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`)
     tried.push(`${python}: ${why}`)
   }
-  return { missing: `no Python with torch (${tried.join("; ")}); Debian: apt-get install python3-torch libopenblas0-pthread` }
+  return {
+    missing: `no Python with torch (${tried.join("; ")}); Debian: apt-get install python3-torch libopenblas0-pthread`
+  }
 }
 
 /** The child's environment: the thread count fixed, OpenBLAS's core-type and cache overrides removed. */
