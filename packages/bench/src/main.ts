@@ -66,8 +66,11 @@ interface Figure {
   /** Median over the rounds (GFLOP/s or samples/s). */
   readonly median: number
   readonly rounds: ReadonlyArray<number>
-  /** True when the figure is the warm-up run alone (a setting too slow for rounds): printed with `~`. */
-  readonly warmupOnly: boolean
+  /**
+   * Set when the setting was too slow for rounds (printed with `~`): "one run" after the warm-up, or the
+   * "warm-up" run itself when even that was too long to repeat.
+   */
+  readonly single?: "one run" | "warm-up"
 }
 
 interface Row {
@@ -95,8 +98,9 @@ function sampling(w: Workload, quick: boolean): { readonly budgetMs: number; rea
 
 /**
  * Limits for very slow settings (TensorFlow.js `cpu` and jax-js `lax.conv` train the CNN at well under one
- * sample per second). A warm-up run longer than `warmupOnlyMs` is the setting's only run on that workload
- * (its figure marked `~`, a pessimistic one: it includes the first-run costs). A setting whose last figure
+ * sample per second). After a warm-up run longer than `warmupOnlyMs` the setting runs the workload once
+ * more, and that single run is its figure (marked `~`); after one longer than `skipMs`, the warm-up run
+ * itself is (a pessimistic figure: it includes the first-run costs, jit compilation). A setting whose last figure
  * in a workload family (GEMM, convolution, the CNN) predicts a run longer than `skipMs` for the next
  * workload of that family is skipped there, with a note.
  */
@@ -140,8 +144,9 @@ async function runWorkload(
       const r = await s.prepare(w)
       if (r === undefined) continue
       if (r.warmupMs > warmupOnlyMs) {
-        const f = figureOf(w, r.warmupMs)
-        figures[s.name] = { median: f, rounds: [f], warmupOnly: true }
+        const again = r.warmupMs <= skipMs
+        const f = figureOf(w, again ? (await r.sample(0, 1)).medianMs : r.warmupMs)
+        figures[s.name] = { median: f, rounds: [f], single: again ? "one run" : "warm-up" }
         keepLosses(s, r)
         await r.dispose()
       } else runners.push([s, r])
@@ -176,7 +181,7 @@ async function runWorkload(
   }
   for (const [name, rounds] of perRound) {
     if (rounds.length > 0 && errors[name] === undefined) {
-      figures[name] = { median: median(rounds), rounds, warmupOnly: false }
+      figures[name] = { median: median(rounds), rounds }
     }
   }
   for (const [name, f] of Object.entries(figures)) {
@@ -203,7 +208,7 @@ async function runWorkload(
       : s.invalid !== undefined
       ? " (invalid, no ratio)"
       : ` (typegrad x${(ours / f).toFixed(2)})`
-    return `${s.name} ${fmt(f)}${figures[s.name]!.warmupOnly ? "~" : ""}${vs}`
+    return `${s.name} ${fmt(f)}${figures[s.name]!.single !== undefined ? "~" : ""}${vs}`
   })
   const notes = Object.entries(skipped).map(([name, why]) => `${name} skipped (${why})`)
   log(`${w.name} [${row.unit}]: ${[...parts, ...notes].join(", ")}`)
@@ -237,7 +242,7 @@ function printSummary(rows: ReadonlyArray<Row>, settings: ReadonlyArray<Setting>
       const f = r.figures[s.name]
       const text = f === undefined
         ? (r.errors[s.name] !== undefined ? "failed" : r.skipped[s.name] !== undefined ? "slow" : "-")
-        : `${fmt(f.median)}${f.warmupOnly ? "~" : ""}${s.invalid !== undefined ? "!" : ""}`
+        : `${fmt(f.median)}${f.single !== undefined ? "~" : ""}${s.invalid !== undefined ? "!" : ""}`
       return text.padStart(widthOf(s))
     })
     console.log(
@@ -251,7 +256,8 @@ function printSummary(rows: ReadonlyArray<Row>, settings: ReadonlyArray<Setting>
     )
   }
   console.log(
-    "~ = one (warm-up) run only, the setting being too slow for rounds; slow = not run, its figure on an " +
+    "~ = a single run, the setting being too slow for rounds (the warm-up run itself when that took over " +
+      `${limits(opts.quick).skipMs / 1000} s); slow = not run, its figure on an ` +
       "earlier workload of the family predicting too long a run; - = not run (jax-im2col has no GEMM of its own, " +
       "typegrad-kernel no CNN); ! = invalid, not compared"
   )
