@@ -152,7 +152,8 @@ export async function startTorch(log: (line: string) => void): Promise<PeerStart
       children.push(child)
       const info = (await child.request({ op: "info" })) as unknown as Info
       const problem = blasProblem(info)
-      const blas = `BLAS ${info.blas}${info.sgemm_provider === null ? "" : ` (${info.sgemm_provider})`}`
+      const blas = `BLAS ${info.blas}${info.sgemm_provider === null ? "" : ` (sgemm_ from ${info.sgemm_provider})`}, ` +
+        `build ${info.blas_build}`
       const slow = problem === undefined && info.gemm256_gflops < SLOW_GEMM_GFLOPS
         ? ` [warning: GEMM 256 only ${info.gemm256_gflops.toFixed(1)} GFLOP/s: a loaded machine?]`
         : ""
