@@ -11,8 +11,8 @@ Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
 Workloads (the same ones the TypeScript side defines in src/workloads.ts):
   {"kind": "gemm", "n": 512}                                  C = A @ B, all n x n
   {"kind": "conv", "batch", "h", "w", "c", "f", "k", "padding": "valid" | "same"}   NCHW / OIHW, stride 1
-  {"kind": "train", "batch"}   one training step of the Keras MNIST CNN (dropout on, Adam 1e-3)
-  {"kind": "infer", "batch"}   the same CNN's forward pass in eval mode, no autograd
+  {"kind": "train", "batch", "plan": [...]}   one training step of the CNN (dropout on, Adam 1e-3)
+  {"kind": "infer", "batch", "plan": [...]}   the same CNN's forward pass in eval mode, no autograd
 
 Threads are fixed by the parent: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS in the environment (read by the
 libraries when they load) and `torch.set_num_threads` here, from --threads.
@@ -103,26 +103,29 @@ def gemm_gflops(n=256, reps=5):
     return 2 * n ** 3 / times[len(times) // 2] / 1e9
 
 
-class KerasMnistCnn(nn.Module):
-    """conv32 3x3 relu, conv64 3x3 relu, maxpool 2, dropout .25, flatten, dense 128 relu, dropout .5, dense 10."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3)
-        self.conv2 = nn.Conv2d(32, 64, 3)
-        self.drop1 = nn.Dropout(0.25)
-        self.fc1 = nn.Linear(9216, 128)
-        self.drop2 = nn.Dropout(0.5)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.relu(self.conv1(x))
-        x = F.relu(self.conv2(x))
-        x = F.max_pool2d(x, 2)
-        x = self.drop1(x)
-        x = torch.flatten(x, 1)
-        x = self.drop2(F.relu(self.fc1(x)))
-        return self.fc2(x)
+def build_cnn(plan):
+    """The CNN from the TypeScript side's plan (src/workloads.ts planCnn): layers with their input shapes
+    ([h, w, c] or [features]). Convolutions are followed by a relu; pooling is max 2x2 stride 2."""
+    mods = []
+    for p in plan:
+        layer, ins = p["layer"], p["inShape"]
+        kind = layer["kind"]
+        if kind == "conv":
+            padding = "same" if layer["padding"] == "same" else 0
+            mods += [nn.Conv2d(ins[2], layer["filters"], layer["k"], padding=padding), nn.ReLU()]
+        elif kind == "pool":
+            mods.append(nn.MaxPool2d(2))
+        elif kind == "dropout":
+            mods.append(nn.Dropout(layer["rate"]))
+        elif kind == "flatten":
+            mods.append(nn.Flatten())
+        elif kind == "dense":
+            mods.append(nn.Linear(ins[0], layer["units"]))
+            if layer["relu"]:
+                mods.append(nn.ReLU())
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+    return nn.Sequential(*mods)
 
 
 def build(w):
@@ -145,7 +148,7 @@ def build(w):
         return conv
     if kind in ("train", "infer"):
         batch = w["batch"]
-        model = KerasMnistCnn()
+        model = build_cnn(w["plan"])
         x = torch.rand(batch, 1, 28, 28)
         y = torch.tensor([(i * 7) % 10 for i in range(batch)])
         if kind == "infer":

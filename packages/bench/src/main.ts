@@ -11,6 +11,7 @@
  *   pnpm bench -- --peers torch,jax     which peers run next to typegrad (default torch,jax,tfjs)
  *   pnpm bench -- --rounds 7            rounds per workload (default 5, --quick 2)
  *   pnpm bench -- --memory-steps 20000  steps of the memory group (default 10,000, --quick 1,000)
+ *   pnpm bench -- --model both          the CNN workloads on keras (default), reference or both networks
  *
  * A figure is a rate (GFLOP/s or samples/s, higher is better): the median over the rounds of each
  * round's median. Ratios are typegrad / peer: above 1, typegrad is faster.
@@ -22,7 +23,7 @@ import { startJax } from "./peers/jax.ts"
 import { startTfjs } from "./peers/tfjs.ts"
 import { startTorch } from "./peers/torch.ts"
 import { startTypegrad } from "./peers/typegrad.ts"
-import { allWorkloads, figureOf, matches, unitOf, type Workload } from "./workloads.ts"
+import { allWorkloads, type CnnModelName, figureOf, matches, unitOf, type Workload } from "./workloads.ts"
 
 interface Options {
   readonly quick: boolean
@@ -31,6 +32,13 @@ interface Options {
   readonly peers: ReadonlyArray<Exclude<PeerName, "typegrad">>
   readonly rounds: number
   readonly memorySteps: number
+  readonly models: ReadonlyArray<CnnModelName>
+}
+
+function modelsOf(flag: string): ReadonlyArray<CnnModelName> {
+  if (flag === "both") return ["keras", "reference"]
+  if (flag === "keras" || flag === "reference") return [flag]
+  throw new Error(`--model: keras, reference or both, got ${flag}`)
 }
 
 function parseArgs(argv: ReadonlyArray<string>): Options {
@@ -58,7 +66,8 @@ function parseArgs(argv: ReadonlyArray<string>): Options {
     filter: value("--filter"),
     peers: peers as Array<Exclude<PeerName, "typegrad">>,
     rounds: int("--rounds", quick ? 2 : 5),
-    memorySteps: int("--memory-steps", quick ? 1000 : 10_000)
+    memorySteps: int("--memory-steps", quick ? 1000 : 10_000),
+    models: modelsOf(value("--model") ?? "keras")
   }
 }
 
@@ -106,7 +115,7 @@ function sampling(w: Workload, quick: boolean): { readonly budgetMs: number; rea
  */
 const limits = (quick: boolean) => ({ warmupOnlyMs: quick ? 5_000 : 30_000, skipMs: quick ? 15_000 : 90_000 })
 
-const familyOf = (w: Workload): string => (w.kind === "train" || w.kind === "infer" ? "cnn" : w.kind)
+const familyOf = (w: Workload): string => (w.kind === "train" || w.kind === "infer" ? `cnn ${w.model}` : w.kind)
 
 /** The time one run of `w` takes at `figure` (the inverse of `figureOf`). */
 const msAt = (w: Workload, figure: number): number =>
@@ -288,7 +297,7 @@ async function main(): Promise<void> {
     else console.log(line)
   }
   const loadBefore = os.loadavg()
-  const workloads = allWorkloads().filter((w) => matches(w, opts.filter))
+  const workloads = allWorkloads(opts.models).filter((w) => matches(w, opts.filter))
   const wantMemory = opts.filter === undefined || "memory".includes(opts.filter)
   if (workloads.length === 0 && !wantMemory) throw new Error(`--filter ${opts.filter}: no workload matches`)
   log(

@@ -2,13 +2,18 @@
  * The workloads of `pnpm bench`, the same for every peer; each peer builds them in its own native layout
  * (typegrad and TensorFlow.js NHWC / HWIO, PyTorch and jax-js `lax.conv` NCHW / OIHW) and times them.
  *
- * The model is the Keras MNIST CNN (keras.io "Simple MNIST convnet" / the classic `mnist_cnn.py`):
+ * The CNN workloads run one of two networks (`CNN_MODELS`, `--model`), on [B,28,28,1] inputs:
  *
- *   x [B,28,28,1] -> conv 32 3x3 valid + relu -> conv 64 3x3 valid + relu -> maxPool 2 -> dropout 0.25
- *   -> flatten [B,9216] -> dense 128 + relu -> dropout 0.5 -> dense 10 -> softmax cross-entropy; Adam 1e-3
+ * - `keras` (the default): the Keras MNIST CNN (keras.io "Simple MNIST convnet" / `mnist_cnn.py`):
+ *   conv 32 3x3 valid + relu -> conv 64 3x3 valid + relu -> maxPool 2 -> dropout 0.25 -> flatten [B,9216]
+ *   -> dense 128 + relu -> dropout 0.5 -> dense 10.
+ * - `reference`: `Reference.mnistCnn` of `@typegrad/nn`, the network `pnpm mnist` trains: conv 24 2x2 same
+ *   + relu -> maxPool 2 -> conv 48 2x2 same + relu -> maxPool 2 -> flatten [B,2352] -> dense 512 + relu
+ *   -> dropout 0.5 -> dense 128 + relu -> dropout 0.5 -> dense 10.
  *
- * `train` is one training step of it (forward with dropout, backward, Adam update, the loss read back),
- * `infer` its forward pass in inference mode (no dropout, no gradient), both in samples/s.
+ * Both end in softmax cross-entropy and train with Adam 1e-3. `train` is one training step (forward with
+ * dropout, backward, Adam update, the loss read back), `infer` the forward pass in inference mode (no
+ * dropout, no gradient), both in samples/s. The peers build the network from the layer list below.
  */
 
 export type Workload =
@@ -33,8 +38,117 @@ export type Workload =
     readonly padding: "valid" | "same"
     readonly flops: number
   }
-  | { readonly kind: "train"; readonly name: string; readonly batch: number }
-  | { readonly kind: "infer"; readonly name: string; readonly batch: number }
+  | { readonly kind: "train"; readonly name: string; readonly batch: number; readonly model: CnnModelName }
+  | { readonly kind: "infer"; readonly name: string; readonly batch: number; readonly model: CnnModelName }
+
+/** A layer of the CNN workloads. Convolutions are stride 1 and followed by a relu; pooling is max 2x2 stride 2. */
+export type CnnLayer =
+  | { readonly kind: "conv"; readonly filters: number; readonly k: number; readonly padding: "valid" | "same" }
+  | { readonly kind: "pool" }
+  | { readonly kind: "dropout"; readonly rate: number }
+  | { readonly kind: "flatten" }
+  | { readonly kind: "dense"; readonly units: number; readonly relu: boolean }
+
+export type CnnModelName = "keras" | "reference"
+
+export const CNN_MODELS: Record<CnnModelName, ReadonlyArray<CnnLayer>> = {
+  keras: [
+    { kind: "conv", filters: 32, k: 3, padding: "valid" },
+    { kind: "conv", filters: 64, k: 3, padding: "valid" },
+    { kind: "pool" },
+    { kind: "dropout", rate: 0.25 },
+    { kind: "flatten" },
+    { kind: "dense", units: 128, relu: true },
+    { kind: "dropout", rate: 0.5 },
+    { kind: "dense", units: 10, relu: false }
+  ],
+  reference: [
+    { kind: "conv", filters: 24, k: 2, padding: "same" },
+    { kind: "pool" },
+    { kind: "conv", filters: 48, k: 2, padding: "same" },
+    { kind: "pool" },
+    { kind: "flatten" },
+    { kind: "dense", units: 512, relu: true },
+    { kind: "dropout", rate: 0.5 },
+    { kind: "dense", units: 128, relu: true },
+    { kind: "dropout", rate: 0.5 },
+    { kind: "dense", units: 10, relu: false }
+  ]
+}
+
+/** A layer with the shape it receives (`[h, w, c]` or `[features]`, batch left out) and its parameters. */
+export interface PlannedLayer {
+  readonly layer: CnnLayer
+  readonly inShape: ReadonlyArray<number>
+  readonly outShape: ReadonlyArray<number>
+  /** conv: weight HWIO and bias; dense: weight [in, out] and bias; with a Glorot-uniform scale. */
+  readonly params?: {
+    readonly w: ReadonlyArray<number>
+    readonly b: ReadonlyArray<number>
+    readonly scale: number
+  }
+}
+
+/** Walks a CNN from [28, 28, 1]: every layer's input and output shapes and parameter shapes. */
+export function planCnn(model: CnnModelName): ReadonlyArray<PlannedLayer> {
+  let shape: ReadonlyArray<number> = [28, 28, 1]
+  return CNN_MODELS[model].map((layer): PlannedLayer => {
+    const inShape = shape
+    switch (layer.kind) {
+      case "conv": {
+        const [h, w, c] = inShape as [number, number, number]
+        const cut = layer.padding === "same" ? 0 : layer.k - 1
+        shape = [h - cut, w - cut, layer.filters]
+        const fanIn = layer.k * layer.k * c, fanOut = layer.k * layer.k * layer.filters
+        return {
+          layer,
+          inShape,
+          outShape: shape,
+          params: {
+            w: [layer.k, layer.k, c, layer.filters],
+            b: [layer.filters],
+            scale: Math.sqrt(6 / (fanIn + fanOut))
+          }
+        }
+      }
+      case "pool": {
+        const [h, w, c] = inShape as [number, number, number]
+        shape = [Math.floor(h / 2), Math.floor(w / 2), c]
+        return { layer, inShape, outShape: shape }
+      }
+      case "dropout":
+        return { layer, inShape, outShape: shape }
+      case "flatten":
+        shape = [inShape.reduce((a, b) => a * b, 1)]
+        return { layer, inShape, outShape: shape }
+      case "dense": {
+        const n = inShape[0]!
+        shape = [layer.units]
+        return {
+          layer,
+          inShape,
+          outShape: shape,
+          params: { w: [n, layer.units], b: [layer.units], scale: Math.sqrt(6 / (n + layer.units)) }
+        }
+      }
+    }
+  })
+}
+
+/**
+ * The CNN's parameters, in layer order (`w<i>`, `b<i>` for layer i), HWIO / [in, out], with their initial
+ * values (weights uniform at the Glorot scale, biases 0): the JavaScript peers start from the same values.
+ */
+export function cnnParams(
+  model: CnnModelName
+): ReadonlyArray<readonly [name: string, shape: ReadonlyArray<number>, data: Float32Array]> {
+  return planCnn(model).flatMap((p, i) =>
+    p.params === undefined ? [] : [
+      [`w${i}`, p.params.w, random(p.params.w.reduce((a, b) => a * b, 1), 100 + i, p.params.scale)] as const,
+      [`b${i}`, p.params.b, new Float32Array(p.params.b.reduce((a, b) => a * b, 1))] as const
+    ]
+  )
+}
 
 export type WorkloadKind = Workload["kind"]
 
@@ -78,22 +192,25 @@ const conv = (
   }
 }
 
-/** Every workload, in the order they run and print. */
-export function allWorkloads(): ReadonlyArray<Workload> {
+/** Every workload, in the order they run and print; the CNN ones for each of `models`. */
+export function allWorkloads(models: ReadonlyArray<CnnModelName> = ["keras"]): ReadonlyArray<Workload> {
+  const suffix = (m: CnnModelName) => (m === "keras" ? "" : ` (${m})`)
   return [
     gemm(128),
     gemm(256),
     gemm(512),
     gemm(1024),
-    // The CNN's two convolutions (forward) at the two training batch sizes, then a wider layer.
+    // The Keras CNN's two convolutions (forward) at the two training batch sizes, then a wider layer.
     conv(24, 28, 28, 1, 32, 3, "valid", "cnn1"),
     conv(128, 28, 28, 1, 32, 3, "valid", "cnn1"),
     conv(24, 26, 26, 32, 64, 3, "valid", "cnn2"),
     conv(128, 26, 26, 32, 64, 3, "valid", "cnn2"),
     conv(8, 32, 32, 64, 64, 3, "same", "wide"),
-    { kind: "train", name: "train step b24", batch: 24 },
-    { kind: "train", name: "train step b128", batch: 128 },
-    { kind: "infer", name: "inference b256", batch: 256 }
+    ...models.flatMap((model): ReadonlyArray<Workload> => [
+      { kind: "train", name: `train step b24${suffix(model)}`, batch: 24, model },
+      { kind: "train", name: `train step b128${suffix(model)}`, batch: 128, model },
+      { kind: "infer", name: `inference b256${suffix(model)}`, batch: 256, model }
+    ])
   ]
 }
 
@@ -122,17 +239,4 @@ export function oneHotLabels(batch: number): Float32Array {
   return y
 }
 
-/** The CNN's parameters in NHWC / HWIO layout with Glorot-uniform-like scales (the JS peers share them). */
-export const CNN_PARAMS: ReadonlyArray<readonly [name: string, shape: ReadonlyArray<number>, scale: number]> = [
-  ["w1", [3, 3, 1, 32], Math.sqrt(6 / (9 + 288))],
-  ["b1", [32], 0],
-  ["w2", [3, 3, 32, 64], Math.sqrt(6 / (288 + 576))],
-  ["b2", [64], 0],
-  ["d1", [9216, 128], Math.sqrt(6 / (9216 + 128))],
-  ["c1", [128], 0],
-  ["d2", [128, 10], Math.sqrt(6 / (128 + 10))],
-  ["c2", [10], 0]
-]
-
 export const ADAM = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const
-export const DROPOUT = { afterPool: 0.25, afterDense: 0.5 } as const

@@ -24,7 +24,16 @@ import {
   valueAndGrad
 } from "@jax-js/jax"
 import { asyncRunner, type PeerStart, type Runner, type Setting } from "../measure.ts"
-import { ADAM, CNN_PARAMS, DROPOUT, oneHotLabels, random as uniform, type Workload } from "../workloads.ts"
+import {
+  ADAM,
+  type CnnModelName,
+  cnnParams,
+  oneHotLabels,
+  planCnn,
+  type PlannedLayer,
+  random as uniform,
+  type Workload
+} from "../workloads.ts"
 
 type Arr = np.Array
 type Form = "lax" | "im2col"
@@ -67,23 +76,45 @@ function maxPool2(form: Form, h: Arr): Arr {
     : h.reshape([b, d1 / 2, 2, d2 / 2, 2, d3]).max([2, 4])
 }
 
-/** The CNN's logits; consumes everything passed. `masks`: inverted-dropout masks when training. */
-function logits(form: Form, p: Params, x: Arr, masks?: readonly [Arr, Arr]): Arr {
+/**
+ * The CNN's logits; consumes everything passed. `masks`: the inverted-dropout masks of the dropout layers,
+ * in order, when training.
+ */
+function logits(form: Form, plan: ReadonlyArray<PlannedLayer>, p: Params, x: Arr, masks?: ReadonlyArray<Arr>): Arr {
   const batch = x.shape[0]!
-  let h = nn.relu(addBias(form, conv(form, x, p["w1"]!, "valid"), p["b1"]!))
-  h = nn.relu(addBias(form, conv(form, h, p["w2"]!, "valid"), p["b2"]!))
-  h = maxPool2(form, h)
-  if (masks !== undefined) h = h.mul(masks[0])
-  h = h.reshape([batch, 9216])
-  h = nn.relu(np.matmul(h, p["d1"]!).add(p["c1"]!))
-  if (masks !== undefined) h = h.mul(masks[1])
-  return np.matmul(h, p["d2"]!).add(p["c2"]!)
+  let h = x
+  let dropout = 0
+  plan.forEach(({ layer }, i) => {
+    switch (layer.kind) {
+      case "conv":
+        h = nn.relu(addBias(form, conv(form, h, p[`w${i}`]!, layer.padding), p[`b${i}`]!))
+        break
+      case "pool":
+        h = maxPool2(form, h)
+        break
+      case "dropout":
+        if (masks !== undefined) h = h.mul(masks[dropout++]!)
+        break
+      case "flatten":
+        h = h.reshape([batch, -1])
+        break
+      case "dense":
+        h = np.matmul(h, p[`w${i}`]!).add(p[`b${i}`]!)
+        if (layer.relu) h = nn.relu(h)
+    }
+  })
+  return h
 }
 
-function initParams(form: Form): Params {
+/** The shapes of the dropout masks, in the form's layout. */
+const maskShapes = (form: Form, plan: ReadonlyArray<PlannedLayer>, batch: number): Array<Array<number>> =>
+  plan.filter(({ layer }) => layer.kind === "dropout").map(({ inShape }) =>
+    form === "lax" && inShape.length === 3 ? [batch, inShape[2]!, inShape[0]!, inShape[1]!] : [batch, ...inShape]
+  )
+
+function initParams(form: Form, model: CnnModelName): Params {
   return Object.fromEntries(
-    CNN_PARAMS.map(([name, shape, scale], i) => {
-      const data = uniform(shape.reduce((a, b) => a * b, 1), 100 + i, scale)
+    cnnParams(model).map(([name, shape, data]) => {
       // HWIO -> OIHW for lax.conv's kernels.
       const perm = form === "lax" && shape.length === 4 ? [3, 2, 0, 1] : undefined
       return [name, arr(data, shape, perm)]
@@ -99,14 +130,15 @@ const cnnInput = (form: Form, batch: number): Arr =>
 const dropoutMask = (seed: number, rate: number, shape: Array<number>): Arr =>
   random.bernoulli(random.key(seed), 1 - rate, shape).astype(np.float32).mul(1 / (1 - rate))
 
-function trainRunner(form: Form, batch: number): Promise<Runner> {
-  let params = initParams(form)
+function trainRunner(form: Form, model: CnnModelName, batch: number): Promise<Runner> {
+  const plan = planCnn(model)
+  let params = initParams(form, model)
   let m: Params = tree.map((a: Arr) => np.zerosLike(a.ref), params) as Params
   let v: Params = tree.map((a: Arr) => np.zerosLike(a.ref), params) as Params
   const x = cnnInput(form, batch)
   const y = arr(oneHotLabels(batch), [batch, 10])
-  const loss = (p: Params, xs: Arr, ys: Arr, m1: Arr, m2: Arr): Arr =>
-    nn.logSoftmax(logits(form, p, xs, [m1, m2]), -1).mul(ys).sum(1).mean().neg()
+  const loss = (p: Params, xs: Arr, ys: Arr, masks: Array<Arr>): Arr =>
+    nn.logSoftmax(logits(form, plan, p, xs, masks), -1).mul(ys).sum(1).mean().neg()
   const lossAndGrad = jit(valueAndGrad(loss))
   // Adam with bias correction: a1 = 1 / (1 - beta1^t), a2 = 1 / (1 - beta2^t) passed as arrays (no retrace).
   const adam = jit((p: Params, mt: Params, vt: Params, g: Params, a1: Arr, a2: Arr) => {
@@ -124,13 +156,13 @@ function trainRunner(form: Form, batch: number): Promise<Runner> {
     a2.dispose()
     return out
   })
-  const poolShape = form === "lax" ? [batch, 64, 12, 12] : [batch, 12, 12, 64]
+  const shapes = maskShapes(form, plan, batch)
+  const rates = plan.flatMap(({ layer }) => (layer.kind === "dropout" ? [layer.rate] : []))
   let t = 0
   return asyncRunner(async () => {
     t++
-    const m1 = dropoutMask(2 * t, DROPOUT.afterPool, poolShape)
-    const m2 = dropoutMask(2 * t + 1, DROPOUT.afterDense, [batch, 128])
-    const [value, grads] = lossAndGrad(tree.ref(params), x.ref, y.ref, m1, m2)
+    const masks = shapes.map((shape, k) => dropoutMask(shapes.length * t + k, rates[k]!, shape))
+    const [value, grads] = lossAndGrad(tree.ref(params), x.ref, y.ref, masks)
     const a1 = np.array(1 / (1 - ADAM.beta1 ** t)), a2 = np.array(1 / (1 - ADAM.beta2 ** t))
     ;[params, m, v] = adam(params, m, v, grads as Params, a1, a2)
     await blockUntilReady([value, params, m, v])
@@ -142,10 +174,11 @@ function trainRunner(form: Form, batch: number): Promise<Runner> {
   })
 }
 
-function inferRunner(form: Form, batch: number): Promise<Runner> {
-  const params = initParams(form)
+function inferRunner(form: Form, model: CnnModelName, batch: number): Promise<Runner> {
+  const plan = planCnn(model)
+  const params = initParams(form, model)
   const x = cnnInput(form, batch)
-  const forward = jit((p: Params, xs: Arr) => nn.softmax(logits(form, p, xs), -1))
+  const forward = jit((p: Params, xs: Arr) => nn.softmax(logits(form, plan, p, xs), -1))
   return asyncRunner(async () => {
     const out = forward(tree.ref(params), x.ref)
     await blockUntilReady(out)
@@ -186,9 +219,9 @@ function prepare(form: Form, w: Workload): Promise<Runner> | undefined {
       })
     }
     case "train":
-      return trainRunner(form, w.batch)
+      return trainRunner(form, w.model, w.batch)
     case "infer":
-      return inferRunner(form, w.batch)
+      return inferRunner(form, w.model, w.batch)
   }
 }
 

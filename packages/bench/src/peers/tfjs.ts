@@ -11,7 +11,7 @@ import * as path from "node:path"
 import "@tensorflow/tfjs-backend-cpu"
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm"
 import { type PeerStart, type Runner, type Setting, thunkRunner } from "../measure.ts"
-import { ADAM, CNN_PARAMS, DROPOUT, oneHotLabels, random, type Workload } from "../workloads.ts"
+import { ADAM, cnnParams, oneHotLabels, planCnn, random, type Workload } from "../workloads.ts"
 
 export type TfApi = typeof tf
 
@@ -100,24 +100,35 @@ function build(backend: "cpu" | "wasm", w: Workload): Runner {
     case "infer": {
       const x = hold(tf.tensor4d(random(w.batch * 784, 11), [w.batch, 28, 28, 1]))
       const y = hold(tf.tensor2d(oneHotLabels(w.batch), [w.batch, 10]))
-      // The cpu and wasm runners of one workload exist side by side: minimize names its variables.
+      // The cpu and wasm runners of one workload exist side by side: minimize is given its variables.
       const p = new Map(
-        CNN_PARAMS.map(([name, shape, scale], i) => [
-          name,
-          hold(tf.variable(tf.tensor(random(shape.reduce((a, b) => a * b, 1), 100 + i, scale), [...shape])))
-        ])
+        cnnParams(w.model).map(([name, shape, data]) => [name, hold(tf.variable(tf.tensor(data, [...shape])))])
       )
       const vars = [...p.values()]
-      const v = (name: string): Tensor => p.get(name)!
+      const plan = planCnn(w.model)
       const logits = (training: boolean): Tensor => {
-        let h = tf.relu(tf.add(tf.conv2d(x, v("w1") as Tensor4D, 1, "valid"), v("b1")))
-        h = tf.relu(tf.add(tf.conv2d(h as Tensor4D, v("w2") as Tensor4D, 1, "valid"), v("b2")))
-        h = tf.maxPool(h as Tensor4D, 2, 2, "valid")
-        if (training) h = tf.dropout(h, DROPOUT.afterPool)
-        h = tf.reshape(h, [w.batch, 9216])
-        h = tf.relu(tf.add(tf.matMul(h, v("d1")), v("c1")))
-        if (training) h = tf.dropout(h, DROPOUT.afterDense)
-        return tf.add(tf.matMul(h, v("d2")), v("c2"))
+        let h: Tensor = x
+        plan.forEach(({ layer }, i) => {
+          const param = (kind: "w" | "b"): Tensor => p.get(`${kind}${i}`)!
+          switch (layer.kind) {
+            case "conv":
+              h = tf.relu(tf.add(tf.conv2d(h as Tensor4D, param("w") as Tensor4D, 1, layer.padding), param("b")))
+              break
+            case "pool":
+              h = tf.maxPool(h as Tensor4D, 2, 2, "valid")
+              break
+            case "dropout":
+              if (training) h = tf.dropout(h, layer.rate)
+              break
+            case "flatten":
+              h = tf.reshape(h, [w.batch, -1])
+              break
+            case "dense":
+              h = tf.add(tf.matMul(h, param("w")), param("b"))
+              if (layer.relu) h = tf.relu(h)
+          }
+        })
+        return h
       }
       if (w.kind === "infer") {
         return thunkRunner(

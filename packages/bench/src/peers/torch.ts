@@ -1,7 +1,8 @@
 /**
  * PyTorch peer: `python/torch_peer.py` in a child process per thread count (settings `torch-1t`,
- * `torch-2t`), driven over JSON lines. Layout NCHW / OIHW, PyTorch's own; the CNN is `nn.Conv2d` /
- * `nn.Linear` / `nn.Dropout`, `F.cross_entropy` and `torch.optim.Adam`.
+ * `torch-2t`), driven over JSON lines. Layout NCHW / OIHW, PyTorch's own; the CNN is an `nn.Sequential`
+ * of `nn.Conv2d` / `nn.MaxPool2d` / `nn.Dropout` / `nn.Linear` built from the workload's layer plan,
+ * trained with `F.cross_entropy` and `torch.optim.Adam`.
  *
  * The interpreter: `TYPEGRAD_BENCH_PYTHON` if set, else the first of `python3`, `/usr/bin/python3` that
  * can `import torch` (Debian's `python3-torch` is for `/usr/bin/python3`). Without one, the peer is
@@ -17,7 +18,7 @@ import * as path from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import type { PeerStart, Runner, Sample, Setting } from "../measure.ts"
-import type { Workload } from "../workloads.ts"
+import { planCnn, type Workload } from "../workloads.ts"
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "python", "torch_peer.py")
 
@@ -133,7 +134,7 @@ function spec(w: Workload): Record<string, unknown> {
       return { kind: "conv", batch: w.batch, h: w.h, w: w.w, c: w.c, f: w.f, k: w.k, padding: w.padding }
     case "train":
     case "infer":
-      return { kind: w.kind, batch: w.batch }
+      return { kind: w.kind, batch: w.batch, plan: planCnn(w.model) }
   }
 }
 

@@ -10,24 +10,27 @@
  *   JS kernels where WASM SIMD is missing): what the op costs without its wrapper.
  */
 import { valueAndGradAux } from "@typegrad/autodiff"
-import { Layer, Loss, Metric, Model, Seed } from "@typegrad/nn"
+import { Layer, Loss, Metric, Model, Reference, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import { type Conv2dGeometry, jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "@typegrad/tensor/internal"
 import { Effect, Random } from "effect"
 import { type Run, type Runner, type Setting, type StartedPeer, thunkRunner } from "../measure.ts"
-import { ADAM, convOut, DROPOUT, oneHotLabels, random, type Workload } from "../workloads.ts"
+import { ADAM, cnnParams, convOut, oneHotLabels, random, type Workload } from "../workloads.ts"
 
-/** The Keras MNIST CNN of `workloads.ts`, written with `@typegrad/nn`. */
+/** The Keras MNIST CNN of `workloads.ts` (`CNN_MODELS.keras`), written with `@typegrad/nn`. */
 export const kerasMnistCnn = Model.input([28, 28, 1])
   .add(Layer.conv2d({ filters: 32, kernelSize: 3, activation: "relu" }))
   .add(Layer.conv2d({ filters: 64, kernelSize: 3, activation: "relu" }))
   .add(Layer.maxPool2d({ poolSize: 2 }))
-  .add(Layer.dropout(DROPOUT.afterPool))
+  .add(Layer.dropout(0.25))
   .add(Layer.flatten())
   .add(Layer.dense({ units: 128, activation: "relu" }))
-  .add(Layer.dropout(DROPOUT.afterDense))
+  .add(Layer.dropout(0.5))
   .add(Layer.dense({ units: 10, activation: "softmax" }))
+
+/** The typegrad models of `CNN_MODELS`; `startTypegrad` checks that their parameter counts agree. */
+const models = { keras: kerasMnistCnn, reference: Reference.mnistCnn } as const
 
 /**
  * One training step of `model` on a fixed batch, as `Train.fit` runs it (see the module comment): the
@@ -76,13 +79,16 @@ function ops(w: Workload): Run {
     case "train": {
       const x = Tensor.fromArray(random(w.batch * 784, 11), [w.batch, 28, 28, 1])
       const y = Tensor.fromArray(oneHotLabels(w.batch), [w.batch, 10])
-      const step = trainStep(kerasMnistCnn, x, y)
-      return step
+      return w.model === "keras" ? trainStep(models.keras, x, y) : trainStep(models.reference, x, y)
     }
     case "infer": {
       const x = Tensor.fromArray(random(w.batch * 784, 11), [w.batch, 28, 28, 1])
-      const params = Effect.runSync(kerasMnistCnn.init.pipe(Random.withSeed(1)))
-      return () => void kerasMnistCnn.apply(params, x)
+      if (w.model === "keras") {
+        const params = Effect.runSync(models.keras.init.pipe(Random.withSeed(1)))
+        return () => void models.keras.apply(params, x)
+      }
+      const params = Effect.runSync(models.reference.init.pipe(Random.withSeed(1)))
+      return () => void models.reference.apply(params, x)
     }
   }
 }
@@ -139,6 +145,13 @@ function kernel(kernels: Kernels, w: Workload): (() => void) | undefined {
 }
 
 export function startTypegrad(): StartedPeer {
+  for (const name of ["keras", "reference"] as const) {
+    const expected = cnnParams(name).reduce((n, [, , data]) => n + data.length, 0)
+    const actual = Model.parameterCount(models[name])
+    if (actual !== expected) {
+      throw new Error(`bench: typegrad's ${name} CNN has ${actual} parameters, CNN_MODELS.${name} ${expected}`)
+    }
+  }
   const simd = wasmSimdSupported()
   const kernels = simd ? wasmKernels : jsKernels
   const settings: ReadonlyArray<Setting> = [
