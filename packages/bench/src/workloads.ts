@@ -4,10 +4,10 @@
  *
  * The CNN workloads run one of two networks (`CNN_MODELS`, `--model`), on [B,28,28,1] inputs:
  *
- * - `keras` (the default): the Keras MNIST CNN (keras.io "Simple MNIST convnet" / `mnist_cnn.py`):
+ * - `keras`: the Keras MNIST CNN (keras.io "Simple MNIST convnet" / `mnist_cnn.py`):
  *   conv 32 3x3 valid + relu -> conv 64 3x3 valid + relu -> maxPool 2 -> dropout 0.25 -> flatten [B,9216]
  *   -> dense 128 + relu -> dropout 0.5 -> dense 10.
- * - `reference`: `Reference.mnistCnn` of `@typegrad/nn`, the network `pnpm mnist` trains: conv 24 2x2 same
+ * - `reference` (the default): `Reference.mnistCnn` of `@typegrad/nn`, the network `pnpm mnist` trains: conv 24 2x2 same
  *   + relu -> maxPool 2 -> conv 48 2x2 same + relu -> maxPool 2 -> flatten [B,2352] -> dense 512 + relu
  *   -> dropout 0.5 -> dense 128 + relu -> dropout 0.5 -> dense 10.
  *
@@ -192,19 +192,35 @@ const conv = (
   }
 }
 
-/** Every workload, in the order they run and print; the CNN ones for each of `models`. */
-export function allWorkloads(models: ReadonlyArray<CnnModelName> = ["keras"]): ReadonlyArray<Workload> {
-  const suffix = (m: CnnModelName) => (m === "keras" ? "" : ` (${m})`)
+/** The two convolutions (forward) of each network, at the two training batch sizes. */
+const CONVS: Readonly<Record<CnnModelName, ReadonlyArray<Workload>>> = {
+  reference: [
+    conv(24, 28, 28, 1, 24, 2, "same", "ref1"),
+    conv(128, 28, 28, 1, 24, 2, "same", "ref1"),
+    conv(24, 14, 14, 24, 48, 2, "same", "ref2"),
+    conv(128, 14, 14, 24, 48, 2, "same", "ref2")
+  ],
+  keras: [
+    conv(24, 28, 28, 1, 32, 3, "valid", "cnn1"),
+    conv(128, 28, 28, 1, 32, 3, "valid", "cnn1"),
+    conv(24, 26, 26, 32, 64, 3, "valid", "cnn2"),
+    conv(128, 26, 26, 32, 64, 3, "valid", "cnn2")
+  ]
+}
+
+/**
+ * Every workload, in the order they run and print; the CNN ones for each of `models` (default: the
+ * reference network, the one `pnpm mnist` trains).
+ */
+export function allWorkloads(models: ReadonlyArray<CnnModelName> = ["reference"]): ReadonlyArray<Workload> {
+  const suffix = (m: CnnModelName) => (m === "reference" ? "" : ` (${m})`)
   return [
     gemm(128),
     gemm(256),
     gemm(512),
     gemm(1024),
-    // The Keras CNN's two convolutions (forward) at the two training batch sizes, then a wider layer.
-    conv(24, 28, 28, 1, 32, 3, "valid", "cnn1"),
-    conv(128, 28, 28, 1, 32, 3, "valid", "cnn1"),
-    conv(24, 26, 26, 32, 64, 3, "valid", "cnn2"),
-    conv(128, 26, 26, 32, 64, 3, "valid", "cnn2"),
+    ...models.flatMap((model) => CONVS[model]),
+    // A wider layer.
     conv(8, 32, 32, 64, 64, 3, "same", "wide"),
     ...models.flatMap((model): ReadonlyArray<Workload> => [
       { kind: "train", name: `train step b24${suffix(model)}`, batch: 24, model },

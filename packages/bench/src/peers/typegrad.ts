@@ -13,7 +13,15 @@ import { valueAndGradAux } from "@typegrad/autodiff"
 import { Layer, Loss, Metric, Model, Reference, Seed } from "@typegrad/nn"
 import { Optimizer } from "@typegrad/optim"
 import { type Pytree, Tensor } from "@typegrad/tensor"
-import { type Conv2dGeometry, jsKernels, type Kernels, wasmKernels, wasmSimdSupported } from "@typegrad/tensor/internal"
+import {
+  availableCores,
+  type Conv2dGeometry,
+  jsKernels,
+  type Kernels,
+  setThreads,
+  wasmKernels,
+  wasmSimdSupported
+} from "@typegrad/tensor/internal"
 import { Effect, Random } from "effect"
 import { type Run, type Runner, type Setting, type StartedPeer, thunkRunner } from "../measure.ts"
 import { ADAM, cnnParams, convOut, oneHotLabels, random, type Workload } from "../workloads.ts"
@@ -154,20 +162,34 @@ export function startTypegrad(): StartedPeer {
   }
   const simd = wasmSimdSupported()
   const kernels = simd ? wasmKernels : jsKernels
+  const cores = availableCores()
+  /** Runs `run` with the kernels on `threads` threads (every setting takes turns, so each sets its own). */
+  const onThreads = (threads: number, run: Run): Run => () => {
+    setThreads(threads)
+    return run()
+  }
   const settings: ReadonlyArray<Setting> = [
     {
       name: "typegrad",
       peer: "typegrad",
-      detail: "public API (Tensor ops; Train.fit's step: nn model, valueAndGradAux, Adam), single thread",
-      prepare: async (w): Promise<Runner> => thunkRunner(ops(w))
+      detail: `public API (Tensor ops; Train.fit's step: nn model, valueAndGradAux, Adam), ${cores} thread(s)`,
+      prepare: async (w): Promise<Runner> => thunkRunner(onThreads(cores, ops(w)))
+    },
+    {
+      name: "typegrad-1t",
+      peer: "typegrad",
+      detail: "the same, on one thread",
+      prepare: async (w): Promise<Runner> => thunkRunner(onThreads(1, ops(w)))
     },
     {
       name: "typegrad-kernel",
       peer: "typegrad",
-      detail: `${simd ? "WASM SIMD" : "portable JS (no WASM SIMD here)"} GEMM / conv kernels called directly`,
+      detail: `${
+        simd ? "WASM SIMD" : "portable JS (no WASM SIMD here)"
+      } GEMM / conv kernels called directly, ${cores} thread(s)`,
       prepare: async (w) => {
         const run = kernel(kernels, w)
-        return run === undefined ? undefined : thunkRunner(run)
+        return run === undefined ? undefined : thunkRunner(onThreads(cores, run))
       }
     }
   ]

@@ -170,7 +170,8 @@ export function setThreads(n: number | "auto"): void {
     throw new RangeError(`threads must be an integer from 1 to ${MAX_THREADS} or "auto", got ${String(n)}`)
   }
   requested = n
-  if (pool !== undefined && pool.workers.length + 1 !== requestedThreads()) stopPool()
+  // A pool with more workers serves fewer threads (the others sleep); only a larger count needs a new one.
+  if (pool !== undefined && pool.workers.length + 1 < requestedThreads()) stopPool()
 }
 
 /** The thread setting last given to `setThreads` ("auto" unless changed). */
