@@ -116,6 +116,7 @@ export {
   cos,
   div,
   equal,
+  erf,
   exp,
   expm1,
   greater,

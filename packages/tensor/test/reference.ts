@@ -256,3 +256,12 @@ export const pool = (
   }
   return { data: out, shape: [N, OH, OW, C] }
 }
+
+/** `erf` by composite Simpson integration of `2 / sqrt(pi) e^(-t^2)` (an independent check of the series). */
+export const erf = (x: number): number => {
+  const n = 20000
+  const h = x / n
+  let s = 1 + Math.exp(-x * x)
+  for (let i = 1; i < n; i++) s += (i % 2 === 1 ? 4 : 2) * Math.exp(-((i * h) ** 2))
+  return (s * h) / 3 * (2 / Math.sqrt(Math.PI))
+}
