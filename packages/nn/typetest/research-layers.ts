@@ -1,0 +1,39 @@
+/**
+ * Wrong wirings of the research-breadth layers (leakyRelu, gelu, layerNorm, embedding, global pooling,
+ * conv1d): each compile error names the layer and the sizes (test/messages.test.ts checks each message).
+ */
+import { Layer, Model } from "@typegrad/nn"
+
+const vector = Model.input([12])
+const sequence = Model.input([10, 4])
+const image = Model.input([8, 8, 3])
+
+// @ts-expect-error layer 1 layerNorm: expected input of rank 2 or more [batch, ..., features], got [number]
+Model.input([]).add(Layer.layerNorm())
+// @ts-expect-error layer 1 globalAvgPool2d: expected input of rank 4 [N, H, W, C], got [number, 10, 4]
+sequence.add(Layer.globalAvgPool2d())
+// @ts-expect-error layer 1 globalMaxPool2d: expected input of rank 4 [N, H, W, C], got [number, 12]
+vector.add(Layer.globalMaxPool2d())
+// @ts-expect-error layer 1 conv1d(8): expected input of rank 3 [N, L, C], got [number, 8, 8, 3]
+image.add(Layer.conv1d({ filters: 8, kernelSize: 3 }))
+// @ts-expect-error layer 1 conv1d(8): kernel 11 larger than padded input 10
+sequence.add(Layer.conv1d({ filters: 8, kernelSize: 11 }))
+// @ts-expect-error layer 1 conv1d(8): kernel 13 larger than padded input 12
+sequence.add(Layer.conv1d({ filters: 8, kernelSize: 7, dilation: 2, padding: 1 }))
+// @ts-expect-error layer 1 conv1d(8): kernel size must be a positive integer, got 0
+sequence.add(Layer.conv1d({ filters: 8, kernelSize: 0 }))
+// @ts-expect-error layer 1 conv1d(8): dilation must be a positive integer, got 0
+sequence.add(Layer.conv1d({ filters: 8, kernelSize: 3, dilation: 0 }))
+// @ts-expect-error layer 1 wave: strides must be a positive integer, got 0
+sequence.add(Layer.conv1d({ filters: 8, kernelSize: 3, strides: 0, name: "wave" }))
+
+// An embedding appends its axis; the next layer sees it.
+const embedded = vector.add(Layer.embedding({ inputDim: 100, outputDim: 16 }))
+// @ts-expect-error layer 2 dense(4): expected input of rank 2 [batch, features], got [number, 12, 16]
+embedded.add(Layer.dense({ units: 4 }))
+const features = embedded.add(Layer.conv1d({ filters: 8, kernelSize: 3 })).add(Layer.gelu()).add(Layer.leakyRelu())
+// @ts-expect-error layer 5 conv2d(2): input must have rank 4 [N, H, W, C], got [number, 10, 8]
+features.add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
+// Inside combinators the position is the block's.
+// @ts-expect-error layer 1 globalAvgPool2d: expected input of rank 4 [N, H, W, C], got [number, 12]
+vector.add(Layer.residual(Layer.globalAvgPool2d()))
