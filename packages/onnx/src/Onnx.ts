@@ -71,8 +71,8 @@ export class UnsupportedLayerError extends Data.TaggedError("UnsupportedLayerErr
 }> {
   override get message(): string {
     return `onnx export: ${this.layer} cannot be exported to ONNX: ${this.reason}; replace it with built-in ` +
-      `layers (conv2d, maxPool2d, avgPool2d, dense, flatten, dropout, activations, residual, parallel, ` +
-      `sequential), or export the model without it`
+      `layers (conv2d, conv1d, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
+      `activations, leakyRelu, gelu, layerNorm, residual, parallel, sequential), or export the model without it`
   }
 }
 
@@ -211,12 +211,30 @@ const pads = (geo: Shape.Geometry2d): Array<number> => [geo.padTop, geo.padLeft,
 
 const isObject = (u: unknown): u is { readonly [k: string]: unknown } => typeof u === "object" && u !== null
 
+/** The `_tag`s of the built-in layers, each exported by a case of `exportLayer`. */
+const builtInTags: ReadonlyArray<string> = [
+  "Conv2d",
+  "Conv1d",
+  "Pool2d",
+  "GlobalPool2d",
+  "Dense",
+  "Embedding",
+  "Flatten",
+  "Dropout",
+  "Activation",
+  "LeakyRelu",
+  "Gelu",
+  "LayerNorm",
+  "Residual",
+  "Parallel",
+  "Sequential"
+]
+
 const unsupported = (where: string, layer: Layer.Any): UnsupportedLayerError =>
   new UnsupportedLayerError({
     layer: where,
     reason: isObject(layer) &&
-        ["Conv2d", "Pool2d", "Dense", "Flatten", "Dropout", "Activation", "Residual", "Parallel", "Sequential"]
-          .includes(layer._tag)
+        builtInTags.includes(layer._tag)
       ? `it claims to be a ${layer._tag} but lacks that layer's configuration (a Layer.make layer?)`
       : `it is a custom layer (Layer.make, "${layer._tag}") whose forward pass is a JavaScript function with no ONNX form`
   })
@@ -283,6 +301,102 @@ const exportLayer = (
       if (l["kind"] === "avg") attributes.push({ name: "count_include_pad", int: 0 })
       const y = g.node(l["kind"] === "max" ? "MaxPool" : "AveragePool", [g.layout(input, "nchw").name], attributes)
       return { name: y, shape: out, layout: "nchw" }
+    }
+    case "Conv1d": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.Conv1dConfig
+      const ch = input.shape[2]!
+      const k = c.kernelSize
+      const f = c.filters
+      const pad = c.padding ?? "valid"
+      // The geometry of the unit-height conv2d that typegrad runs.
+      const geo = Shape.conv2dGeometry([1, 1, input.shape[1]!, ch], [1, k, ch, f], {
+        strides: [1, c.strides ?? 1],
+        dilation: [1, c.dilation ?? 1],
+        padding: pad === "valid" || pad === "same"
+          ? pad
+          : typeof pad === "number"
+          ? [[0, 0], [pad, pad]]
+          : [[0, 0], pad]
+      }, where)
+      const kv = tensorParam(g, where, p, "kernel", [k, ch, f])
+      // [K, C, F] -> ONNX's [F, C, K].
+      const w = new Float64Array(kv.length)
+      for (let i = 0; i < k; i++) {
+        for (let cc = 0; cc < ch; cc++) {
+          for (let ff = 0; ff < f; ff++) w[(ff * ch + cc) * k + i] = kv[(i * ch + cc) * f + ff]!
+        }
+      }
+      // [N, L, C] -> [N, C, L] for Conv, and back.
+      const x = g.node("Transpose", [input.name], [{ name: "perm", ints: [0, 2, 1] }])
+      const inputs = [x, g.constant("kernel", [f, ch, k], w)]
+      if ((c.useBias ?? true) || hasKey(p, "bias")) {
+        inputs.push(g.constant("bias", [f], tensorParam(g, where, p, "bias", [f])))
+      }
+      const y = g.node("Conv", inputs, [
+        { name: "kernel_shape", ints: [k] },
+        { name: "strides", ints: [geo.strideW] },
+        { name: "dilations", ints: [geo.dilationW] },
+        { name: "pads", ints: [geo.padLeft, geo.padRight] }
+      ])
+      const back = g.node("Transpose", [y], [{ name: "perm", ints: [0, 2, 1] }])
+      return activation(g, c.activation, { name: back, shape: out, layout: "nhwc" })
+    }
+    case "GlobalPool2d": {
+      if (l["kind"] !== "max" && l["kind"] !== "avg") throw unsupported(where, layer)
+      const axes = input.layout === "nchw" ? [2, 3] : [1, 2]
+      const y = g.node(l["kind"] === "max" ? "ReduceMax" : "ReduceMean", [input.name], [
+        { name: "axes", ints: axes },
+        { name: "keepdims", int: 0 }
+      ])
+      return { name: y, shape: out, layout: "nhwc" }
+    }
+    case "Embedding": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.EmbeddingConfig
+      const table = g.constant(
+        "embeddings",
+        [c.inputDim, c.outputDim],
+        tensorParam(g, where, p, "embeddings", [
+          c.inputDim,
+          c.outputDim
+        ])
+      )
+      // The ids are integer values in a float tensor: INT64 (7) for Gather.
+      const ids = g.node("Cast", [g.layout(input, "nhwc").name], [{ name: "to", int: 7 }])
+      return { name: g.node("Gather", [table, ids], [{ name: "axis", int: 0 }]), shape: out, layout: "nhwc" }
+    }
+    case "LeakyRelu": {
+      if (typeof l["alpha"] !== "number") throw unsupported(where, layer)
+      return { ...input, name: g.node("LeakyRelu", [input.name], [{ name: "alpha", float: l["alpha"] }]) }
+    }
+    case "Gelu": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const scalar = (v: number) => g.constant("c", [], [v])
+      const x = input.name
+      // Opset 17 has no Gelu: x / 2 * (1 + erf(x / sqrt 2)), or the tanh form, from elementwise nodes.
+      const phi = (l["config"] as Layer.GeluConfig).approximate === true
+        ? g.node("Tanh", [
+          g.node("Mul", [
+            g.node("Add", [x, g.node("Mul", [g.node("Mul", [g.node("Mul", [x, x]), x]), scalar(0.044715)])]),
+            scalar(Math.sqrt(2 / Math.PI))
+          ])
+        ])
+        : g.node("Erf", [g.node("Mul", [x, scalar(Math.SQRT1_2)])])
+      const y = g.node("Mul", [g.node("Mul", [x, scalar(0.5)]), g.node("Add", [phi, scalar(1)])])
+      return { ...input, name: y }
+    }
+    case "LayerNorm": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as Layer.LayerNormConfig
+      const features = input.shape[input.shape.length - 1]!
+      const x = g.layout(input, "nhwc")
+      const y = g.node("LayerNormalization", [
+        x.name,
+        g.constant("scale", [features], tensorParam(g, where, p, "scale", [features])),
+        g.constant("bias", [features], tensorParam(g, where, p, "bias", [features]))
+      ], [{ name: "axis", int: -1 }, { name: "epsilon", float: c.epsilon ?? 1e-5 }])
+      return { name: y, shape: out, layout: "nhwc" }
     }
     case "Dense": {
       if (!isObject(l["config"])) throw unsupported(where, layer)

@@ -167,6 +167,69 @@ describe("dense, flatten, dropout, activations", () => {
   })
 })
 
+describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, layerNorm", () => {
+  const conv1d: ReadonlyArray<readonly [string, Layer.Conv1dConfig, ReadonlyArray<number>]> = [
+    ["valid 3", { filters: 4, kernelSize: 3 }, [9, 2]],
+    ["same 4, strides 2", { filters: 3, kernelSize: 4, strides: 2, padding: "same" }, [9, 2]],
+    [
+      "dilation 2, causal [4, 0], relu",
+      { filters: 2, kernelSize: 3, dilation: 2, padding: [4, 0], activation: "relu" },
+      [
+        8,
+        3
+      ]
+    ],
+    ["pads 1, no bias, softmax", { filters: 3, kernelSize: 3, padding: 1, useBias: false, activation: "softmax" }, [
+      6,
+      2
+    ]]
+  ]
+  it.each(conv1d)("conv1d %s", async (what, config, input) => {
+    await check(`conv1d ${what}`, Model.input(input).add(Layer.conv1d(config) as Layer.Any), f32)
+  })
+  it.each(["avg", "max"] as const)("global %s pooling after a conv (NCHW) and on the input (NHWC)", async (kind) => {
+    const pool = () => (kind === "avg" ? Layer.globalAvgPool2d() : Layer.globalMaxPool2d()) as Layer.Any
+    const afterConv = Model.input([5, 6, 2]).add(Layer.conv2d({ filters: 3, kernelSize: 2 })).add(pool())
+      .add(Layer.dense({ units: 2 }))
+    await check(`global ${kind} pool after conv`, afterConv, f32)
+    await check(`global ${kind} pool on input`, Model.input([4, 3, 2]).add(pool()), f32)
+  })
+  it("embedding of float ids (Cast to INT64, Gather), then conv1d and dense", async () => {
+    const model = Model.input([6]).add(Layer.embedding({ inputDim: 10, outputDim: 4 }))
+      .add(Layer.conv1d({ filters: 3, kernelSize: 2 })).add(Layer.flatten()).add(Layer.dense({ units: 2 }))
+    const params = randomParams(model, 5)
+    const session = await ort.InferenceSession.create(Onnx.exportModel(model, params))
+    const ids = Float32Array.from({ length: 12 }, (_, i) => (i * 7) % 10)
+    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(ids, [2, 6])))
+    const got = (await session.run({ input: new ort.Tensor("float32", ids, [2, 6]) }))["output"]!
+    expect(got.dims).toEqual([2, 2])
+    const values = got.data as Float32Array
+    let max = 0
+    for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+    measured.push(["embedding, conv1d, dense", max])
+    expect(max).toBeLessThan(f32)
+  })
+  it("leakyRelu, exact and tanh gelu, layerNorm on NHWC after a conv and on features", async () => {
+    const image = Model.input([5, 4, 2])
+      .add(Layer.conv2d({ filters: 3, kernelSize: 2 }))
+      .add(Layer.leakyRelu(0.2))
+      .add(Layer.layerNorm())
+      .add(Layer.gelu())
+    await check("conv, leakyRelu, layerNorm, gelu", image, f32)
+    const features = Model.input([7])
+      .add(Layer.dense({ units: 6 }))
+      .add(Layer.gelu({ approximate: true }))
+      .add(Layer.layerNorm({ epsilon: 1e-3 }))
+      .add(Layer.leakyRelu())
+    await check("dense, gelu(tanh), layerNorm, leakyRelu", features, f32)
+    const wide = Model.input([7], { dtype: "float64" }).add(Layer.gelu({ approximate: true })).add(Layer.layerNorm())
+      .add(Layer.leakyRelu())
+    // ONNX float attributes are 32-bit: leakyRelu's alpha and layerNorm's epsilon carry a relative error of
+    // about 1e-8 into a float64 graph. The runtime has no double Erf kernel, so the exact gelu is float32 only.
+    await check("gelu(tanh), layerNorm, leakyRelu float64 (32-bit attributes)", wide, 1e-8)
+  })
+})
+
 describe("blocks", () => {
   it("residual over convolutions (NCHW inside, NHWC outside)", async () => {
     const model = Model.input([6, 6, 3])
