@@ -412,3 +412,27 @@ describe("conv1d", () => {
     )
   })
 })
+
+describe("pooling layers with explicit padding", () => {
+  it("maxPool2d and avgPool2d take conv2d's explicit pads (each smaller than the window)", () => {
+    const stem = Model.input([8, 8, 2])
+      .add(Layer.maxPool2d({ poolSize: 3, strides: 2, padding: 1 }))
+      .add(Layer.avgPool2d({ poolSize: 2, strides: 1, padding: [[1, 0], [0, 1]] }))
+    assert<Types.Equal<ReturnType<typeof stem.apply>, Tensor.Tensor<readonly [number, 4, 4, 2]>>>()
+    expect(stem.layers.map((l) => l.outputShape)).toEqual([[-1, 4, 4, 2], [-1, 4, 4, 2]])
+    const x = Tensor.fromArray(wave(2 * 128, 0.45), [2, 8, 8, 2], f64)
+    const m = Model.input([8, 8, 2], f64).add(Layer.avgPool2d({ poolSize: 3, strides: 2, padding: 1 }))
+      .add(Layer.maxPool2d({ poolSize: 2, padding: [1, 0] }))
+    expect(m.apply([], x).shape).toEqual([2, 3, 2, 2])
+    const r = checkGrads((v: typeof x) => m.apply([], v), x, { order: 2 })
+    expect([r.ok, r.entries.some((e) => e.order === 2)]).toEqual([true, true])
+    const dyn = Model.input([3, 3, 1]) as unknown as Model.Model<
+      ReadonlyArray<number>,
+      ReadonlyArray<number>,
+      readonly []
+    >
+    expect(() => dyn.add(Layer.maxPool2d({ poolSize: 2, padding: 2 }))).toThrow(
+      "layer 1 maxPool2d: padding 2 must be smaller than pool size 2"
+    )
+  })
+})

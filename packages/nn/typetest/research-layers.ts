@@ -37,3 +37,12 @@ features.add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
 // Inside combinators the position is the block's.
 // @ts-expect-error layer 1 globalAvgPool2d: expected input of rank 4 [N, H, W, C], got [number, 12]
 vector.add(Layer.residual(Layer.globalAvgPool2d()))
+
+// Pooling with explicit pads: each smaller than the window.
+image.add(Layer.maxPool2d({ poolSize: 3, strides: 2, padding: 1 })).add(
+  Layer.avgPool2d({ poolSize: 2, padding: [[1, 0], [0, 1]] })
+)
+// @ts-expect-error layer 1 maxPool2d: padding 2 must be smaller than pool size 2
+image.add(Layer.maxPool2d({ poolSize: 2, padding: 2 }))
+// @ts-expect-error layer 1 avgPool2d: padding must be non-negative integers, got [-1, 0]
+image.add(Layer.avgPool2d({ poolSize: 2, padding: [-1, 0] }))

@@ -112,7 +112,9 @@ describe("pooling", () => {
     ["3x3 strides 1 same", { poolSize: 3, strides: 1, padding: "same" }, [5, 6, 2]],
     ["[3, 2] strides [2, 1] same", { poolSize: [3, 2], strides: [2, 1], padding: "same" }, [7, 6, 2]],
     ["3x3 strides 2 valid", { poolSize: 3, strides: 2 }, [9, 8, 2]],
-    ["2x2 strides 1 valid", { poolSize: 2, strides: 1 }, [4, 5, 3]]
+    ["2x2 strides 1 valid", { poolSize: 2, strides: 1 }, [4, 5, 3]],
+    ["3x3 strides 2 pads 1", { poolSize: 3, strides: 2, padding: 1 }, [7, 8, 2]],
+    ["2x2 pads [[1, 0], [0, 1]]", { poolSize: 2, padding: [[1, 0], [0, 1]] }, [5, 4, 2]]
   ]
   it.each(cases)("maxPool2d %s (float32 and float64)", async (what, config, input) => {
     await check(`maxPool2d ${what}`, Model.input(input).add(Layer.maxPool2d(config) as Layer.Any), f32)

@@ -86,19 +86,21 @@ export interface Conv2dOptions {
 
 /**
  * Options of 2d pooling: the window size, strides (default: the window size) and padding (default
- * `"valid"`).
+ * `"valid"`): `"same"`, or explicit pads as for `conv2d` (`p`, `[ph, pw]`, `[[top, bottom], [left, right]]`),
+ * each smaller than the pool size on its axis (PyTorch's `padding`). Padded cells never win a max and are
+ * not counted in an average (TensorFlow's `"same"`, PyTorch's `count_include_pad=False`).
  *
  * @example
  * ```ts
  * import type { Shape } from "@typegrad/shape"
- * const o: Shape.Pool2dOptions = { poolSize: 2 }
+ * const o: Shape.Pool2dOptions = { poolSize: 3, strides: 2, padding: 1 }
  * ```
  * @since 0.1.0
  */
 export interface Pool2dOptions {
   readonly poolSize: number | Pair
   readonly strides?: number | Pair
-  readonly padding?: "valid" | "same"
+  readonly padding?: Padding2d
 }
 
 /**
@@ -387,9 +389,11 @@ export const conv2dGeometry: (x: Shape, w: Shape, options?: Conv2dOptions, op?: 
 
 /**
  * 2d pooling, NHWC: `[N, H, W, C] -> [N, OH, OW, C]`; strides default to the pool size; `"valid"`
- * (default) or `"same"` as in `Conv2d`. `Op` names the calling op in messages.
+ * (default), `"same"` or explicit pads as in `Conv2d`, each smaller than the pool size on its axis. `Op`
+ * names the calling op in messages.
  * Errors: `"<op>: pool size must be positive integers, got 0"`, `"<op>: strides must be positive integers, got 0"`,
- * `"<op>: pool size 3 larger than input 2"`, and the rank error of `Conv2d`.
+ * `"<op>: padding must be non-negative integers, got -1"`, `"<op>: padding 2 must be smaller than pool size 2"`,
+ * `"<op>: pool size 3 larger than input 2"` (the input padded), and the rank error of `Conv2d`.
  *
  * @example
  * ```ts

@@ -95,7 +95,16 @@ const pool: fc.Arbitrary<Case> = fc
     }),
     poolSize: pairOr(mostly(small(1, 4), fc.constant(0))),
     strides: fc.option(pairOr(mostly(small(1, 3), fc.constant(0))), { freq: 3, nil: undefined }),
-    padding: fc.option(fc.constantFrom("valid", "same" as const), { freq: 3, nil: undefined }),
+    // Explicit pads too, sometimes not smaller than the window or negative (errors must agree as well).
+    padding: fc.option(
+      fc.oneof(
+        fc.constantFrom("valid", "same" as const),
+        mostly(small(0, 2), fc.constant(-1)),
+        fc.tuple(small(0, 2), small(0, 3)),
+        fc.tuple(fc.tuple(small(0, 2), mostly(small(0, 2), fc.constant(-1))), fc.tuple(small(0, 3), small(0, 2)))
+      ),
+      { freq: 3, nil: undefined }
+    ),
     op: fc.constantFrom("maxPool2d", "avgPool2d")
   })
   .map(({ x, poolSize, strides, padding, op }) => {

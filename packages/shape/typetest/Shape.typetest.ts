@@ -114,6 +114,38 @@ export type PoolCases = [
       Shape.Pool2d<[1, 2, 2, 3], { poolSize: 1; strides: [1, 0] }>,
       ShapeError<"maxPool2d: strides must be positive integers, got [1, 0]">
     >
+  >,
+  // Explicit pads (each smaller than the window): the ResNet stem's 3x3 stride-2 pool with pad 1.
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[number, 112, 112, 64], { poolSize: 3; strides: 2; padding: 1 }>,
+      readonly [number, 56, 56, 64]
+    >
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Pool2d<[1, 5, 4, 3], { poolSize: 2; padding: [[1, 0], [0, 1]] }>, readonly [1, 3, 2, 3]>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Pool2d<[1, 5, 4, 3], { poolSize: [3, 2]; strides: 1; padding: [2, 1] }>, readonly [1, 7, 5, 3]>
+  >,
+  Types.Expect<Types.Equal<Shape.Pool2d<[1, number, 4, 3], { poolSize: 2; padding: 1 }>, readonly [1, number, 3, 3]>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: 2 }>,
+      ShapeError<"maxPool2d: padding 2 must be smaller than pool size 2">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[1, 5, 5, 3], { poolSize: [3, 1]; padding: [[0, 2], [0, 1]] }, "avgPool2d">,
+      ShapeError<"avgPool2d: padding 1 must be smaller than pool size 1">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: -1 }>,
+      ShapeError<"maxPool2d: padding must be non-negative integers, got -1">
+    >
   >
 ]
 

@@ -250,9 +250,26 @@ type PoolCheck<
   ? ShapeError<`${Op}: pool size must be positive integers, got ${ShowValue<Opt<O, "poolSize">>}`>
   : PairOk<S, true> extends false ?
     ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
+  : PadsOk<P> extends false
+    ? ShapeError<`${Op}: padding must be non-negative integers, got ${ShowValue<Opt<O, "padding">>}`>
+  : PoolPadsBelow<P, K> extends readonly [infer Pad extends number, infer Size extends number]
+    ? ShapeError<`${Op}: padding ${Pad} must be smaller than pool size ${Size}`>
   : P extends readonly [number, number, number, number] | "same"
     ? Spatial<X[0], X[1], X[2], X[3], K, S, readonly [1, 1], P, "pool", Op>
   : readonly [X[0], number, number, X[3]]
+
+// Explicit pooling pads must be smaller than the window on their axis (else a window holds only padding):
+// true, or the first [pad, pool size] that is not (unknown sizes pass; the runtime twin checks them).
+type PadBelow<Pd extends number, K extends number> = IsLit<Pd> extends true
+  ? IsLit<K> extends true ? I.CmpS<`${Pd}`, `${K}`> extends "lt" ? true : false : true
+  : true
+type PoolPadsBelow<P extends Pads, K extends Pair> = P extends readonly [number, number, number, number]
+  ? PadBelow<P[0], K[0]> extends false ? readonly [P[0], K[0]]
+  : PadBelow<P[1], K[0]> extends false ? readonly [P[1], K[0]]
+  : PadBelow<P[2], K[1]> extends false ? readonly [P[2], K[1]]
+  : PadBelow<P[3], K[1]> extends false ? readonly [P[3], K[1]]
+  : true
+  : true
 
 export type Pool2d<X extends Shape, O, Op extends string> = IsTuple<X> extends false ? readonly number[]
   : X extends readonly [number, number, number, number] ? PoolCheck<X, O, Op>

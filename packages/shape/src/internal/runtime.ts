@@ -261,7 +261,7 @@ export const conv2dGeometry = (x: Shape, w: Shape, options: Conv2dOpts = {}, op:
 export interface Pool2dOpts {
   readonly poolSize: number | Pair
   readonly strides?: number | Pair
-  readonly padding?: "valid" | "same"
+  readonly padding?: "valid" | "same" | number | Pair | readonly [Pair, Pair]
 }
 
 export const pool2dGeometry = (x: Shape, options: Pool2dOpts, op: string = "maxPool2d"): Geometry2d => {
@@ -270,11 +270,21 @@ export const pool2dGeometry = (x: Shape, options: Pool2dOpts, op: string = "maxP
   const [n, h, wd, c] = x as readonly [number, number, number, number]
   const [kh, kw] = checkOption(op, options.poolSize, [0, 0], "pool size")
   const [sh, sw] = checkOption(op, options.strides, [kh, kw], "strides")
-  const padding: unknown = options.padding
-  if (padding !== undefined && padding !== "valid" && padding !== "same") {
-    return fail(op, `${op}: padding must be "valid" or "same", got ${showValue(padding)}`)
+  const pads = toPads(options.padding)
+  if (pads === undefined || (pads !== "same" && !pads.every(isNat))) {
+    return fail(op, `${op}: padding must be non-negative integers, got ${showValue(options.padding)}`)
   }
-  const pads: Pads = padding === "same" ? "same" : [0, 0, 0, 0]
+  if (pads !== "same") {
+    const sizes = [kh, kh, kw, kw]
+    const i = pads.findIndex((p, j) => p >= sizes[j]!)
+    if (i >= 0) {
+      return fail(
+        op,
+        `${op}: padding ${pads[i]} must be smaller than pool size ${sizes[i]}`,
+        ` (input ${show(x)}, pool size ${showValue([kh, kw])}); a window would hold only padding`
+      )
+    }
+  }
   const context = ` (input ${show(x)}, pool size ${showValue([kh, kw])})`
   const ah = axis1d(h, kh, sh, 1, pads, 0, "pool", op, context)
   const aw = axis1d(wd, kw, sw, 1, pads, 1, "pool", op, context)
