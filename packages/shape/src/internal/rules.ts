@@ -252,8 +252,8 @@ type PoolCheck<
     ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
   : PadsOk<P> extends false
     ? ShapeError<`${Op}: padding must be non-negative integers, got ${ShowValue<Opt<O, "padding">>}`>
-  : PoolPadsBelow<P, K> extends readonly [infer Pad extends number, infer Size extends number]
-    ? ShapeError<`${Op}: padding ${Pad} must be smaller than pool size ${Size}`>
+  : PoolPadsBelow<P, K> extends readonly [infer BadPad extends number, infer Window extends number]
+    ? ShapeError<`${Op}: padding ${BadPad} must be smaller than pool size ${Window}`>
   : P extends readonly [number, number, number, number] | "same"
     ? Spatial<X[0], X[1], X[2], X[3], K, S, readonly [1, 1], P, "pool", Op>
   : readonly [X[0], number, number, X[3]]
