@@ -94,6 +94,49 @@ export interface Model<
    * ```
    */
   logits(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
+
+  /**
+   * Inference in batches: `Model.predict(this, params, x, options)` as a method.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Random } from "effect"
+   *
+   * declare const x: Tensor.Tensor<readonly [1000, 784]>
+   * const model = Model.input([784]).add(Layer.dense({ units: 10, activation: "softmax" }))
+   * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+   * const probabilities = model.predict(params, x, { batchSize: 256 }) // Tensor<readonly [number, 10]>
+   * ```
+   */
+  predict(params: P, x: Tensor.Tensor<In, D>, options?: PredictOptions): Tensor.Tensor<Out, D>
+
+  /**
+   * The Keras-style summary table: `Model.summary(this)` as a method.
+   *
+   * @example
+   * ```ts
+   * console.log(Model.input([784]).add(Layer.dense({ units: 10 })).summary())
+   * ```
+   */
+  summary(): string
+}
+
+/**
+ * Options of `predict`.
+ *
+ * @example
+ * ```ts
+ * const options: Model.PredictOptions = { batchSize: 128, logits: true }
+ * ```
+ */
+export interface PredictOptions {
+  /**
+   * Examples per forward pass (default: all at once); smaller batches bound the memory of the
+   * intermediate activations. A positive integer.
+   */
+  readonly batchSize?: number
+  /** Return `model.logits` (a final softmax left out) instead of `model.apply`'s output (default false). */
+  readonly logits?: boolean
 }
 
 /**
@@ -229,6 +272,26 @@ class ModelImpl {
     if (this.trace?.after !== undefined) throw new LogitsError(this.trace.softmax, this.trace.after)
     return this.run(params, x, options, true)
   }
+
+  predict(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: PredictOptions): Tensor.AnyTensor {
+    const batch = options?.batchSize
+    if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) {
+      throw new RangeError(`Model.predict: batchSize must be a positive integer, got ${batch}`)
+    }
+    const forward = (t: Tensor.AnyTensor) => (options?.logits === true ? this.logits(params, t) : this.apply(params, t))
+    const n = x.shape[0] ?? 0
+    if (batch === undefined || n <= batch || x.shape.length === 0) return forward(x)
+    const parts: Array<Tensor.AnyTensor> = []
+    for (let start = 0; start < n; start += batch) {
+      const size = [Math.min(batch, n - start), ...x.shape.slice(1)]
+      parts.push(forward(Tensor.slice(x, x.shape.map((_, i) => (i === 0 ? start : 0)), size)))
+    }
+    return Tensor.concat(parts, 0)
+  }
+
+  summary(): string {
+    return summary(this as unknown as AnyModel)
+  }
 }
 
 /** Options of `input`. */
@@ -286,3 +349,34 @@ export const summary = (model: AnyModel): string => {
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")
   return [line(header), ...rows.map(line), `total parameters: ${parameterCount(model)}`].join("\n")
 }
+
+/**
+ * Inference: the model's output for `x` with dropout off (`training: false`), computed `batchSize`
+ * examples at a time (default: all at once) and concatenated along the batch axis. The output is what
+ * `model.apply` gives (probabilities when the model ends with a softmax), or with `{ logits: true }` what
+ * `model.logits` gives (a final softmax left out; a `LogitsError` when it cannot be). Also a method,
+ * `model.predict(params, x, options)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Random } from "effect"
+ *
+ * declare const images: Tensor.Tensor<readonly [number, 28, 28, 1]>
+ * const model = Reference.mnistCnn
+ * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+ * const probabilities = Model.predict(model, params, images, { batchSize: 256 }) // Tensor<readonly [number, 10]>
+ * const classes = Tensor.argmax(probabilities, { axis: -1 })
+ * ```
+ */
+export const predict = <
+  In extends Shape,
+  Out extends Shape,
+  P extends ReadonlyArray<Pytree.Pytree>,
+  D extends DType,
+  N extends number
+>(
+  model: Model<In, Out, P, D, N>,
+  params: NoInfer<P>,
+  x: Tensor.Tensor<In, NoInfer<D>>,
+  options?: PredictOptions
+): Tensor.Tensor<Out, D> => model.predict(params, x, options)
