@@ -346,7 +346,7 @@ export const summary = (model: AnyModel): string => {
   ) => [l.label, `[${l.outputShape.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`, String(l.parameters)])
   const header = ["layer", "output shape", "parameters"]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
   return [line(header), ...rows.map(line), `total parameters: ${parameterCount(model)}`].join("\n")
 }
 

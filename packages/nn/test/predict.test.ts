@@ -67,12 +67,12 @@ describe("summary", () => {
     expect(m.summary()).toBe(
       [
         "layer                      output shape    parameters",
-        "layer 1 embedding(100, 8)  [batch, 16, 8]  800       ",
-        "layer 2 conv1d(4)          [batch, 16, 4]  100       ",
-        "layer 3 layerNorm          [batch, 16, 4]  8         ",
-        "layer 4 gelu               [batch, 16, 4]  0         ",
-        "layer 5 flatten            [batch, 64]     0         ",
-        "layer 6 dense(2)           [batch, 2]      130       ",
+        "layer 1 embedding(100, 8)  [batch, 16, 8]  800",
+        "layer 2 conv1d(4)          [batch, 16, 4]  100",
+        "layer 3 layerNorm          [batch, 16, 4]  8",
+        "layer 4 gelu               [batch, 16, 4]  0",
+        "layer 5 flatten            [batch, 64]     0",
+        "layer 6 dense(2)           [batch, 2]      130",
         "total parameters: 1038"
       ].join("\n")
     )
