@@ -32,7 +32,26 @@ export interface ApplyOptions {
   readonly training?: boolean
   /** Seed of the forward pass's randomness (dropout masks); draw one per step from `Random`. */
   readonly seed?: number
+  /**
+   * The model state (batch normalisation's running statistics), which inference with a stateful model
+   * needs: `model.initState`, or the state `model.applyWithState` returned.
+   */
+  readonly state?: State
 }
+
+/**
+ * A model's state: the running statistics of its batch normalisations, one entry per stateful layer keyed
+ * by the layer's name (`"layer 2 batchNorm"`, `"layer 4 residual.1 batchnorm"` inside a block), each a
+ * pytree of tensors (`Layer.BatchNormState`). A pytree, so it can be saved beside the params. Empty for a
+ * model without state.
+ *
+ * @example
+ * ```ts
+ * const model = Model.input([8]).add(Layer.dense({ units: 4 })).add(Layer.batchNorm())
+ * const state: Model.State = model.initState // { "layer 2 batchNorm": { mean, variance } }
+ * ```
+ */
+export type State = { readonly [layer: string]: Pytree.Pytree }
 
 /**
  * A model from input shape `In` to output shape `Out`, with parameter pytree `P` (a tuple with one entry
@@ -72,6 +91,37 @@ export interface Model<
 
   /** The forward pass. */
   apply(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
+
+  /**
+   * The initial model state: batch normalisation's running statistics (mean 0, variance 1), keyed by layer
+   * name; `{}` for a model without state.
+   */
+  readonly initState: State
+
+  /**
+   * The forward pass that threads the model state: the output and the next state. In training each batch
+   * normalisation uses its batch's statistics and moves its running statistics towards them; at inference
+   * the running statistics are used and the state comes back unchanged. A pure function: `state` is not
+   * modified. Differentiate a loss of the output with `valueAndGradAux` to get the next state beside the
+   * gradients.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Random } from "effect"
+   *
+   * declare const x: Tensor.Tensor<readonly [16, 8]>
+   * const model = Model.input([8]).add(Layer.dense({ units: 4 })).add(Layer.batchNorm()).add(Layer.relu())
+   * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+   * const [y, state] = model.applyWithState(params, model.initState, x, { training: true, seed: 1 })
+   * const inference = model.apply(params, x, { state })
+   * ```
+   */
+  applyWithState(
+    params: P,
+    state: State,
+    x: Tensor.Tensor<In, D>,
+    options?: Omit<ApplyOptions, "state">
+  ): readonly [Tensor.Tensor<Out, D>, State]
 
   /**
    * The forward pass without a final softmax, for losses that are computed stably from logits. When the
@@ -137,6 +187,8 @@ export interface PredictOptions {
   readonly batchSize?: number
   /** Return `model.logits` (a final softmax left out) instead of `model.apply`'s output (default false). */
   readonly logits?: boolean
+  /** The model state, for a model with batch normalisation (see `ApplyOptions.state`). */
+  readonly state?: State
 }
 
 /**
@@ -200,6 +252,7 @@ class ModelImpl {
   readonly built: ReadonlyArray<Layer.Built>
   readonly layers: ReadonlyArray<LayerInfo>
   readonly init: Effect.Effect<ReadonlyArray<Pytree.Pytree>>
+  readonly initState: State
   /** Where the output stands with respect to a softmax (what `logits` may leave out). */
   readonly trace: Layer.SoftmaxTrace
 
@@ -216,6 +269,7 @@ class ModelImpl {
     const last = built.length === 0 ? inputShape : built[built.length - 1]!.outShape
     this.outputShape = [-1, ...last.slice(1)]
     this.trace = built.reduce((t: Layer.SoftmaxTrace, b) => traceAfter(b, t), undefined)
+    this.initState = Object.fromEntries(built.flatMap((b) => b.states?.(dtype) ?? []))
     this.init = Effect.gen({ self: this }, function*() {
       const params: Array<Pytree.Pytree> = []
       for (const b of this.built) {
@@ -244,7 +298,8 @@ class ModelImpl {
     params: ReadonlyArray<Pytree.Pytree>,
     x: Tensor.AnyTensor,
     options: ApplyOptions | undefined,
-    logits: boolean
+    logits: boolean,
+    store?: Layer.StateStore
   ) {
     if (!Array.isArray(params)) {
       throw new TypeError("model: params must be the tuple returned by model.init")
@@ -258,7 +313,12 @@ class ModelImpl {
         }]`
       )
     }
-    const ctx: Layer.ApplyContext = { training: options?.training ?? false, seed: (options?.seed ?? 0) >>> 0 }
+    const state = options?.state
+    const ctx: Layer.ApplyContext = {
+      training: options?.training ?? false,
+      seed: (options?.seed ?? 0) >>> 0,
+      state: store ?? (state === undefined ? undefined : { get: (name) => state[name], set: () => {} })
+    }
     return runChain(this.built, params, x, ctx, logits, (b, k) => {
       throw new TypeError(`model: params has ${params.length} entries but ${b.name} needs entry ${k}; use model.init`)
     })
@@ -273,12 +333,34 @@ class ModelImpl {
     return this.run(params, x, options, true)
   }
 
+  applyWithState(
+    params: ReadonlyArray<Pytree.Pytree>,
+    state: State,
+    x: Tensor.AnyTensor,
+    options?: Omit<ApplyOptions, "state">
+  ): readonly [Tensor.AnyTensor, State] {
+    const missing = Object.keys(this.initState).filter((k) => state?.[k] === undefined)
+    if (missing.length > 0) {
+      throw new TypeError(
+        `model.applyWithState: the state has no entry for ${missing.join(", ")}; start from model.initState`
+      )
+    }
+    const next = new Map(Object.entries(state))
+    const y = this.run(params, x, options, false, {
+      get: (name) => state[name],
+      set: (name, value) => void next.set(name, value)
+    })
+    return [y, Object.fromEntries(next)]
+  }
+
   predict(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: PredictOptions): Tensor.AnyTensor {
     const batch = options?.batchSize
     if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) {
       throw new RangeError(`Model.predict: batchSize must be a positive integer, got ${batch}`)
     }
-    const forward = (t: Tensor.AnyTensor) => (options?.logits === true ? this.logits(params, t) : this.apply(params, t))
+    const state = options?.state === undefined ? {} : { state: options.state }
+    const forward = (t: Tensor.AnyTensor) =>
+      options?.logits === true ? this.logits(params, t, state) : this.apply(params, t, state)
     const n = x.shape[0] ?? 0
     if (batch === undefined || n <= batch || x.shape.length === 0) return forward(x)
     const parts: Array<Tensor.AnyTensor> = []

@@ -32,6 +32,8 @@ const globalAvg = Layer.globalAvgPool2d()
 const globalMax = Layer.globalMaxPool2d()
 const conv1 = Layer.conv1d({ filters: 3, kernelSize: 2 })
 const namedConv1 = Layer.conv1d({ filters: 3, kernelSize: 2, name: "wave" })
+const batchNorm = Layer.batchNorm()
+const namedBatchNorm = Layer.batchNorm({ name: "bn" })
 const sequence = Model.input([8, 3])
 const sequential = Layer.sequential(Layer.conv2d({ filters: 3, kernelSize: 1 }), Layer.relu())
 const residual = Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 3, padding: "same" }))
@@ -64,6 +66,8 @@ assert<Types.Equal<Layer.Label<typeof globalAvg, 1>, "layer 1 globalAvgPool2d">>
 assert<Types.Equal<Layer.Label<typeof globalMax, 1>, "layer 1 globalMaxPool2d">>()
 assert<Types.Equal<Layer.Label<typeof conv1, 1>, "layer 1 conv1d(3)">>()
 assert<Types.Equal<Layer.Label<typeof namedConv1, 1>, "layer 1 wave">>()
+assert<Types.Equal<Layer.Label<typeof batchNorm, 1>, "layer 1 batchNorm">>()
+assert<Types.Equal<Layer.Label<typeof namedBatchNorm, 1>, "layer 1 bn">>()
 // The runtime `label` property is typed with the rule's label.
 assert<Types.Equal<typeof conv.label, "conv2d(4)">>()
 assert<Types.Equal<typeof dropout.label, "dropout(0.25)">>()
@@ -104,9 +108,11 @@ describe("layer labels", () => {
       labels(image, globalAvg, "layer 1 globalAvgPool2d"),
       labels(image, globalMax, "layer 1 globalMaxPool2d"),
       labels(sequence, conv1, "layer 1 conv1d(3)"),
-      labels(sequence, namedConv1, "layer 1 wave")
+      labels(sequence, namedConv1, "layer 1 wave"),
+      labels(image, batchNorm, "layer 1 batchNorm"),
+      labels(vector, namedBatchNorm, "layer 1 bn")
     ]
-    expect(cases).toHaveLength(26)
+    expect(cases).toHaveLength(28)
     for (const c of cases) {
       expect(c.layer).toBe(c.expected)
       expect(c.model).toBe(c.expected)

@@ -46,3 +46,10 @@ image.add(Layer.maxPool2d({ poolSize: 3, strides: 2, padding: 1 })).add(
 image.add(Layer.maxPool2d({ poolSize: 2, padding: 2 }))
 // @ts-expect-error layer 1 avgPool2d: padding must be non-negative integers, got [-1, 0]
 image.add(Layer.avgPool2d({ poolSize: 2, padding: [-1, 0] }))
+
+// Batch normalisation keeps the shape and needs a channel axis besides the batch.
+// @ts-expect-error layer 1 batchNorm: expected input of rank 2 or more [batch, ..., channels], got [number]
+Model.input([]).add(Layer.batchNorm())
+const normed = image.add(Layer.batchNorm()).add(Layer.flatten())
+// @ts-expect-error layer 3 conv1d(2): expected input of rank 3 [N, L, C], got [number, 192]
+normed.add(Layer.conv1d({ filters: 2, kernelSize: 1 }))

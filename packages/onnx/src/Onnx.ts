@@ -45,6 +45,11 @@ export interface ExportOptions {
   readonly outputName?: string
   /** The graph's name (default `"typegrad"`). */
   readonly graphName?: string
+  /**
+   * The model state (batch normalisation's running statistics, `model.initState` or what
+   * `model.applyWithState` returned): a model with `Layer.batchNorm` needs it.
+   */
+  readonly state?: Model.State
 }
 
 /**
@@ -72,7 +77,7 @@ export class UnsupportedLayerError extends Data.TaggedError("UnsupportedLayerErr
   override get message(): string {
     return `onnx export: ${this.layer} cannot be exported to ONNX: ${this.reason}; replace it with built-in ` +
       `layers (conv2d, conv1d, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
-      `activations, leakyRelu, gelu, layerNorm, residual, parallel, sequential), or export the model without it`
+      `activations, leakyRelu, gelu, layerNorm, batchNorm, residual, parallel, sequential), or export the model without it`
   }
 }
 
@@ -91,8 +96,8 @@ export class OnnxParamsError extends Data.TaggedError("OnnxParamsError")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `onnx export: ${this.layer}: ${this.reason}; pass the params of this model (model.init, or ` +
-      `Params.load with this model)`
+    return `onnx export: ${this.layer}: ${this.reason}; pass the params (and state) of this model (model.init, ` +
+      `or Params.load with this model)`
   }
 }
 
@@ -119,9 +124,11 @@ class GraphBuilder {
   private count = 0
 
   readonly dtype: Tensor.DType
+  readonly state: Model.State | undefined
 
-  constructor(dtype: Tensor.DType) {
+  constructor(dtype: Tensor.DType, state?: Model.State) {
     this.dtype = dtype
+    this.state = state
   }
 
   get elemType(): ElemType {
@@ -225,6 +232,7 @@ const builtInTags: ReadonlyArray<string> = [
   "LeakyRelu",
   "Gelu",
   "LayerNorm",
+  "BatchNorm",
   "Residual",
   "Parallel",
   "Sequential"
@@ -386,6 +394,32 @@ const exportLayer = (
       const y = g.node("Mul", [g.node("Mul", [x, scalar(0.5)]), g.node("Add", [phi, scalar(1)])])
       return { ...input, name: y }
     }
+    case "BatchNorm": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as Layer.BatchNormConfig
+      const channels = input.shape[input.shape.length - 1]!
+      const running = g.state?.[where]
+      if (running === undefined) {
+        throw new OnnxParamsError({
+          layer: where,
+          reason:
+            `its running statistics are model state, which the export needs: pass { state } (model.initState, or the state model.applyWithState returned) in exportModel's options`
+        })
+      }
+      const mean = tensorParam(g, where, running, "mean", [channels])
+      const v = tensorParam(g, where, running, "variance", [channels])
+      const scale = tensorParam(g, where, p, "scale", [channels])
+      const bias = tensorParam(g, where, p, "bias", [channels])
+      // Inference is affine per channel: x * a + b, with a = scale / sqrt(variance + epsilon), b = bias - mean * a.
+      const a = Array.from(scale, (sc, i) => sc / Math.sqrt(v[i]! + (c.epsilon ?? 1e-5)))
+      const b = Array.from(bias, (bi, i) => bi - mean[i]! * a[i]!)
+      const x = g.layout(input, "nhwc")
+      const y = g.node("Add", [
+        g.node("Mul", [x.name, g.constant("scale", [channels], a)]),
+        g.constant("bias", [channels], b)
+      ])
+      return { name: y, shape: out, layout: "nhwc" }
+    }
     case "LayerNorm": {
       if (!isObject(l["config"])) throw unsupported(where, layer)
       const c = l["config"] as Layer.LayerNormConfig
@@ -493,7 +527,7 @@ export const exportModel = <M extends Model.AnyModel>(
   params: Model.ParamsOf<M>,
   options?: ExportOptions
 ): Uint8Array => {
-  const g = new GraphBuilder(model.dtype)
+  const g = new GraphBuilder(model.dtype, options?.state)
   const inputName = options?.inputName ?? "input"
   const outputName = options?.outputName ?? "output"
   const ps: ReadonlyArray<Pytree.Pytree> = Array.isArray(params) ? params : []

@@ -232,6 +232,35 @@ describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, l
   })
 })
 
+describe("batchNorm (inference with the running statistics of the state)", () => {
+  it("exports x * a + b per channel from params and state; without a state it is an OnnxParamsError", async () => {
+    const model = Model.input([5, 5, 2])
+      .add(Layer.conv2d({ filters: 3, kernelSize: 2, useBias: false }))
+      .add(Layer.batchNorm())
+      .add(Layer.relu())
+      .add(Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 1 }), Layer.batchNorm({ epsilon: 1e-3 })))
+      .add(Layer.flatten())
+      .add(Layer.dense({ units: 4 }))
+      .add(Layer.batchNorm({ name: "head" }))
+    const params = randomParams(model, 9)
+    const next = uniform(10)
+    const batch = Tensor.fromArray(Float32Array.from({ length: 4 * 50 }, next), [4, 5, 5, 2])
+    // A state away from its start: one training step's update with momentum 0.5.
+    const [, state] = model.applyWithState(params, model.initState, batch, { training: true })
+    const session = await ort.InferenceSession.create(Onnx.exportModel(model, params, { state }))
+    const data = Float32Array.from({ length: 3 * 50 }, next)
+    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(data, [3, 5, 5, 2]), { state }))
+    const got = (await session.run({ input: new ort.Tensor("float32", data, [3, 5, 5, 2]) }))["output"]!
+    const values = got.data as Float32Array
+    let max = 0
+    for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+    measured.push(["batchNorm conv, residual, dense", max])
+    expect(max).toBeLessThan(f32)
+    expect(() => Onnx.exportModel(model, params)).toThrow(Onnx.OnnxParamsError)
+    expect(() => Onnx.exportModel(model, params)).toThrow(/layer 2 batchNorm: its running statistics are model state/)
+  })
+})
+
 describe("blocks", () => {
   it("residual over convolutions (NCHW inside, NHWC outside)", async () => {
     const model = Model.input([6, 6, 3])
