@@ -54,6 +54,20 @@ export interface ApplyOptions {
 export type State = { readonly [layer: string]: Pytree.Pytree }
 
 /**
+ * Options of `model.applyWithState`: those of `apply` (the state is an argument), and `logits` to leave a
+ * final softmax out as `model.logits` does.
+ *
+ * @example
+ * ```ts
+ * const options: Model.StateOptions = { training: true, seed: 7, logits: true }
+ * ```
+ */
+export interface StateOptions extends Omit<ApplyOptions, "state"> {
+  /** Leave the model's final softmax out (`model.logits`); default false. */
+  readonly logits?: boolean
+}
+
+/**
  * A model from input shape `In` to output shape `Out`, with parameter pytree `P` (a tuple with one entry
  * per layer that has parameters), dtype `D`, and `N` layers.
  */
@@ -120,7 +134,7 @@ export interface Model<
     params: P,
     state: State,
     x: Tensor.Tensor<In, D>,
-    options?: Omit<ApplyOptions, "state">
+    options?: StateOptions
   ): readonly [Tensor.Tensor<Out, D>, State]
 
   /**
@@ -337,7 +351,7 @@ class ModelImpl {
     params: ReadonlyArray<Pytree.Pytree>,
     state: State,
     x: Tensor.AnyTensor,
-    options?: Omit<ApplyOptions, "state">
+    options?: StateOptions
   ): readonly [Tensor.AnyTensor, State] {
     const missing = Object.keys(this.initState).filter((k) => state?.[k] === undefined)
     if (missing.length > 0) {
@@ -345,8 +359,10 @@ class ModelImpl {
         `model.applyWithState: the state has no entry for ${missing.join(", ")}; start from model.initState`
       )
     }
+    const logits = options?.logits === true
+    if (logits && this.trace?.after !== undefined) throw new LogitsError(this.trace.softmax, this.trace.after)
     const next = new Map(Object.entries(state))
-    const y = this.run(params, x, options, false, {
+    const y = this.run(params, x, options, logits, {
       get: (name) => state[name],
       set: (name, value) => void next.set(name, value)
     })
