@@ -407,6 +407,9 @@ describe("conv1d", () => {
     expect(() => dyn.add(Layer.conv1d({ filters: 2, kernelSize: 2, strides: 0 }))).toThrow(
       "layer 1 conv1d(2): strides must be a positive integer, got 0"
     )
+    expect(() => dyn.add(Layer.conv1d({ filters: 2, kernelSize: 2, padding: -1 }) as never)).toThrow(
+      "layer 1 conv1d(2): padding must be non-negative integers, got -1"
+    )
     expect(() => Model.input([4]).add(Layer.conv1d({ filters: 2, kernelSize: 2 }) as never)).toThrow(
       "layer 1 conv1d(2): expected input of rank 3 [N, L, C], got [1, 4]"
     )

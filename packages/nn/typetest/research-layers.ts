@@ -24,6 +24,8 @@ sequence.add(Layer.conv1d({ filters: 8, kernelSize: 7, dilation: 2, padding: 1 }
 sequence.add(Layer.conv1d({ filters: 8, kernelSize: 0 }))
 // @ts-expect-error layer 1 conv1d(8): dilation must be a positive integer, got 0
 sequence.add(Layer.conv1d({ filters: 8, kernelSize: 3, dilation: 0 }))
+// @ts-expect-error layer 1 conv1d(8): padding must be non-negative integers, got [2, -1]
+sequence.add(Layer.conv1d({ filters: 8, kernelSize: 3, padding: [2, -1] }))
 // @ts-expect-error layer 1 wave: strides must be a positive integer, got 0
 sequence.add(Layer.conv1d({ filters: 8, kernelSize: 3, strides: 0, name: "wave" }))
 

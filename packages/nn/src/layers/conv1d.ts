@@ -84,6 +84,13 @@ type NotPositive<V> = number extends V ? false
   : V extends 0 ? true
   : `${V & number}` extends `-${string}` | `${string}.${string}` ? true
   : false
+type IsNegative<V> = number extends V ? false : `${V & number}` extends `-${string}` | `${string}.${string}` ? true
+: false
+type BadPadding<P> = P extends number ? IsNegative<P>
+  : P extends readonly [infer L, infer R] ? IsNegative<L> extends true ? true : IsNegative<R>
+  : false
+type ShowPadding<P> = P extends readonly [infer L extends number, infer R extends number] ? `[${L}, ${R}]`
+  : `${P & number}`
 type Padding2dOf<P> = P extends "valid" | "same" ? P
   : P extends number ? readonly [readonly [0, 0], readonly [P, P]]
   : P extends readonly [infer L extends number, infer R extends number] ? readonly [readonly [0, 0], readonly [L, R]]
@@ -99,6 +106,8 @@ type Conv1dOut<S extends Shape, C extends Conv1dConfig, R extends Rule> = number
       ? Invalid<R, `strides must be a positive integer, got ${Opt<C, "strides", 1> & number}`>
     : NotPositive<Opt<C, "dilation", 1>> extends true
       ? Invalid<R, `dilation must be a positive integer, got ${Opt<C, "dilation", 1> & number}`>
+    : BadPadding<Opt<C, "padding", "valid">> extends true
+      ? Invalid<R, `padding must be non-negative integers, got ${ShowPadding<Opt<C, "padding", "valid">>}`>
     : Rules.Conv2d<
       readonly [N, 1, L, Ch],
       readonly [1, C["kernelSize"], Ch, C["filters"]],
@@ -174,6 +183,16 @@ export const conv1d = <const C extends Conv1dConfig>(config: C): Conv1d<C> => ({
     positiveInt(name, "kernel size", k)
     positiveInt(name, "strides", s)
     positiveInt(name, "dilation", d)
+    const pad = config.padding ?? "valid"
+    const pads = pad === "valid" || pad === "same" ? [] : typeof pad === "number" ? [pad] : pad
+    if (!Array.isArray(pads) || !pads.every((p) => Number.isInteger(p) && p >= 0)) {
+      throw new ShapeError(
+        name,
+        `${name}: padding must be non-negative integers, got ${
+          typeof pad === "number" ? pad : Array.isArray(pad) ? `[${pad.join(", ")}]` : JSON.stringify(pad)
+        }`
+      )
+    }
     const [n, l, c] = input as readonly [number, number, number]
     const f = config.filters
     const options = conv2dOptions(config)
