@@ -115,6 +115,28 @@ const pool: fc.Arbitrary<Case> = fc
     }
   })
 
+const conv2dTranspose: fc.Arbitrary<Case> = fc
+  .record({
+    x: fc.oneof({ weight: 9, arbitrary: fc.tuple(small(1, 2), small(1, 9), small(1, 9), small(1, 3)) }, {
+      weight: 1,
+      arbitrary: shape(3, 3)
+    }),
+    k: fc.tuple(mostly(small(1, 5), fc.constant(0)), small(1, 5)),
+    c: small(1, 3),
+    f2: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: small(1, 3) }),
+    strides: fc.option(pairOr(mostly(small(1, 3), fc.constant(0))), { freq: 3, nil: undefined }),
+    dilation: fc.option(pairOr(mostly(small(1, 3), fc.constant(0))), { freq: 3, nil: undefined }),
+    padding: fc.option(fc.constantFrom("valid" as const, "same" as const), { freq: 3, nil: undefined })
+  })
+  .map(({ x, k, c, f2, strides, dilation, padding }) => {
+    const w = [k[0], k[1], c, f2 ?? x[3] ?? 1]
+    const o = clean({ strides, dilation, padding }) as Shape.Conv2dTransposeOptions
+    return {
+      type: `Shape.Conv2dTranspose<${lit(x)}, ${lit(w)}, ${lit(o)}>`,
+      run: () => Shape.conv2dTranspose(x as Shape.Shape, w as Shape.Shape, o)
+    }
+  })
+
 const bdim = fc.constantFrom(1, 2, 3)
 const broadcast: fc.Arbitrary<Case> = fc.tuple(shape(0, 4, bdim), shape(0, 4, bdim)).map(([a, b]) => ({
   type: `Shape.Broadcast<${lit(a)}, ${lit(b)}, "add">`,
@@ -252,6 +274,7 @@ const gather: fc.Arbitrary<Case> = fc.tuple(shape(0, 3), shape(0, 2), small(-4, 
 
 const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   conv: [conv, 160],
+  conv2dTranspose: [conv2dTranspose, 60],
   pool: [pool, 60],
   broadcast: [broadcast, 40],
   matmul: [matmul, 40],

@@ -92,6 +92,40 @@ export type ConvCases = [
   >
 ]
 
+export type Conv2dTransposeCases = [
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[number, 7, 7, 32], [3, 3, 16, 32], { strides: 2; padding: "same" }>,
+      readonly [number, 14, 14, 16]
+    >
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Conv2dTranspose<[1, 7, 7, 32], [3, 3, 16, 32], { strides: 2 }>, readonly [1, 15, 15, 16]>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Conv2dTranspose<[1, 4, 5, 2], [2, 3, 1, 2], { dilation: [1, 2] }>, readonly [1, 5, 9, 1]>
+  >,
+  Types.Expect<Types.Equal<Shape.Conv2dTranspose<[2, number, 5, 2], [2, 2, 3, 2]>, readonly [2, number, 6, 3]>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[1, 4, 4, 3], [2, 2, 1, 4]>,
+      ShapeError<"conv2dTranspose: input channels 3 do not match the kernel's last axis 4">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[1, 4, 4, 3], [2, 2, 1, 3], { strides: 0 }>,
+      ShapeError<"conv2dTranspose: strides must be positive integers, got 0">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[1, 4, 4], [2, 2, 1, 3]>,
+      ShapeError<"conv2dTranspose: input must have rank 4 [N, H, W, F], got [1, 4, 4]">
+    >
+  >
+]
+
 export type PoolCases = [
   Types.Expect<Types.Equal<Shape.Pool2d<[number, 28, 28, 24], { poolSize: 2 }>, readonly [number, 14, 14, 24]>>,
   Types.Expect<Types.Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: "same" }>, readonly [1, 3, 3, 3]>>,
