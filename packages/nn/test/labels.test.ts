@@ -34,6 +34,7 @@ const conv1 = Layer.conv1d({ filters: 3, kernelSize: 2 })
 const namedConv1 = Layer.conv1d({ filters: 3, kernelSize: 2, name: "wave" })
 const batchNorm = Layer.batchNorm()
 const namedBatchNorm = Layer.batchNorm({ name: "bn" })
+const convT = Layer.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2 })
 const sequence = Model.input([8, 3])
 const sequential = Layer.sequential(Layer.conv2d({ filters: 3, kernelSize: 1 }), Layer.relu())
 const residual = Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 3, padding: "same" }))
@@ -68,6 +69,7 @@ assert<Types.Equal<Layer.Label<typeof conv1, 1>, "layer 1 conv1d(3)">>()
 assert<Types.Equal<Layer.Label<typeof namedConv1, 1>, "layer 1 wave">>()
 assert<Types.Equal<Layer.Label<typeof batchNorm, 1>, "layer 1 batchNorm">>()
 assert<Types.Equal<Layer.Label<typeof namedBatchNorm, 1>, "layer 1 bn">>()
+assert<Types.Equal<Layer.Label<typeof convT, 1>, "layer 1 conv2dTranspose(2)">>()
 // The runtime `label` property is typed with the rule's label.
 assert<Types.Equal<typeof conv.label, "conv2d(4)">>()
 assert<Types.Equal<typeof dropout.label, "dropout(0.25)">>()
@@ -110,9 +112,10 @@ describe("layer labels", () => {
       labels(sequence, conv1, "layer 1 conv1d(3)"),
       labels(sequence, namedConv1, "layer 1 wave"),
       labels(image, batchNorm, "layer 1 batchNorm"),
-      labels(vector, namedBatchNorm, "layer 1 bn")
+      labels(vector, namedBatchNorm, "layer 1 bn"),
+      labels(image, convT, "layer 1 conv2dTranspose(2)")
     ]
-    expect(cases).toHaveLength(28)
+    expect(cases).toHaveLength(29)
     for (const c of cases) {
       expect(c.layer).toBe(c.expected)
       expect(c.model).toBe(c.expected)

@@ -439,3 +439,50 @@ describe("pooling layers with explicit padding", () => {
     )
   })
 })
+
+describe("conv2dTranspose", () => {
+  type Up = Layer.Conv2dTranspose<{ filters: 4; kernelSize: 3; strides: 2; padding: "same" }>
+  assert<Types.Equal<Layer.Output<Up, readonly [number, 7, 7, 8]>, readonly [number, 14, 14, 4]>>()
+  assert<Types.Equal<Layer.Output<Up, readonly [number, number, 7, 8]>, readonly [number, number, 14, 4]>>()
+  assert<
+    Types.Equal<
+      Layer.Params<Up, readonly [number, 7, 7, 8], "float32">,
+      { readonly kernel: Tensor.Tensor<readonly [3, 3, 4, 8]>; readonly bias: Tensor.Tensor<readonly [4]> }
+    >
+  >()
+  assert<Types.Equal<Layer.Label<Up, 2>, "layer 2 conv2dTranspose(4)">>()
+
+  it("is Tensor.conv2dTranspose plus a bias, then the activation; the shapes the types announce", () => {
+    const m = Model.input([3, 4, 2], f64)
+      .add(Layer.conv2dTranspose({ filters: 3, kernelSize: [2, 3], strides: 2, activation: "tanh" }))
+    assert<Types.Equal<ReturnType<typeof m.apply>, Tensor.Tensor<readonly [number, 6, 9, 3], "float64">>>()
+    expect(m.layers.map((l) => [l.label, l.outputShape, l.parameters])).toEqual([
+      ["layer 1 conv2dTranspose(3)", [-1, 6, 9, 3], 2 * 3 * 3 * 2 + 3]
+    ])
+    const params = run(m.init)
+    const bias = Tensor.fromArray([0.1, -0.2, 0.3], [3], f64)
+    const x = Tensor.fromArray(wave(2 * 24, 0.3), [2, 3, 4, 2], f64)
+    const y = m.apply([{ kernel: params[0].kernel, bias }], x)
+    const want = Tensor.tanh(Tensor.add(Tensor.conv2dTranspose(x, params[0].kernel, { strides: 2 }), bias))
+    expectClose(values(y), values(want))
+  })
+
+  it("gradients agree with finite differences (an encoder-decoder), for params and input", () => {
+    const m = Model.input([4, 4, 1], f64)
+      .add(Layer.conv2d({ filters: 2, kernelSize: 2, strides: 2, activation: "tanh" }))
+      .add(Layer.conv2dTranspose({ filters: 1, kernelSize: 3, strides: 2, padding: "same" }))
+    const params = run(m.init)
+    const x = Tensor.fromArray(wave(2 * 16, 0.5), [2, 4, 4, 1], f64)
+    expect(m.apply(params, x).shape).toEqual([2, 4, 4, 1])
+    expect(passed(
+      checkGrads((p: typeof params) => m.apply(p, x), params, { order: 2 }),
+      checkGrads((v: typeof x) => m.apply(params, v), x, { order: 2 })
+    )).toEqual([[true, true], [true, true]])
+  })
+
+  it("rejects a wrong input at run time with the sizes, naming the layer", () => {
+    expect(() => Model.input([5]).add(Layer.conv2dTranspose({ filters: 2, kernelSize: 2 }) as never)).toThrow(
+      "layer 1 conv2dTranspose(2): input must have rank 4 [N, H, W, F], got [1, 5]"
+    )
+  })
+})

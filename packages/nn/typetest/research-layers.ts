@@ -55,3 +55,12 @@ Model.input([]).add(Layer.batchNorm())
 const normed = image.add(Layer.batchNorm()).add(Layer.flatten())
 // @ts-expect-error layer 3 conv1d(2): expected input of rank 3 [N, L, C], got [number, 192]
 normed.add(Layer.conv1d({ filters: 2, kernelSize: 1 }))
+
+// Transposed convolutions upsample; their output feeds the next layer's rule.
+const decoded = image.add(Layer.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 2 })) // [number, 16, 16, 4]
+// @ts-expect-error layer 2 conv2d(1): kernel 17 larger than padded input 16
+decoded.add(Layer.conv2d({ filters: 1, kernelSize: 17 }))
+// @ts-expect-error layer 1 conv2dTranspose(4): input must have rank 4 [N, H, W, F], got [number, 12]
+vector.add(Layer.conv2dTranspose({ filters: 4, kernelSize: 2 }))
+// @ts-expect-error layer 1 up: strides must be positive integers, got 0
+image.add(Layer.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 0, name: "up" }))
