@@ -76,7 +76,7 @@ export class UnsupportedLayerError extends Data.TaggedError("UnsupportedLayerErr
 }> {
   override get message(): string {
     return `onnx export: ${this.layer} cannot be exported to ONNX: ${this.reason}; replace it with built-in ` +
-      `layers (conv2d, conv1d, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
+      `layers (conv2d, conv1d, conv2dTranspose, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
       `activations, leakyRelu, gelu, layerNorm, batchNorm, residual, parallel, sequential), or export the model without it`
   }
 }
@@ -222,6 +222,7 @@ const isObject = (u: unknown): u is { readonly [k: string]: unknown } => typeof 
 const builtInTags: ReadonlyArray<string> = [
   "Conv2d",
   "Conv1d",
+  "Conv2dTranspose",
   "Pool2d",
   "GlobalPool2d",
   "Dense",
@@ -309,6 +310,51 @@ const exportLayer = (
       if (l["kind"] === "avg") attributes.push({ name: "count_include_pad", int: 0 })
       const y = g.node(l["kind"] === "max" ? "MaxPool" : "AveragePool", [g.layout(input, "nchw").name], attributes)
       return { name: y, shape: out, layout: "nchw" }
+    }
+    case "Conv2dTranspose": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.Conv2dTransposeConfig
+      const [kh, kw] = typeof c.kernelSize === "number" ? [c.kernelSize, c.kernelSize] : c.kernelSize
+      const ch = input.shape[3]!
+      const f = c.filters
+      // The convolution it transposes maps the output [N, OH, OW, f] to the input [N, H, W, ch].
+      const geo = Shape.conv2dTransposeGeometry(input.shape, [kh, kw, f, ch], {
+        strides: c.strides ?? 1,
+        padding: c.padding ?? "valid",
+        dilation: c.dilation ?? 1
+      }, where)
+      const k = tensorParam(g, where, p, "kernel", [kh, kw, f, ch])
+      // [KH, KW, f, ch] -> ONNX ConvTranspose's [C_in = ch, C_out = f, KH, KW].
+      const w = new Float64Array(k.length)
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let ff = 0; ff < f; ff++) {
+            for (let cc = 0; cc < ch; cc++) w[((cc * f + ff) * kh + i) * kw + j] = k[((i * kw + j) * f + ff) * ch + cc]!
+          }
+        }
+      }
+      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [ch, f, kh, kw], w)]
+      if ((c.useBias ?? true) || hasKey(p, "bias")) {
+        inputs.push(g.constant("bias", [f], tensorParam(g, where, p, "bias", [f])))
+      }
+      // ONNX's size: stride * (in - 1) + output_padding + effective kernel - pads; the forward convolution's
+      // pads, and an output padding for what "same" adds when the stride exceeds the effective kernel.
+      const extra = (out: number, inp: number, s: number, kk: number, d: number, pads: number) =>
+        out - (s * (inp - 1) + (kk - 1) * d + 1 - pads)
+      const y = g.node("ConvTranspose", inputs, [
+        { name: "kernel_shape", ints: [kh, kw] },
+        { name: "strides", ints: [geo.strideH, geo.strideW] },
+        { name: "dilations", ints: [geo.dilationH, geo.dilationW] },
+        { name: "pads", ints: pads(geo) },
+        {
+          name: "output_padding",
+          ints: [
+            extra(geo.inH, geo.outH, geo.strideH, kh, geo.dilationH, geo.padTop + geo.padBottom),
+            extra(geo.inW, geo.outW, geo.strideW, kw, geo.dilationW, geo.padLeft + geo.padRight)
+          ]
+        }
+      ])
+      return activation(g, c.activation, { name: y, shape: out, layout: "nchw" })
     }
     case "Conv1d": {
       if (!isObject(l["config"])) throw unsupported(where, layer)

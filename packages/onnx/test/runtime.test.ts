@@ -186,6 +186,26 @@ describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, l
       2
     ]]
   ]
+  const transposed: ReadonlyArray<readonly [string, Layer.Conv2dTransposeConfig, ReadonlyArray<number>]> = [
+    ["valid 3x3", { filters: 3, kernelSize: 3 }, [4, 5, 2]],
+    ["same 3x3 strides 2", { filters: 2, kernelSize: 3, strides: 2, padding: "same" }, [4, 3, 3]],
+    ["same 2x2 strides 3 (output padding)", { filters: 2, kernelSize: 2, strides: 3, padding: "same" }, [3, 3, 2]],
+    ["valid [2, 3] strides [2, 1] dilation [1, 2], relu", {
+      filters: 2,
+      kernelSize: [2, 3],
+      strides: [2, 1],
+      dilation: [1, 2],
+      activation: "relu"
+    }, [3, 4, 2]],
+    ["same 4x4 strides 2, no bias", { filters: 3, kernelSize: 4, strides: 2, padding: "same", useBias: false }, [
+      3,
+      3,
+      2
+    ]]
+  ]
+  it.each(transposed)("conv2dTranspose %s", async (what, config, input) => {
+    await check(`conv2dTranspose ${what}`, Model.input(input).add(Layer.conv2dTranspose(config) as Layer.Any), f32)
+  })
   it.each(conv1d)("conv1d %s", async (what, config, input) => {
     await check(`conv1d ${what}`, Model.input(input).add(Layer.conv1d(config) as Layer.Any), f32)
   })
