@@ -35,6 +35,7 @@ const namedConv1 = Layer.conv1d({ filters: 3, kernelSize: 2, name: "wave" })
 const batchNorm = Layer.batchNorm()
 const namedBatchNorm = Layer.batchNorm({ name: "bn" })
 const convT = Layer.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2 })
+const depthwise = Layer.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 })
 const sequence = Model.input([8, 3])
 const sequential = Layer.sequential(Layer.conv2d({ filters: 3, kernelSize: 1 }), Layer.relu())
 const residual = Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 3, padding: "same" }))
@@ -70,6 +71,7 @@ assert<Types.Equal<Layer.Label<typeof namedConv1, 1>, "layer 1 wave">>()
 assert<Types.Equal<Layer.Label<typeof batchNorm, 1>, "layer 1 batchNorm">>()
 assert<Types.Equal<Layer.Label<typeof namedBatchNorm, 1>, "layer 1 bn">>()
 assert<Types.Equal<Layer.Label<typeof convT, 1>, "layer 1 conv2dTranspose(2)">>()
+assert<Types.Equal<Layer.Label<typeof depthwise, 1>, "layer 1 depthwiseConv2d(2)">>()
 // The runtime `label` property is typed with the rule's label.
 assert<Types.Equal<typeof conv.label, "conv2d(4)">>()
 assert<Types.Equal<typeof dropout.label, "dropout(0.25)">>()
@@ -113,9 +115,10 @@ describe("layer labels", () => {
       labels(sequence, namedConv1, "layer 1 wave"),
       labels(image, batchNorm, "layer 1 batchNorm"),
       labels(vector, namedBatchNorm, "layer 1 bn"),
-      labels(image, convT, "layer 1 conv2dTranspose(2)")
+      labels(image, convT, "layer 1 conv2dTranspose(2)"),
+      labels(image, depthwise, "layer 1 depthwiseConv2d(2)")
     ]
-    expect(cases).toHaveLength(29)
+    expect(cases).toHaveLength(30)
     for (const c of cases) {
       expect(c.layer).toBe(c.expected)
       expect(c.model).toBe(c.expected)

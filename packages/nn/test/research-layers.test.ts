@@ -486,3 +486,71 @@ describe("conv2dTranspose", () => {
     )
   })
 })
+
+describe("depthwiseConv2d", () => {
+  type Dw = Layer.DepthwiseConv2d<{ kernelSize: 3; depthMultiplier: 2; padding: "same" }>
+  assert<Types.Equal<Layer.Output<Dw, readonly [number, 8, 8, 4]>, readonly [number, 8, 8, 8]>>()
+  assert<Types.Equal<Layer.Output<Dw, readonly [number, 8, 8, number]>, readonly [number, 8, 8, number]>>()
+  assert<
+    Types.Equal<
+      Layer.Params<Dw, readonly [number, 8, 8, 4], "float32">,
+      { readonly kernel: Tensor.Tensor<readonly [3, 3, 4, 2]>; readonly bias: Tensor.Tensor<readonly [8]> }
+    >
+  >()
+  assert<Types.Equal<Layer.Label<Dw, 1>, "layer 1 depthwiseConv2d(2)">>()
+
+  /** Each channel with its own filters: output channel c * M + m. */
+  const depthwiseRef = (
+    x: ReadonlyArray<number>,
+    [n, h, w, c]: readonly [number, number, number, number],
+    k: ReadonlyArray<number>,
+    [kh, kw, m]: readonly [number, number, number],
+    stride: number
+  ) => {
+    const oh = Math.floor((h - kh) / stride) + 1
+    const ow = Math.floor((w - kw) / stride) + 1
+    const out: Array<number> = []
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          for (let cc = 0; cc < c; cc++) {
+            for (let mm = 0; mm < m; mm++) {
+              let s = 0
+              for (let a = 0; a < kh; a++) {
+                for (let e = 0; e < kw; e++) {
+                  s += x[((b * h + i * stride + a) * w + j * stride + e) * c + cc]! *
+                    k[((a * kw + e) * c + cc) * m + mm]!
+                }
+              }
+              out.push(s)
+            }
+          }
+        }
+      }
+    }
+    return out
+  }
+
+  it("convolves each channel with its own filters (valid, strides 2, multiplier 2)", () => {
+    const m = Model.input([7, 6, 3], f64).add(
+      Layer.depthwiseConv2d({ kernelSize: [3, 2], depthMultiplier: 2, strides: 2, useBias: false })
+    )
+    expect(m.layers[0]!.outputShape).toEqual([-1, 3, 3, 6])
+    const params = run(m.init)
+    const x = wave(2 * 7 * 6 * 3, 0.41)
+    const y = m.apply(params, Tensor.fromArray(x, [2, 7, 6, 3], f64))
+    expectClose(values(y), depthwiseRef(x, [2, 7, 6, 3], values(params[0].kernel), [3, 2, 2], 2))
+  })
+
+  it("gradients agree with finite differences, for params and input", () => {
+    const m = Model.input([4, 4, 2], f64)
+      .add(Layer.depthwiseConv2d({ kernelSize: 2, depthMultiplier: 2, padding: "same", activation: "tanh" }))
+      .add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
+    const params = run(m.init)
+    const x = Tensor.fromArray(wave(2 * 32, 0.57), [2, 4, 4, 2], f64)
+    expect(passed(
+      checkGrads((p: typeof params) => m.apply(p, x), params, { order: 2 }),
+      checkGrads((v: typeof x) => m.apply(params, v), x, { order: 2 })
+    )).toEqual([[true, true], [true, true]])
+  })
+})

@@ -64,3 +64,7 @@ decoded.add(Layer.conv2d({ filters: 1, kernelSize: 17 }))
 vector.add(Layer.conv2dTranspose({ filters: 4, kernelSize: 2 }))
 // @ts-expect-error layer 1 up: strides must be positive integers, got 0
 image.add(Layer.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 0, name: "up" }))
+// @ts-expect-error layer 1 depthwiseConv2d(1): kernel 9 larger than padded input 8
+image.add(Layer.depthwiseConv2d({ kernelSize: 9 }))
+// @ts-expect-error layer 2 dense(3): expected input of rank 2 [batch, features], got [number, 8, 8, 6]
+image.add(Layer.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: "same" })).add(Layer.dense({ units: 3 }))
