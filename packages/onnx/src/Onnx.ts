@@ -76,7 +76,7 @@ export class UnsupportedLayerError extends Data.TaggedError("UnsupportedLayerErr
 }> {
   override get message(): string {
     return `onnx export: ${this.layer} cannot be exported to ONNX: ${this.reason}; replace it with built-in ` +
-      `layers (conv2d, conv1d, conv2dTranspose, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
+      `layers (conv2d, conv1d, conv2dTranspose, depthwiseConv2d, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
       `activations, leakyRelu, gelu, layerNorm, batchNorm, residual, parallel, sequential), or export the model without it`
   }
 }
@@ -223,6 +223,7 @@ const builtInTags: ReadonlyArray<string> = [
   "Conv2d",
   "Conv1d",
   "Conv2dTranspose",
+  "DepthwiseConv2d",
   "Pool2d",
   "GlobalPool2d",
   "Dense",
@@ -310,6 +311,40 @@ const exportLayer = (
       if (l["kind"] === "avg") attributes.push({ name: "count_include_pad", int: 0 })
       const y = g.node(l["kind"] === "max" ? "MaxPool" : "AveragePool", [g.layout(input, "nchw").name], attributes)
       return { name: y, shape: out, layout: "nchw" }
+    }
+    case "DepthwiseConv2d": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.DepthwiseConv2dConfig
+      const [kh, kw] = typeof c.kernelSize === "number" ? [c.kernelSize, c.kernelSize] : c.kernelSize
+      const ch = input.shape[3]!
+      const m = c.depthMultiplier ?? 1
+      const geo = Shape.conv2dGeometry(input.shape, [kh, kw, ch, ch * m], {
+        strides: c.strides ?? 1,
+        padding: c.padding ?? "valid",
+        dilation: c.dilation ?? 1
+      }, where)
+      const k = tensorParam(g, where, p, "kernel", [kh, kw, ch, m])
+      // [KH, KW, C, M] -> ONNX's grouped [C * M, 1, KH, KW] (group = C, output channel c * M + m).
+      const w = new Float64Array(k.length)
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let cc = 0; cc < ch; cc++) {
+            for (let mm = 0; mm < m; mm++) w[((cc * m + mm) * kh + i) * kw + j] = k[((i * kw + j) * ch + cc) * m + mm]!
+          }
+        }
+      }
+      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [ch * m, 1, kh, kw], w)]
+      if ((c.useBias ?? true) || hasKey(p, "bias")) {
+        inputs.push(g.constant("bias", [ch * m], tensorParam(g, where, p, "bias", [ch * m])))
+      }
+      const y = g.node("Conv", inputs, [
+        { name: "group", int: ch },
+        { name: "kernel_shape", ints: [kh, kw] },
+        { name: "strides", ints: [geo.strideH, geo.strideW] },
+        { name: "dilations", ints: [geo.dilationH, geo.dilationW] },
+        { name: "pads", ints: pads(geo) }
+      ])
+      return activation(g, c.activation, { name: y, shape: out, layout: "nchw" })
     }
     case "Conv2dTranspose": {
       if (!isObject(l["config"])) throw unsupported(where, layer)

@@ -206,6 +206,13 @@ describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, l
   it.each(transposed)("conv2dTranspose %s", async (what, config, input) => {
     await check(`conv2dTranspose ${what}`, Model.input(input).add(Layer.conv2dTranspose(config) as Layer.Any), f32)
   })
+  it("depthwiseConv2d (Conv with group = C): multiplier 2 same strides 2, multiplier 1 dilated, relu", async () => {
+    const model = Model.input([7, 6, 3])
+      .add(Layer.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: "same" }))
+      .add(Layer.depthwiseConv2d({ kernelSize: [2, 1], dilation: 2, activation: "relu" }))
+      .add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
+    await check("depthwiseConv2d", model, f32)
+  })
   it.each(conv1d)("conv1d %s", async (what, config, input) => {
     await check(`conv1d ${what}`, Model.input(input).add(Layer.conv1d(config) as Layer.Any), f32)
   })
