@@ -554,3 +554,59 @@ describe("depthwiseConv2d", () => {
     )).toEqual([[true, true], [true, true]])
   })
 })
+
+describe("grouped conv2d", () => {
+  type G = Layer.Conv2d<{ filters: 6; kernelSize: 3; groups: 2; padding: "same" }>
+  assert<Types.Equal<Layer.Output<G, readonly [number, 5, 5, 4]>, readonly [number, 5, 5, 6]>>()
+  assert<
+    Types.Equal<
+      Layer.Params<G, readonly [number, 5, 5, 4], "float32">,
+      { readonly kernel: Tensor.Tensor<readonly [3, 3, 2, 6]>; readonly bias: Tensor.Tensor<readonly [6]> }
+    >
+  >()
+  assert<Types.Equal<Layer.Label<G, 1>, "layer 1 conv2d(6)">>()
+
+  it("each group of filters sees its group of channels: the concatenation of per-group convolutions", () => {
+    const m = Model.input([5, 4, 4], f64).add(Layer.conv2d({ filters: 6, kernelSize: 2, groups: 2, strides: [2, 1] }))
+    expect(m.layers.map((l) => [l.outputShape, l.parameters])).toEqual([[[-1, 2, 3, 6], 2 * 2 * 2 * 6 + 6]])
+    const params = run(m.init)
+    const bias = Tensor.fromArray([1, 2, 3, 4, 5, 6], [6], f64)
+    const kernel = params[0].kernel
+    const x = Tensor.fromArray(wave(2 * 80, 0.33), [2, 5, 4, 4], f64)
+    const y = m.apply([{ kernel, bias }], x)
+    const part = (g: number) =>
+      Tensor.conv2d(
+        Tensor.slice(x, [0, 0, 0, 2 * g], [2, 5, 4, 2]),
+        Tensor.slice(kernel, [0, 0, 0, 3 * g], [2, 2, 2, 3]),
+        { strides: [2, 1] }
+      )
+    const want = Tensor.add(Tensor.concat([part(0), part(1)], -1), bias)
+    expectClose(values(y), values(want))
+  })
+
+  it("gradients agree with finite differences, for params and input", () => {
+    const m = Model.input([3, 3, 4], f64).add(
+      Layer.conv2d({ filters: 2, kernelSize: 2, groups: 2, activation: "tanh" })
+    )
+    const params = run(m.init)
+    const x = Tensor.fromArray(wave(2 * 36, 0.71), [2, 3, 3, 4], f64)
+    expect(passed(
+      checkGrads((p: typeof params) => m.apply(p, x), params, { order: 2 }),
+      checkGrads((v: typeof x) => m.apply(params, v), x, { order: 2 })
+    )).toEqual([[true, true], [true, true]])
+  })
+
+  it("rejects groups that do not divide the channels or filters, at run time too", () => {
+    const dyn = Model.input([4, 4, 3]) as unknown as Model.Model<
+      ReadonlyArray<number>,
+      ReadonlyArray<number>,
+      readonly []
+    >
+    expect(() => dyn.add(Layer.conv2d({ filters: 4, kernelSize: 1, groups: 2 }))).toThrow(
+      "layer 1 conv2d(4): input channels 3 are not a multiple of groups 2"
+    )
+    expect(() => dyn.add(Layer.conv2d({ filters: 4, kernelSize: 1, groups: 3 }))).toThrow(
+      "layer 1 conv2d(4): filters 4 are not a multiple of groups 3"
+    )
+  })
+})

@@ -68,3 +68,14 @@ image.add(Layer.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 0, name: "
 image.add(Layer.depthwiseConv2d({ kernelSize: 9 }))
 // @ts-expect-error layer 2 dense(3): expected input of rank 2 [batch, features], got [number, 8, 8, 6]
 image.add(Layer.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: "same" })).add(Layer.dense({ units: 3 }))
+
+// Grouped convolutions: groups must divide the channels and the filters.
+image.add(Layer.conv2d({ filters: 6, kernelSize: 3, groups: 3 })).add(
+  Layer.conv2d({ filters: 4, kernelSize: 1, groups: 2 })
+)
+// @ts-expect-error layer 1 conv2d(4): input channels 3 are not a multiple of groups 2
+image.add(Layer.conv2d({ filters: 4, kernelSize: 1, groups: 2 }))
+// @ts-expect-error layer 1 conv2d(4): filters 4 are not a multiple of groups 3
+image.add(Layer.conv2d({ filters: 4, kernelSize: 1, groups: 3 }))
+// @ts-expect-error layer 1 conv2d(3): groups must be a positive integer, got 0
+image.add(Layer.conv2d({ filters: 3, kernelSize: 1, groups: 0 }))

@@ -272,21 +272,25 @@ const exportLayer = (
         padding: c.padding ?? "valid",
         dilation: c.dilation ?? 1
       }, where)
-      const k = tensorParam(g, where, p, "kernel", [kh, kw, ch, f])
-      // [KH, KW, C, F] -> ONNX's [F, C, KH, KW].
+      // A grouped convolution's kernel is [KH, KW, C / groups, F]; ONNX's `group` attribute takes it as is.
+      const groups = c.groups ?? 1
+      const cg = ch / groups
+      const k = tensorParam(g, where, p, "kernel", [kh, kw, cg, f])
+      // [KH, KW, C / groups, F] -> ONNX's [F, C / groups, KH, KW].
       const w = new Float64Array(k.length)
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          for (let cc = 0; cc < ch; cc++) {
-            for (let ff = 0; ff < f; ff++) w[((ff * ch + cc) * kh + i) * kw + j] = k[((i * kw + j) * ch + cc) * f + ff]!
+          for (let cc = 0; cc < cg; cc++) {
+            for (let ff = 0; ff < f; ff++) w[((ff * cg + cc) * kh + i) * kw + j] = k[((i * kw + j) * cg + cc) * f + ff]!
           }
         }
       }
-      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [f, ch, kh, kw], w)]
+      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [f, cg, kh, kw], w)]
       if ((c.useBias ?? true) || hasKey(p, "bias")) {
         inputs.push(g.constant("bias", [f], tensorParam(g, where, p, "bias", [f])))
       }
       const y = g.node("Conv", inputs, [
+        ...(groups === 1 ? [] : [{ name: "group", int: groups }]),
         { name: "kernel_shape", ints: [kh, kw] },
         { name: "strides", ints: [geo.strideH, geo.strideW] },
         { name: "dilations", ints: [geo.dilationH, geo.dilationW] },

@@ -213,6 +213,12 @@ describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, l
       .add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
     await check("depthwiseConv2d", model, f32)
   })
+  it("grouped conv2d (Conv with group)", async () => {
+    const model = Model.input([6, 5, 4])
+      .add(Layer.conv2d({ filters: 6, kernelSize: 3, groups: 2, padding: "same", activation: "relu" }))
+      .add(Layer.conv2d({ filters: 3, kernelSize: 2, groups: 3, strides: 2 }))
+    await check("grouped conv2d", model, f32)
+  })
   it.each(conv1d)("conv1d %s", async (what, config, input) => {
     await check(`conv1d ${what}`, Model.input(input).add(Layer.conv1d(config) as Layer.Any), f32)
   })
