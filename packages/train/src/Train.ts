@@ -238,6 +238,8 @@ export interface EpochContext<P> {
   readonly epochs: number
   readonly history: ReadonlyArray<EpochMetrics>
   readonly params: P
+  /** The model state after the epoch (batch normalisation's running statistics; `{}` for a model without). */
+  readonly modelState: Model.State
   /** Set when this epoch made early stopping stop the run. */
   readonly stopped: Stopped | undefined
 }
@@ -1193,6 +1195,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
             epochs: config.epochs,
             history: current.history,
             params: current.params as P,
+            modelState: current.modelState,
             stopped
           })
         }
