@@ -106,8 +106,9 @@ const detach = (t: AnyTensor): AnyTensor => Tensor.fromArray(Tensor.toArray(t), 
  * Batch normalisation (Ioffe and Szegedy, 2015) over every axis but the last: `[N, C]` features or NHWC
  * images (`BatchNorm1d`/`BatchNorm2d` in PyTorch, `BatchNormalization()` in Keras). In training
  * (`{ training: true }`) each channel is normalised with the mean and biased variance of the batch, then
- * `scale * x_hat + bias`; the running statistics move towards the batch's by `1 - momentum`. At inference
- * the running statistics are used instead.
+ * `scale * x_hat + bias`; the running statistics move towards the batch's by `1 - momentum` (the running
+ * variance towards the batch's biased variance, as Keras and Flax do; PyTorch uses the unbiased one there,
+ * `n / (n - 1)` times larger). At inference the running statistics are used instead.
  *
  * The running statistics are model state, not parameters and not hidden mutation: `model.initState` holds
  * their initial values (mean 0, variance 1, keyed by layer name), `model.applyWithState(params, state, x,
