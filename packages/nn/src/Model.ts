@@ -452,8 +452,8 @@ export const summary = (model: AnyModel): string => {
  * Inference: the model's output for `x` with dropout off (`training: false`), computed `batchSize`
  * examples at a time (default: all at once) and concatenated along the batch axis. The output is what
  * `model.apply` gives (probabilities when the model ends with a softmax), or with `{ logits: true }` what
- * `model.logits` gives (a final softmax left out; a `LogitsError` when it cannot be). Also a method,
- * `model.predict(params, x, options)`.
+ * `model.logits` gives (a final softmax left out; a `LogitsError` when it cannot be). A model with batch
+ * normalisation needs `{ state }` (its running statistics). Also a method, `model.predict(params, x, options)`.
  *
  * @example
  * ```ts
