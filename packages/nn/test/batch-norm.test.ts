@@ -21,10 +21,10 @@ const expectClose = (got: ReadonlyArray<number>, want: ReadonlyArray<number>, di
 /** Per-channel mean and biased variance of NHWC (or [N, C]) data with `c` channels. */
 const stats = (data: ReadonlyArray<number>, c: number) => {
   const n = data.length / c
-  const mean = Array.from({ length: c }, (_, k) => data.filter((_, i) => i % c === k).reduce((a, b) => a + b, 0) / n)
+  const mean = Array.from({ length: c }, (_, k) => data.filter((__, i) => i % c === k).reduce((a, b) => a + b, 0) / n)
   const v = Array.from(
     { length: c },
-    (_, k) => data.filter((_, i) => i % c === k).reduce((a, b) => a + (b - mean[k]!) ** 2, 0) / n
+    (_, k) => data.filter((__, i) => i % c === k).reduce((a, b) => a + (b - mean[k]!) ** 2, 0) / n
   )
   return { mean, v }
 }

@@ -47,7 +47,7 @@ describe("Model.predict", () => {
     assert<Types.Equal<typeof z, Tensor.Tensor<readonly [number, 3], "float64">>>()
     const narrow = Tensor.zeros([2, 6], { dtype: "float32" })
     // @ts-expect-error a float32 input for a float64 model
-    expect(() => Model.predict(model, params, narrow)).toThrow()
+    expect(() => Model.predict(model, params, narrow)).toThrow("dtype")
     expect(() => Model.predict(model, params, x, { batchSize: 0 })).toThrow(
       "Model.predict: batchSize must be a positive integer, got 0"
     )

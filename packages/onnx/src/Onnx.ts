@@ -378,8 +378,8 @@ const exportLayer = (
       }
       // ONNX's size: stride * (in - 1) + output_padding + effective kernel - pads; the forward convolution's
       // pads, and an output padding for what "same" adds when the stride exceeds the effective kernel.
-      const extra = (out: number, inp: number, s: number, kk: number, d: number, pads: number) =>
-        out - (s * (inp - 1) + (kk - 1) * d + 1 - pads)
+      const extra = (size: number, inp: number, s: number, kk: number, d: number, padded: number) =>
+        size - (s * (inp - 1) + (kk - 1) * d + 1 - padded)
       const y = g.node("ConvTranspose", inputs, [
         { name: "kernel_shape", ints: [kh, kw] },
         { name: "strides", ints: [geo.strideH, geo.strideW] },

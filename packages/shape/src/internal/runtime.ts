@@ -297,13 +297,13 @@ export const conv2dTransposeGeometry = (
   if (padding !== undefined && padding !== "valid" && padding !== "same") {
     return fail(op, `${op}: padding must be "valid" or "same", got ${showValue(padding)}`)
   }
-  const size = (
+  const along = (
     i: number,
     k: number,
     s: number,
     d: number
   ) => (padding === "same" ? i * s : (i - 1) * s + (k - 1) * d + 1)
-  const geometry = conv2dGeometry([n, size(h, kh, sh, dh), size(wd, kw, sw, dw), c], w, {
+  const geometry = conv2dGeometry([n, along(h, kh, sh, dh), along(wd, kw, sw, dw), c], w, {
     strides: [sh, sw],
     dilation: [dh, dw],
     padding: padding ?? "valid"

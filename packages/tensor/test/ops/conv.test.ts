@@ -224,6 +224,8 @@ describe("conv2dTranspose", () => {
       )
     ).toThrow("conv2dTranspose: padding must be \"valid\" or \"same\", got 1")
     // @ts-expect-error conv2dTranspose: input channels 4 do not match the kernel's last axis 3
-    expect(() => Tensor.conv2dTranspose(y, Tensor.zeros([2, 2, 1, 3]))).toThrow()
+    expect(() => Tensor.conv2dTranspose(y, Tensor.zeros([2, 2, 1, 3]))).toThrow(
+      "conv2dTranspose: input channels 4 do not match the kernel's last axis 3"
+    )
   })
 })
