@@ -32,6 +32,39 @@ export interface ApplyOptions {
   readonly training?: boolean
   /** Seed of the forward pass's randomness (dropout masks); draw one per step from `Random`. */
   readonly seed?: number
+  /**
+   * The model state (batch normalisation's running statistics), which inference with a stateful model
+   * needs: `model.initState`, or the state `model.applyWithState` returned.
+   */
+  readonly state?: State
+}
+
+/**
+ * A model's state: the running statistics of its batch normalisations, one entry per stateful layer keyed
+ * by the layer's name (`"layer 2 batchNorm"`, `"layer 4 residual.1 batchnorm"` inside a block), each a
+ * pytree of tensors (`Layer.BatchNormState`). A pytree, so it can be saved beside the params. Empty for a
+ * model without state.
+ *
+ * @example
+ * ```ts
+ * const model = Model.input([8]).add(Layer.dense({ units: 4 })).add(Layer.batchNorm())
+ * const state: Model.State = model.initState // { "layer 2 batchNorm": { mean, variance } }
+ * ```
+ */
+export type State = { readonly [layer: string]: Pytree.Pytree }
+
+/**
+ * Options of `model.applyWithState`: those of `apply` (the state is an argument), and `logits` to leave a
+ * final softmax out as `model.logits` does.
+ *
+ * @example
+ * ```ts
+ * const options: Model.StateOptions = { training: true, seed: 7, logits: true }
+ * ```
+ */
+export interface StateOptions extends Omit<ApplyOptions, "state"> {
+  /** Leave the model's final softmax out (`model.logits`); default false. */
+  readonly logits?: boolean
 }
 
 /**
@@ -74,6 +107,37 @@ export interface Model<
   apply(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
 
   /**
+   * The initial model state: batch normalisation's running statistics (mean 0, variance 1), keyed by layer
+   * name; `{}` for a model without state.
+   */
+  readonly initState: State
+
+  /**
+   * The forward pass that threads the model state: the output and the next state. In training each batch
+   * normalisation uses its batch's statistics and moves its running statistics towards them; at inference
+   * the running statistics are used and the state comes back unchanged. A pure function: `state` is not
+   * modified. Differentiate a loss of the output with `valueAndGradAux` to get the next state beside the
+   * gradients.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Random } from "effect"
+   *
+   * declare const x: Tensor.Tensor<readonly [16, 8]>
+   * const model = Model.input([8]).add(Layer.dense({ units: 4 })).add(Layer.batchNorm()).add(Layer.relu())
+   * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+   * const [y, state] = model.applyWithState(params, model.initState, x, { training: true, seed: 1 })
+   * const inference = model.apply(params, x, { state })
+   * ```
+   */
+  applyWithState(
+    params: P,
+    state: State,
+    x: Tensor.Tensor<In, D>,
+    options?: StateOptions
+  ): readonly [Tensor.Tensor<Out, D>, State]
+
+  /**
    * The forward pass without a final softmax, for losses that are computed stably from logits. When the
    * model's last operation is a softmax (`Layer.softmax()`, a `dense`/`conv2d` with `activation: "softmax"`,
    * or either as the last layer of a trailing `Layer.sequential`), it is left out; a model without a softmax
@@ -94,6 +158,51 @@ export interface Model<
    * ```
    */
   logits(params: P, x: Tensor.Tensor<In, D>, options?: ApplyOptions): Tensor.Tensor<Out, D>
+
+  /**
+   * Inference in batches: `Model.predict(this, params, x, options)` as a method.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Random } from "effect"
+   *
+   * declare const x: Tensor.Tensor<readonly [1000, 784]>
+   * const model = Model.input([784]).add(Layer.dense({ units: 10, activation: "softmax" }))
+   * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+   * const probabilities = model.predict(params, x, { batchSize: 256 }) // Tensor<readonly [number, 10]>
+   * ```
+   */
+  predict(params: P, x: Tensor.Tensor<In, D>, options?: PredictOptions): Tensor.Tensor<Out, D>
+
+  /**
+   * The Keras-style summary table: `Model.summary(this)` as a method.
+   *
+   * @example
+   * ```ts
+   * console.log(Model.input([784]).add(Layer.dense({ units: 10 })).summary())
+   * ```
+   */
+  summary(): string
+}
+
+/**
+ * Options of `predict`.
+ *
+ * @example
+ * ```ts
+ * const options: Model.PredictOptions = { batchSize: 128, logits: true }
+ * ```
+ */
+export interface PredictOptions {
+  /**
+   * Examples per forward pass (default: all at once); smaller batches bound the memory of the
+   * intermediate activations. A positive integer.
+   */
+  readonly batchSize?: number
+  /** Return `model.logits` (a final softmax left out) instead of `model.apply`'s output (default false). */
+  readonly logits?: boolean
+  /** The model state, for a model with batch normalisation (see `ApplyOptions.state`). */
+  readonly state?: State
 }
 
 /**
@@ -157,6 +266,7 @@ class ModelImpl {
   readonly built: ReadonlyArray<Layer.Built>
   readonly layers: ReadonlyArray<LayerInfo>
   readonly init: Effect.Effect<ReadonlyArray<Pytree.Pytree>>
+  readonly initState: State
   /** Where the output stands with respect to a softmax (what `logits` may leave out). */
   readonly trace: Layer.SoftmaxTrace
 
@@ -173,6 +283,7 @@ class ModelImpl {
     const last = built.length === 0 ? inputShape : built[built.length - 1]!.outShape
     this.outputShape = [-1, ...last.slice(1)]
     this.trace = built.reduce((t: Layer.SoftmaxTrace, b) => traceAfter(b, t), undefined)
+    this.initState = Object.fromEntries(built.flatMap((b) => b.states?.(dtype) ?? []))
     this.init = Effect.gen({ self: this }, function*() {
       const params: Array<Pytree.Pytree> = []
       for (const b of this.built) {
@@ -201,7 +312,8 @@ class ModelImpl {
     params: ReadonlyArray<Pytree.Pytree>,
     x: Tensor.AnyTensor,
     options: ApplyOptions | undefined,
-    logits: boolean
+    logits: boolean,
+    store?: Layer.StateStore
   ) {
     if (!Array.isArray(params)) {
       throw new TypeError("model: params must be the tuple returned by model.init")
@@ -215,7 +327,12 @@ class ModelImpl {
         }]`
       )
     }
-    const ctx: Layer.ApplyContext = { training: options?.training ?? false, seed: (options?.seed ?? 0) >>> 0 }
+    const state = options?.state
+    const ctx: Layer.ApplyContext = {
+      training: options?.training ?? false,
+      seed: (options?.seed ?? 0) >>> 0,
+      state: store ?? (state === undefined ? undefined : { get: (name) => state[name], set: () => {} })
+    }
     return runChain(this.built, params, x, ctx, logits, (b, k) => {
       throw new TypeError(`model: params has ${params.length} entries but ${b.name} needs entry ${k}; use model.init`)
     })
@@ -228,6 +345,50 @@ class ModelImpl {
   logits(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: ApplyOptions): Tensor.AnyTensor {
     if (this.trace?.after !== undefined) throw new LogitsError(this.trace.softmax, this.trace.after)
     return this.run(params, x, options, true)
+  }
+
+  applyWithState(
+    params: ReadonlyArray<Pytree.Pytree>,
+    state: State,
+    x: Tensor.AnyTensor,
+    options?: StateOptions
+  ): readonly [Tensor.AnyTensor, State] {
+    const missing = Object.keys(this.initState).filter((k) => state?.[k] === undefined)
+    if (missing.length > 0) {
+      throw new TypeError(
+        `model.applyWithState: the state has no entry for ${missing.join(", ")}; start from model.initState`
+      )
+    }
+    const logits = options?.logits === true
+    if (logits && this.trace?.after !== undefined) throw new LogitsError(this.trace.softmax, this.trace.after)
+    const next = new Map(Object.entries(state))
+    const y = this.run(params, x, options, logits, {
+      get: (name) => state[name],
+      set: (name, value) => void next.set(name, value)
+    })
+    return [y, Object.fromEntries(next)]
+  }
+
+  predict(params: ReadonlyArray<Pytree.Pytree>, x: Tensor.AnyTensor, options?: PredictOptions): Tensor.AnyTensor {
+    const batch = options?.batchSize
+    if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) {
+      throw new RangeError(`Model.predict: batchSize must be a positive integer, got ${batch}`)
+    }
+    const state = options?.state === undefined ? {} : { state: options.state }
+    const forward = (t: Tensor.AnyTensor) =>
+      options?.logits === true ? this.logits(params, t, state) : this.apply(params, t, state)
+    const n = x.shape[0] ?? 0
+    if (batch === undefined || n <= batch || x.shape.length === 0) return forward(x)
+    const parts: Array<Tensor.AnyTensor> = []
+    for (let start = 0; start < n; start += batch) {
+      const size = [Math.min(batch, n - start), ...x.shape.slice(1)]
+      parts.push(forward(Tensor.slice(x, x.shape.map((_, i) => (i === 0 ? start : 0)), size)))
+    }
+    return Tensor.concat(parts, 0)
+  }
+
+  summary(): string {
+    return summary(this as unknown as AnyModel)
   }
 }
 
@@ -283,6 +444,37 @@ export const summary = (model: AnyModel): string => {
   ) => [l.label, `[${l.outputShape.map((d) => (d < 0 ? "batch" : d)).join(", ")}]`, String(l.parameters)])
   const header = ["layer", "output shape", "parameters"]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
   return [line(header), ...rows.map(line), `total parameters: ${parameterCount(model)}`].join("\n")
 }
+
+/**
+ * Inference: the model's output for `x` with dropout off (`training: false`), computed `batchSize`
+ * examples at a time (default: all at once) and concatenated along the batch axis. The output is what
+ * `model.apply` gives (probabilities when the model ends with a softmax), or with `{ logits: true }` what
+ * `model.logits` gives (a final softmax left out; a `LogitsError` when it cannot be). A model with batch
+ * normalisation needs `{ state }` (its running statistics). Also a method, `model.predict(params, x, options)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Random } from "effect"
+ *
+ * declare const images: Tensor.Tensor<readonly [number, 28, 28, 1]>
+ * const model = Reference.mnistCnn
+ * const params = Effect.runSync(model.init.pipe(Random.withSeed(1)))
+ * const probabilities = Model.predict(model, params, images, { batchSize: 256 }) // Tensor<readonly [number, 10]>
+ * const classes = Tensor.argmax(probabilities, { axis: -1 })
+ * ```
+ */
+export const predict = <
+  In extends Shape,
+  Out extends Shape,
+  P extends ReadonlyArray<Pytree.Pytree>,
+  D extends DType,
+  N extends number
+>(
+  model: Model<In, Out, P, D, N>,
+  params: NoInfer<P>,
+  x: Tensor.Tensor<In, NoInfer<D>>,
+  options?: PredictOptions
+): Tensor.Tensor<Out, D> => model.predict(params, x, options)

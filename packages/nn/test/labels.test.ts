@@ -21,6 +21,22 @@ const dropout = Layer.dropout(0.25)
 const relu = Layer.relu()
 const softmax = Layer.softmax()
 const tanh = Layer.activation("tanh")
+const leaky = Layer.leakyRelu(0.2)
+const leakyDefault = Layer.leakyRelu()
+const gelu = Layer.gelu()
+const geluTanh = Layer.gelu({ approximate: true })
+const layerNorm = Layer.layerNorm()
+const namedNorm = Layer.layerNorm({ epsilon: 1e-3, name: "norm" })
+const embedding = Layer.embedding({ inputDim: 30, outputDim: 4 })
+const globalAvg = Layer.globalAvgPool2d()
+const globalMax = Layer.globalMaxPool2d()
+const conv1 = Layer.conv1d({ filters: 3, kernelSize: 2 })
+const namedConv1 = Layer.conv1d({ filters: 3, kernelSize: 2, name: "wave" })
+const batchNorm = Layer.batchNorm()
+const namedBatchNorm = Layer.batchNorm({ name: "bn" })
+const convT = Layer.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2 })
+const depthwise = Layer.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 })
+const sequence = Model.input([8, 3])
 const sequential = Layer.sequential(Layer.conv2d({ filters: 3, kernelSize: 1 }), Layer.relu())
 const residual = Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 3, padding: "same" }))
 const parallel = Layer.parallel([[Layer.conv2d({ filters: 2, kernelSize: 1 })], [Layer.relu()]])
@@ -41,6 +57,21 @@ assert<Types.Equal<Layer.Label<typeof tanh, 1>, "layer 1 tanh">>()
 assert<Types.Equal<Layer.Label<typeof sequential, 1>, "layer 1 sequential">>()
 assert<Types.Equal<Layer.Label<typeof residual, 1>, "layer 1 residual">>()
 assert<Types.Equal<Layer.Label<typeof parallel, 1>, "layer 1 parallel">>()
+assert<Types.Equal<Layer.Label<typeof leaky, 1>, "layer 1 leakyRelu(0.2)">>()
+assert<Types.Equal<Layer.Label<typeof leakyDefault, 1>, "layer 1 leakyRelu(0.01)">>()
+assert<Types.Equal<Layer.Label<typeof gelu, 1>, "layer 1 gelu">>()
+assert<Types.Equal<Layer.Label<typeof geluTanh, 1>, "layer 1 gelu(tanh)">>()
+assert<Types.Equal<Layer.Label<typeof layerNorm, 1>, "layer 1 layerNorm">>()
+assert<Types.Equal<Layer.Label<typeof namedNorm, 1>, "layer 1 norm">>()
+assert<Types.Equal<Layer.Label<typeof embedding, 1>, "layer 1 embedding(30, 4)">>()
+assert<Types.Equal<Layer.Label<typeof globalAvg, 1>, "layer 1 globalAvgPool2d">>()
+assert<Types.Equal<Layer.Label<typeof globalMax, 1>, "layer 1 globalMaxPool2d">>()
+assert<Types.Equal<Layer.Label<typeof conv1, 1>, "layer 1 conv1d(3)">>()
+assert<Types.Equal<Layer.Label<typeof namedConv1, 1>, "layer 1 wave">>()
+assert<Types.Equal<Layer.Label<typeof batchNorm, 1>, "layer 1 batchNorm">>()
+assert<Types.Equal<Layer.Label<typeof namedBatchNorm, 1>, "layer 1 bn">>()
+assert<Types.Equal<Layer.Label<typeof convT, 1>, "layer 1 conv2dTranspose(2)">>()
+assert<Types.Equal<Layer.Label<typeof depthwise, 1>, "layer 1 depthwiseConv2d(2)">>()
 // The runtime `label` property is typed with the rule's label.
 assert<Types.Equal<typeof conv.label, "conv2d(4)">>()
 assert<Types.Equal<typeof dropout.label, "dropout(0.25)">>()
@@ -70,9 +101,24 @@ describe("layer labels", () => {
       labels(vector, tanh, "layer 1 tanh"),
       labels(image, sequential, "layer 1 sequential"),
       labels(image, residual, "layer 1 residual"),
-      labels(image, parallel, "layer 1 parallel")
+      labels(image, parallel, "layer 1 parallel"),
+      labels(vector, leaky, "layer 1 leakyRelu(0.2)"),
+      labels(vector, leakyDefault, "layer 1 leakyRelu(0.01)"),
+      labels(vector, gelu, "layer 1 gelu"),
+      labels(vector, geluTanh, "layer 1 gelu(tanh)"),
+      labels(vector, layerNorm, "layer 1 layerNorm"),
+      labels(vector, namedNorm, "layer 1 norm"),
+      labels(vector, embedding, "layer 1 embedding(30, 4)"),
+      labels(image, globalAvg, "layer 1 globalAvgPool2d"),
+      labels(image, globalMax, "layer 1 globalMaxPool2d"),
+      labels(sequence, conv1, "layer 1 conv1d(3)"),
+      labels(sequence, namedConv1, "layer 1 wave"),
+      labels(image, batchNorm, "layer 1 batchNorm"),
+      labels(vector, namedBatchNorm, "layer 1 bn"),
+      labels(image, convT, "layer 1 conv2dTranspose(2)"),
+      labels(image, depthwise, "layer 1 depthwiseConv2d(2)")
     ]
-    expect(cases).toHaveLength(15)
+    expect(cases).toHaveLength(30)
     for (const c of cases) {
       expect(c.layer).toBe(c.expected)
       expect(c.model).toBe(c.expected)

@@ -45,6 +45,11 @@ export interface ExportOptions {
   readonly outputName?: string
   /** The graph's name (default `"typegrad"`). */
   readonly graphName?: string
+  /**
+   * The model state (batch normalisation's running statistics, `model.initState` or what
+   * `model.applyWithState` returned): a model with `Layer.batchNorm` needs it.
+   */
+  readonly state?: Model.State
 }
 
 /**
@@ -71,8 +76,8 @@ export class UnsupportedLayerError extends Data.TaggedError("UnsupportedLayerErr
 }> {
   override get message(): string {
     return `onnx export: ${this.layer} cannot be exported to ONNX: ${this.reason}; replace it with built-in ` +
-      `layers (conv2d, maxPool2d, avgPool2d, dense, flatten, dropout, activations, residual, parallel, ` +
-      `sequential), or export the model without it`
+      `layers (conv2d, conv1d, conv2dTranspose, depthwiseConv2d, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
+      `activations, leakyRelu, gelu, layerNorm, batchNorm, residual, parallel, sequential), or export the model without it`
   }
 }
 
@@ -91,8 +96,8 @@ export class OnnxParamsError extends Data.TaggedError("OnnxParamsError")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `onnx export: ${this.layer}: ${this.reason}; pass the params of this model (model.init, or ` +
-      `Params.load with this model)`
+    return `onnx export: ${this.layer}: ${this.reason}; pass the params (and state) of this model (model.init, ` +
+      `or Params.load with this model)`
   }
 }
 
@@ -119,9 +124,11 @@ class GraphBuilder {
   private count = 0
 
   readonly dtype: Tensor.DType
+  readonly state: Model.State | undefined
 
-  constructor(dtype: Tensor.DType) {
+  constructor(dtype: Tensor.DType, state?: Model.State) {
     this.dtype = dtype
+    this.state = state
   }
 
   get elemType(): ElemType {
@@ -211,12 +218,33 @@ const pads = (geo: Shape.Geometry2d): Array<number> => [geo.padTop, geo.padLeft,
 
 const isObject = (u: unknown): u is { readonly [k: string]: unknown } => typeof u === "object" && u !== null
 
+/** The `_tag`s of the built-in layers, each exported by a case of `exportLayer`. */
+const builtInTags: ReadonlyArray<string> = [
+  "Conv2d",
+  "Conv1d",
+  "Conv2dTranspose",
+  "DepthwiseConv2d",
+  "Pool2d",
+  "GlobalPool2d",
+  "Dense",
+  "Embedding",
+  "Flatten",
+  "Dropout",
+  "Activation",
+  "LeakyRelu",
+  "Gelu",
+  "LayerNorm",
+  "BatchNorm",
+  "Residual",
+  "Parallel",
+  "Sequential"
+]
+
 const unsupported = (where: string, layer: Layer.Any): UnsupportedLayerError =>
   new UnsupportedLayerError({
     layer: where,
     reason: isObject(layer) &&
-        ["Conv2d", "Pool2d", "Dense", "Flatten", "Dropout", "Activation", "Residual", "Parallel", "Sequential"]
-          .includes(layer._tag)
+        builtInTags.includes(layer._tag)
       ? `it claims to be a ${layer._tag} but lacks that layer's configuration (a Layer.make layer?)`
       : `it is a custom layer (Layer.make, "${layer._tag}") whose forward pass is a JavaScript function with no ONNX form`
   })
@@ -244,21 +272,25 @@ const exportLayer = (
         padding: c.padding ?? "valid",
         dilation: c.dilation ?? 1
       }, where)
-      const k = tensorParam(g, where, p, "kernel", [kh, kw, ch, f])
-      // [KH, KW, C, F] -> ONNX's [F, C, KH, KW].
+      // A grouped convolution's kernel is [KH, KW, C / groups, F]; ONNX's `group` attribute takes it as is.
+      const groups = c.groups ?? 1
+      const cg = ch / groups
+      const k = tensorParam(g, where, p, "kernel", [kh, kw, cg, f])
+      // [KH, KW, C / groups, F] -> ONNX's [F, C / groups, KH, KW].
       const w = new Float64Array(k.length)
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          for (let cc = 0; cc < ch; cc++) {
-            for (let ff = 0; ff < f; ff++) w[((ff * ch + cc) * kh + i) * kw + j] = k[((i * kw + j) * ch + cc) * f + ff]!
+          for (let cc = 0; cc < cg; cc++) {
+            for (let ff = 0; ff < f; ff++) w[((ff * cg + cc) * kh + i) * kw + j] = k[((i * kw + j) * cg + cc) * f + ff]!
           }
         }
       }
-      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [f, ch, kh, kw], w)]
+      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [f, cg, kh, kw], w)]
       if ((c.useBias ?? true) || hasKey(p, "bias")) {
         inputs.push(g.constant("bias", [f], tensorParam(g, where, p, "bias", [f])))
       }
       const y = g.node("Conv", inputs, [
+        ...(groups === 1 ? [] : [{ name: "group", int: groups }]),
         { name: "kernel_shape", ints: [kh, kw] },
         { name: "strides", ints: [geo.strideH, geo.strideW] },
         { name: "dilations", ints: [geo.dilationH, geo.dilationW] },
@@ -283,6 +315,207 @@ const exportLayer = (
       if (l["kind"] === "avg") attributes.push({ name: "count_include_pad", int: 0 })
       const y = g.node(l["kind"] === "max" ? "MaxPool" : "AveragePool", [g.layout(input, "nchw").name], attributes)
       return { name: y, shape: out, layout: "nchw" }
+    }
+    case "DepthwiseConv2d": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.DepthwiseConv2dConfig
+      const [kh, kw] = typeof c.kernelSize === "number" ? [c.kernelSize, c.kernelSize] : c.kernelSize
+      const ch = input.shape[3]!
+      const m = c.depthMultiplier ?? 1
+      const geo = Shape.conv2dGeometry(input.shape, [kh, kw, ch, ch * m], {
+        strides: c.strides ?? 1,
+        padding: c.padding ?? "valid",
+        dilation: c.dilation ?? 1
+      }, where)
+      const k = tensorParam(g, where, p, "kernel", [kh, kw, ch, m])
+      // [KH, KW, C, M] -> ONNX's grouped [C * M, 1, KH, KW] (group = C, output channel c * M + m).
+      const w = new Float64Array(k.length)
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let cc = 0; cc < ch; cc++) {
+            for (let mm = 0; mm < m; mm++) w[((cc * m + mm) * kh + i) * kw + j] = k[((i * kw + j) * ch + cc) * m + mm]!
+          }
+        }
+      }
+      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [ch * m, 1, kh, kw], w)]
+      if ((c.useBias ?? true) || hasKey(p, "bias")) {
+        inputs.push(g.constant("bias", [ch * m], tensorParam(g, where, p, "bias", [ch * m])))
+      }
+      const y = g.node("Conv", inputs, [
+        { name: "group", int: ch },
+        { name: "kernel_shape", ints: [kh, kw] },
+        { name: "strides", ints: [geo.strideH, geo.strideW] },
+        { name: "dilations", ints: [geo.dilationH, geo.dilationW] },
+        { name: "pads", ints: pads(geo) }
+      ])
+      return activation(g, c.activation, { name: y, shape: out, layout: "nchw" })
+    }
+    case "Conv2dTranspose": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.Conv2dTransposeConfig
+      const [kh, kw] = typeof c.kernelSize === "number" ? [c.kernelSize, c.kernelSize] : c.kernelSize
+      const ch = input.shape[3]!
+      const f = c.filters
+      // The convolution it transposes maps the output [N, OH, OW, f] to the input [N, H, W, ch].
+      const geo = Shape.conv2dTransposeGeometry(input.shape, [kh, kw, f, ch], {
+        strides: c.strides ?? 1,
+        padding: c.padding ?? "valid",
+        dilation: c.dilation ?? 1
+      }, where)
+      const k = tensorParam(g, where, p, "kernel", [kh, kw, f, ch])
+      // [KH, KW, f, ch] -> ONNX ConvTranspose's [C_in = ch, C_out = f, KH, KW].
+      const w = new Float64Array(k.length)
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let ff = 0; ff < f; ff++) {
+            for (let cc = 0; cc < ch; cc++) w[((cc * f + ff) * kh + i) * kw + j] = k[((i * kw + j) * f + ff) * ch + cc]!
+          }
+        }
+      }
+      const inputs = [g.layout(input, "nchw").name, g.constant("kernel", [ch, f, kh, kw], w)]
+      if ((c.useBias ?? true) || hasKey(p, "bias")) {
+        inputs.push(g.constant("bias", [f], tensorParam(g, where, p, "bias", [f])))
+      }
+      // ONNX's size: stride * (in - 1) + output_padding + effective kernel - pads; the forward convolution's
+      // pads, and an output padding for what "same" adds when the stride exceeds the effective kernel.
+      const extra = (size: number, inp: number, s: number, kk: number, d: number, padded: number) =>
+        size - (s * (inp - 1) + (kk - 1) * d + 1 - padded)
+      const y = g.node("ConvTranspose", inputs, [
+        { name: "kernel_shape", ints: [kh, kw] },
+        { name: "strides", ints: [geo.strideH, geo.strideW] },
+        { name: "dilations", ints: [geo.dilationH, geo.dilationW] },
+        { name: "pads", ints: pads(geo) },
+        {
+          name: "output_padding",
+          ints: [
+            extra(geo.inH, geo.outH, geo.strideH, kh, geo.dilationH, geo.padTop + geo.padBottom),
+            extra(geo.inW, geo.outW, geo.strideW, kw, geo.dilationW, geo.padLeft + geo.padRight)
+          ]
+        }
+      ])
+      return activation(g, c.activation, { name: y, shape: out, layout: "nchw" })
+    }
+    case "Conv1d": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.Conv1dConfig
+      const ch = input.shape[2]!
+      const k = c.kernelSize
+      const f = c.filters
+      const pad = c.padding ?? "valid"
+      // The geometry of the unit-height conv2d that typegrad runs.
+      const geo = Shape.conv2dGeometry([1, 1, input.shape[1]!, ch], [1, k, ch, f], {
+        strides: [1, c.strides ?? 1],
+        dilation: [1, c.dilation ?? 1],
+        padding: pad === "valid" || pad === "same"
+          ? pad
+          : typeof pad === "number"
+          ? [[0, 0], [pad, pad]]
+          : [[0, 0], pad]
+      }, where)
+      const kv = tensorParam(g, where, p, "kernel", [k, ch, f])
+      // [K, C, F] -> ONNX's [F, C, K].
+      const w = new Float64Array(kv.length)
+      for (let i = 0; i < k; i++) {
+        for (let cc = 0; cc < ch; cc++) {
+          for (let ff = 0; ff < f; ff++) w[(ff * ch + cc) * k + i] = kv[(i * ch + cc) * f + ff]!
+        }
+      }
+      // [N, L, C] -> [N, C, L] for Conv, and back.
+      const x = g.node("Transpose", [input.name], [{ name: "perm", ints: [0, 2, 1] }])
+      const inputs = [x, g.constant("kernel", [f, ch, k], w)]
+      if ((c.useBias ?? true) || hasKey(p, "bias")) {
+        inputs.push(g.constant("bias", [f], tensorParam(g, where, p, "bias", [f])))
+      }
+      const y = g.node("Conv", inputs, [
+        { name: "kernel_shape", ints: [k] },
+        { name: "strides", ints: [geo.strideW] },
+        { name: "dilations", ints: [geo.dilationW] },
+        { name: "pads", ints: [geo.padLeft, geo.padRight] }
+      ])
+      const back = g.node("Transpose", [y], [{ name: "perm", ints: [0, 2, 1] }])
+      return activation(g, c.activation, { name: back, shape: out, layout: "nhwc" })
+    }
+    case "GlobalPool2d": {
+      if (l["kind"] !== "max" && l["kind"] !== "avg") throw unsupported(where, layer)
+      const axes = input.layout === "nchw" ? [2, 3] : [1, 2]
+      const y = g.node(l["kind"] === "max" ? "ReduceMax" : "ReduceMean", [input.name], [
+        { name: "axes", ints: axes },
+        { name: "keepdims", int: 0 }
+      ])
+      return { name: y, shape: out, layout: "nhwc" }
+    }
+    case "Embedding": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as unknown as Layer.EmbeddingConfig
+      const table = g.constant(
+        "embeddings",
+        [c.inputDim, c.outputDim],
+        tensorParam(g, where, p, "embeddings", [
+          c.inputDim,
+          c.outputDim
+        ])
+      )
+      // The ids are integer values in a float tensor: INT64 (7) for Gather.
+      const ids = g.node("Cast", [g.layout(input, "nhwc").name], [{ name: "to", int: 7 }])
+      return { name: g.node("Gather", [table, ids], [{ name: "axis", int: 0 }]), shape: out, layout: "nhwc" }
+    }
+    case "LeakyRelu": {
+      if (typeof l["alpha"] !== "number") throw unsupported(where, layer)
+      return { ...input, name: g.node("LeakyRelu", [input.name], [{ name: "alpha", float: l["alpha"] }]) }
+    }
+    case "Gelu": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const scalar = (v: number) => g.constant("c", [], [v])
+      const x = input.name
+      // Opset 17 has no Gelu: x / 2 * (1 + erf(x / sqrt 2)), or the tanh form, from elementwise nodes.
+      const phi = (l["config"] as Layer.GeluConfig).approximate === true
+        ? g.node("Tanh", [
+          g.node("Mul", [
+            g.node("Add", [x, g.node("Mul", [g.node("Mul", [g.node("Mul", [x, x]), x]), scalar(0.044715)])]),
+            scalar(Math.sqrt(2 / Math.PI))
+          ])
+        ])
+        : g.node("Erf", [g.node("Mul", [x, scalar(Math.SQRT1_2)])])
+      const y = g.node("Mul", [g.node("Mul", [x, scalar(0.5)]), g.node("Add", [phi, scalar(1)])])
+      return { ...input, name: y }
+    }
+    case "BatchNorm": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as Layer.BatchNormConfig
+      const channels = input.shape[input.shape.length - 1]!
+      const running = g.state?.[where]
+      if (running === undefined) {
+        throw new OnnxParamsError({
+          layer: where,
+          reason:
+            `its running statistics are model state, which the export needs: pass { state } (model.initState, or the state model.applyWithState returned) in exportModel's options`
+        })
+      }
+      const mean = tensorParam(g, where, running, "mean", [channels])
+      const v = tensorParam(g, where, running, "variance", [channels])
+      const scale = tensorParam(g, where, p, "scale", [channels])
+      const bias = tensorParam(g, where, p, "bias", [channels])
+      // Inference is affine per channel: x * a + b, with a = scale / sqrt(variance + epsilon), b = bias - mean * a.
+      const a = Array.from(scale, (sc, i) => sc / Math.sqrt(v[i]! + (c.epsilon ?? 1e-5)))
+      const b = Array.from(bias, (bi, i) => bi - mean[i]! * a[i]!)
+      const x = g.layout(input, "nhwc")
+      const y = g.node("Add", [
+        g.node("Mul", [x.name, g.constant("scale", [channels], a)]),
+        g.constant("bias", [channels], b)
+      ])
+      return { name: y, shape: out, layout: "nhwc" }
+    }
+    case "LayerNorm": {
+      if (!isObject(l["config"])) throw unsupported(where, layer)
+      const c = l["config"] as Layer.LayerNormConfig
+      const features = input.shape[input.shape.length - 1]!
+      const x = g.layout(input, "nhwc")
+      const y = g.node("LayerNormalization", [
+        x.name,
+        g.constant("scale", [features], tensorParam(g, where, p, "scale", [features])),
+        g.constant("bias", [features], tensorParam(g, where, p, "bias", [features]))
+      ], [{ name: "axis", int: -1 }, { name: "epsilon", float: c.epsilon ?? 1e-5 }])
+      return { name: y, shape: out, layout: "nhwc" }
     }
     case "Dense": {
       if (!isObject(l["config"])) throw unsupported(where, layer)
@@ -379,7 +612,7 @@ export const exportModel = <M extends Model.AnyModel>(
   params: Model.ParamsOf<M>,
   options?: ExportOptions
 ): Uint8Array => {
-  const g = new GraphBuilder(model.dtype)
+  const g = new GraphBuilder(model.dtype, options?.state)
   const inputName = options?.inputName ?? "input"
   const outputName = options?.outputName ?? "output"
   const ps: ReadonlyArray<Pytree.Pytree> = Array.isArray(params) ? params : []

@@ -112,7 +112,9 @@ describe("pooling", () => {
     ["3x3 strides 1 same", { poolSize: 3, strides: 1, padding: "same" }, [5, 6, 2]],
     ["[3, 2] strides [2, 1] same", { poolSize: [3, 2], strides: [2, 1], padding: "same" }, [7, 6, 2]],
     ["3x3 strides 2 valid", { poolSize: 3, strides: 2 }, [9, 8, 2]],
-    ["2x2 strides 1 valid", { poolSize: 2, strides: 1 }, [4, 5, 3]]
+    ["2x2 strides 1 valid", { poolSize: 2, strides: 1 }, [4, 5, 3]],
+    ["3x3 strides 2 pads 1", { poolSize: 3, strides: 2, padding: 1 }, [7, 8, 2]],
+    ["2x2 pads [[1, 0], [0, 1]]", { poolSize: 2, padding: [[1, 0], [0, 1]] }, [5, 4, 2]]
   ]
   it.each(cases)("maxPool2d %s (float32 and float64)", async (what, config, input) => {
     await check(`maxPool2d ${what}`, Model.input(input).add(Layer.maxPool2d(config) as Layer.Any), f32)
@@ -164,6 +166,131 @@ describe("dense, flatten, dropout, activations", () => {
   it("flatten of the input (no conv before it), float64", async () => {
     const model = Model.input([3, 4, 2], { dtype: "float64" }).add(Layer.flatten()).add(Layer.dense({ units: 3 }))
     await check("flatten, dense float64", model, f64)
+  })
+})
+
+describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, layerNorm", () => {
+  const conv1d: ReadonlyArray<readonly [string, Layer.Conv1dConfig, ReadonlyArray<number>]> = [
+    ["valid 3", { filters: 4, kernelSize: 3 }, [9, 2]],
+    ["same 4, strides 2", { filters: 3, kernelSize: 4, strides: 2, padding: "same" }, [9, 2]],
+    [
+      "dilation 2, causal [4, 0], relu",
+      { filters: 2, kernelSize: 3, dilation: 2, padding: [4, 0], activation: "relu" },
+      [
+        8,
+        3
+      ]
+    ],
+    ["pads 1, no bias, softmax", { filters: 3, kernelSize: 3, padding: 1, useBias: false, activation: "softmax" }, [
+      6,
+      2
+    ]]
+  ]
+  const transposed: ReadonlyArray<readonly [string, Layer.Conv2dTransposeConfig, ReadonlyArray<number>]> = [
+    ["valid 3x3", { filters: 3, kernelSize: 3 }, [4, 5, 2]],
+    ["same 3x3 strides 2", { filters: 2, kernelSize: 3, strides: 2, padding: "same" }, [4, 3, 3]],
+    ["same 2x2 strides 3 (output padding)", { filters: 2, kernelSize: 2, strides: 3, padding: "same" }, [3, 3, 2]],
+    ["valid [2, 3] strides [2, 1] dilation [1, 2], relu", {
+      filters: 2,
+      kernelSize: [2, 3],
+      strides: [2, 1],
+      dilation: [1, 2],
+      activation: "relu"
+    }, [3, 4, 2]],
+    ["same 4x4 strides 2, no bias", { filters: 3, kernelSize: 4, strides: 2, padding: "same", useBias: false }, [
+      3,
+      3,
+      2
+    ]]
+  ]
+  it.each(transposed)("conv2dTranspose %s", async (what, config, input) => {
+    await check(`conv2dTranspose ${what}`, Model.input(input).add(Layer.conv2dTranspose(config) as Layer.Any), f32)
+  })
+  it("depthwiseConv2d (Conv with group = C): multiplier 2 same strides 2, multiplier 1 dilated, relu", async () => {
+    const model = Model.input([7, 6, 3])
+      .add(Layer.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: "same" }))
+      .add(Layer.depthwiseConv2d({ kernelSize: [2, 1], dilation: 2, activation: "relu" }))
+      .add(Layer.conv2d({ filters: 2, kernelSize: 1 }))
+    await check("depthwiseConv2d", model, f32)
+  })
+  it("grouped conv2d (Conv with group)", async () => {
+    const model = Model.input([6, 5, 4])
+      .add(Layer.conv2d({ filters: 6, kernelSize: 3, groups: 2, padding: "same", activation: "relu" }))
+      .add(Layer.conv2d({ filters: 3, kernelSize: 2, groups: 3, strides: 2 }))
+    await check("grouped conv2d", model, f32)
+  })
+  it.each(conv1d)("conv1d %s", async (what, config, input) => {
+    await check(`conv1d ${what}`, Model.input(input).add(Layer.conv1d(config) as Layer.Any), f32)
+  })
+  it.each(["avg", "max"] as const)("global %s pooling after a conv (NCHW) and on the input (NHWC)", async (kind) => {
+    const pool = () => (kind === "avg" ? Layer.globalAvgPool2d() : Layer.globalMaxPool2d()) as Layer.Any
+    const afterConv = Model.input([5, 6, 2]).add(Layer.conv2d({ filters: 3, kernelSize: 2 })).add(pool())
+      .add(Layer.dense({ units: 2 }))
+    await check(`global ${kind} pool after conv`, afterConv, f32)
+    await check(`global ${kind} pool on input`, Model.input([4, 3, 2]).add(pool()), f32)
+  })
+  it("embedding of float ids (Cast to INT64, Gather), then conv1d and dense", async () => {
+    const model = Model.input([6]).add(Layer.embedding({ inputDim: 10, outputDim: 4 }))
+      .add(Layer.conv1d({ filters: 3, kernelSize: 2 })).add(Layer.flatten()).add(Layer.dense({ units: 2 }))
+    const params = randomParams(model, 5)
+    const session = await ort.InferenceSession.create(Onnx.exportModel(model, params))
+    const ids = Float32Array.from({ length: 12 }, (_, i) => (i * 7) % 10)
+    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(ids, [2, 6])))
+    const got = (await session.run({ input: new ort.Tensor("float32", ids, [2, 6]) }))["output"]!
+    expect(got.dims).toEqual([2, 2])
+    const values = got.data as Float32Array
+    let max = 0
+    for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+    measured.push(["embedding, conv1d, dense", max])
+    expect(max).toBeLessThan(f32)
+  })
+  it("leakyRelu, exact and tanh gelu, layerNorm on NHWC after a conv and on features", async () => {
+    const image = Model.input([5, 4, 2])
+      .add(Layer.conv2d({ filters: 3, kernelSize: 2 }))
+      .add(Layer.leakyRelu(0.2))
+      .add(Layer.layerNorm())
+      .add(Layer.gelu())
+    await check("conv, leakyRelu, layerNorm, gelu", image, f32)
+    const features = Model.input([7])
+      .add(Layer.dense({ units: 6 }))
+      .add(Layer.gelu({ approximate: true }))
+      .add(Layer.layerNorm({ epsilon: 1e-3 }))
+      .add(Layer.leakyRelu())
+    await check("dense, gelu(tanh), layerNorm, leakyRelu", features, f32)
+    const wide = Model.input([7], { dtype: "float64" }).add(Layer.gelu({ approximate: true })).add(Layer.layerNorm())
+      .add(Layer.leakyRelu())
+    // ONNX float attributes are 32-bit: leakyRelu's alpha and layerNorm's epsilon carry a relative error of
+    // about 1e-8 into a float64 graph. The runtime has no double Erf kernel, so the exact gelu is float32 only.
+    await check("gelu(tanh), layerNorm, leakyRelu float64 (32-bit attributes)", wide, 1e-8)
+  })
+})
+
+describe("batchNorm (inference with the running statistics of the state)", () => {
+  it("exports x * a + b per channel from params and state; without a state it is an OnnxParamsError", async () => {
+    const model = Model.input([5, 5, 2])
+      .add(Layer.conv2d({ filters: 3, kernelSize: 2, useBias: false }))
+      .add(Layer.batchNorm())
+      .add(Layer.relu())
+      .add(Layer.residual(Layer.conv2d({ filters: 3, kernelSize: 1 }), Layer.batchNorm({ epsilon: 1e-3 })))
+      .add(Layer.flatten())
+      .add(Layer.dense({ units: 4 }))
+      .add(Layer.batchNorm({ name: "head" }))
+    const params = randomParams(model, 9)
+    const next = uniform(10)
+    const batch = Tensor.fromArray(Float32Array.from({ length: 4 * 50 }, next), [4, 5, 5, 2])
+    // A state away from its start: one training step's update with momentum 0.5.
+    const [, state] = model.applyWithState(params, model.initState, batch, { training: true })
+    const session = await ort.InferenceSession.create(Onnx.exportModel(model, params, { state }))
+    const data = Float32Array.from({ length: 3 * 50 }, next)
+    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(data, [3, 5, 5, 2]), { state }))
+    const got = (await session.run({ input: new ort.Tensor("float32", data, [3, 5, 5, 2]) }))["output"]!
+    const values = got.data as Float32Array
+    let max = 0
+    for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+    measured.push(["batchNorm conv, residual, dense", max])
+    expect(max).toBeLessThan(f32)
+    expect(() => Onnx.exportModel(model, params)).toThrow(Onnx.OnnxParamsError)
+    expect(() => Onnx.exportModel(model, params)).toThrow(/layer 2 batchNorm: its running statistics are model state/)
   })
 })
 

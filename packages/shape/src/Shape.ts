@@ -86,19 +86,21 @@ export interface Conv2dOptions {
 
 /**
  * Options of 2d pooling: the window size, strides (default: the window size) and padding (default
- * `"valid"`).
+ * `"valid"`): `"same"`, or explicit pads as for `conv2d` (`p`, `[ph, pw]`, `[[top, bottom], [left, right]]`),
+ * each smaller than the pool size on its axis (PyTorch's `padding`). Padded cells never win a max and are
+ * not counted in an average (TensorFlow's `"same"`, PyTorch's `count_include_pad=False`).
  *
  * @example
  * ```ts
  * import type { Shape } from "@typegrad/shape"
- * const o: Shape.Pool2dOptions = { poolSize: 2 }
+ * const o: Shape.Pool2dOptions = { poolSize: 3, strides: 2, padding: 1 }
  * ```
  * @since 0.1.0
  */
 export interface Pool2dOptions {
   readonly poolSize: number | Pair
   readonly strides?: number | Pair
-  readonly padding?: "valid" | "same"
+  readonly padding?: Padding2d
 }
 
 /**
@@ -373,6 +375,86 @@ export const conv2d = <const X extends Shape, const W extends Shape, const O ext
 ): Ok<Conv2d<X, W, O>> => coerce(R.conv2d(x, w, options, op))
 
 /**
+ * Options of a transposed 2d convolution: strides and dilation (default 1), padding `"valid"` (default)
+ * or `"same"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * const o: Shape.Conv2dTransposeOptions = { strides: 2, padding: "same" }
+ * ```
+ * @since 0.1.0
+ */
+export interface Conv2dTransposeOptions {
+  readonly strides?: number | Pair
+  readonly padding?: "valid" | "same"
+  readonly dilation?: number | Pair
+}
+
+/**
+ * Transposed 2d convolution, NHWC: `y` is `[N, H, W, F]`, `w` is `[KH, KW, C, F]` (the kernel of the
+ * convolution it transposes, which maps `C` channels to `F`), the result `[N, OH, OW, C]`, the input size of
+ * that convolution: `"same"` gives `OH = H * stride`, `"valid"` `OH = (H - 1) * stride + (KH - 1) * dilation + 1`
+ * (Keras' `Conv2DTranspose`, `tf.nn.conv2d_transpose`). Errors: the rank, kernel size, strides and dilation
+ * errors of `Conv2d`, `"<op>: input channels 3 do not match the kernel's last axis 4"`,
+ * `"<op>: padding must be "valid" or "same", got 1"`.
+ *
+ * @example
+ * ```ts
+ * import type { Shape } from "@typegrad/shape"
+ * type T = Shape.Conv2dTranspose<[number, 7, 7, 32], [3, 3, 16, 32], { strides: 2; padding: "same" }>
+ * // readonly [number, 14, 14, 16]
+ * ```
+ * @since 0.1.0
+ */
+export type Conv2dTranspose<
+  X extends Shape,
+  W extends Shape,
+  O extends Conv2dTransposeOptions = {},
+  Op extends string = "conv2dTranspose"
+> = Rules.Conv2dTranspose<X, W, O, Op>
+
+/**
+ * Transposed 2d convolution output shape (runtime twin of `Conv2dTranspose`).
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * Shape.conv2dTranspose([1, 7, 7, 32], [3, 3, 16, 32], { strides: 2 }) // [1, 15, 15, 16]
+ * ```
+ * @since 0.1.0
+ */
+export const conv2dTranspose = <
+  const X extends Shape,
+  const W extends Shape,
+  const O extends Conv2dTransposeOptions = {}
+>(
+  x: X,
+  w: W,
+  options?: O,
+  op?: string
+): Ok<Conv2dTranspose<X, W, O>> => coerce(R.conv2dTranspose(x, w, options, op))
+
+/**
+ * The geometry of the convolution that a transposed convolution transposes (its input is the transposed
+ * convolution's output), validated like `conv2dTranspose`.
+ *
+ * @example
+ * ```ts
+ * import { Shape } from "@typegrad/shape"
+ * const g = Shape.conv2dTransposeGeometry([1, 7, 7, 32], [3, 3, 16, 32], { strides: 2, padding: "same" })
+ * // g.inH === 14, g.outH === 7
+ * ```
+ * @since 0.1.0
+ */
+export const conv2dTransposeGeometry: (
+  x: Shape,
+  w: Shape,
+  options?: Conv2dTransposeOptions,
+  op?: string
+) => Geometry2d = R.conv2dTransposeGeometry
+
+/**
  * The full geometry of a 2d convolution (output size, strides, dilation, pads), validated like `conv2d`.
  *
  * @example
@@ -387,9 +469,11 @@ export const conv2dGeometry: (x: Shape, w: Shape, options?: Conv2dOptions, op?: 
 
 /**
  * 2d pooling, NHWC: `[N, H, W, C] -> [N, OH, OW, C]`; strides default to the pool size; `"valid"`
- * (default) or `"same"` as in `Conv2d`. `Op` names the calling op in messages.
+ * (default), `"same"` or explicit pads as in `Conv2d`, each smaller than the pool size on its axis. `Op`
+ * names the calling op in messages.
  * Errors: `"<op>: pool size must be positive integers, got 0"`, `"<op>: strides must be positive integers, got 0"`,
- * `"<op>: pool size 3 larger than input 2"`, and the rank error of `Conv2d`.
+ * `"<op>: padding must be non-negative integers, got -1"`, `"<op>: padding 2 must be smaller than pool size 2"`,
+ * `"<op>: pool size 3 larger than input 2"` (the input padded), and the rank error of `Conv2d`.
  *
  * @example
  * ```ts

@@ -95,7 +95,16 @@ const pool: fc.Arbitrary<Case> = fc
     }),
     poolSize: pairOr(mostly(small(1, 4), fc.constant(0))),
     strides: fc.option(pairOr(mostly(small(1, 3), fc.constant(0))), { freq: 3, nil: undefined }),
-    padding: fc.option(fc.constantFrom("valid", "same" as const), { freq: 3, nil: undefined }),
+    // Explicit pads too, sometimes not smaller than the window or negative (errors must agree as well).
+    padding: fc.option(
+      fc.oneof(
+        fc.constantFrom("valid", "same" as const),
+        mostly(small(0, 2), fc.constant(-1)),
+        fc.tuple(small(0, 2), small(0, 3)),
+        fc.tuple(fc.tuple(small(0, 2), mostly(small(0, 2), fc.constant(-1))), fc.tuple(small(0, 3), small(0, 2)))
+      ),
+      { freq: 3, nil: undefined }
+    ),
     op: fc.constantFrom("maxPool2d", "avgPool2d")
   })
   .map(({ x, poolSize, strides, padding, op }) => {
@@ -103,6 +112,28 @@ const pool: fc.Arbitrary<Case> = fc
     return {
       type: `Shape.Pool2d<${lit(x)}, ${lit(o)}, ${JSON.stringify(op)}>`,
       run: () => Shape.pool2d(x as Shape.Shape, o, op)
+    }
+  })
+
+const conv2dTranspose: fc.Arbitrary<Case> = fc
+  .record({
+    x: fc.oneof({ weight: 9, arbitrary: fc.tuple(small(1, 2), small(1, 9), small(1, 9), small(1, 3)) }, {
+      weight: 1,
+      arbitrary: shape(3, 3)
+    }),
+    k: fc.tuple(mostly(small(1, 5), fc.constant(0)), small(1, 5)),
+    c: small(1, 3),
+    f2: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: small(1, 3) }),
+    strides: fc.option(pairOr(mostly(small(1, 3), fc.constant(0))), { freq: 3, nil: undefined }),
+    dilation: fc.option(pairOr(mostly(small(1, 3), fc.constant(0))), { freq: 3, nil: undefined }),
+    padding: fc.option(fc.constantFrom("valid" as const, "same" as const), { freq: 3, nil: undefined })
+  })
+  .map(({ x, k, c, f2, strides, dilation, padding }) => {
+    const w = [k[0], k[1], c, f2 ?? x[3] ?? 1]
+    const o = clean({ strides, dilation, padding }) as Shape.Conv2dTransposeOptions
+    return {
+      type: `Shape.Conv2dTranspose<${lit(x)}, ${lit(w)}, ${lit(o)}>`,
+      run: () => Shape.conv2dTranspose(x as Shape.Shape, w as Shape.Shape, o)
     }
   })
 
@@ -243,6 +274,7 @@ const gather: fc.Arbitrary<Case> = fc.tuple(shape(0, 3), shape(0, 2), small(-4, 
 
 const rules: Record<string, readonly [fc.Arbitrary<Case>, number]> = {
   conv: [conv, 160],
+  conv2dTranspose: [conv2dTranspose, 60],
   pool: [pool, 60],
   broadcast: [broadcast, 40],
   matmul: [matmul, 40],

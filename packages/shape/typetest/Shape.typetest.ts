@@ -92,6 +92,40 @@ export type ConvCases = [
   >
 ]
 
+export type Conv2dTransposeCases = [
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[number, 7, 7, 32], [3, 3, 16, 32], { strides: 2; padding: "same" }>,
+      readonly [number, 14, 14, 16]
+    >
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Conv2dTranspose<[1, 7, 7, 32], [3, 3, 16, 32], { strides: 2 }>, readonly [1, 15, 15, 16]>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Conv2dTranspose<[1, 4, 5, 2], [2, 3, 1, 2], { dilation: [1, 2] }>, readonly [1, 5, 9, 1]>
+  >,
+  Types.Expect<Types.Equal<Shape.Conv2dTranspose<[2, number, 5, 2], [2, 2, 3, 2]>, readonly [2, number, 6, 3]>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[1, 4, 4, 3], [2, 2, 1, 4]>,
+      ShapeError<"conv2dTranspose: input channels 3 do not match the kernel's last axis 4">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[1, 4, 4, 3], [2, 2, 1, 3], { strides: 0 }>,
+      ShapeError<"conv2dTranspose: strides must be positive integers, got 0">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Conv2dTranspose<[1, 4, 4], [2, 2, 1, 3]>,
+      ShapeError<"conv2dTranspose: input must have rank 4 [N, H, W, F], got [1, 4, 4]">
+    >
+  >
+]
+
 export type PoolCases = [
   Types.Expect<Types.Equal<Shape.Pool2d<[number, 28, 28, 24], { poolSize: 2 }>, readonly [number, 14, 14, 24]>>,
   Types.Expect<Types.Equal<Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: "same" }>, readonly [1, 3, 3, 3]>>,
@@ -113,6 +147,38 @@ export type PoolCases = [
     Types.Equal<
       Shape.Pool2d<[1, 2, 2, 3], { poolSize: 1; strides: [1, 0] }>,
       ShapeError<"maxPool2d: strides must be positive integers, got [1, 0]">
+    >
+  >,
+  // Explicit pads (each smaller than the window): the ResNet stem's 3x3 stride-2 pool with pad 1.
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[number, 112, 112, 64], { poolSize: 3; strides: 2; padding: 1 }>,
+      readonly [number, 56, 56, 64]
+    >
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Pool2d<[1, 5, 4, 3], { poolSize: 2; padding: [[1, 0], [0, 1]] }>, readonly [1, 3, 2, 3]>
+  >,
+  Types.Expect<
+    Types.Equal<Shape.Pool2d<[1, 5, 4, 3], { poolSize: [3, 2]; strides: 1; padding: [2, 1] }>, readonly [1, 7, 5, 3]>
+  >,
+  Types.Expect<Types.Equal<Shape.Pool2d<[1, number, 4, 3], { poolSize: 2; padding: 1 }>, readonly [1, number, 3, 3]>>,
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: 2 }>,
+      ShapeError<"maxPool2d: padding 2 must be smaller than pool size 2">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[1, 5, 5, 3], { poolSize: [3, 1]; padding: [[0, 2], [0, 1]] }, "avgPool2d">,
+      ShapeError<"avgPool2d: padding 1 must be smaller than pool size 1">
+    >
+  >,
+  Types.Expect<
+    Types.Equal<
+      Shape.Pool2d<[1, 5, 5, 3], { poolSize: 2; padding: -1 }>,
+      ShapeError<"maxPool2d: padding must be non-negative integers, got -1">
     >
   >
 ]

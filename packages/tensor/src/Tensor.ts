@@ -87,6 +87,9 @@ export interface ArgReduceOptions {
 /** Options of `conv2d`. */
 export type Conv2dOptions = Rules.Conv2dOptions
 
+/** Options of `conv2dTranspose`: strides, dilation and `"valid"` or `"same"` padding. */
+export type Conv2dTransposeOptions = Rules.Conv2dTransposeOptions
+
 /** Options of `maxPool2d` and `avgPool2d`. */
 export type Pool2dOptions = Rules.Pool2dOptions
 
@@ -116,6 +119,7 @@ export {
   cos,
   div,
   equal,
+  erf,
   exp,
   expm1,
   greater,
@@ -165,5 +169,5 @@ export { type AxisOp, logSoftmax, softmax } from "./ops/softmax.ts"
 // Linear algebra
 export { matmul } from "./ops/linalg.ts"
 // Convolution and pooling
-export { conv2d, conv2dBias, type Conv2dBiasOptions } from "./ops/conv.ts"
+export { conv2d, conv2dBias, type Conv2dBiasOptions, conv2dTranspose } from "./ops/conv.ts"
 export { avgPool2d, maxPool2d, type PoolOp } from "./ops/pool.ts"

@@ -162,15 +162,26 @@ const convCase = convGeometry.chain((g) =>
   })
 )
 
-/** The shared Arbitrary.pool2dConfig (strides always written), geometry computed here. */
-const poolGeometry: fc.Arbitrary<Pool2dGeometry> = Arbitrary.pool2dConfig({ form: "pair", defaultStrides: false })
-  .map(({ input: [n, h, w, c], options }) => {
-    const [kh, kw] = options.poolSize as readonly [number, number]
-    const [strideH, strideW] = options.strides as readonly [number, number]
-    const ph = tfPadding(h, kh, strideH, 1, options.padding)
-    const pw = tfPadding(w, kw, strideW, 1, options.padding)
-    return { n, h, w, c, kh, kw, strideH, strideW, outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before }
-  })
+/** The shared Arbitrary.pool2dConfig (strides always written; valid, same and explicit pads), its geometry. */
+const poolGeometry: fc.Arbitrary<Pool2dGeometry> = Arbitrary.pool2dConfig({
+  form: "pair",
+  defaultStrides: false,
+  padding: ["valid", "same", "number", "pair", "explicit"]
+})
+  .map(({ input: [n, h, w, c], geometry: g }) => ({
+    n,
+    h,
+    w,
+    c,
+    kh: g.kh,
+    kw: g.kw,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    outH: g.outH,
+    outW: g.outW,
+    padTop: g.padTop,
+    padLeft: g.padLeft
+  }))
   .filter((g) => g.outH >= 1 && g.outW >= 1)
 
 /** Few distinct values so that ties (first maximum wins) are frequent. */

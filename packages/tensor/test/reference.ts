@@ -155,7 +155,12 @@ export const matmul = (
   return out
 }
 
-export type RefPadding = "valid" | "same" | readonly [readonly [number, number], readonly [number, number]]
+export type RefPadding =
+  | "valid"
+  | "same"
+  | number
+  | readonly [number, number]
+  | readonly [readonly [number, number], readonly [number, number]]
 
 /** Pads of one spatial axis, from the definitions (TensorFlow "same": smaller half first). */
 export const padsOf = (
@@ -173,7 +178,9 @@ export const padsOf = (
     const total = Math.max(0, (out - 1) * stride + eff - input)
     return [Math.floor(total / 2), total - Math.floor(total / 2)]
   }
-  return [padding[axis][0], padding[axis][1]]
+  if (typeof padding === "number") return [padding, padding]
+  const p = padding[axis]
+  return typeof p === "number" ? [p, p] : [p[0], p[1]]
 }
 
 /** The direct 7-loop convolution over NHWC input and [KH, KW, C, F] weights. */
@@ -223,7 +230,7 @@ export const pool = (
   xShape: readonly [number, number, number, number],
   poolSize: readonly [number, number],
   strides: readonly [number, number],
-  padding: "valid" | "same"
+  padding: RefPadding
 ): { data: Array<number>; shape: [number, number, number, number] } => {
   const [N, H, W, C] = xShape
   const [pt, pb] = padsOf(padding, 0, H, poolSize[0], strides[0], 1)
@@ -255,4 +262,13 @@ export const pool = (
     }
   }
   return { data: out, shape: [N, OH, OW, C] }
+}
+
+/** `erf` by composite Simpson integration of `2 / sqrt(pi) e^(-t^2)` (an independent check of the series). */
+export const erf = (x: number): number => {
+  const n = 20000
+  const h = x / n
+  let s = 1 + Math.exp(-x * x)
+  for (let i = 1; i < n; i++) s += (i % 2 === 1 ? 4 : 2) * Math.exp(-((i * h) ** 2))
+  return (s * h) / 3 * (2 / Math.sqrt(Math.PI))
 }

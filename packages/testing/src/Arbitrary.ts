@@ -302,8 +302,13 @@ export interface Conv2dConfigOptions extends Window2dOptions {
 export interface Pool2dConfigOptions extends Window2dOptions {
   /** Window size, per axis (default 1 to 3). */
   readonly poolSize?: IntSpec
-  /** The padding forms to draw from, each entry equally likely (default `"valid"` and `"same"`). */
-  readonly padding?: ReadonlyArray<"valid" | "same">
+  /**
+   * The padding forms to draw from, each entry equally likely (default `"valid"` and `"same"`); the explicit
+   * forms (`"number"`, `"pair"`, `"explicit"`) draw pads smaller than the pool size on their axis.
+   */
+  readonly padding?: ReadonlyArray<PaddingForm>
+  /** Each explicit pad, before configurations with a pad not smaller than the window are left out (default 0 to 2). */
+  readonly pad?: IntSpec
   /**
    * Leave `strides` out in one case of five, so that it defaults to the pool size (default `true`);
    * `false` always writes them.
@@ -348,7 +353,7 @@ export interface Conv2dConfig {
 export interface Pool2dConfig {
   /** `[n, h, w, c]`. */
   readonly input: readonly [number, number, number, number]
-  readonly options: Shape.Pool2dOptions & { readonly padding: "valid" | "same" }
+  readonly options: Shape.Pool2dOptions & { readonly padding: Shape.Padding2d }
   readonly geometry: Shape.Geometry2d
 }
 
@@ -513,8 +518,8 @@ export const conv2dConfig = (options: Conv2dConfigOptions = {}): fc.Arbitrary<Co
  * Valid pooling configurations (for `maxPool2d` and `avgPool2d`), small by default: odd and even sizes,
  * windows up to 3, strides up to 3 (so windows overlap when the strides are smaller than the window, and
  * leave gaps when larger), sometimes no strides at all (they default to the window), `"valid"` and
- * `"same"` padding, sizes written as a number or a pair. Configurations whose window does not fit are
- * filtered out.
+ * `"same"` padding (explicit pads when `padding` lists their forms), sizes written as a number or a pair.
+ * Configurations whose window does not fit are filtered out.
  *
  * @example
  * ```ts
@@ -531,6 +536,7 @@ export const conv2dConfig = (options: Conv2dConfigOptions = {}): fc.Arbitrary<Co
 export const pool2dConfig = (options: Pool2dConfigOptions = {}): fc.Arbitrary<Pool2dConfig> => {
   const form = options.form ?? "either"
   const stride = perAxis(int(options.strides ?? { min: 1, max: 3 }, "pool2dConfig strides"), form)
+  const pad = int(options.pad ?? { min: 0, max: 2 }, "pool2dConfig pad")
   return fc
     .record({
       n: int(options.batch ?? { min: 1, max: 2 }, "pool2dConfig batch"),
@@ -541,7 +547,7 @@ export const pool2dConfig = (options: Pool2dConfigOptions = {}): fc.Arbitrary<Po
       strides: (options.defaultStrides ?? true)
         ? fc.option(stride, { nil: undefined })
         : (stride as fc.Arbitrary<number | Shape.Pair | undefined>),
-      padding: forms<"valid" | "same">(options.padding ?? ["valid", "same"], "pool2dConfig")
+      padding: forms<PaddingForm>(options.padding ?? ["valid", "same"], "pool2dConfig").chain((p) => paddingOf(p, pad))
     })
     .map(({ n, h, w, c, poolSize, strides, padding }) => {
       const input = [n, h, w, c] as const
@@ -549,7 +555,14 @@ export const pool2dConfig = (options: Pool2dConfigOptions = {}): fc.Arbitrary<Po
         ? { poolSize, padding }
         : { poolSize, strides, padding }
       const size = pairOf(poolSize)
-      return { input, options: opts, geometry: geometry(input, size, c, pairOf(strides ?? size), [1, 1], padding) }
+      // Explicit pads must be smaller than the window on their axis (else a window holds only padding).
+      const tooLarge = padding !== "same" &&
+        explicitPads(padding).some((p, i) => p >= size[i < 2 ? 0 : 1])
+      return {
+        input,
+        options: opts,
+        geometry: tooLarge ? undefined : geometry(input, size, c, pairOf(strides ?? size), [1, 1], padding)
+      }
     })
     .filter((p): p is Pool2dConfig => p.geometry !== undefined)
 }

@@ -106,6 +106,18 @@ export interface Trainable<P> {
   readonly init: Effect.Effect<P>
   logits(params: P, x: Tensor.AnyTensor, options?: Model.ApplyOptions): Tensor.AnyTensor
   apply?(params: P, x: Tensor.AnyTensor, options?: Model.ApplyOptions): Tensor.AnyTensor
+  /**
+   * The initial model state (batch normalisation's running statistics). When it has entries the loop
+   * trains with `applyWithState`, threads the state from step to step, evaluates with it, checkpoints it
+   * (`state.<path>`) and returns it as `modelState`.
+   */
+  readonly initState?: Model.State
+  applyWithState?(
+    params: P,
+    state: Model.State,
+    x: Tensor.AnyTensor,
+    options?: Model.StateOptions
+  ): readonly [Tensor.AnyTensor, Model.State]
   readonly inputShape?: ReadonlyArray<number>
   readonly outputShape?: ReadonlyArray<number>
 }
@@ -242,6 +254,8 @@ export interface EpochContext<P> {
   readonly epochs: number
   readonly history: ReadonlyArray<EpochMetrics>
   readonly params: P
+  /** The model state after the epoch (batch normalisation's running statistics; `{}` for a model without). */
+  readonly modelState: Model.State
   /** Set when this epoch made early stopping stop the run. */
   readonly stopped: Stopped | undefined
 }
@@ -325,6 +339,8 @@ export interface FitConfig<P extends ReadonlyArray<Pytree.Pytree>, E = never, R 
 export interface FitResult<P> {
   readonly params: P
   readonly optimizerState: Optimizer.State<Pytree.Pytree>
+  /** The model state after training (batch normalisation's running statistics; `{}` for a model without). */
+  readonly modelState: Model.State
   readonly history: ReadonlyArray<EpochMetrics>
   /** The epochs done (fewer than asked when early stopping stopped the run). */
   readonly completedEpochs: number
@@ -552,7 +568,8 @@ const assess = <P>(
   params: P,
   data: AnyData,
   objective: Objective,
-  batchSize: number
+  batchSize: number,
+  state?: Model.State
 ): Effect.Effect<Assessment> =>
   Effect.gen(function*() {
     let loss = 0
@@ -562,7 +579,7 @@ const assess = <P>(
     const forward = forwardOf(model, objective)
     yield* Stream.runForEach(batchesOf(data, batchSize, false), (batch) =>
       Effect.sync(() => {
-        const z = forward(params, batch.x, undefined)
+        const z = forward(params, batch.x, state === undefined ? undefined : { state })
         loss += Tensor.item(objective.loss(z, batch.target)) * batch.size
         if (objective.accuracy) correct += Metric.correct(z as Logits, (batch.classes ?? batch.target) as Logits)
         objective.metrics.forEach(([, f], k) => (sums[k]! += f(z, batch.target) * batch.size))
@@ -586,7 +603,8 @@ const forwardOf = <P>(model: Trainable<P>, objective: Objective) => {
 }
 
 /**
- * Evaluates a classifier on a dataset in batches (no dropout): softmax cross-entropy and accuracy.
+ * Evaluates a classifier on a dataset in batches (no dropout): softmax cross-entropy and accuracy. A model
+ * with batch normalisation needs its `state` (`FitResult.modelState`).
  *
  * @example
  * ```ts
@@ -600,9 +618,10 @@ export const evaluate = <P extends ReadonlyArray<Pytree.Pytree>>(
   model: Trainable<P>,
   params: P,
   dataset: AnyDataset,
-  batchSize = 1000
+  batchSize = 1000,
+  state?: Model.State
 ): Effect.Effect<Evaluation> =>
-  Effect.map(assess(model, params, dataset, defaultObjective, batchSize), (a) => ({
+  Effect.map(assess(model, params, dataset, defaultObjective, batchSize, state), (a) => ({
     loss: a.loss,
     accuracy: a.accuracy ?? NaN,
     count: a.count
@@ -703,6 +722,8 @@ interface Snapshot {
   readonly optimizerProbe?: ReadonlyArray<number | null> | undefined
   readonly params: ReadonlyArray<Pytree.Pytree>
   readonly state: Optimizer.State<Pytree.Pytree>
+  /** The model state (batch normalisation's running statistics; `{}` for a model without). */
+  readonly modelState: Model.State
   /** Epochs fully done. */
   readonly epochsDone: number
   /** Steps done in the epoch after `epochsDone` (an interrupted epoch). */
@@ -740,7 +761,8 @@ const save = (
     yield* files.makeDirectory(directory)
     const tensors: Array<readonly [string, Tensor.AnyTensor]> = [
       ...Pytree.paths(snap.params).map(([p, t]) => [`params.${p}`, t] as const),
-      ...snap.state.slots.flatMap((slot, k) => Pytree.paths(slot).map(([p, t]) => [`optimizer.${k}.${p}`, t] as const))
+      ...snap.state.slots.flatMap((slot, k) => Pytree.paths(slot).map(([p, t]) => [`optimizer.${k}.${p}`, t] as const)),
+      ...Pytree.paths(snap.modelState).map(([p, t]) => [`state.${p}`, t] as const)
     ]
     const probe = optimizerProbe(optimizer, snap.state.step)
     const metadata = {
@@ -831,7 +853,8 @@ const restore = (
   files: Files,
   file: string,
   template: ReadonlyArray<Pytree.Pytree>,
-  optimizer: Optimizer.Optimizer
+  optimizer: Optimizer.Optimizer,
+  initState: Model.State
 ): Effect.Effect<Snapshot, Safetensors.CheckpointError> =>
   Effect.gen(function*() {
     const { tensors, metadata } = yield* files.readCheckpoint(file)
@@ -872,7 +895,8 @@ const restore = (
       ...Pytree.paths(template).map(([p]) =>
         `params.${p}`
       ),
-      ...optimizer.init(template).slots.flatMap((slot, k) => Pytree.paths(slot).map(([p]) => `optimizer.${k}.${p}`))
+      ...optimizer.init(template).slots.flatMap((slot, k) => Pytree.paths(slot).map(([p]) => `optimizer.${k}.${p}`)),
+      ...Pytree.paths(initState).map(([p]) => `state.${p}`)
     ])
     const extra = [...tensors.keys()].filter((name) => !expected.has(name))
     if (extra.length > 0) {
@@ -888,9 +912,13 @@ const restore = (
     const fresh = optimizer.init(template)
     const slots: Array<Pytree.Pytree> = []
     for (let k = 0; k < fresh.slots.length; k++) slots.push(yield* take(`optimizer.${k}.`, fresh.slots[k]!))
+    const modelState = Object.keys(initState).length === 0
+      ? initState
+      : (yield* take("state.", initState)) as Model.State
     return {
       params: params as ReadonlyArray<Pytree.Pytree>,
       state: { step: decoded.optimizerStep, slots },
+      modelState,
       epochsDone: decoded.epochsDone,
       stepInEpoch: decoded.stepInEpoch,
       globalStep: decoded.globalStep,
@@ -1071,12 +1099,19 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
       if (reason !== undefined) return yield* Effect.fail(new DataShapeError({ reason }))
     }
     const forward = forwardOf(model, objective)
+    const initState: Model.State = model.initState ?? {}
+    const applyWithState = model.applyWithState
+    // A model with state (batch normalisation) trains through `applyWithState`, which returns the next state.
+    const stateful = Object.keys(initState).length > 0
+    if (stateful && applyWithState === undefined) {
+      throw new TypeError("fit: the model has initState entries but no applyWithState to thread them")
+    }
     const template = yield* model.init.pipe(Random.withSeed(config.seed))
     const fingerprint = dataFingerprint(config.train)
     let snap: Snapshot
     if (config.resume !== undefined) {
       const file = yield* files.checkpointFile(config.resume)
-      const restored = yield* restore(files, file, template as ReadonlyArray<Pytree.Pytree>, optimizer)
+      const restored = yield* restore(files, file, template as ReadonlyArray<Pytree.Pytree>, optimizer, initState)
       const refuse = (reason: string) => Effect.fail(new Safetensors.CheckpointError({ path: file, reason }))
       // The training data decides every remaining step and what the history describes: it must be the same
       // wherever the checkpoint stopped.
@@ -1122,6 +1157,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
       snap = {
         params: template as ReadonlyArray<Pytree.Pytree>,
         state: optimizer.init(template as Pytree.Pytree) as Optimizer.State<Pytree.Pytree>,
+        modelState: initState,
         epochsDone: 0,
         stepInEpoch: 0,
         globalStep: 0,
@@ -1139,9 +1175,11 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
       samplesPerEpoch: config.train.count,
       batchSize: config.batchSize
     })
-    const lossAndOutput = (p: P, x: Tensor.AnyTensor, target: Pytree.Pytree, seed: number) => {
-      const z = forward(p, x, { training: true, seed })
-      return [objective.loss(z, target), z] as const
+    const lossAndOutput = (p: P, x: Tensor.AnyTensor, target: Pytree.Pytree, seed: number, state: Model.State) => {
+      const [z, next] = stateful
+        ? applyWithState!.call(model, p, state, x, { training: true, seed, logits: objective.onLogits })
+        : [forward(p, x, { training: true, seed }), state] as const
+      return [objective.loss(z, target), [z, next] as const] as const
     }
     const step = valueAndGradAux(lossAndOutput)
     // `current` is the last good state: what an interruption saves.
@@ -1169,11 +1207,12 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
         yield* Stream.runForEach(batches, (batch) =>
           Effect.suspend(() => {
             const globalStep = current.globalStep + 1
-            const [loss, output, grads] = step(
+            const [loss, [output, modelState], grads] = step(
               current.params as P,
               batch.x,
               batch.target,
-              Seed.derive(config.seed, globalStep)
+              Seed.derive(config.seed, globalStep),
+              current.modelState
             )
             const value = Tensor.item(loss)
             const stepInEpoch = current.stepInEpoch + 1
@@ -1192,6 +1231,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
               ...current,
               params: params as ReadonlyArray<Pytree.Pytree>,
               state,
+              modelState,
               stepInEpoch,
               globalStep,
               running: { loss: lossSum, correct, seen, ...(sums.length > 0 ? { metrics: [...sums] } : {}) }
@@ -1212,7 +1252,14 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
         const seconds = (performance.now() - started) / 1000
         const validation = config.validation === undefined
           ? undefined
-          : yield* assess(model, current.params as P, config.validation, objective, 1000)
+          : yield* assess(
+            model,
+            current.params as P,
+            config.validation,
+            objective,
+            1000,
+            stateful ? current.modelState : undefined
+          )
         const named = (values: ReadonlyArray<number>) =>
           Object.fromEntries(objective.metrics.map(([name], k) => [name, values[k]!]))
         const metrics: EpochMetrics = {
@@ -1243,6 +1290,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
             epochs: config.epochs,
             history: current.history,
             params: current.params as P,
+            modelState: current.modelState,
             stopped
           })
         }
@@ -1275,6 +1323,7 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
     return {
       params: current.params as P,
       optimizerState: current.state,
+      modelState: current.modelState,
       history: current.history,
       completedEpochs: current.epochsDone,
       stopped

@@ -72,6 +72,7 @@ checkRows("elementwise", [
   { op: "cos", order: 2, cases: unary(Tensor.cos, { min: -3, max: 3 }) },
   { op: "log1p (above -1)", order: 2, cases: unary(Tensor.log1p, { min: -0.7, max: 3 }) },
   { op: "expm1", order: 2, cases: unary(Tensor.expm1, { min: -2, max: 2 }) },
+  { op: "erf", order: 2, cases: unary(Tensor.erf, { min: -3, max: 3 }) },
   {
     op: "clip (away from the bounds)",
     order: 2,

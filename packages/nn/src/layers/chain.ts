@@ -61,6 +61,20 @@ export const buildChain = (
 /** The number of trainable parameters of a chain. */
 export const chainParameters = (chain: Chain): number => chain.built.reduce((n, b) => n + b.parameters, 0)
 
+/** The initial states of the stateful layers of chains, or `undefined` when none has state. */
+export const chainStates = (
+  chains: ReadonlyArray<Chain>
+): ((dtype: DType) => ReadonlyArray<readonly [string, Pytree.Pytree]>) | undefined => {
+  const built = chains.flatMap((c) => c.built).filter((b) => b.states !== undefined)
+  return built.length === 0 ? undefined : (dtype) => built.flatMap((b) => b.states!(dtype))
+}
+
+/** `{ states }` for a block's `Built` when a layer inside it has state, else nothing. */
+export const stateOf = (chains: ReadonlyArray<Chain>): Pick<Built, "states"> => {
+  const states = chainStates(chains)
+  return states === undefined ? {} : { states }
+}
+
 /** Whether any layer of the chain has parameters. */
 export const hasParams = (chain: Chain): boolean => chain.built.some((b) => b.init !== undefined)
 

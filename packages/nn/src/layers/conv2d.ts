@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Shape as Rules } from "@typegrad/shape"
+import { type Nat, Shape as Rules, ShapeError } from "@typegrad/shape"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import * as Init from "../Initializer.ts"
 import { applyActivation, biasOf, type HasBias, kernelOf, label, pair, positiveInt } from "../internal/layer.ts"
@@ -12,6 +12,7 @@ import type { Activation } from "./activation.ts"
 import {
   type InputDType,
   type InputShape,
+  type Invalid,
   type Layer,
   type NamedOr,
   type Rule,
@@ -42,6 +43,12 @@ export interface Conv2dConfig {
   /** `"valid"` (default), `"same"` (TensorFlow semantics) or explicit pads, as in `Tensor.conv2d`. */
   readonly padding?: Rules.Padding2d
   readonly dilation?: number | Pair
+  /**
+   * Grouped convolution (default 1): the channels and filters split into `groups` groups, each filter
+   * seeing only its group's `C / groups` channels (PyTorch's `groups`, Keras' `groups`); the kernel is
+   * `[KH, KW, C / groups, F]`. Both `C` and `filters` must be multiples of it.
+   */
+  readonly groups?: number
   /** Add a learned bias per filter (default true). */
   readonly useBias?: boolean
   readonly activation?: Activation
@@ -71,8 +78,29 @@ type ConvOptions<C extends Conv2dConfig> = {
 type ConvKernel<C extends Conv2dConfig, S extends Shape> = KernelHW<C["kernelSize"]> extends readonly [
   infer H extends number,
   infer W extends number
+] ? readonly [
+    H,
+    W,
+    C extends { readonly groups: infer G extends number } ? Nat.Div<Channels<S>, G> : Channels<S>,
+    C["filters"]
+  ]
+  : never
+/** The kernel of the equivalent dense convolution (all channels to all filters): what the shape rule checks. */
+type FullKernel<C extends Conv2dConfig, S extends Shape> = KernelHW<C["kernelSize"]> extends readonly [
+  infer H extends number,
+  infer W extends number
 ] ? readonly [H, W, Channels<S>, C["filters"]]
   : never
+/** A `ShapeError` when `groups` does not divide the channels and the filters, else `Out`. */
+type GroupsCheck<C extends Conv2dConfig, S extends Shape, R extends Rule, Out> = C extends
+  { readonly groups: infer G extends number } ? number extends G ? Out
+  : Nat.IsPositive<G> extends false ? Invalid<R, `groups must be a positive integer, got ${G}`>
+  : Nat.Mod<Channels<S>, G> extends 0 | number ? number extends Nat.Mod<Channels<S>, G> ? Out
+    : Nat.Mod<Channels<S>, G> extends 0 ? Nat.Mod<C["filters"], G> extends 0 ? Out
+      : Invalid<R, `filters ${C["filters"]} are not a multiple of groups ${G}`>
+    : Invalid<R, `input channels ${Channels<S>} are not a multiple of groups ${G}`>
+  : Out
+  : Out
 
 /**
  * The rule of a convolution layer: `Shape.Conv2d` with a `[KH, KW, C, filters]` kernel.
@@ -85,7 +113,12 @@ type ConvKernel<C extends Conv2dConfig, S extends Shape> = KernelHW<C["kernelSiz
  */
 export interface Conv2dRule<C extends Conv2dConfig> extends Rule {
   readonly Label: NamedOr<C, `conv2d(${C["filters"]})`>
-  readonly Out: Rules.Conv2d<InputShape<this>, ConvKernel<C, InputShape<this>>, ConvOptions<C>, Where<this>>
+  readonly Out: GroupsCheck<
+    C,
+    InputShape<this>,
+    this,
+    Rules.Conv2d<InputShape<this>, FullKernel<C, InputShape<this>>, ConvOptions<C>, Where<this>>
+  >
   readonly Params: ConvKernel<C, InputShape<this>> extends infer K extends Shape
     ? Conv2dParams<K, C["filters"], InputDType<this>, HasBias<C>>
     : never
@@ -120,22 +153,50 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> => ({
     positiveInt(name, "filters", config.filters)
     const [kh, kw] = pair(config.kernelSize)
     const c = input[3] ?? 0
-    const kernelShape = [kh, kw, c, config.filters]
+    const groups = config.groups ?? 1
+    positiveInt(name, "groups", groups)
+    if (input.length === 4 && c % groups !== 0) {
+      throw new ShapeError(name, `${name}: input channels ${c} are not a multiple of groups ${groups}`)
+    }
+    if (config.filters % groups !== 0) {
+      throw new ShapeError(name, `${name}: filters ${config.filters} are not a multiple of groups ${groups}`)
+    }
+    const cg = c / groups
+    const kernelShape = [kh, kw, cg, config.filters]
     const options = {
       strides: config.strides ?? 1,
       padding: config.padding ?? "valid",
       dilation: config.dilation ?? 1
     }
-    const outShape = Rules.conv2d(input, kernelShape, options, name)
+    const outShape = Rules.conv2d(input, [kh, kw, c, config.filters], options, name)
+    // A grouped kernel [KH, KW, C / G, F] as the block-diagonal [KH, KW, C, F] of one dense convolution:
+    // [KH, KW, 1, C / G, G, F / G] times the mask [G, 1, G, 1] (1 where the channel's and filter's groups agree).
+    const fg = config.filters / groups
+    const mask = (dtype: Tensor.DType) =>
+      Tensor.fromArray(
+        Array.from({ length: groups * groups }, (_, i) => (Math.floor(i / groups) === i % groups ? 1 : 0)),
+        [groups, 1, groups, 1],
+        { dtype }
+      )
+    const dense = (k: AnyTensor): AnyTensor =>
+      groups === 1
+        ? k
+        : Tensor.reshape(Tensor.mul(Tensor.reshape(k, [kh, kw, 1, cg, groups, fg]), mask(k.dtype)), [
+          kh,
+          kw,
+          c,
+          config.filters
+        ])
     const useBias = config.useBias ?? true
     const init = config.kernelInitializer ?? "glorotUniform"
     const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, logits: boolean): AnyTensor => {
       const b = biasOf(p)
       const fuseRelu = config.activation === "relu"
       // Bias (and relu) fused into the convolution's output pass.
+      const k = dense(kernelOf(name, p))
       const y = b === undefined
-        ? Tensor.conv2d(x, kernelOf(name, p), options)
-        : Tensor.conv2dBias(x, kernelOf(name, p), b, {
+        ? Tensor.conv2d(x, k, options)
+        : Tensor.conv2dBias(x, k, b, {
           ...options,
           relu: fuseRelu
         })
@@ -145,12 +206,12 @@ export const conv2d = <const C extends Conv2dConfig>(config: C): Conv2d<C> => ({
     return {
       name,
       outShape,
-      parameters: kh * kw * c * config.filters + (useBias ? config.filters : 0),
+      parameters: kh * kw * cg * config.filters + (useBias ? config.filters : 0),
       init: (seed, dtype) => {
         const kernel = Init.create(
           init,
           kernelShape,
-          { fanIn: kh * kw * c, fanOut: kh * kw * config.filters },
+          { fanIn: kh * kw * cg, fanOut: kh * kw * fg },
           Prng.derive(seed, stream),
           dtype
         )

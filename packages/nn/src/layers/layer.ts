@@ -183,6 +183,28 @@ export interface ApplyContext {
   readonly training: boolean
   /** Seed of this forward pass's randomness (dropout masks). */
   readonly seed: number
+  /**
+   * The model state of this forward pass (batch normalisation's running statistics), when the caller
+   * threads it (`model.applyWithState`, or `{ state }` for inference); keyed by layer name.
+   */
+  readonly state?: StateStore | undefined
+}
+
+/**
+ * The model state of one forward pass, keyed by the names of the stateful layers (`layer 2 batchNorm`,
+ * `layer 3 residual.0 batchnorm` inside a block): a layer reads its entry with `get` and, in training, leaves
+ * its next value with `set`. The model makes a fresh store per call, so the pass stays a pure function of
+ * its inputs (`model.applyWithState` returns the new state).
+ *
+ * @example
+ * ```ts
+ * const entries = new Map<string, Pytree.Pytree>()
+ * const store: Layer.StateStore = { get: (name) => entries.get(name), set: (name, value) => void entries.set(name, value) }
+ * ```
+ */
+export interface StateStore {
+  readonly get: (name: string) => Pytree.Pytree | undefined
+  readonly set: (name: string, value: Pytree.Pytree) => void
 }
 
 /**
@@ -204,6 +226,11 @@ export interface Built {
   readonly apply: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
   /** The same as `apply` without a final softmax (for losses computed stably from logits). */
   readonly applyLogits: (params: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext) => AnyTensor
+  /**
+   * The initial model state of the layer and of the layers inside it, keyed by layer name (absent for a
+   * layer without state): what `model.initState` collects.
+   */
+  readonly states?: (dtype: DType) => ReadonlyArray<readonly [string, Pytree.Pytree]>
   /**
    * The layer's `SoftmaxTrace` given its input's. When absent the layer keeps its input's softmax: a softmax
    * before it reaches its output (`{ softmax, after: name }`), the safe default for `Model.logits`.

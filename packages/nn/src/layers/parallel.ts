@@ -15,7 +15,8 @@ import {
   chainParameters,
   chainTrace,
   type FoldOut,
-  type FoldParams
+  type FoldParams,
+  stateOf
 } from "./chain.ts"
 import {
   type Any,
@@ -117,7 +118,8 @@ export const parallel = <const Bs extends ReadonlyArray<ReadonlyArray<Any>>, con
           carry(
             chains.map((c, i) => chainTrace(c.built, t, `${name}[${i}]`)).find((b) => b !== undefined),
             name
-          )
+          ),
+        ...stateOf(chains)
       }
     }
   }

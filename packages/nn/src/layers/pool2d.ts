@@ -11,11 +11,13 @@ import { type InputShape, type Layer, type NamedOr, type Rule, RuleTypeId, varia
 type AnyTensor = Tensor.AnyTensor
 
 /**
- * Configuration of a pooling layer.
+ * Configuration of a pooling layer: `padding` is `"valid"` (default), `"same"` or explicit pads as for
+ * `conv2d`, each smaller than the pool size (padded cells never win a max and are not counted in an average).
  *
  * @example
  * ```ts
  * const config: Layer.Pool2dConfig = { poolSize: 2, strides: 2, padding: "same" }
+ * const stem: Layer.Pool2dConfig = { poolSize: 3, strides: 2, padding: 1 } // ResNet's stem pool
  * ```
  */
 export interface Pool2dConfig extends Rules.Pool2dOptions {

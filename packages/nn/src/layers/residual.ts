@@ -15,7 +15,8 @@ import {
   chainTrace,
   type FoldOut,
   type FoldParams,
-  hasParams
+  hasParams,
+  stateOf
 } from "./chain.ts"
 import {
   type Any,
@@ -103,7 +104,8 @@ export const residual = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): Re
       apply,
       applyLogits: apply,
       // `x + block(x)`: a softmax of the input or of the block reaches the output, never as its last step.
-      trace: (t) => carry(t ?? chainTrace(chain.built, t, name), name)
+      trace: (t) => carry(t ?? chainTrace(chain.built, t, name), name),
+      ...stateOf([chain])
     }
   }
 })

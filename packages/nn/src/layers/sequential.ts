@@ -12,7 +12,8 @@ import {
   chainTrace,
   type FoldOut,
   type FoldParams,
-  hasParams
+  hasParams,
+  stateOf
 } from "./chain.ts"
 import {
   type Any,
@@ -77,7 +78,8 @@ export const sequential = <const Ls extends ReadonlyArray<Any>>(...layers: Ls): 
       init: hasParams(chain) ? chainInit(chain) : undefined,
       apply: chainApply(chain, false, name),
       applyLogits: chainApply(chain, true, name),
-      trace: (t) => chainTrace(chain.built, t, name)
+      trace: (t) => chainTrace(chain.built, t, name),
+      ...stateOf([chain])
     }
   }
 })

@@ -239,6 +239,46 @@ export type Conv2d<X extends Shape, W extends Shape, O, Op extends string> = IsT
     : ShapeError<`${Op}: kernel must have rank 4 [KH, KW, C, F], got ${Show<W>}`>
   : ShapeError<`${Op}: input must have rank 4 [N, H, W, C], got ${Show<X>}`>
 
+// Transposed convolution: the input of the convolution whose output is X.
+type TransposeDim<H extends number, K extends number, S extends number, D extends number, P> = number extends
+  H | K | S | D ? number
+  : P extends "same" ? Mul<H, S>
+  : Add<Mul<Sub<H, 1>, S>, Add<Mul<Sub<K, 1>, D>, 1>>
+
+type TransposeCheck<
+  X extends readonly [number, number, number, number],
+  W extends readonly [number, number, number, number],
+  O,
+  Op extends string,
+  S extends Pair = ToPair<Opt<O, "strides">, readonly [1, 1]>,
+  D extends Pair = ToPair<Opt<O, "dilation">, readonly [1, 1]>,
+  P = Opt<O, "padding">
+> = PairOk<S, true> extends false
+  ? ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
+  : PairOk<D, true> extends false
+    ? ShapeError<`${Op}: dilation must be positive integers, got ${ShowValue<Opt<O, "dilation">>}`>
+  : [P] extends [undefined | "valid" | "same"] ? readonly [
+      X[0],
+      TransposeDim<X[1], W[0], S[0], D[0], P>,
+      TransposeDim<X[2], W[1], S[1], D[1], P>,
+      W[2]
+    ]
+  : string extends P ? readonly [X[0], number, number, W[2]]
+  : ShapeError<`${Op}: padding must be "valid" or "same", got ${ShowValue<P>}`>
+
+export type Conv2dTranspose<X extends Shape, W extends Shape, O, Op extends string> = IsTuple<X> extends false
+  ? readonly number[]
+  : IsTuple<W> extends false ? readonly number[]
+  : X extends readonly [number, number, number, infer F extends number]
+    ? W extends readonly [number, number, number, infer F2 extends number]
+      ? PairOk<readonly [W[0], W[1]], true> extends false
+        ? ShapeError<`${Op}: kernel size must be positive integers, got ${ShowValue<readonly [W[0], W[1]]>}`>
+      : (IsLit<F> extends true ? IsLit<F2> extends true ? F extends F2 ? true : false : true : true) extends false
+        ? ShapeError<`${Op}: input channels ${F} do not match the kernel's last axis ${F2}`>
+      : TransposeCheck<X, W, O, Op>
+    : ShapeError<`${Op}: kernel must have rank 4 [KH, KW, C, F], got ${Show<W>}`>
+  : ShapeError<`${Op}: input must have rank 4 [N, H, W, F], got ${Show<X>}`>
+
 type PoolCheck<
   X extends readonly [number, number, number, number],
   O,
@@ -250,9 +290,26 @@ type PoolCheck<
   ? ShapeError<`${Op}: pool size must be positive integers, got ${ShowValue<Opt<O, "poolSize">>}`>
   : PairOk<S, true> extends false ?
     ShapeError<`${Op}: strides must be positive integers, got ${ShowValue<Opt<O, "strides">>}`>
+  : PadsOk<P> extends false
+    ? ShapeError<`${Op}: padding must be non-negative integers, got ${ShowValue<Opt<O, "padding">>}`>
+  : PoolPadsBelow<P, K> extends readonly [infer BadPad extends number, infer Window extends number]
+    ? ShapeError<`${Op}: padding ${BadPad} must be smaller than pool size ${Window}`>
   : P extends readonly [number, number, number, number] | "same"
     ? Spatial<X[0], X[1], X[2], X[3], K, S, readonly [1, 1], P, "pool", Op>
   : readonly [X[0], number, number, X[3]]
+
+// Explicit pooling pads must be smaller than the window on their axis (else a window holds only padding):
+// true, or the first [pad, pool size] that is not (unknown sizes pass; the runtime twin checks them).
+type PadBelow<Pd extends number, K extends number> = IsLit<Pd> extends true
+  ? IsLit<K> extends true ? I.CmpS<`${Pd}`, `${K}`> extends "lt" ? true : false : true
+  : true
+type PoolPadsBelow<P extends Pads, K extends Pair> = P extends readonly [number, number, number, number]
+  ? PadBelow<P[0], K[0]> extends false ? readonly [P[0], K[0]]
+  : PadBelow<P[1], K[0]> extends false ? readonly [P[1], K[0]]
+  : PadBelow<P[2], K[1]> extends false ? readonly [P[2], K[1]]
+  : PadBelow<P[3], K[1]> extends false ? readonly [P[3], K[1]]
+  : true
+  : true
 
 export type Pool2d<X extends Shape, O, Op extends string> = IsTuple<X> extends false ? readonly number[]
   : X extends readonly [number, number, number, number] ? PoolCheck<X, O, Op>

@@ -258,10 +258,73 @@ export const conv2dGeometry = (x: Shape, w: Shape, options: Conv2dOpts = {}, op:
   }
 }
 
+export interface Conv2dTransposeOpts {
+  readonly strides?: number | Pair
+  readonly padding?: "valid" | "same"
+  readonly dilation?: number | Pair
+}
+
+/**
+ * A transposed convolution of `y` `[N, H, W, F]` with `w` `[KH, KW, C, F]`: the geometry of the forward
+ * convolution `[N, OH, OW, C] -> [N, H, W, F]` it is the transpose of (`outShape` is that convolution's
+ * output, `[inH, inW]` the transposed convolution's).
+ */
+export const conv2dTransposeGeometry = (
+  y: Shape,
+  w: Shape,
+  options: Conv2dTransposeOpts = {},
+  op: string = "conv2dTranspose"
+): Geometry2d => {
+  checkShape(y, op, "input shape")
+  checkShape(w, op, "kernel shape")
+  if (y.length !== 4) return fail(op, `${op}: input must have rank 4 [N, H, W, F], got ${show(y)}`)
+  if (w.length !== 4) return fail(op, `${op}: kernel must have rank 4 [KH, KW, C, F], got ${show(w)}`)
+  const [n, h, wd, f] = y as readonly [number, number, number, number]
+  const [kh, kw, c, f2] = w as readonly [number, number, number, number]
+  if (!isPos(kh) || !isPos(kw)) {
+    return fail(op, `${op}: kernel size must be positive integers, got ${showValue([kh, kw])}`, ` (kernel ${show(w)})`)
+  }
+  if (f !== f2) {
+    return fail(
+      op,
+      `${op}: input channels ${f} do not match the kernel's last axis ${f2}`,
+      ` (input ${show(y)}, kernel ${show(w)}); the kernel must be [KH, KW, C, ${f}]`
+    )
+  }
+  const [sh, sw] = checkOption(op, options.strides, [1, 1], "strides")
+  const [dh, dw] = checkOption(op, options.dilation, [1, 1], "dilation")
+  const padding: unknown = options.padding
+  if (padding !== undefined && padding !== "valid" && padding !== "same") {
+    return fail(op, `${op}: padding must be "valid" or "same", got ${showValue(padding)}`)
+  }
+  const along = (
+    i: number,
+    k: number,
+    s: number,
+    d: number
+  ) => (padding === "same" ? i * s : (i - 1) * s + (k - 1) * d + 1)
+  const geometry = conv2dGeometry([n, along(h, kh, sh, dh), along(wd, kw, sw, dw), c], w, {
+    strides: [sh, sw],
+    dilation: [dh, dw],
+    padding: padding ?? "valid"
+  }, op)
+  return geometry
+}
+
+export const conv2dTranspose = (
+  y: Shape,
+  w: Shape,
+  options: Conv2dTransposeOpts = {},
+  op: string = "conv2dTranspose"
+): Shape => {
+  const g = conv2dTransposeGeometry(y, w, options, op)
+  return [g.batch, g.inH, g.inW, g.inC]
+}
+
 export interface Pool2dOpts {
   readonly poolSize: number | Pair
   readonly strides?: number | Pair
-  readonly padding?: "valid" | "same"
+  readonly padding?: "valid" | "same" | number | Pair | readonly [Pair, Pair]
 }
 
 export const pool2dGeometry = (x: Shape, options: Pool2dOpts, op: string = "maxPool2d"): Geometry2d => {
@@ -270,11 +333,21 @@ export const pool2dGeometry = (x: Shape, options: Pool2dOpts, op: string = "maxP
   const [n, h, wd, c] = x as readonly [number, number, number, number]
   const [kh, kw] = checkOption(op, options.poolSize, [0, 0], "pool size")
   const [sh, sw] = checkOption(op, options.strides, [kh, kw], "strides")
-  const padding: unknown = options.padding
-  if (padding !== undefined && padding !== "valid" && padding !== "same") {
-    return fail(op, `${op}: padding must be "valid" or "same", got ${showValue(padding)}`)
+  const pads = toPads(options.padding)
+  if (pads === undefined || (pads !== "same" && !pads.every(isNat))) {
+    return fail(op, `${op}: padding must be non-negative integers, got ${showValue(options.padding)}`)
   }
-  const pads: Pads = padding === "same" ? "same" : [0, 0, 0, 0]
+  if (pads !== "same") {
+    const sizes = [kh, kh, kw, kw]
+    const i = pads.findIndex((p, j) => p >= sizes[j]!)
+    if (i >= 0) {
+      return fail(
+        op,
+        `${op}: padding ${pads[i]} must be smaller than pool size ${sizes[i]}`,
+        ` (input ${show(x)}, pool size ${showValue([kh, kw])}); a window would hold only padding`
+      )
+    }
+  }
   const context = ` (input ${show(x)}, pool size ${showValue([kh, kw])})`
   const ah = axis1d(h, kh, sh, 1, pads, 0, "pool", op, context)
   const aw = axis1d(wd, kw, sw, 1, pads, 1, "pool", op, context)

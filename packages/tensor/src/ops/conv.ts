@@ -150,6 +150,51 @@ export const conv2d: {
   }
 )
 
+/**
+ * Transposed 2-D convolution (the gradient of `conv2d` with respect to its input; "deconvolution"): `y` is
+ * NHWC `[N, H, W, F]`, `w` is `[KH, KW, C, F]` (the kernel of the convolution it transposes, Keras'
+ * `Conv2DTranspose` layout), the result `[N, OH, OW, C]` with `OH = H * stride` for `"same"` and
+ * `(H - 1) * stride + (KH - 1) * dilation + 1` for `"valid"` (default), as `tf.nn.conv2d_transpose`.
+ * `conv2d(x, w, options)` of a result has `y`'s shape, and the two are adjoint:
+ * `<conv2d(x, w), y> = <x, conv2dTranspose(y, w)>`. Runs on `conv2dBackpropInput`, so its gradients (to any
+ * order) are the convolution primitives'.
+ *
+ * @example
+ * ```ts
+ * declare const y: Tensor.Tensor<readonly [8, 7, 7, 32]>
+ * declare const w: Tensor.Tensor<readonly [3, 3, 16, 32]>
+ * Tensor.conv2dTranspose(y, w, { strides: 2, padding: "same" }) // Tensor<readonly [8, 14, 14, 16]>
+ * pipe(y, Tensor.conv2dTranspose(w, { strides: 2 }))          // Tensor<readonly [8, 15, 15, 16]>
+ * ```
+ */
+export const conv2dTranspose: {
+  <W extends Shape, D extends DType, const O extends Rules.Conv2dTransposeOptions = {}>(
+    w: Tensor<W, D>,
+    options?: O
+  ): <X extends Shape>(
+    y: Tensor<X, D> & Rules.Check<Rules.Conv2dTranspose<X, W, O>>
+  ) => Tensor<Res<Rules.Conv2dTranspose<X, W, O>>, D>
+  <X extends Shape, W extends Shape, D extends DType, const O extends Rules.Conv2dTransposeOptions = {}>(
+    y: Tensor<X, D>,
+    w: Tensor<W, NoInfer<D>> & Rules.Check<Rules.Conv2dTranspose<X, W, O>>,
+    options?: O
+  ): Tensor<Res<Rules.Conv2dTranspose<X, W, O>>, D>
+} = dual(
+  (args: IArguments) => isTensor(args[1]),
+  (y: AnyTensor, w: AnyTensor, options?: Rules.Conv2dTransposeOptions): AnyTensor => {
+    const yi = toImpl(y)
+    const wi = toImpl(w)
+    sameDType("conv2dTranspose", yi, wi)
+    const g = Rules.conv2dTransposeGeometry(yi.shape, wi.shape, options)
+    const forward = conv2dParams([g.batch, g.inH, g.inW, g.inC], wi.shape, {
+      strides: [g.strideH, g.strideW],
+      dilation: [g.dilationH, g.dilationW],
+      padding: options?.padding ?? "valid"
+    })
+    return fromImpl(bind(conv2dBackpropInputPrimitive, [yi, wi], forward))
+  }
+)
+
 /** Options of `conv2dBias`: those of `conv2d`, and whether a relu follows. */
 export interface Conv2dBiasOptions extends Conv2dOptions {
   readonly relu?: boolean

@@ -124,11 +124,13 @@ export interface PoolOp<Op extends string> {
 
 /**
  * Max pooling over NHWC input in one pass; `strides` default to `poolSize`, `padding` is `"valid"`
- * (default) or `"same"` (padded cells never win).
+ * (default), `"same"` or explicit pads as for `conv2d`, each smaller than the pool size (padded cells
+ * never win).
  *
  * @example
  * ```ts
  * Tensor.maxPool2d(Tensor.zeros([8, 28, 28, 24]), { poolSize: 2 }) // Tensor<readonly [8, 14, 14, 24]>
+ * Tensor.maxPool2d(Tensor.zeros([8, 28, 28, 24]), { poolSize: 3, strides: 2, padding: 1 }) // [8, 14, 14, 24]
  * ```
  */
 export const maxPool2d: PoolOp<"maxPool2d"> = dual(isTensorFirst, (x: AnyTensor, options: Pool2dOptions): AnyTensor => {
@@ -137,8 +139,9 @@ export const maxPool2d: PoolOp<"maxPool2d"> = dual(isTensorFirst, (x: AnyTensor,
 })
 
 /**
- * Average pooling over NHWC input; with `"same"` padding each window is divided by its number of real
- * (unpadded) cells, as TensorFlow does.
+ * Average pooling over NHWC input; with `"same"` or explicit padding (as for `maxPool2d`) each window is
+ * divided by its number of real (unpadded) cells, as TensorFlow's `"same"` and PyTorch's
+ * `count_include_pad=False` do.
  *
  * @example
  * ```ts

@@ -24,6 +24,7 @@ describe("elementwise", () => {
     ["cos", Tensor.cos, Math.cos],
     ["log1p", (t) => Tensor.log1p(Tensor.abs(t)), (x) => Math.log1p(Math.abs(x))],
     ["expm1", Tensor.expm1, Math.expm1],
+    ["erf", Tensor.erf, Ref.erf],
     ["clip", (t) => Tensor.clip(t, -2, 3), (x) => Math.min(Math.max(x, -2), 3)],
     ["clip (data-last)", (t) => t.pipe(Tensor.clip(-1, 0.5)), (x) => Math.min(Math.max(x, -1), 0.5)]
   ]

@@ -7,13 +7,14 @@ import { close, DTYPES, values } from "./support.ts"
 
 describe("pooling", () => {
   // The shared Arbitrary.pool2dConfig: sizes and strides as pairs, strides sometimes left to default,
-  // valid and same padding; odd sizes, windows up to 4.
+  // valid, same and explicit padding; odd sizes, windows up to 4.
   const poolConfig = Arbitrary.pool2dConfig({
     height: { min: 1, max: 9 },
     width: { min: 1, max: 9 },
     channels: { min: 1, max: 4 },
     poolSize: { min: 1, max: 4 },
-    form: "pair"
+    form: "pair",
+    padding: ["valid", "same", "number", "pair", "explicit"]
   })
     .map(({ input: [n, h, w, c], options }) => ({
       n,
@@ -48,6 +49,33 @@ describe("pooling", () => {
       })
     }
   }
+
+  it("explicit pads: padded cells never win a max and are not counted in an average", () => {
+    const x = Tensor.fromArray([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1])
+    // 3x3 windows, stride 2, pad 1 on every side (the ResNet stem's pool): windows start at -1 and 1.
+    const max = Tensor.maxPool2d(x, { poolSize: 3, strides: 2, padding: 1 })
+    expect(max.shape).toEqual([1, 2, 2, 1])
+    expect(Array.from(Tensor.toArray(max))).toEqual([6, 8, 14, 16])
+    const avg = Tensor.avgPool2d(x, { poolSize: 3, strides: 2, padding: 1 })
+    expect(Array.from(Tensor.toArray(avg))).toEqual([3.5, 5, 9.5, 11])
+    // [[top, bottom], [left, right]]: one row on top, one column on the right.
+    const y = Tensor.maxPool2d(x, { poolSize: 2, padding: [[1, 0], [0, 1]] })
+    expect(y.shape).toEqual([1, 2, 2, 1])
+    expect(Array.from(Tensor.toArray(y))).toEqual([2, 4, 10, 12])
+  })
+
+  it("rejects pads that are negative or not smaller than the pool size, with the sizes", () => {
+    const x = Tensor.zeros([1, 4, 4, 1]) as Tensor.Tensor<ReadonlyArray<number>>
+    const options = (padding: unknown) => ({ poolSize: 2, padding }) as Tensor.Pool2dOptions
+    expect(() => Tensor.maxPool2d(x, options(2))).toThrow("maxPool2d: padding 2 must be smaller than pool size 2")
+    expect(() => Tensor.avgPool2d(x, options([[0, 0], [1, 3]]))).toThrow(
+      "avgPool2d: padding 3 must be smaller than pool size 2"
+    )
+    expect(() => Tensor.maxPool2d(x, options(-1))).toThrow("maxPool2d: padding must be non-negative integers, got -1")
+    expect(() => Tensor.maxPool2d(x, options("full"))).toThrow(
+      "maxPool2d: padding must be non-negative integers, got \"full\""
+    )
+  })
 
   it("maxPool2d exact case", () => {
     const x = Tensor.fromArray([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1])
