@@ -464,6 +464,44 @@ export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
       e(get(BSCR), set(DST), get(JC), set(Q0))
       e(op.loop()) // panels
       {
+        // A whole panel inside B: B rows are copied a vector at a time, B^T columns read in order.
+        e(get(Q0), c(nr), op.i32Add(), get(field.n), op.i32LeS(), op.if_())
+        {
+          e(get(field.transB), op.if_())
+          {
+            // dst[p * nr + q] = b[(q0 + q) * ldb + pc + p]: for each q, walk p along a contiguous row of B.
+            e(c(0), set(Q))
+            e(op.loop())
+            e(get(DST), get(Q), c(elem), op.i32Mul(), op.i32Add(), set(IDX))
+            e(get(Q0), get(Q), op.i32Add(), get(field.ldb), op.i32Mul(), get(PC), op.i32Add(), c(elem), op.i32Mul())
+            e(get(field.b), op.i32Add(), set(COL))
+            e(c(0), set(P))
+            e(op.loop())
+            e(get(IDX), get(COL), load(0), store(0))
+            e(get(IDX), c(nr * elem), op.i32Add(), set(IDX))
+            e(get(COL), c(elem), op.i32Add(), set(COL))
+            e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+            e(op.end())
+            e(get(Q), c(1), op.i32Add(), op.localTee(Q), c(nr), op.i32LtS(), op.brIf(0))
+            e(op.end())
+            e(get(DST), get(KC), c(nr * elem), op.i32Mul(), op.i32Add(), set(DST))
+          }
+          e(op.else_())
+          {
+            // dst[p * nr .. + nr] = b[(pc + p) * ldb + q0 .. + nr], nr * elem / 16 vectors per row.
+            e(get(PC), get(field.ldb), op.i32Mul(), get(Q0), op.i32Add(), c(elem), op.i32Mul(), get(field.b))
+            e(op.i32Add(), set(COL))
+            e(c(0), set(P))
+            e(op.loop())
+            for (let v = 0; v < (nr * elem) / 16; v++) e(get(DST), get(COL), op.v128Load(16 * v), op.v128Store(16 * v))
+            e(get(DST), c(nr * elem), op.i32Add(), set(DST))
+            e(get(COL), get(field.ldb), c(elem), op.i32Mul(), op.i32Add(), set(COL))
+            e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+            e(op.end())
+          }
+          e(op.end())
+        }
+        e(op.else_())
         e(c(0), set(P))
         e(op.loop()) // rows of the panel
         {
@@ -487,6 +525,7 @@ export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
           }
           e(op.end())
           e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+          e(op.end())
         }
         e(op.end())
         e(get(Q0), c(nr), op.i32Add(), op.localTee(Q0), get(JC), get(NC), op.i32Add(), op.i32LtS(), op.brIf(0))
