@@ -11,6 +11,7 @@
  */
 import { Pytree, Tensor } from "@typegrad/tensor"
 import { bind, fromImpl, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
+import { BatchTrace, broadcastBatch, moveAxis } from "./internal/batching.ts"
 import { ReverseTrace, type Tracer } from "./internal/reverse.ts"
 
 /** A rank-0 tensor: what `grad` differentiates. */
@@ -583,4 +584,248 @@ export const customJvp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
     }
   }
   return (...args: Args): Y => fromImpl(bind(p, args.map(toImpl), null)) as Y
+}
+
+/**
+ * Where `vmap` finds or puts the mapped axis: one axis for every argument (or output), or one per
+ * argument (or per element of a tuple output). A number is an axis (negative counts from the end);
+ * `null` means not mapped (an argument shared by every example, or an output that does not depend on the
+ * mapped axis). The axis applies to every tensor of that argument's pytree.
+ *
+ * @example
+ * ```ts
+ * const axes: Autodiff.VmapAxes = [null, 0, 0] // params shared, inputs and labels mapped on axis 0
+ * ```
+ */
+export type VmapAxes = number | null | ReadonlyArray<number | null>
+
+/**
+ * Options of `vmap`: `inAxes` (0 for every argument by default) and `outAxes` (0 by default), as JAX's
+ * `in_axes` and `out_axes`.
+ *
+ * @example
+ * ```ts
+ * const options: Autodiff.VmapOptions = { inAxes: [null, 0], outAxes: 0 }
+ * ```
+ */
+export interface VmapOptions<In extends VmapAxes = VmapAxes, Out extends VmapAxes = VmapAxes> {
+  readonly inAxes?: In
+  readonly outAxes?: Out
+}
+
+type InsertAt<S, B extends number, Axis extends number, Acc extends ReadonlyArray<number>> = Acc["length"] extends Axis
+  ? readonly [...Acc, B, ...(S extends ReadonlyArray<number> ? S : [])]
+  : S extends readonly [infer H extends number, ...infer Rest extends ReadonlyArray<number>]
+    ? InsertAt<Rest, B, Axis, [...Acc, H]>
+  : ReadonlyArray<number>
+
+/**
+ * A shape with an axis of size `B` inserted at `Axis`: in front for `0`, at the end for `-1`, before dim
+ * `k` for a literal `k` of a tuple shape; `S` itself for `null`. Any other axis (another negative one, a
+ * `number`, a shape that is not a tuple) gives `ReadonlyArray<number>`.
+ *
+ * @example
+ * ```ts
+ * type A = Autodiff.InsertAxis<readonly [3, 4], 8, 0>  // readonly [8, 3, 4]
+ * type B = Autodiff.InsertAxis<readonly [3, 4], 8, -1> // readonly [3, 4, 8]
+ * type C = Autodiff.InsertAxis<readonly [3, 4], 8, 1>  // readonly [3, 8, 4]
+ * ```
+ */
+export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis extends null ? S
+  : Axis extends 0 ? readonly [B, ...S]
+  : Axis extends -1 ? readonly [...S, B]
+  : number extends Axis ? ReadonlyArray<number>
+  : number extends S["length"] ? ReadonlyArray<number>
+  : Axis extends number ? InsertAt<S, B, Axis, []>
+  : ReadonlyArray<number>
+
+/**
+ * A pytree with a mapped axis of size `B` inserted at `Axis` in each of its tensors (see `InsertAxis`); a
+ * value that is not mapped (`Axis` null) keeps its type.
+ *
+ * @example
+ * ```ts
+ * type P = Autodiff.BatchedTree<{ readonly w: Tensor.Tensor<readonly [3]> }, 8, 0>
+ * // { readonly w: Tensor.Tensor<readonly [8, 3]> }
+ * ```
+ */
+export type BatchedTree<T, B extends number, Axis> = Axis extends null ? T
+  : T extends Tensor.Tensor<infer S, infer D> ? Tensor.Tensor<InsertAxis<S, B, Axis>, D>
+  : { readonly [K in keyof T]: BatchedTree<T[K], B, Axis> }
+
+type AxisAt<Axes, K> = Axes extends ReadonlyArray<unknown> ? (K extends keyof Axes ? Axes[K] : null) : Axes
+
+type DimAt<S extends Tensor.Shape, Axis> = number extends Axis ? number
+  : Axis extends -1 ? (S extends readonly [...ReadonlyArray<number>, infer L extends number] ? L : number)
+  : `${Axis & number}` extends keyof S ? S[`${Axis & number}` & keyof S]
+  : number
+
+type LeafDims<T, Axis> = T extends Tensor.Tensor<infer S, Tensor.DType> ? DimAt<S, Axis>
+  : T extends ReadonlyArray<infer E> ? LeafDims<E, Axis>
+  : T extends object ? { [K in keyof T]: LeafDims<T[K], Axis> }[keyof T]
+  : never
+
+type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
+
+type OneDim<U> = [U] extends [never] ? number : true extends IsUnion<U> ? number : U extends number ? U : number
+
+/**
+ * The size of the mapped axis of a call of a `vmap`ped function, read from the static types of its
+ * arguments: the dim at the mapped axis of its mapped tensors when they agree, `number` otherwise.
+ *
+ * @example
+ * ```ts
+ * type B = Autodiff.VmapSize<[Tensor.Tensor<readonly [8, 3]>, Tensor.Tensor<readonly [3]>], [0, null]> // 8
+ * ```
+ */
+export type VmapSize<A extends ReadonlyArray<unknown>, In> = OneDim<
+  { [K in keyof A]: AxisAt<In, K> extends null ? never : LeafDims<A[K], AxisAt<In, K>> }[number]
+>
+
+/**
+ * The arguments of a `vmap`ped function: each argument of `f` with its mapped axis (of any size) inserted.
+ *
+ * @example
+ * ```ts
+ * type A = Autodiff.VmapArgs<[Tensor.Tensor<readonly [3]>, Tensor.Tensor<readonly [3]>], [0, null]>
+ * // [Tensor.Tensor<readonly [number, 3]>, Tensor.Tensor<readonly [3]>]
+ * ```
+ */
+export type VmapArgs<Args extends ReadonlyArray<unknown>, In> = {
+  [K in keyof Args]: BatchedTree<Args[K], number, AxisAt<In, K>>
+}
+
+/**
+ * The result of a `vmap`ped function: `f`'s result with an axis of size `B` inserted in each of its tensors
+ * at `Out` (one axis for all, or one per element of a tuple result).
+ *
+ * @example
+ * ```ts
+ * type Y = Autodiff.VmapResult<Tensor.Tensor<readonly []>, 8, 0> // Tensor.Tensor<readonly [8]>
+ * ```
+ */
+export type VmapResult<Y, B extends number, Out> = Out extends ReadonlyArray<unknown>
+  ? { readonly [K in keyof Y]: BatchedTree<Y[K], B, AxisAt<Out, K>> }
+  : BatchedTree<Y, B, Out>
+
+const axisOf = (axes: VmapAxes, i: number, count: number, what: string): number | null => {
+  if (!Array.isArray(axes)) return axes as number | null
+  if (axes.length !== count) {
+    throw new TypeError(`vmap: ${what} has ${axes.length} entries, but there are ${count} ${
+      what === "inAxes" ? "arguments" : "outputs"
+    }; give one per ${what === "inAxes" ? "argument" : "output"}, or one number for all`)
+  }
+  return (axes as ReadonlyArray<number | null>)[i] ?? null
+}
+
+const normalizeAxis = (axis: number, rank: number, where: string): number => {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(`vmap: axis ${axis} is out of range for ${where} of rank ${rank}`)
+  }
+  return axis < 0 ? axis + rank : axis
+}
+
+const argName = (i: number, path: Pytree.Path): string =>
+  `argument ${i}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+
+/**
+ * Vectorizing map (JAX's `vmap`): `vmap(f)` computes `f` on every slice of its arguments along a mapped
+ * axis at once and stacks the results along a mapped axis of its outputs. It is a transformation, not a
+ * loop: every primitive is applied once to the whole batch through its batching rule (a batched matrix
+ * product, a convolution with the batch folded into N...), and the few primitives without one apply to
+ * each example in turn (see `docs/guide-autodiff.md`). It composes with every other transformation:
+ * `vmap(grad(loss))` gives per-example gradients, `grad` differentiates through a `vmap`, and
+ * `vmap(vmap(f))` maps two axes.
+ *
+ * `inAxes` says where each argument's mapped axis is (0 for every argument by default; `null`: the
+ * argument is shared by every example); `outAxes` where the results get it (0 by default). Arguments and
+ * results may be pytrees; an axis applies to every tensor of its argument. The mapped axes must all have
+ * the same size. In the types, `f: (x: Tensor<S>) => Tensor<R>` becomes a function from
+ * `Tensor<readonly [B, ...S]>` to `Tensor<readonly [B, ...R]>`, `B` read from the argument (a literal stays
+ * a literal); for axes other than 0, -1 and `null` see `InsertAxis`.
+ *
+ * @example
+ * ```ts
+ * type Params = { readonly w: Tensor.Tensor<readonly [3], "float64"> }
+ * const loss = (p: Params, x: Tensor.Tensor<readonly [3], "float64">, y: Tensor.Tensor<readonly [], "float64">) =>
+ *   Tensor.square(Tensor.sub(Tensor.sum(Tensor.mul(p.w, x)), y))
+ * declare const params: Params
+ * declare const xs: Tensor.Tensor<readonly [32, 3], "float64">
+ * declare const ys: Tensor.Tensor<readonly [32], "float64">
+ * // One gradient per example: { readonly w: Tensor<readonly [32, 3], "float64"> }
+ * const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] })(params, xs, ys)
+ * const rowNorms = vmap((r: Tensor.Tensor<readonly [3], "float64">) => Tensor.sqrt(Tensor.sum(Tensor.square(r))))(xs)
+ * // Tensor<readonly [32], "float64">
+ * ```
+ */
+export const vmap = <
+  Args extends ReadonlyArray<unknown>,
+  Y extends Pytree.Pytree,
+  const In extends VmapAxes = 0,
+  const Out extends VmapAxes = 0
+>(
+  f: (...args: Args) => Y,
+  options?: VmapOptions<In, Out>
+): <const A extends VmapArgs<Args, In>>(...args: A) => VmapResult<Y, VmapSize<A, In>, Out> =>
+(...args) => {
+  const inAxes: VmapAxes = options?.inAxes ?? 0
+  const outAxes: VmapAxes = options?.outAxes ?? 0
+  let size: number | undefined
+  let first = ""
+  const axes = args.map((arg, i) => {
+    const axis = axisOf(inAxes, i, args.length, "inAxes")
+    if (axis === null) return []
+    if (!Tensor.isTensor(arg) && !Pytree.isNode(arg)) {
+      throw new TypeError(
+        `vmap: argument ${i} is ${arg === null ? "null" : typeof arg}, not a tensor or pytree; give it inAxes null`
+      )
+    }
+    return Pytree.leavesWithPath(arg as Pytree.Pytree).map(([path, leaf]) => {
+      const where = argName(i, path)
+      const a = normalizeAxis(axis, leaf.shape.length, where)
+      const d = leaf.shape[a]!
+      if (size === undefined) {
+        size = d
+        first = `${where} has size ${d} on axis ${axis}`
+      } else if (d !== size) {
+        throw new RangeError(
+          `vmap: the mapped axes have different sizes: ${first}, but ${where} has size ${d} on axis ${axis}`
+        )
+      }
+      return a
+    })
+  })
+  if (size === undefined) {
+    throw new TypeError("vmap: no argument is mapped (every inAxes is null or there are no tensors); map at least one")
+  }
+  const trace = new BatchTrace(size)
+  const mapped = args.map((arg, i) =>
+    axisOf(inAxes, i, args.length, "inAxes") === null
+      ? arg
+      : Pytree.map(arg as Pytree.Pytree, (leaf, k) => fromImpl(trace.wrap(moveAxis(toImpl(leaf), axes[i]![k]!, 0))))
+  )
+  const out = f(...(mapped as unknown as Args))
+  const n = size
+  const finish = (tree: Pytree.Pytree, axis: number | null, which: string): Pytree.Pytree =>
+    Pytree.mapWithPath(tree, (leaf, path) => {
+      const { value, batched } = trace.unwrap(toImpl(leaf))
+      const where = `the output${which}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+      if (axis === null) {
+        if (batched) {
+          throw new TypeError(`vmap: outAxes is null for ${where}, but it depends on the mapped axis`)
+        }
+        return fromImpl(value)
+      }
+      const v = batched ? value : broadcastBatch(value, n)
+      return fromImpl(moveAxis(v, 0, normalizeAxis(axis, v.rank, where)))
+    })
+  const result = Array.isArray(outAxes)
+    ? (() => {
+      if (!Array.isArray(out)) throw new TypeError("vmap: outAxes is a list, but the function does not return an array")
+      return (out as ReadonlyArray<Pytree.Pytree>).map((o, i) =>
+        finish(o, axisOf(outAxes, i, out.length, "outAxes"), ` ${i}`)
+      )
+    })()
+    : finish(out, outAxes as number | null, "")
+  return result as unknown as VmapResult<Y, VmapSize<typeof args, In>, Out>
 }

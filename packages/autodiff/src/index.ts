@@ -26,9 +26,22 @@ export {
   valueAndGrad,
   valueAndGradArgs,
   valueAndGradAux,
-  vjp
+  vjp,
+  vmap
 } from "./Autodiff.ts"
-export type { ArgGrads, Jacobian, JacobianShape, PytreeArgIndex } from "./Autodiff.ts"
+export type {
+  ArgGrads,
+  BatchedTree,
+  InsertAxis,
+  Jacobian,
+  JacobianShape,
+  PytreeArgIndex,
+  VmapArgs,
+  VmapAxes,
+  VmapOptions,
+  VmapResult,
+  VmapSize
+} from "./Autodiff.ts"
 /**
  * The pytree helpers (`Pytree.leaves`, `Pytree.map`, `Pytree.leavesWithPath`...), defined in
  * `@typegrad/tensor` and re-exported here, where users of `grad` look for them.
