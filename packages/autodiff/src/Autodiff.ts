@@ -622,7 +622,7 @@ type InsertAt<S, B extends number, Axis extends number, Acc extends ReadonlyArra
 /**
  * A shape with an axis of size `B` inserted at `Axis`: in front for `0`, at the end for `-1`, before dim
  * `k` for a literal `k` of a tuple shape; `S` itself for `null`. Any other axis (another negative one, a
- * `number`, a shape that is not a tuple) gives `ReadonlyArray<number>`.
+ * `number`) or a shape whose rank is not known (not a tuple) gives `ReadonlyArray<number>`.
  *
  * @example
  * ```ts
@@ -632,16 +632,16 @@ type InsertAt<S, B extends number, Axis extends number, Acc extends ReadonlyArra
  * ```
  */
 export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis extends null ? S
+  : number extends S["length"] ? ReadonlyArray<number>
   : Axis extends 0 ? readonly [B, ...S]
   : Axis extends -1 ? readonly [...S, B]
   : number extends Axis ? ReadonlyArray<number>
-  : number extends S["length"] ? ReadonlyArray<number>
   : Axis extends number ? InsertAt<S, B, Axis, []>
   : ReadonlyArray<number>
 
 /**
  * A pytree with a mapped axis of size `B` inserted at `Axis` in each of its tensors (see `InsertAxis`); a
- * value that is not mapped (`Axis` null) keeps its type.
+ * value that is not mapped (`Axis` null) keeps its type, and so does the general `Pytree.Pytree`.
  *
  * @example
  * ```ts
@@ -650,6 +650,7 @@ export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis ex
  * ```
  */
 export type BatchedTree<T, B extends number, Axis> = Axis extends null ? T
+  : Pytree.Pytree extends T ? Pytree.Pytree
   : T extends Tensor.Tensor<infer S, infer D> ? Tensor.Tensor<InsertAxis<S, B, Axis>, D>
   : { readonly [K in keyof T]: BatchedTree<T[K], B, Axis> }
 
@@ -660,7 +661,8 @@ type DimAt<S extends Tensor.Shape, Axis> = number extends Axis ? number
   : `${Axis & number}` extends keyof S ? S[`${Axis & number}` & keyof S]
   : number
 
-type LeafDims<T, Axis> = T extends Tensor.Tensor<infer S, Tensor.DType> ? DimAt<S, Axis>
+type LeafDims<T, Axis> = Pytree.Pytree extends T ? number
+  : T extends Tensor.Tensor<infer S, Tensor.DType> ? DimAt<S, Axis>
   : T extends ReadonlyArray<infer E> ? LeafDims<E, Axis>
   : T extends object ? { [K in keyof T]: LeafDims<T[K], Axis> }[keyof T]
   : never
@@ -704,16 +706,18 @@ export type VmapArgs<Args extends ReadonlyArray<unknown>, In> = {
  * type Y = Autodiff.VmapResult<Tensor.Tensor<readonly []>, 8, 0> // Tensor.Tensor<readonly [8]>
  * ```
  */
-export type VmapResult<Y, B extends number, Out> = Out extends ReadonlyArray<unknown>
-  ? { readonly [K in keyof Y]: BatchedTree<Y[K], B, AxisAt<Out, K>> }
+export type VmapResult<Y, B extends number, Out> = Pytree.Pytree extends Y ? Pytree.Pytree
+  : Out extends ReadonlyArray<unknown> ? { readonly [K in keyof Y]: BatchedTree<Y[K], B, AxisAt<Out, K>> }
   : BatchedTree<Y, B, Out>
 
 const axisOf = (axes: VmapAxes, i: number, count: number, what: string): number | null => {
   if (!Array.isArray(axes)) return axes as number | null
   if (axes.length !== count) {
-    throw new TypeError(`vmap: ${what} has ${axes.length} entries, but there are ${count} ${
-      what === "inAxes" ? "arguments" : "outputs"
-    }; give one per ${what === "inAxes" ? "argument" : "output"}, or one number for all`)
+    throw new TypeError(
+      `vmap: ${what} has ${axes.length} entries, but there are ${count} ${
+        what === "inAxes" ? "arguments" : "outputs"
+      }; give one per ${what === "inAxes" ? "argument" : "output"}, or one number for all`
+    )
   }
   return (axes as ReadonlyArray<number | null>)[i] ?? null
 }
@@ -768,8 +772,9 @@ export const vmap = <
   options?: VmapOptions<In, Out>
 ): <const A extends VmapArgs<Args, In>>(...args: A) => VmapResult<Y, VmapSize<A, In>, Out> =>
 (...args) => {
-  const inAxes: VmapAxes = options?.inAxes ?? 0
-  const outAxes: VmapAxes = options?.outAxes ?? 0
+  // `null` is an axis (not mapped), so only a missing option takes the default.
+  const inAxes: VmapAxes = options?.inAxes === undefined ? 0 : options.inAxes
+  const outAxes: VmapAxes = options?.outAxes === undefined ? 0 : options.outAxes
   let size: number | undefined
   let first = ""
   const axes = args.map((arg, i) => {

@@ -22,7 +22,16 @@
  * @internal
  */
 import { Tensor } from "@typegrad/tensor"
-import { alloc, bind, fromImpl, type Primitive, sizeOf, TensorImpl, toImpl, type Trace } from "@typegrad/tensor/internal"
+import {
+  alloc,
+  bind,
+  fromImpl,
+  type Primitive,
+  sizeOf,
+  TensorImpl,
+  toImpl,
+  type Trace
+} from "@typegrad/tensor/internal"
 import { newLevel } from "./reverse.ts"
 
 /** A tensor as a batching rule sees it: its value, whose axis 0 is the batch axis when `batched`. */
@@ -234,11 +243,16 @@ interface GatherParams {
 const gatherRule: BatchRule = (p, inputs, params, size) => {
   const [x, ix] = inputs as readonly [Batched, Batched]
   const { axis, shape } = params as GatherParams
-  if (x.batched && !ix.batched) return batched(bind(p, [x.value, ix.value], { axis: axis + 1, shape: [size, ...shape] }))
+  if (x.batched && !ix.batched) {
+    return batched(bind(p, [x.value, ix.value], { axis: axis + 1, shape: [size, ...shape] }))
+  }
   if (!x.batched && ix.batched) {
     checkIndices("gather", ix.value, x.value.shape[axis]!)
     const xs = x.value.shape
-    const out = bind(p, [x.value, ix.value], { axis, shape: [...xs.slice(0, axis), ...ix.value.shape, ...xs.slice(axis + 1)] })
+    const out = bind(p, [x.value, ix.value], {
+      axis,
+      shape: [...xs.slice(0, axis), ...ix.value.shape, ...xs.slice(axis + 1)]
+    })
     return batched(moveAxis(out, axis, 0))
   }
   return fallback(p, inputs, params, size)
