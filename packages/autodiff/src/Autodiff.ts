@@ -764,7 +764,8 @@ const argName = (i: number, path: Pytree.Path): string =>
  */
 export const vmap = <
   Args extends ReadonlyArray<unknown>,
-  Y extends Pytree.Pytree,
+  // Not constrained to `Pytree`: a constraint would be the context of `f`'s result and widen dtypes there.
+  Y,
   const In extends VmapAxes = 0,
   const Out extends VmapAxes = 0
 >(
@@ -831,6 +832,6 @@ export const vmap = <
         finish(o, axisOf(outAxes, i, out.length, "outAxes"), ` ${i}`)
       )
     })()
-    : finish(out, outAxes as number | null, "")
+    : finish(out as Pytree.Pytree, outAxes as number | null, "")
   return result as unknown as VmapResult<Y, VmapSize<typeof args, In>, Out>
 }
