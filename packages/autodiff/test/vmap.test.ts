@@ -34,14 +34,14 @@ const take = (t: T, axis: number, i: number): T => {
 
 /** The per-example loop that `vmap(f, { inAxes })` replaces, with the results stacked on axis 0. */
 const loop = (
-  f: (...xs: ReadonlyArray<any>) => Pytree.Pytree,
+  f: (...xs: ReadonlyArray<never>) => Pytree.Pytree,
   inAxes: ReadonlyArray<number | null>,
   args: ReadonlyArray<Pytree.Pytree>,
   size: number
 ): Pytree.Pytree => {
   const outs: Array<Pytree.Pytree> = []
   for (let i = 0; i < size; i++) {
-    outs.push(f(...args.map((a, k) => {
+    outs.push((f as (...xs: ReadonlyArray<Pytree.Pytree>) => Pytree.Pytree)(...args.map((a, k) => {
       const axis = inAxes[k]
       if (axis === null || axis === undefined) return a
       return Pytree.map(a, (t) => take(t, axis < 0 ? axis + t.shape.length : axis, i))
@@ -281,7 +281,7 @@ describe("vmap agrees with the per-example loop, and so do its gradients", () =>
       ["conv and pool", windowRows]
     ] as const
   ) {
-    describe(family, () => {
+    describe(`${family}`, () => {
       it.each(rows.map((r) => [r.name, r] as const))("%s", (_, row) => checkRow(row))
     })
   }
@@ -306,17 +306,18 @@ describe("vmap agrees with the per-example loop, and so do its gradients", () =>
   })
 
   it("a batch of filters and a batch of images: conv2d falls back to one example at a time", () => {
-    const x = Tensor.reshape(
+    const images = Tensor.reshape(
       Tensor.cast(Tensor.fromArray(Array.from({ length: 48 }, (_, i) => Math.sin(i)), [48]), "float64"),
       [2, 1, 4, 3, 2]
     ) as T
-    const w = Tensor.reshape(
+    const filters = Tensor.reshape(
       Tensor.cast(Tensor.fromArray(Array.from({ length: 48 }, (_, i) => Math.cos(i)), [48]), "float64"),
       [2, 2, 2, 2, 3]
     ) as T
     const f = (x: T, w: T) => Tensor.conv2d(x, w) as T
-    expectSame(vmap(f)(x, w), loop(f, [0, 0], [x, w], 2))
-    expectSame(vmap(f, { inAxes: [null, 0] })(take(x, 0, 0), w), loop(f, [null, 0], [take(x, 0, 0), w], 2))
+    expectSame(vmap(f)(images, filters), loop(f, [0, 0], [images, filters], 2))
+    const one = take(images, 0, 0)
+    expectSame(vmap(f, { inAxes: [null, 0] })(one, filters), loop(f, [null, 0], [one, filters], 2))
   })
 })
 
@@ -490,9 +491,9 @@ describe("composition", () => {
       jvp: ([x], [dx]) => Tensor.mul(dx, Tensor.mul(Tensor.sigmoid(x), 2)) as T // deliberately 2x the true derivative
     })
     const xs = Tensor.fromArray([0.5, -1, 2, 0.25, 1, -0.5], [2, 3], { dtype: "float64" })
-    const g = grad((x: T) => Tensor.sum(softplus(x)) as never)
+    const g = grad((u: T) => Tensor.sum(softplus(u)) as never)
     expectSame(vmap(g)(xs), Tensor.mul(Tensor.sigmoid(xs), 2) as T, 1e-15)
-    const hvp = (x: T, v: T) => jvp(grad((x: T) => Tensor.sum(Tensor.mul(Tensor.sin(x), x)) as never), x, v)[1]
+    const hvp = (x: T, v: T) => jvp(grad((u: T) => Tensor.sum(Tensor.mul(Tensor.sin(u), u)) as never), x, v)[1]
     expectSame(vmap(hvp)(xs, Tensor.cos(xs)), loop(hvp, [0, 0], [xs, Tensor.cos(xs)], 2))
   })
 })
@@ -620,7 +621,7 @@ describe("random programs", () => {
               tol,
               `program ${ops}`
             )
-            const g = (x: T, v: T, m: T) => grad((x: T) => Tensor.sum(f(x, v, m)) as never)(x)
+            const g = (x: T, v: T, m: T) => grad((u: T) => Tensor.sum(f(u, v, m)) as never)(x)
             expectSame(
               vmap(g, { inAxes: axes })(...(args as [T, T, T])),
               loop(g as never, axes, args, size),
