@@ -7,7 +7,7 @@
  * order of a sum (noted per row). Then compositions with the other transformations, pytrees, the axes
  * options, errors, and random programs built from the ops.
  */
-import { customJvp, customVjp, grad, gradArgs, jvp, Pytree, vjp, vmap } from "@typegrad/autodiff"
+import { customJvp, customVjp, grad, gradArgs, jvp, Pytree, stopGradient, vjp, vmap } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
 import { Arbitrary } from "@typegrad/testing"
 import fc from "fast-check"
@@ -495,6 +495,69 @@ describe("composition", () => {
     expectSame(vmap(g)(xs), Tensor.mul(Tensor.sigmoid(xs), 2) as T, 1e-15)
     const hvp = (x: T, v: T) => jvp(grad((u: T) => Tensor.sum(Tensor.mul(Tensor.sin(u), u)) as never), x, v)[1]
     expectSame(vmap(hvp)(xs, Tensor.cos(xs)), loop(hvp, [0, 0], [xs, Tensor.cos(xs)], 2))
+  })
+})
+
+describe("second order and whole models", () => {
+  it("vmap of Hessian-vector products through pools and convolutions (maxPool2dGather, the backprop primitives' own rules)", () => {
+    const cases: ReadonlyArray<readonly [string, Dims, (x: T) => T]> = [
+      ["maxPool2d", [1, 4, 4, 2], (x) => Tensor.maxPool2d(x, { poolSize: 2, strides: 1 }) as T],
+      ["avgPool2d", [1, 4, 5, 1], (x) => Tensor.avgPool2d(x, { poolSize: 2, padding: "same" }) as T],
+      [
+        "conv2d",
+        [2, 4, 4, 2],
+        (x) =>
+          Tensor.conv2d(
+            x,
+            Tensor.reshape(Tensor.cast(Tensor.fromArray([1, -2, 3, 0.5, -1, 2, 0.25, 1], [8]), "float64"), [
+              2,
+              2,
+              2,
+              1
+            ]) as T
+          ) as T
+      ],
+      ["stopGradient", [3], (x) => Tensor.mul(x, Tensor.exp(stopGradient(x))) as T]
+    ]
+    for (const [name, dims, f] of cases) {
+      fc.assert(
+        fc.property(f64([3, ...dims], { distinct: true }), f64([3, ...dims]), (xs, vs) => {
+          const hvp = (x: T, v: T) =>
+            jvp(grad((u: T) => Tensor.sum(Tensor.sin(f(Tensor.mul(u, u) as T))) as never), x, v)[1]
+          expectSame(vmap(hvp)(xs, vs), loop(hvp, [0, 0], [xs, vs], 3), 1e-13, name)
+        }),
+        { seed: SEED, numRuns: 5 }
+      )
+    }
+  })
+
+  it("per-example gradients of a small CNN (conv2dBias, maxPool2d, dense, cross-entropy) equal the loop's", () => {
+    type CnnParams = { readonly k: T; readonly kb: T; readonly w: T; readonly b: T }
+    const logits = (p: CnnParams, image: T): T => {
+      const h = Tensor.conv2dBias(
+        Tensor.reshape(image, [1, 6, 6, 1]) as T,
+        p.k,
+        p.kb as Tensor.Tensor<readonly [number], "float64">,
+        { padding: "same", relu: true }
+      ) as T
+      const pooled = Tensor.maxPool2d(h, { poolSize: 2 }) as T
+      return Tensor.add(Tensor.matmul(Tensor.flatten(pooled) as T, p.w), p.b) as T
+    }
+    const loss = (p: CnnParams, image: T, label: T) =>
+      Tensor.neg(Tensor.sum(Tensor.mul(Tensor.logSoftmax(logits(p, image)), Tensor.oneHot(label, 3)))) as never
+    fc.assert(
+      fc.property(
+        fc.record({ k: f64([3, 3, 1, 2]), kb: f64([2]), w: f64([18, 3]), b: f64([3]) }),
+        f64([4, 6, 6], { distinct: true }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
+        (p, images, labels) => {
+          const ys = Tensor.fromArray(labels, [4], { dtype: "float64" }) as T
+          const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] })(p, images, ys)
+          expectSame(perExample, loop(grad(loss), [null, 0, 0], [p, images, ys], 4), 1e-13)
+        }
+      ),
+      { seed: SEED, numRuns: 5 }
+    )
   })
 })
 
