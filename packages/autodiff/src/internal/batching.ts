@@ -273,7 +273,8 @@ const swapLast = (v: TensorImpl): TensorImpl => moveAxis(v, v.rank - 1, v.rank -
 
 /**
  * `matmul2d`: a batch of left operands times a shared right one is one GEMM of `[B * M, K] x [K, N]`
- * (the right operand's transposition kept as a flag); any other case is a batched matrix product.
+ * (the right operand's transposition kept as a flag); any other case is a batched matrix product, or a
+ * broadcast elementwise product when K is 1.
  */
 const matmul2dRule: BatchRule = (p, inputs, params, size) => {
   const [a, b] = inputs as readonly [Batched, Batched]
@@ -286,6 +287,9 @@ const matmul2dRule: BatchRule = (p, inputs, params, size) => {
     return batched(reshape(c, [size, m, c.shape[1]!]))
   }
   const bv = transB ? swapLast(b.value) : b.value
+  // K = 1 (the weight gradient of a dense layer for one example is an outer product): a broadcast product,
+  // the same values as the GEMM, without one small GEMM per example.
+  if (av.shape[av.rank - 1] === 1) return batched(toImpl(Tensor.mul(pub(av), pub(bv)) as T))
   return batched(toImpl(Tensor.matmul(pub(av), pub(bv)) as T))
 }
 
