@@ -293,13 +293,38 @@ describe("vmap agrees with the per-example loop, and so do its gradients", () =>
       vmap((y: T) => Tensor.oneHot(y, 3) as T)(labels),
       loop((y: T) => Tensor.oneHot(y, 3) as T, [0], [labels], 3)
     )
-    const lookup = (ix: T) => Tensor.gather(table, ix) as T
-    const ids = idx([2, 0, 1, 1], [2, 2])
-    expectSame(vmap(lookup)(ids), loop(lookup, [0], [ids], 2))
-    // both the table and the indices batched: the per-example fallback
-    const both = (t: T, ix: T) => Tensor.gather(t, ix) as T
-    const tables = Tensor.stack([table, Tensor.neg(table)]) as T
-    expectSame(vmap(both)(tables, ids), loop(both, [0, 0], [tables, ids], 2))
+    expect(() => vmap((ix: T) => Tensor.gather(table, ix) as T)(idx([0, 1, 2, 3], [2, 2]))).toThrow(
+      /index 3 .* not an integer in \[0, 3\)/
+    )
+  })
+
+  it("gather and scatterAdd with batched indices: a shared table (per-example embedding gradients) and a batch of tables", () => {
+    const cases = fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 }), fc.integer({ min: 0, max: 2 }))
+      .chain(([size, n, axis]) => {
+        const dims = [2, 3, 2].map((d, k) => (k === axis ? n : d))
+        return fc.record({
+          size: fc.constant(size),
+          axis: fc.constant(axis),
+          table: f64(dims),
+          tables: f64([size, ...dims]),
+          ids: fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: size * 3, maxLength: size * 3 })
+        })
+      })
+    fc.assert(
+      fc.property(cases, ({ size, axis, table, tables, ids }) => {
+        const ix = idx(ids, [size, 3])
+        const shared = (t: T, i: T) => Tensor.gather(t, i, { axis }) as T
+        const sq = (t: T, i: T) => Tensor.sum(Tensor.square(shared(t, i))) as never
+        for (const [axes, t] of [[[null, 0], table], [[0, 0], tables]] as const) {
+          const label = `axis ${axis} inAxes ${JSON.stringify(axes)}`
+          expectSame(vmap(shared, { inAxes: axes })(t, ix), loop(shared, axes, [t, ix], size), 0, label)
+          // the gradient with respect to the table: a scatterAdd at the batched indices
+          expectSame(vmap(grad(sq), { inAxes: axes })(t, ix), loop(grad(sq), axes, [t, ix], size), 0, `grad ${label}`)
+        }
+      }),
+      { seed: SEED, numRuns: RUNS }
+    )
     expect(() => vmap((y: T) => Tensor.oneHot(y, 3) as T)(idx([0, 3], [2]))).toThrow(
       /index 3 .* not an integer in \[0, 3\)/
     )

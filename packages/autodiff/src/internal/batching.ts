@@ -239,7 +239,22 @@ interface GatherParams {
   readonly shape: ReadonlyArray<number>
 }
 
-/** `gather(x, ix)`: along the shifted axis for a batch of `x`; the batch of indices becomes an axis to move. */
+/**
+ * A batch of indices `[B, ...I]` into `n` rows each, offset to index one table of `B * n` rows (example b's
+ * at `b * n`); `undefined` when the offsets would not be exact in the indices' dtype.
+ */
+const exampleOffsets = (ix: TensorImpl, n: number, size: number): TensorImpl | undefined => {
+  if (size * n > (ix.dtype === "float32" ? 2 ** 24 : 2 ** 53)) return undefined
+  const shape = [size, ...ix.shape.slice(1).map(() => 1)]
+  const offsets = Tensor.fromArray(Array.from({ length: size }, (_, b) => b * n), shape, { dtype: ix.dtype })
+  return toImpl(Tensor.add(pub(ix), offsets) as T)
+}
+
+/**
+ * `gather(x, ix)`: along the shifted axis for a batch of `x`; a batch of indices into a shared `x` gives the
+ * batch axis where the indices go, moved to the front; both batched, one gather from the tables laid end to
+ * end (`exampleOffsets`).
+ */
 const gatherRule: BatchRule = (p, inputs, params, size) => {
   const [x, ix] = inputs as readonly [Batched, Batched]
   const { axis, shape } = params as GatherParams
@@ -255,17 +270,39 @@ const gatherRule: BatchRule = (p, inputs, params, size) => {
     })
     return batched(moveAxis(out, axis, 0))
   }
-  return fallback(p, inputs, params, size)
+  const n = x.value.shape[axis + 1]!
+  const offsets = exampleOffsets(ix.value, n, size)
+  if (offsets === undefined) return fallback(p, inputs, params, size)
+  checkIndices("gather", ix.value, n)
+  // Both batched: example b's table is rows [b * n, (b + 1) * n) of one table with the batch next to the axis.
+  const xs = x.value.shape.slice(1)
+  const table = reshape(moveAxis(x.value, 0, axis), [...xs.slice(0, axis), size * n, ...xs.slice(axis + 1)])
+  const out = bind(p, [table, offsets], {
+    axis,
+    shape: [...xs.slice(0, axis), ...offsets.shape, ...xs.slice(axis + 1)]
+  })
+  return batched(moveAxis(out, axis, 0))
 }
 
-/** `scatterAdd(ct, ix)` (gather's transpose): along the shifted axis for a batch of `ct` and shared indices. */
+/**
+ * `scatterAdd(ct, ix)` (gather's transpose): along the shifted axis for a batch of `ct` and shared indices;
+ * both batched (the per-example gradient of an embedding table), one scatter into the tables laid end to end.
+ */
 const scatterAddRule: BatchRule = (p, inputs, params, size) => {
   const [ct, ix] = inputs as readonly [Batched, Batched]
   const { axis, shape } = params as GatherParams
   if (ct.batched && !ix.batched) {
     return batched(bind(p, [ct.value, ix.value], { axis: axis + 1, shape: [size, ...shape] }))
   }
-  return fallback(p, inputs, params, size)
+  const n = shape[axis]!
+  const offsets = ix.batched ? exampleOffsets(ix.value, n, size) : undefined
+  if (!ct.batched || offsets === undefined) return fallback(p, inputs, params, size)
+  // Both batched: into one table of `size * n` rows along the axis, example b's at rows [b * n, (b + 1) * n).
+  const out = bind(p, [moveAxis(ct.value, 0, axis), offsets], {
+    axis,
+    shape: [...shape.slice(0, axis), size * n, ...shape.slice(axis + 1)]
+  })
+  return batched(moveAxis(reshape(out, [...shape.slice(0, axis), size, n, ...shape.slice(axis + 1)]), axis, 0))
 }
 
 /** Swaps the two innermost axes of a value. */
@@ -363,8 +400,8 @@ const ELEMENTWISE_BINARY = [
 /**
  * The vectorized batching rules, one per primitive name (as the gradient rules are one per primitive).
  * Every other primitive (today `conv2dBackpropFilter`, and `customVjp`/`customJvp`, whose rules are the
- * user's) goes through `fallback`; so do the cases a rule hands on (a batch of convolution filters, a
- * gather whose table and indices are both batched).
+ * user's) goes through `fallback`; so do the cases a rule hands on (a batch of convolution filters; a
+ * `scatterAdd` of shared cotangents at batched indices; indices past 2^24 in float32).
  */
 export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   ...Object.fromEntries(ELEMENTWISE_UNARY.map((name) => [name, unary])),
