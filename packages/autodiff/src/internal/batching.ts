@@ -362,6 +362,27 @@ const foldIntoN = (images: ReadonlyArray<number>, broadcastImages: boolean): Bat
   return batched(reshape(out, [size, n, ...out.shape.slice(1)]))
 }
 
+/**
+ * `conv2dBias`: folds like `conv2d`; a batch of biases (with shared filters) is added after a convolution
+ * with a zero bias, then the relu if the fused op has one (the same operations as the fused kernel's).
+ */
+const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
+  const [x, w, b] = inputs as readonly [Batched, Batched, Batched]
+  if (!b.batched) return foldIntoN([0], false)(p, inputs, params, size)
+  if (w.batched) return fallback(p, inputs, params, size)
+  const { relu } = params as { readonly relu: boolean }
+  const zero = toImpl(Tensor.zeros(b.value.shape.slice(1), { dtype: b.value.dtype }))
+  const conv = foldIntoN([0], true)(
+    p,
+    [x, w, { value: zero, batched: false }],
+    { ...(params as object), relu: false },
+    size
+  )
+  const bias = reshape(b.value, [size, 1, 1, 1, b.value.shape[1]!])
+  const z = Tensor.add(pub(conv.value), pub(bias)) as T
+  return batched(toImpl(relu ? Tensor.relu(z) : z))
+}
+
 const ELEMENTWISE_UNARY = [
   "neg",
   "exp",
@@ -423,7 +444,7 @@ export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   matmul2d: matmul2dRule,
   batchMatmul: batchMatmulRule,
   conv2d: foldIntoN([0], false),
-  conv2dBias: foldIntoN([0], false),
+  conv2dBias: conv2dBiasRule,
   conv2dBackpropInput: foldIntoN([0], false),
   maxPool2d: foldIntoN([0], true),
   avgPool2d: foldIntoN([0], true),
