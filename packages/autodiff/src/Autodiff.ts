@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Pytree, Tensor } from "@typegrad/tensor"
+import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
 import { bind, fromImpl, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
 import { BatchTrace, broadcastBatch, moveAxis } from "./internal/batching.ts"
 import { ReverseTrace, type Tracer } from "./internal/reverse.ts"
@@ -680,9 +680,25 @@ type OneDim<U> = [U] extends [never] ? number : true extends IsUnion<U> ? number
  * type B = Autodiff.VmapSize<[Tensor.Tensor<readonly [8, 3]>, Tensor.Tensor<readonly [3]>], [0, null]> // 8
  * ```
  */
-export type VmapSize<A extends ReadonlyArray<unknown>, In> = OneDim<
-  { [K in keyof A]: AxisAt<In, K> extends null ? never : LeafDims<A[K], AxisAt<In, K>> }[number]
->
+export type VmapSize<A extends ReadonlyArray<unknown>, In> = OneDim<MappedDims<A, In>>
+
+type MappedDims<A extends ReadonlyArray<unknown>, In> = {
+  [K in keyof A]: AxisAt<In, K> extends null ? never : LeafDims<A[K], AxisAt<In, K>>
+}[number]
+
+/**
+ * `unknown` when the mapped axes of a call's arguments can have one size, else the compile error: two
+ * different literal sizes.
+ *
+ * @example
+ * ```ts
+ * type E = Autodiff.VmapSameSize<[Tensor.Tensor<readonly [8, 3]>, Tensor.Tensor<readonly [4, 3]>], 0>
+ * // ShapeError<"vmap: the mapped axes of the arguments have different sizes">
+ * ```
+ */
+export type VmapSameSize<A extends ReadonlyArray<unknown>, In> = true extends IsUnion<MappedDims<A, In>>
+  ? ShapeError<"vmap: the mapped axes of the arguments have different sizes">
+  : unknown
 
 /**
  * The arguments of a `vmap`ped function: each argument of `f` with its mapped axis (of any size) inserted.
@@ -771,7 +787,7 @@ export const vmap = <
 >(
   f: (...args: Args) => Y,
   options?: VmapOptions<In, Out>
-): <const A extends VmapArgs<Args, In>>(...args: A) => VmapResult<Y, VmapSize<A, In>, Out> =>
+): <const A extends VmapArgs<Args, In>>(...args: A & VmapSameSize<A, In>) => VmapResult<Y, VmapSize<A, In>, Out> =>
 (...args) => {
   // `null` is an axis (not mapped), so only a missing option takes the default.
   const inAxes: VmapAxes = options?.inAxes === undefined ? 0 : options.inAxes

@@ -40,6 +40,7 @@ export type {
   VmapAxes,
   VmapOptions,
   VmapResult,
+  VmapSameSize,
   VmapSize
 } from "./Autodiff.ts"
 /**

@@ -621,8 +621,8 @@ describe("pytrees and axes", () => {
 
   it("errors name what is wrong", () => {
     const f = (a: T, b: T) => Tensor.add(a, b) as T
-    const a = Tensor.zeros([3, 2])
-    const b = Tensor.zeros([4, 2])
+    const a: T = Tensor.zeros([3, 2])
+    const b: T = Tensor.zeros([4, 2])
     expect(() => vmap(f)(a, b)).toThrow(
       "vmap: the mapped axes have different sizes: argument 0 has size 3 on axis 0, but argument 1 has size 4 on axis 0"
     )

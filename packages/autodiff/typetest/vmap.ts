@@ -95,3 +95,13 @@ export type _dyj = Types.Expect<Types.Equal<typeof dyj, Tensor.Tensor<readonly [
 // a function of tensors of unknown rank takes any tensor
 const anyExp = vmap((x: Tensor.AnyTensor) => Tensor.exp(x))(xs8)
 export type _anyExp = Types.Expect<Types.Equal<typeof anyExp, Tensor.Tensor<ReadonlyArray<number>, Tensor.DType>>>
+
+// mapped axes of two different literal sizes are a compile error (at run time a RangeError names them)
+const addRows = vmap((a: Tensor.Tensor<readonly [3]>, b: Tensor.Tensor<readonly [3]>) => Tensor.add(a, b))
+// @ts-expect-error the mapped axes of the arguments have different sizes
+addRows(Tensor.zeros([8, 3]), Tensor.zeros([4, 3]))
+const added = addRows(Tensor.zeros([8, 3]), Tensor.zeros([8, 3]))
+export type _added = Types.Expect<Types.Equal<typeof added, Tensor.Tensor<readonly [8, 3]>>>
+// a size only known at run time fits any other
+const addedN = addRows(xsN as unknown as Tensor.Tensor<readonly [number, 3]>, Tensor.zeros([8, 3]))
+export type _addedN = Types.Expect<Types.Equal<typeof addedN, Tensor.Tensor<readonly [number, 3]>>>
