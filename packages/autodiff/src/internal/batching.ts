@@ -340,8 +340,9 @@ interface WindowParams {
 
 /**
  * Convolution and pooling: the batch axis folds into N (`[B, N, H, W, C]` to `[B * N, H, W, C]`) when
- * the inputs at `images` are the only batched ones (a batch of filters falls back to one example at a
- * time); with `broadcastImages`, an unbatched image input is repeated over the batch first.
+ * the inputs at `images` are the only batched ones (otherwise it falls back to one example at a time; the
+ * convolution rules below handle batched filters first); with `broadcastImages`, an unbatched image input is
+ * repeated over the batch first.
  */
 const foldIntoN = (images: ReadonlyArray<number>, broadcastImages: boolean): BatchRule => (p, inputs, params, size) => {
   const others = inputs.some((a, i) => a.batched && !images.includes(i))
@@ -362,25 +363,110 @@ const foldIntoN = (images: ReadonlyArray<number>, broadcastImages: boolean): Bat
   return batched(reshape(out, [size, n, ...out.shape.slice(1)]))
 }
 
+interface ConvParams {
+  readonly geometry: { readonly c: number; readonly f: number }
+  readonly shape: ReadonlyArray<number>
+}
+
 /**
- * `conv2dBias`: folds like `conv2d`; a batch of biases (with shared filters) is added after a convolution
- * with a zero bias, then the relu if the fused op has one (the same operations as the fused kernel's).
+ * A convolution primitive whose `at` input (`[KH, KW, C, F]`-like: filters, or the filter-shaped output
+ * of `conv2dBackpropFilter`) is batched on its `axis` (C: 2, F: 3) and nothing else is: the batch is folded
+ * into that axis (`[B, ..., C, F]` to `[..., B * C, F]`), as `B` groups of channels or filters of one
+ * convolution.
+ */
+const foldInto = (
+  p: Primitive,
+  values: ReadonlyArray<TensorImpl>,
+  at: number,
+  axis: 2 | 3,
+  params: ConvParams,
+  size: number
+): TensorImpl => {
+  const v = values[at]!
+  const dims = v.shape.slice(1)
+  const folded = reshape(moveAxis(v, 0, axis), [...dims.slice(0, axis), size * dims[axis]!, ...dims.slice(axis + 1)])
+  const key = axis === 2 ? "c" : "f"
+  const n = params.geometry[key]
+  return bind(p, values.map((t, i) => (i === at ? folded : t)), {
+    ...params,
+    geometry: { ...params.geometry, [key]: size * n },
+    // `shape` is the convolution's output [N, OH, OW, F]: its last dim grows with F.
+    shape: axis === 3 ? [...params.shape.slice(0, 3), size * n] : params.shape
+  })
+}
+
+/** Unfolds `[..., B * n (at axis), ...]` into a batch: `[B, ..., n, ...]`. */
+const unfold = (v: TensorImpl, axis: number, size: number): TensorImpl =>
+  moveAxis(
+    reshape(v, [...v.shape.slice(0, axis), size, v.shape[axis]! / size, ...v.shape.slice(axis + 1)]),
+    axis,
+    0
+  )
+
+/** `conv2d(x, w)`: a batch of images folds into N, a batch of filters into F (B * F filters). */
+const conv2dRule: BatchRule = (p, inputs, params, size) => {
+  const [x, w] = inputs as readonly [Batched, Batched]
+  if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
+  if (x.batched) return fallback(p, inputs, params, size)
+  return batched(unfold(foldInto(p, [x.value, w.value], 1, 3, params as ConvParams, size), 3, size))
+}
+
+/**
+ * `conv2dBias(x, w, b)`: folds like `conv2d`; with a batch of biases or of filters, the convolution runs with
+ * a zero bias and the bias and relu follow (the same operations as the fused kernel's).
  */
 const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
   const [x, w, b] = inputs as readonly [Batched, Batched, Batched]
-  if (!b.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (w.batched) return fallback(p, inputs, params, size)
+  if (!b.batched && !w.batched) return foldIntoN([0], false)(p, inputs, params, size)
+  if (x.batched && w.batched) return fallback(p, inputs, params, size)
   const { relu } = params as { readonly relu: boolean }
-  const zero = toImpl(Tensor.zeros(b.value.shape.slice(1), { dtype: b.value.dtype }))
-  const conv = foldIntoN([0], true)(
-    p,
-    [x, w, { value: zero, batched: false }],
-    { ...(params as object), relu: false },
-    size
-  )
-  const bias = reshape(b.value, [size, 1, 1, 1, b.value.shape[1]!])
-  const z = Tensor.add(pub(conv.value), pub(bias)) as T
+  const dtype = b.value.dtype
+  const f = b.value.shape[b.value.rank - 1]!
+  const linear = { ...(params as ConvParams), relu: false }
+  const conv = w.batched
+    ? unfold(
+      foldInto(p, [x.value, w.value, toImpl(Tensor.zeros([size * f], { dtype }))], 1, 3, linear as ConvParams, size),
+      3,
+      size
+    )
+    : foldIntoN([0], true)(p, [x, w, { value: toImpl(Tensor.zeros([f], { dtype })), batched: false }], linear, size)
+      .value
+  const bias = b.batched ? reshape(b.value, [size, 1, 1, 1, f]) : b.value
+  const z = Tensor.add(pub(conv), pub(bias)) as T
   return batched(toImpl(relu ? Tensor.relu(z) : z))
+}
+
+/** `conv2dBackpropInput(dy, w)`: a batch of `dy` folds into N, a batch of filters into C. */
+const conv2dBackpropInputRule: BatchRule = (p, inputs, params, size) => {
+  const [dy, w] = inputs as readonly [Batched, Batched]
+  if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
+  if (dy.batched) return fallback(p, inputs, params, size)
+  return batched(unfold(foldInto(p, [dy.value, w.value], 1, 2, params as ConvParams, size), 3, size))
+}
+
+/**
+ * `conv2dBackpropFilter(x, dy)`: a batch of images folds into C, a batch of `dy` into F. Both batched (the
+ * per-example filter gradient) would need a grouped convolution: it falls back to one example at a time.
+ */
+const conv2dBackpropFilterRule: BatchRule = (p, inputs, params, size) => {
+  const [x, dy] = inputs as readonly [Batched, Batched]
+  if (x.batched && dy.batched) return fallback(p, inputs, params, size)
+  const cp = params as ConvParams
+  if (x.batched) {
+    // images [B, N, H, W, C] as [N, H, W, B * C]
+    const xs = x.value.shape.slice(1)
+    const folded = reshape(moveAxis(x.value, 0, 3), [...xs.slice(0, 3), size * xs[3]!])
+    const out = bind(p, [folded, dy.value], { ...cp, geometry: { ...cp.geometry, c: size * cp.geometry.c } })
+    return batched(unfold(out, 2, size))
+  }
+  const ds = dy.value.shape.slice(1)
+  const folded = reshape(moveAxis(dy.value, 0, 3), [...ds.slice(0, 3), size * ds[3]!])
+  const out = bind(p, [x.value, folded], {
+    ...cp,
+    geometry: { ...cp.geometry, f: size * cp.geometry.f },
+    shape: [...cp.shape.slice(0, 3), size * cp.geometry.f]
+  })
+  return batched(unfold(out, 3, size))
 }
 
 const ELEMENTWISE_UNARY = [
@@ -420,9 +506,11 @@ const ELEMENTWISE_BINARY = [
 
 /**
  * The vectorized batching rules, one per primitive name (as the gradient rules are one per primitive).
- * Every other primitive (today `conv2dBackpropFilter`, and `customVjp`/`customJvp`, whose rules are the
- * user's) goes through `fallback`; so do the cases a rule hands on (a batch of convolution filters; a
- * `scatterAdd` of shared cotangents at batched indices; indices past 2^24 in float32).
+ * Every primitive of `@typegrad/tensor` has one; the others (`customVjp`/`customJvp`, whose rules are the
+ * user's) go through `fallback`, and so do the cases a rule hands on: a convolution with both operands
+ * batched (images and filters; among them the per-example filter gradient, `conv2dBackpropFilter` of a
+ * batch of images and a batch of output gradients, which would need a grouped convolution), a `scatterAdd`
+ * of shared cotangents at batched indices, indices past 2^24 in float32.
  */
 export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   ...Object.fromEntries(ELEMENTWISE_UNARY.map((name) => [name, unary])),
@@ -443,9 +531,10 @@ export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   scatterAdd: scatterAddRule,
   matmul2d: matmul2dRule,
   batchMatmul: batchMatmulRule,
-  conv2d: foldIntoN([0], false),
+  conv2d: conv2dRule,
   conv2dBias: conv2dBiasRule,
-  conv2dBackpropInput: foldIntoN([0], false),
+  conv2dBackpropInput: conv2dBackpropInputRule,
+  conv2dBackpropFilter: conv2dBackpropFilterRule,
   maxPool2d: foldIntoN([0], true),
   avgPool2d: foldIntoN([0], true),
   avgPool2dBackward: foldIntoN([0], true),
