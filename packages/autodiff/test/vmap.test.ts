@@ -463,6 +463,20 @@ describe("composition", () => {
     )
   })
 
+  it("grad of a penalty on per-example gradients: grad(vmap(grad(loss))) equals grad of the loop", () => {
+    fc.assert(
+      fc.property(data, ({ w, b, xs, ys }) => {
+        const params = { w, b } as Params
+        const penalty = (per: (p: Params) => Pytree.Pytree) => (p: Params) =>
+          Tensor.sum(Tensor.square((per(p) as { readonly w: T }).w)) as never
+        const viaVmap = penalty((p) => vmap(grad(loss), { inAxes: [null, 0, 0] })(p, xs as never, ys as never))
+        const viaLoop = penalty((p) => loop(grad(loss), [null, 0, 0], [p, xs, ys], 4))
+        expectSame(grad(viaVmap)(params), grad(viaLoop)(params), 1e-13)
+      }),
+      { seed: SEED, numRuns: RUNS }
+    )
+  })
+
   it("grad of a function that uses vmap inside equals grad of the loop", () => {
     fc.assert(
       fc.property(data, ({ w, b, xs, ys }) => {

@@ -131,7 +131,8 @@ const example = (v: TensorImpl, i: number): TensorImpl => {
 
 /** The indices of `gather`/`oneHot` of a whole batch, checked as the op checks one example's. */
 const checkIndices = (op: string, ix: TensorImpl, n: number): void => {
-  // A tracer of an enclosing trace shows its primal's buffer; indices are never differentiated.
+  // The buffer as the value shows it: a reverse tracer its primal's; a batch tracer of an enclosing vmap
+  // only its first example's (that vmap checks the rest when the indices reach its own rule).
   const d = ix.data
   for (let j = 0; j < d.length; j++) {
     const v = d[j]!
