@@ -1,10 +1,10 @@
 /**
  * Function transformations: `grad`, `valueAndGrad`, `vjp`, `jvp`, `stopGradient` and `customVjp`; Jacobians
  * (`jacrev`, `jacfwd`) and Hessians (`hessian`); gradients with respect to several arguments (`gradArgs`,
- * `valueAndGradArgs`); and user-defined forward-mode rules (`customJvp`).
+ * `valueAndGradArgs`); user-defined forward-mode rules (`customJvp`); and batching (`vmap`).
  *
  * They are pure: no global tape, nothing to dispose, nothing left behind after a call, and they compose
- * (`grad(grad(f))`, `jvp` of a `grad`...). The differentiated argument may be a tensor or any pytree of
+ * (`grad(grad(f))`, `jvp` of a `grad`, `vmap(grad(f))`...). The differentiated argument may be a tensor or any pytree of
  * tensors; gradients keep its structure, shapes and static type.
  *
  * @since 0.1.0

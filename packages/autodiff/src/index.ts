@@ -1,5 +1,5 @@
 /**
- * `@typegrad/autodiff`: pure reverse-mode automatic differentiation.
+ * `@typegrad/autodiff`: pure reverse-mode automatic differentiation, and batching (`vmap`).
  *
  * @example
  * ```ts
