@@ -188,10 +188,24 @@ interface ReduceParams {
   readonly shape: ReadonlyArray<number>
 }
 
-/** `sum`, `max`, `firstMaxMask`: the batch axis is kept. */
-const reduction: BatchRule = (p, [a], params, size) => {
+/** `firstMaxMask`: the batch axis is kept. */
+const keepBatchAxis: BatchRule = (p, [a], params, size) => {
   const { reduced, shape } = params as ReduceParams
   return batched(bind(p, [a!.value], { reduced: [false, ...reduced], shape: [size, ...shape] }))
+}
+
+/**
+ * `sum`, `max`: the batch axis is kept, placed where the kernel adds each example's entries in the order
+ * it adds them for one example (so float64 results equal the per-example loop's bit for bit): in front when
+ * the last axis is reduced, else last (the kernel sums a leading axis four rows at a time, and the batch
+ * axis behind the kept ones keeps that grouping), with a transpose on each side.
+ */
+const reduction: BatchRule = (p, [a], params, size) => {
+  const { reduced, shape } = params as ReduceParams
+  if (reduced.length === 0 || reduced[reduced.length - 1]) return keepBatchAxis(p, [a!], params, size)
+  const v = moveAxis(a!.value, 0, a!.value.rank - 1)
+  const out = bind(p, [v], { reduced: [...reduced, false], shape: [...shape, size] })
+  return batched(moveAxis(out, out.rank - 1, 0))
 }
 
 interface ArgReduceParams {
@@ -519,7 +533,7 @@ export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   reluGrad: sameShape,
   sum: reduction,
   max: reduction,
-  firstMaxMask: reduction,
+  firstMaxMask: keepBatchAxis,
   argmax: argReduction,
   argmin: argReduction,
   reshape: reshapeRule,
