@@ -587,28 +587,41 @@ export const customJvp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
 }
 
 /**
- * Where `vmap` finds or puts the mapped axis: one axis for every argument (or output), or one per
- * argument (or per element of a tuple output). A number is an axis (negative counts from the end);
- * `null` means not mapped (an argument shared by every example, or an output that does not depend on the
- * mapped axis). The axis applies to every tensor of that argument's pytree.
+ * Where `vmap` finds the mapped axis of the arguments (`inAxes`): one axis for every argument, or one per
+ * argument. A number is an axis (negative counts from the end); `null` means not mapped (an argument shared
+ * by every example). The axis applies to every tensor of that argument's pytree; for different axes inside
+ * one argument, give a tree of axes in its place (`VmapAxisTree`).
  *
  * @example
  * ```ts
  * const axes: Autodiff.VmapAxes = [null, 0, 0] // params shared, inputs and labels mapped on axis 0
  * ```
  */
-export type VmapAxes = number | null | ReadonlyArray<number | null>
+export type VmapAxes = number | null | ReadonlyArray<VmapAxisTree>
 
 /**
- * Options of `vmap`: `inAxes` (0 for every argument by default) and `outAxes` (0 by default), as JAX's
- * `in_axes` and `out_axes`.
+ * The axes of one argument of `vmap`, or of its whole result (`outAxes`): a number or `null` for all of its
+ * tensors, or a tree of its structure whose number or `null` applies to the subtree at that place (JAX's
+ * pytree prefixes). For a result, `null` marks outputs that do not depend on the mapped axis (kept as they
+ * are); a tuple `[0, null]` gives one axis per element of a tuple result.
+ *
+ * @example
+ * ```ts
+ * const axes: Autodiff.VmapAxisTree = { w: null, b: 0 } // { w, b }: w shared, b mapped
+ * ```
+ */
+export type VmapAxisTree = number | null | ReadonlyArray<VmapAxisTree> | { readonly [key: string]: VmapAxisTree }
+
+/**
+ * Options of `vmap`: `inAxes` (0 for every argument by default) and `outAxes` (0 by default, or a tree of
+ * axes for the result), as JAX's `in_axes` and `out_axes`.
  *
  * @example
  * ```ts
  * const options: Autodiff.VmapOptions = { inAxes: [null, 0], outAxes: 0 }
  * ```
  */
-export interface VmapOptions<In extends VmapAxes = VmapAxes, Out extends VmapAxes = VmapAxes> {
+export interface VmapOptions<In extends VmapAxes = VmapAxes, Out extends VmapAxisTree = VmapAxisTree> {
   readonly inAxes?: In
   readonly outAxes?: Out
 }
@@ -641,7 +654,8 @@ export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis ex
 
 /**
  * A pytree with a mapped axis of size `B` inserted at `Axis` in each of its tensors (see `InsertAxis`); a
- * value that is not mapped (`Axis` null) keeps its type, and so does the general `Pytree.Pytree`.
+ * value that is not mapped (`Axis` null) keeps its type, and so does the general `Pytree.Pytree`. `Axis` may
+ * be a tree of axes (`VmapAxisTree`).
  *
  * @example
  * ```ts
@@ -651,8 +665,11 @@ export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis ex
  */
 export type BatchedTree<T, B extends number, Axis> = Axis extends null ? T
   : Pytree.Pytree extends T ? Pytree.Pytree
-  : T extends Tensor.Tensor<infer S, infer D> ? Tensor.Tensor<InsertAxis<S, B, Axis>, D>
-  : { readonly [K in keyof T]: BatchedTree<T[K], B, Axis> }
+  : T extends Tensor.Tensor<infer S, infer D> ? (Axis extends number ? Tensor.Tensor<InsertAxis<S, B, Axis>, D> : T)
+  : { readonly [K in keyof T]: BatchedTree<T[K], B, SubAxis<Axis, K>> }
+
+// The axes of the child `K` of a node whose axes are `Axis` (a number or null covers the whole subtree).
+type SubAxis<Axis, K> = Axis extends number | null ? Axis : K extends keyof Axis ? Axis[K] : null
 
 type AxisAt<Axes, K> = Axes extends ReadonlyArray<unknown> ? (K extends keyof Axes ? Axes[K] : null) : Axes
 
@@ -661,10 +678,11 @@ type DimAt<S extends Tensor.Shape, Axis> = number extends Axis ? number
   : `${Axis & number}` extends keyof S ? S[`${Axis & number}` & keyof S]
   : number
 
-type LeafDims<T, Axis> = Pytree.Pytree extends T ? number
-  : T extends Tensor.Tensor<infer S, Tensor.DType> ? DimAt<S, Axis>
-  : T extends ReadonlyArray<infer E> ? LeafDims<E, Axis>
-  : T extends object ? { [K in keyof T]: LeafDims<T[K], Axis> }[keyof T]
+type LeafDims<T, Axis> = Axis extends null ? never
+  : Pytree.Pytree extends T ? number
+  : T extends Tensor.Tensor<infer S, Tensor.DType> ? (Axis extends number ? DimAt<S, Axis> : never)
+  : T extends ReadonlyArray<unknown> ? { [K in keyof T]: LeafDims<T[K], SubAxis<Axis, K>> }[number]
+  : T extends object ? { [K in keyof T]: LeafDims<T[K], SubAxis<Axis, K>> }[keyof T]
   : never
 
 type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
@@ -715,27 +733,36 @@ export type VmapArgs<Args extends ReadonlyArray<unknown>, In> = {
 
 /**
  * The result of a `vmap`ped function: `f`'s result with an axis of size `B` inserted in each of its tensors
- * at `Out` (one axis for all, or one per element of a tuple result).
+ * at `Out` (one axis for all, or a tree of axes: one per element of a tuple result...).
  *
  * @example
  * ```ts
  * type Y = Autodiff.VmapResult<Tensor.Tensor<readonly []>, 8, 0> // Tensor.Tensor<readonly [8]>
  * ```
  */
-export type VmapResult<Y, B extends number, Out> = Pytree.Pytree extends Y ? Pytree.Pytree
-  : Out extends ReadonlyArray<unknown> ? { readonly [K in keyof Y]: BatchedTree<Y[K], B, AxisAt<Out, K>> }
-  : BatchedTree<Y, B, Out>
+export type VmapResult<Y, B extends number, Out> = BatchedTree<Y, B, Out>
 
-const axisOf = (axes: VmapAxes, i: number, count: number, what: string): number | null => {
+const axisOf = (axes: VmapAxes, i: number, count: number): VmapAxisTree => {
   if (!Array.isArray(axes)) return axes as number | null
   if (axes.length !== count) {
     throw new TypeError(
-      `vmap: ${what} has ${axes.length} entries, but there are ${count} ${
-        what === "inAxes" ? "arguments" : "outputs"
-      }; give one per ${what === "inAxes" ? "argument" : "output"}, or one number for all`
+      `vmap: inAxes has ${axes.length} entries, but there are ${count} arguments; give one per argument, or one number for all`
     )
   }
-  return (axes as ReadonlyArray<number | null>)[i] ?? null
+  return (axes as ReadonlyArray<VmapAxisTree>)[i] ?? null
+}
+
+/** The axis of the leaf at `path` under a tree of axes (a number or null covers its whole subtree). */
+const axisAtPath = (spec: VmapAxisTree, path: Pytree.Path, where: string): number | null => {
+  let s: VmapAxisTree = spec
+  for (const key of path) {
+    if (s === null || typeof s === "number") return s
+    const next = (s as { readonly [k: string | number]: VmapAxisTree | undefined })[key]
+    if (next === undefined) throw new TypeError(`vmap: the axes given have no entry for ${where}`)
+    s = next
+  }
+  if (s === null || typeof s === "number") return s
+  throw new TypeError(`vmap: the axes given for ${where} are a tree, but it is a tensor; give a number or null`)
 }
 
 const normalizeAxis = (axis: number, rank: number, where: string): number => {
@@ -759,7 +786,8 @@ const argName = (i: number, path: Pytree.Path): string =>
  *
  * `inAxes` says where each argument's mapped axis is (0 for every argument by default; `null`: the
  * argument is shared by every example); `outAxes` where the results get it (0 by default). Arguments and
- * results may be pytrees; an axis applies to every tensor of its argument. The mapped axes must all have
+ * results may be pytrees; an axis applies to every tensor of its argument, or a tree of axes
+ * (`VmapAxisTree`, e.g. `{ w: null, b: 0 }`) gives one per subtree. The mapped axes must all have
  * the same size. In the types, `f: (x: Tensor<S>) => Tensor<R>` becomes a function from
  * `Tensor<readonly [B, ...S]>` to `Tensor<readonly [B, ...R]>`, `B` read from the argument (a literal stays
  * a literal); for axes other than 0, -1 and `null` see `InsertAxis`.
@@ -783,7 +811,7 @@ export const vmap = <
   // Not constrained to `Pytree`: a constraint would be the context of `f`'s result and widen dtypes there.
   Y,
   const In extends VmapAxes = 0,
-  const Out extends VmapAxes = 0
+  const Out extends VmapAxisTree = 0
 >(
   f: (...args: Args) => Y,
   options?: VmapOptions<In, Out>
@@ -791,11 +819,11 @@ export const vmap = <
 (...args) => {
   // `null` is an axis (not mapped), so only a missing option takes the default.
   const inAxes: VmapAxes = options?.inAxes === undefined ? 0 : options.inAxes
-  const outAxes: VmapAxes = options?.outAxes === undefined ? 0 : options.outAxes
+  const outAxes: VmapAxisTree = options?.outAxes === undefined ? 0 : options.outAxes
   let size: number | undefined
   let first = ""
   const axes = args.map((arg, i) => {
-    const axis = axisOf(inAxes, i, args.length, "inAxes")
+    const axis = axisOf(inAxes, i, args.length)
     if (axis === null) return []
     if (!Tensor.isTensor(arg) && !Pytree.isNode(arg)) {
       throw new TypeError(
@@ -804,14 +832,16 @@ export const vmap = <
     }
     return Pytree.leavesWithPath(arg as Pytree.Pytree).map(([path, leaf]) => {
       const where = argName(i, path)
-      const a = normalizeAxis(axis, leaf.shape.length, where)
+      const given = axisAtPath(axis, path, where)
+      if (given === null) return null
+      const a = normalizeAxis(given, leaf.shape.length, where)
       const d = leaf.shape[a]!
       if (size === undefined) {
         size = d
-        first = `${where} has size ${d} on axis ${axis}`
+        first = `${where} has size ${d} on axis ${given}`
       } else if (d !== size) {
         throw new RangeError(
-          `vmap: the mapped axes have different sizes: ${first}, but ${where} has size ${d} on axis ${axis}`
+          `vmap: the mapped axes have different sizes: ${first}, but ${where} has size ${d} on axis ${given}`
         )
       }
       return a
@@ -822,16 +852,20 @@ export const vmap = <
   }
   const trace = new BatchTrace(size)
   const mapped = args.map((arg, i) =>
-    axisOf(inAxes, i, args.length, "inAxes") === null
+    axisOf(inAxes, i, args.length) === null
       ? arg
-      : Pytree.map(arg as Pytree.Pytree, (leaf, k) => fromImpl(trace.wrap(moveAxis(toImpl(leaf), axes[i]![k]!, 0))))
+      : Pytree.map(arg as Pytree.Pytree, (leaf, k) => {
+        const a = axes[i]![k]!
+        return a === null ? leaf : fromImpl(trace.wrap(moveAxis(toImpl(leaf), a, 0)))
+      })
   )
   const out = f(...(mapped as unknown as Args))
   const n = size
-  const finish = (tree: Pytree.Pytree, axis: number | null, which: string): Pytree.Pytree =>
+  const finish = (tree: Pytree.Pytree, spec: VmapAxisTree): Pytree.Pytree =>
     Pytree.mapWithPath(tree, (leaf, path) => {
       const { value, batched } = trace.unwrap(toImpl(leaf))
-      const where = `the output${which}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+      const where = `the output${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+      const axis = axisAtPath(spec, path, where)
       if (axis === null) {
         if (batched) {
           throw new TypeError(`vmap: outAxes is null for ${where}, but it depends on the mapped axis`)
@@ -841,13 +875,6 @@ export const vmap = <
       const v = batched ? value : broadcastBatch(value, n)
       return fromImpl(moveAxis(v, 0, normalizeAxis(axis, v.rank, where)))
     })
-  const result = Array.isArray(outAxes)
-    ? (() => {
-      if (!Array.isArray(out)) throw new TypeError("vmap: outAxes is a list, but the function does not return an array")
-      return (out as ReadonlyArray<Pytree.Pytree>).map((o, i) =>
-        finish(o, axisOf(outAxes, i, out.length, "outAxes"), ` ${i}`)
-      )
-    })()
-    : finish(out as Pytree.Pytree, outAxes as number | null, "")
+  const result = finish(out as Pytree.Pytree, outAxes)
   return result as unknown as VmapResult<Y, VmapSize<typeof args, In>, Out>
 }

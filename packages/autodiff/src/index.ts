@@ -38,6 +38,7 @@ export type {
   PytreeArgIndex,
   VmapArgs,
   VmapAxes,
+  VmapAxisTree,
   VmapOptions,
   VmapResult,
   VmapSameSize,

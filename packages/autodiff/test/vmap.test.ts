@@ -634,6 +634,31 @@ describe("pytrees and axes", () => {
     expectSame(vmap(scale, { inAxes: [0, null] })(x3, 3), Tensor.mul(x3, 3) as T)
   })
 
+  it("a tree of axes maps the tensors of one argument differently (JAX's pytree prefixes)", () => {
+    type Model = { readonly w: T; readonly b: ReadonlyArray<T> }
+    const model: Model = {
+      w: Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3], { dtype: "float64" }),
+      b: [Tensor.fromArray([1, 2, 3, 4, 5, 6], [3, 2], { dtype: "float64" })]
+    }
+    const f = (m: Model, x: T) => Tensor.add(Tensor.mul(m.w, x), Tensor.sum(m.b[0]!)) as T
+    const x = Tensor.fromArray([1, -1, 2], [3], { dtype: "float64" })
+    // w shared, b mapped along its axis 0 (3 examples of [2]), x shared
+    const got = vmap(f, { inAxes: [{ w: null, b: [0] }, null] })(model, x)
+    const want = Tensor.stack([0, 1, 2].map((i) => f({ w: model.w, b: [take(model.b[0]!, 0, i)] }, x))) as T
+    expectSame(got, want)
+    // the same with `b` covered by one number for its subtree, and outAxes as a tree
+    const g = (m: Model) => ({ s: Tensor.sum(m.b[0]!) as T, w: m.w })
+    const out = vmap(g, { inAxes: [{ w: null, b: 1 }], outAxes: { s: 0, w: null } })(model)
+    expect(out.s.shape).toEqual([2])
+    expect(out.w).toBe(model.w)
+    expect(() => vmap(f, { inAxes: [{ w: null }, null] })(model, x)).toThrow(
+      "vmap: the axes given have no entry for argument 0 at b.0"
+    )
+    expect(() => vmap(f, { inAxes: [{ w: null, b: [0] }, { x: 0 }] })(model, x)).toThrow(
+      /the axes given for argument 1 are a tree, but it is a tensor/
+    )
+  })
+
   it("errors name what is wrong", () => {
     const f = (a: T, b: T) => Tensor.add(a, b) as T
     const a: T = Tensor.zeros([3, 2])

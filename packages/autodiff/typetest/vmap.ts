@@ -105,3 +105,18 @@ export type _added = Types.Expect<Types.Equal<typeof added, Tensor.Tensor<readon
 // a size only known at run time fits any other
 const addedN = addRows(xsN as unknown as Tensor.Tensor<readonly [number, 3]>, Tensor.zeros([8, 3]))
 export type _addedN = Types.Expect<Types.Equal<typeof addedN, Tensor.Tensor<readonly [number, 3]>>>
+
+// a tree of axes inside one argument: w shared, b mapped
+type Model = { readonly w: Tensor.Tensor<readonly [2, 3]>; readonly b: Tensor.Tensor<readonly [2]> }
+const fm = (m: Model) => Tensor.add(Tensor.sum(m.w, { axis: 1 }), m.b)
+const treeAxes = vmap(fm, { inAxes: [{ w: null, b: 0 }] })
+export type _treeArgs = Types.Expect<
+  Types.Equal<
+    Parameters<typeof treeAxes>,
+    [{ readonly w: Tensor.Tensor<readonly [2, 3]>; readonly b: Tensor.Tensor<readonly [number, 2]> }]
+  >
+>
+declare const model: Model
+declare const bs: Tensor.Tensor<readonly [10, 2]>
+const treeOut = treeAxes({ w: model.w, b: bs })
+export type _treeOut = Types.Expect<Types.Equal<typeof treeOut, Tensor.Tensor<readonly [10, 2]>>>
