@@ -663,9 +663,12 @@ export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis ex
  * // { readonly w: Tensor.Tensor<readonly [8, 3]> }
  * ```
  */
-export type BatchedTree<T, B extends number, Axis> = Axis extends null ? T
+// `B` is not constrained to `number`: `vmap`'s signature passes the deferred `VmapSize<A, In>`, and checking
+// it against a constraint would evaluate the size on the generic arguments (millions of instantiations).
+export type BatchedTree<T, B, Axis> = Axis extends null ? T
   : Pytree.Pytree extends T ? Pytree.Pytree
-  : T extends Tensor.Tensor<infer S, infer D> ? (Axis extends number ? Tensor.Tensor<InsertAxis<S, B, Axis>, D> : T)
+  : T extends Tensor.Tensor<infer S, infer D> ?
+    (Axis extends number ? Tensor.Tensor<InsertAxis<S, B & number, Axis>, D> : T)
   : { readonly [K in keyof T]: BatchedTree<T[K], B, SubAxis<Axis, K>> }
 
 // The axes of the child `K` of a node whose axes are `Axis` (a number or null covers the whole subtree).
@@ -740,7 +743,7 @@ export type VmapArgs<Args extends ReadonlyArray<unknown>, In> = {
  * type Y = Autodiff.VmapResult<Tensor.Tensor<readonly []>, 8, 0> // Tensor.Tensor<readonly [8]>
  * ```
  */
-export type VmapResult<Y, B extends number, Out> = BatchedTree<Y, B, Out>
+export type VmapResult<Y, B, Out> = BatchedTree<Y, B, Out>
 
 const axisOf = (axes: VmapAxes, i: number, count: number): VmapAxisTree => {
   if (!Array.isArray(axes)) return axes as number | null
