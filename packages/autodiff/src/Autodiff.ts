@@ -1,16 +1,17 @@
 /**
  * Function transformations: `grad`, `valueAndGrad`, `vjp`, `jvp`, `stopGradient` and `customVjp`; Jacobians
  * (`jacrev`, `jacfwd`) and Hessians (`hessian`); gradients with respect to several arguments (`gradArgs`,
- * `valueAndGradArgs`); and user-defined forward-mode rules (`customJvp`).
+ * `valueAndGradArgs`); user-defined forward-mode rules (`customJvp`); and batching (`vmap`).
  *
  * They are pure: no global tape, nothing to dispose, nothing left behind after a call, and they compose
- * (`grad(grad(f))`, `jvp` of a `grad`...). The differentiated argument may be a tensor or any pytree of
+ * (`grad(grad(f))`, `jvp` of a `grad`, `vmap(grad(f))`...). The differentiated argument may be a tensor or any pytree of
  * tensors; gradients keep its structure, shapes and static type.
  *
  * @since 0.1.0
  */
-import { Pytree, Tensor } from "@typegrad/tensor"
+import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
 import { bind, fromImpl, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
+import { BatchTrace, broadcastBatch, moveAxis } from "./internal/batching.ts"
 import { ReverseTrace, type Tracer } from "./internal/reverse.ts"
 
 /** A rank-0 tensor: what `grad` differentiates. */
@@ -583,4 +584,300 @@ export const customJvp = <Args extends ReadonlyArray<Tensor.AnyTensor>, Y extend
     }
   }
   return (...args: Args): Y => fromImpl(bind(p, args.map(toImpl), null)) as Y
+}
+
+/**
+ * Where `vmap` finds the mapped axis of the arguments (`inAxes`): one axis for every argument, or one per
+ * argument. A number is an axis (negative counts from the end); `null` means not mapped (an argument shared
+ * by every example). The axis applies to every tensor of that argument's pytree; for different axes inside
+ * one argument, give a tree of axes in its place (`VmapAxisTree`).
+ *
+ * @example
+ * ```ts
+ * const axes: Autodiff.VmapAxes = [null, 0, 0] // params shared, inputs and labels mapped on axis 0
+ * ```
+ */
+export type VmapAxes = number | null | ReadonlyArray<VmapAxisTree>
+
+/**
+ * The axes of one argument of `vmap`, or of its whole result (`outAxes`): a number or `null` for all of its
+ * tensors, or a tree of its structure whose number or `null` applies to the subtree at that place (JAX's
+ * pytree prefixes). For a result, `null` marks outputs that do not depend on the mapped axis (kept as they
+ * are); a tuple `[0, null]` gives one axis per element of a tuple result.
+ *
+ * @example
+ * ```ts
+ * const axes: Autodiff.VmapAxisTree = { w: null, b: 0 } // { w, b }: w shared, b mapped
+ * ```
+ */
+export type VmapAxisTree = number | null | ReadonlyArray<VmapAxisTree> | { readonly [key: string]: VmapAxisTree }
+
+/**
+ * Options of `vmap`: `inAxes` (0 for every argument by default) and `outAxes` (0 by default, or a tree of
+ * axes for the result), as JAX's `in_axes` and `out_axes`.
+ *
+ * @example
+ * ```ts
+ * const options: Autodiff.VmapOptions = { inAxes: [null, 0], outAxes: 0 }
+ * ```
+ */
+export interface VmapOptions<In extends VmapAxes = VmapAxes, Out extends VmapAxisTree = VmapAxisTree> {
+  readonly inAxes?: In
+  readonly outAxes?: Out
+}
+
+type InsertAt<S, B extends number, Axis extends number, Acc extends ReadonlyArray<number>> = Acc["length"] extends Axis
+  ? readonly [...Acc, B, ...(S extends ReadonlyArray<number> ? S : [])]
+  : S extends readonly [infer H extends number, ...infer Rest extends ReadonlyArray<number>]
+    ? InsertAt<Rest, B, Axis, [...Acc, H]>
+  : ReadonlyArray<number>
+
+/**
+ * A shape with an axis of size `B` inserted at `Axis`: in front for `0`, at the end for `-1`, before dim
+ * `k` for a literal `k` of a tuple shape; `S` itself for `null`. Any other axis (another negative one, a
+ * `number`) or a shape whose rank is not known (not a tuple) gives `ReadonlyArray<number>`.
+ *
+ * @example
+ * ```ts
+ * type A = Autodiff.InsertAxis<readonly [3, 4], 8, 0>  // readonly [8, 3, 4]
+ * type B = Autodiff.InsertAxis<readonly [3, 4], 8, -1> // readonly [3, 4, 8]
+ * type C = Autodiff.InsertAxis<readonly [3, 4], 8, 1>  // readonly [3, 8, 4]
+ * ```
+ */
+export type InsertAxis<S extends Tensor.Shape, B extends number, Axis> = Axis extends null ? S
+  : number extends S["length"] ? ReadonlyArray<number>
+  : Axis extends 0 ? readonly [B, ...S]
+  : Axis extends -1 ? readonly [...S, B]
+  : number extends Axis ? ReadonlyArray<number>
+  : Axis extends number ? InsertAt<S, B, Axis, []>
+  : ReadonlyArray<number>
+
+/**
+ * A pytree with a mapped axis of size `B` inserted at `Axis` in each of its tensors (see `InsertAxis`); a
+ * value that is not mapped (`Axis` null) keeps its type, and so does the general `Pytree.Pytree`. `Axis` may
+ * be a tree of axes (`VmapAxisTree`).
+ *
+ * @example
+ * ```ts
+ * type P = Autodiff.BatchedTree<{ readonly w: Tensor.Tensor<readonly [3]> }, 8, 0>
+ * // { readonly w: Tensor.Tensor<readonly [8, 3]> }
+ * ```
+ */
+// `B` is not constrained to `number`: `vmap`'s signature passes the deferred `VmapSize<A, In>`, and checking
+// it against a constraint would evaluate the size on the generic arguments (millions of instantiations).
+export type BatchedTree<T, B, Axis> = Axis extends null ? T
+  : Pytree.Pytree extends T ? Pytree.Pytree
+  : T extends Tensor.Tensor<infer S, infer D> ?
+    (Axis extends number ? Tensor.Tensor<InsertAxis<S, B & number, Axis>, D> : T)
+  : { readonly [K in keyof T]: BatchedTree<T[K], B, SubAxis<Axis, K>> }
+
+// The axes of the child `K` of a node whose axes are `Axis` (a number or null covers the whole subtree).
+type SubAxis<Axis, K> = Axis extends number | null ? Axis : K extends keyof Axis ? Axis[K] : null
+
+type AxisAt<Axes, K> = Axes extends ReadonlyArray<unknown> ? (K extends keyof Axes ? Axes[K] : null) : Axes
+
+type DimAt<S extends Tensor.Shape, Axis> = number extends Axis ? number
+  : Axis extends -1 ? (S extends readonly [...ReadonlyArray<number>, infer L extends number] ? L : number)
+  : `${Axis & number}` extends keyof S ? S[`${Axis & number}` & keyof S]
+  : number
+
+type LeafDims<T, Axis> = Axis extends null ? never
+  : Pytree.Pytree extends T ? number
+  : T extends Tensor.Tensor<infer S, Tensor.DType> ? (Axis extends number ? DimAt<S, Axis> : never)
+  : T extends ReadonlyArray<unknown> ? { [K in keyof T]: LeafDims<T[K], SubAxis<Axis, K>> }[number]
+  : T extends object ? { [K in keyof T]: LeafDims<T[K], SubAxis<Axis, K>> }[keyof T]
+  : never
+
+type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
+
+type OneDim<U> = [U] extends [never] ? number : true extends IsUnion<U> ? number : U extends number ? U : number
+
+/**
+ * The size of the mapped axis of a call of a `vmap`ped function, read from the static types of its
+ * arguments: the dim at the mapped axis of its mapped tensors when they agree, `number` otherwise.
+ *
+ * @example
+ * ```ts
+ * type B = Autodiff.VmapSize<[Tensor.Tensor<readonly [8, 3]>, Tensor.Tensor<readonly [3]>], [0, null]> // 8
+ * ```
+ */
+export type VmapSize<A extends ReadonlyArray<unknown>, In> = OneDim<MappedDims<A, In>>
+
+type MappedDims<A extends ReadonlyArray<unknown>, In> = {
+  [K in keyof A]: AxisAt<In, K> extends null ? never : LeafDims<A[K], AxisAt<In, K>>
+}[number]
+
+/**
+ * `unknown` when the mapped axes of a call's arguments can have one size, else the compile error: two
+ * different literal sizes.
+ *
+ * @example
+ * ```ts
+ * type E = Autodiff.VmapSameSize<[Tensor.Tensor<readonly [8, 3]>, Tensor.Tensor<readonly [4, 3]>], 0>
+ * // ShapeError<"vmap: the mapped axes of the arguments have different sizes">
+ * ```
+ */
+export type VmapSameSize<A extends ReadonlyArray<unknown>, In> = true extends IsUnion<MappedDims<A, In>>
+  ? ShapeError<"vmap: the mapped axes of the arguments have different sizes">
+  : unknown
+
+/**
+ * The arguments of a `vmap`ped function: each argument of `f` with its mapped axis (of any size) inserted.
+ *
+ * @example
+ * ```ts
+ * type A = Autodiff.VmapArgs<[Tensor.Tensor<readonly [3]>, Tensor.Tensor<readonly [3]>], [0, null]>
+ * // [Tensor.Tensor<readonly [number, 3]>, Tensor.Tensor<readonly [3]>]
+ * ```
+ */
+export type VmapArgs<Args extends ReadonlyArray<unknown>, In> = {
+  [K in keyof Args]: BatchedTree<Args[K], number, AxisAt<In, K>>
+}
+
+/**
+ * The result of a `vmap`ped function: `f`'s result with an axis of size `B` inserted in each of its tensors
+ * at `Out` (one axis for all, or a tree of axes: one per element of a tuple result...).
+ *
+ * @example
+ * ```ts
+ * type Y = Autodiff.VmapResult<Tensor.Tensor<readonly []>, 8, 0> // Tensor.Tensor<readonly [8]>
+ * ```
+ */
+export type VmapResult<Y, B, Out> = BatchedTree<Y, B, Out>
+
+const axisOf = (axes: VmapAxes, i: number, count: number): VmapAxisTree => {
+  if (!Array.isArray(axes)) return axes as number | null
+  if (axes.length !== count) {
+    throw new TypeError(
+      `vmap: inAxes has ${axes.length} entries, but there are ${count} arguments; give one per argument, or one number for all`
+    )
+  }
+  return (axes as ReadonlyArray<VmapAxisTree>)[i] ?? null
+}
+
+/** The axis of the leaf at `path` under a tree of axes (a number or null covers its whole subtree). */
+const axisAtPath = (spec: VmapAxisTree, path: Pytree.Path, where: string): number | null => {
+  let s: VmapAxisTree = spec
+  for (const key of path) {
+    if (s === null || typeof s === "number") return s
+    const next = (s as { readonly [k: string | number]: VmapAxisTree | undefined })[key]
+    if (next === undefined) throw new TypeError(`vmap: the axes given have no entry for ${where}`)
+    s = next
+  }
+  if (s === null || typeof s === "number") return s
+  throw new TypeError(`vmap: the axes given for ${where} are a tree, but it is a tensor; give a number or null`)
+}
+
+const normalizeAxis = (axis: number, rank: number, where: string): number => {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(`vmap: axis ${axis} is out of range for ${where} of rank ${rank}`)
+  }
+  return axis < 0 ? axis + rank : axis
+}
+
+const argName = (i: number, path: Pytree.Path): string =>
+  `argument ${i}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+
+/**
+ * Vectorizing map (JAX's `vmap`): `vmap(f)` computes `f` on every slice of its arguments along a mapped
+ * axis at once and stacks the results along a mapped axis of its outputs. It is a transformation, not a
+ * loop: every primitive is applied once to the whole batch through its batching rule (a batched matrix
+ * product, a convolution with the batch folded into N...), and the few primitives without one apply to
+ * each example in turn (see `docs/guide-autodiff.md`). It composes with every other transformation:
+ * `vmap(grad(loss))` gives per-example gradients, `grad` differentiates through a `vmap`, and
+ * `vmap(vmap(f))` maps two axes.
+ *
+ * `inAxes` says where each argument's mapped axis is (0 for every argument by default; `null`: the
+ * argument is shared by every example); `outAxes` where the results get it (0 by default). Arguments and
+ * results may be pytrees; an axis applies to every tensor of its argument, or a tree of axes
+ * (`VmapAxisTree`, e.g. `{ w: null, b: 0 }`) gives one per subtree. The mapped axes must all have
+ * the same size. In the types, `f: (x: Tensor<S>) => Tensor<R>` becomes a function from
+ * `Tensor<readonly [B, ...S]>` to `Tensor<readonly [B, ...R]>`, `B` read from the argument (a literal stays
+ * a literal); for axes other than 0, -1 and `null` see `InsertAxis`.
+ *
+ * @example
+ * ```ts
+ * type Params = { readonly w: Tensor.Tensor<readonly [3], "float64"> }
+ * const loss = (p: Params, x: Tensor.Tensor<readonly [3], "float64">, y: Tensor.Tensor<readonly [], "float64">) =>
+ *   Tensor.square(Tensor.sub(Tensor.sum(Tensor.mul(p.w, x)), y))
+ * declare const params: Params
+ * declare const xs: Tensor.Tensor<readonly [32, 3], "float64">
+ * declare const ys: Tensor.Tensor<readonly [32], "float64">
+ * // One gradient per example: { readonly w: Tensor<readonly [32, 3], "float64"> }
+ * const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] })(params, xs, ys)
+ * const rowNorms = vmap((r: Tensor.Tensor<readonly [3], "float64">) => Tensor.sqrt(Tensor.sum(Tensor.square(r))))(xs)
+ * // Tensor<readonly [32], "float64">
+ * ```
+ */
+export const vmap = <
+  Args extends ReadonlyArray<unknown>,
+  // Not constrained to `Pytree`: a constraint would be the context of `f`'s result and widen dtypes there.
+  Y,
+  const In extends VmapAxes = 0,
+  const Out extends VmapAxisTree = 0
+>(
+  f: (...args: Args) => Y,
+  options?: VmapOptions<In, Out>
+): <const A extends VmapArgs<Args, In>>(...args: A & VmapSameSize<A, In>) => VmapResult<Y, VmapSize<A, In>, Out> =>
+(...args) => {
+  // `null` is an axis (not mapped), so only a missing option takes the default.
+  const inAxes: VmapAxes = options?.inAxes === undefined ? 0 : options.inAxes
+  const outAxes: VmapAxisTree = options?.outAxes === undefined ? 0 : options.outAxes
+  let size: number | undefined
+  let first = ""
+  const axes = args.map((arg, i) => {
+    const axis = axisOf(inAxes, i, args.length)
+    if (axis === null) return []
+    if (!Tensor.isTensor(arg) && !Pytree.isNode(arg)) {
+      throw new TypeError(
+        `vmap: argument ${i} is ${arg === null ? "null" : typeof arg}, not a tensor or pytree; give it inAxes null`
+      )
+    }
+    return Pytree.leavesWithPath(arg as Pytree.Pytree).map(([path, leaf]) => {
+      const where = argName(i, path)
+      const given = axisAtPath(axis, path, where)
+      if (given === null) return null
+      const a = normalizeAxis(given, leaf.shape.length, where)
+      const d = leaf.shape[a]!
+      if (size === undefined) {
+        size = d
+        first = `${where} has size ${d} on axis ${given}`
+      } else if (d !== size) {
+        throw new RangeError(
+          `vmap: the mapped axes have different sizes: ${first}, but ${where} has size ${d} on axis ${given}`
+        )
+      }
+      return a
+    })
+  })
+  if (size === undefined) {
+    throw new TypeError("vmap: no argument is mapped (every inAxes is null or there are no tensors); map at least one")
+  }
+  const trace = new BatchTrace(size)
+  const mapped = args.map((arg, i) =>
+    axisOf(inAxes, i, args.length) === null
+      ? arg
+      : Pytree.map(arg as Pytree.Pytree, (leaf, k) => {
+        const a = axes[i]![k]!
+        return a === null ? leaf : fromImpl(trace.wrap(moveAxis(toImpl(leaf), a, 0)))
+      })
+  )
+  const out = f(...(mapped as unknown as Args))
+  const n = size
+  const finish = (tree: Pytree.Pytree, spec: VmapAxisTree): Pytree.Pytree =>
+    Pytree.mapWithPath(tree, (leaf, path) => {
+      const { value, batched } = trace.unwrap(toImpl(leaf))
+      const where = `the output${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+      const axis = axisAtPath(spec, path, where)
+      if (axis === null) {
+        if (batched) {
+          throw new TypeError(`vmap: outAxes is null for ${where}, but it depends on the mapped axis`)
+        }
+        return fromImpl(value)
+      }
+      const v = batched ? value : broadcastBatch(value, n)
+      return fromImpl(moveAxis(v, 0, normalizeAxis(axis, v.rank, where)))
+    })
+  const result = finish(out as Pytree.Pytree, outAxes)
+  return result as unknown as VmapResult<Y, VmapSize<typeof args, In>, Out>
 }

@@ -1,5 +1,5 @@
 /**
- * `@typegrad/autodiff`: pure reverse-mode automatic differentiation.
+ * `@typegrad/autodiff`: pure reverse-mode automatic differentiation, and batching (`vmap`).
  *
  * @example
  * ```ts
@@ -26,9 +26,24 @@ export {
   valueAndGrad,
   valueAndGradArgs,
   valueAndGradAux,
-  vjp
+  vjp,
+  vmap
 } from "./Autodiff.ts"
-export type { ArgGrads, Jacobian, JacobianShape, PytreeArgIndex } from "./Autodiff.ts"
+export type {
+  ArgGrads,
+  BatchedTree,
+  InsertAxis,
+  Jacobian,
+  JacobianShape,
+  PytreeArgIndex,
+  VmapArgs,
+  VmapAxes,
+  VmapAxisTree,
+  VmapOptions,
+  VmapResult,
+  VmapSameSize,
+  VmapSize
+} from "./Autodiff.ts"
 /**
  * The pytree helpers (`Pytree.leaves`, `Pytree.map`, `Pytree.leavesWithPath`...), defined in
  * `@typegrad/tensor` and re-exported here, where users of `grad` look for them.

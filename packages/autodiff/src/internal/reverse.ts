@@ -43,11 +43,15 @@ export class Tracer extends TensorImpl {
 }
 
 // Levels only grow: a trace opened inside another one always gets a larger level. This counter is the
-// only module state, and it records nothing about any computation.
+// only module state, and it records nothing about any computation. Every kind of trace (reverse here,
+// batching in `batching.ts`) draws its level from it, so nested transformations of any kinds order.
 let nextLevel = 1
 
+/** A level larger than that of every trace opened before. */
+export const newLevel = (): number => nextLevel++
+
 export class ReverseTrace implements Trace {
-  readonly level: number = nextLevel++
+  readonly level: number = newLevel()
   readonly nodes: Array<Node> = []
 
   /** Wraps an input to be differentiated. */
