@@ -33,9 +33,9 @@ export interface Engine {
 export const KC = 256
 const NC_BYTES = 512 * 1024 // packed B block budget (about a quarter of L2)
 /** Multiply-adds below which a micro-kernel call stays on one thread (a wake-up costs about 10 us). */
-export const FLOPS_PER_THREAD = 400_000
+export const FLOPS_PER_THREAD = 1_000_000
 /** Output bytes below which an epilogue stays on one thread. */
-const EPILOGUE_BYTES_PER_THREAD = 256 * 1024
+const EPILOGUE_BYTES_PER_THREAD = 1024 * 1024
 
 export const DEFAULT_SHAPES: Readonly<Record<WasmDtype, MicroKernelShape>> = {
   f32: { mr: 4, nrv: 2 },
