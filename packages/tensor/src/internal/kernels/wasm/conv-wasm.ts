@@ -97,6 +97,49 @@ export function packIm2colT(
   }
 }
 
+/** The geometry fields every convolution task reads (window, taps, input). */
+function convFields(g: Conv2dGeometry, tapsAt: number, xAt: number): Geometry {
+  return {
+    h: g.h,
+    w: g.w,
+    c: g.c,
+    outW: g.outW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    padTop: g.padTop,
+    padLeft: g.padLeft,
+    kkc: g.kh * g.kw * g.c,
+    taps: tapsAt,
+    x: xAt,
+    pixels: g.outH * g.outW,
+    effH: (g.kh - 1) * g.dilationH + 1,
+    effW: (g.kw - 1) * g.dilationW + 1
+  }
+}
+
+/**
+ * Writes the geometry block at address 0 and the tap tables (offsets, dy, dx) at `tapsAt` into the module
+ * memory, and copies X to `xAt`.
+ */
+function writeConvInputs(
+  heap: { readonly f32: Float32Array },
+  view: FloatArray,
+  g: Conv2dGeometry,
+  x: FloatArray,
+  tapsAt: number,
+  xAt: number,
+  fields: Geometry
+): void {
+  const kkc = g.kh * g.kw * g.c
+  const ints = new Int32Array(heap.f32.buffer, 0, xAt / 4)
+  const t = taps(g)
+  ints.set(t.offset, tapsAt / 4)
+  ints.set(t.dy, tapsAt / 4 + kkc)
+  ints.set(t.dx, tapsAt / 4 + 2 * kkc)
+  ints.set(geometryValues(fields), 0)
+  view.set(x, xAt / (view instanceof Float32Array ? 4 : 8))
+}
+
 /**
  * Forward convolution as per-thread row tasks in WebAssembly (`convRows`): X is copied into the module
  * memory once, W is packed once, then each thread gathers, multiplies and applies the epilogue to its own
@@ -115,7 +158,6 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
   const mcb = rowsPerBlock(kcMax, nPad, mr)
   const threads = Math.min(slivers, threadsFor(m * nPad * kkc, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][taps][x][packed W][bias][out: slivers * mr rows of nPad][A scratch per thread].
-  const geomAt = 0
   const tapsAt = align16(GEOMETRY_FIELDS * 4)
   const xAt = tapsAt + align16(3 * kkc * 4)
   const bAt = xAt + align16(x.length * elem)
@@ -125,29 +167,13 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
   const scratchBytes = mcb * kcMax * elem
   const heap = wasmHeap(scratchAt + threads * scratchBytes)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
-  const ints = new Int32Array(heap.f32.buffer, 0, (xAt - geomAt) / 4)
-  const t = taps(g)
-  ints.set(t.offset, tapsAt / 4)
-  ints.set(t.dy, tapsAt / 4 + kkc)
-  ints.set(t.dx, tapsAt / 4 + 2 * kkc)
-  view.set(x, xAt / elem)
   const wArgs = { b: w, bOffset: 0, ldb: g.f, transB: false, c: y, cOffset: 0, ldc: g.f, accumulate: false }
   for (let pc = 0; pc < kkc; pc += KC) {
     packB(wArgs, view, bAt / elem + pc * nPad, pc, 0, Math.min(KC, kkc - pc), g.f, nr)
   }
   if (epilogue !== undefined) loadBias(view, biasAt / elem, nPad, g.f, epilogue)
-  const fields: Geometry = {
-    h: g.h,
-    w: g.w,
-    c: g.c,
-    outW: g.outW,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    padTop: g.padTop,
-    padLeft: g.padLeft,
-    kkc,
-    taps: tapsAt,
-    x: xAt,
+  writeConvInputs(heap, view, g, x, tapsAt, xAt, {
+    ...convFields(g, tapsAt, xAt),
     packedB: bAt,
     nBlocks: nPad / nr,
     ldcBytes: nPad * elem,
@@ -155,17 +181,11 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
     relu: epilogue?.relu === true ? 1 : 0,
     epilogue: epilogue === undefined ? 0 : 1,
     mcb,
-    kcMax,
-    pixels: g.outH * g.outW,
-    rows: m,
-    bRowBytes: 0,
-    effH: (g.kh - 1) * g.dilationH + 1,
-    effW: (g.kw - 1) * g.dilationW + 1
-  }
-  ints.set(geometryValues(fields), geomAt / 4)
+    kcMax
+  })
   runParallel(e.convRows, threads, (thread, n) => {
     const [lo, hi] = share(slivers, thread, n)
-    return [geomAt, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
+    return [0, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
   })
   const outBase = outAt / elem
   if (nPad === g.f) y.set(view.subarray(outBase, outBase + m * g.f))
@@ -227,7 +247,6 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
   const kcMax = Math.min(KC, rows)
   const threads = Math.min(slivers, threadsFor(rows * g.f * kkc, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][taps][x][dY][out: slivers * mr rows of f][A scratch per thread].
-  const geomAt = 0
   const tapsAt = align16(GEOMETRY_FIELDS * 4)
   const xAt = tapsAt + align16(3 * kkc * 4)
   const dyAt = xAt + align16(x.length * elem)
@@ -237,43 +256,19 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
   // workers start) keeps the regions apart.
   const heap = wasmHeap(scratchAt + slivers * mr * kcMax * elem)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
-  const ints = new Int32Array(heap.f32.buffer, 0, xAt / 4)
-  const t = taps(g)
-  ints.set(t.offset, tapsAt / 4)
-  ints.set(t.dy, tapsAt / 4 + kkc)
-  ints.set(t.dx, tapsAt / 4 + 2 * kkc)
-  view.set(x, xAt / elem)
   view.set(dy.subarray(0, rows * g.f), dyAt / elem)
-  const fields: Geometry = {
-    h: g.h,
-    w: g.w,
-    c: g.c,
-    outW: g.outW,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    padTop: g.padTop,
-    padLeft: g.padLeft,
-    kkc,
-    taps: tapsAt,
-    x: xAt,
+  writeConvInputs(heap, view, g, x, tapsAt, xAt, {
+    ...convFields(g, tapsAt, xAt),
     packedB: dyAt,
     nBlocks: g.f / e.nr,
     ldcBytes: g.f * elem,
-    bias: 0,
-    relu: 0,
-    epilogue: 0,
-    mcb: 0,
     kcMax,
-    pixels: g.outH * g.outW,
     rows,
-    bRowBytes: g.f * elem,
-    effH: (g.kh - 1) * g.dilationH + 1,
-    effW: (g.kw - 1) * g.dilationW + 1
-  }
-  ints.set(geometryValues(fields), geomAt / 4)
+    bRowBytes: g.f * elem
+  })
   runParallel(e.convFilterRows, threads, (thread, n) => {
     const [lo, hi] = share(slivers, thread, n)
-    return [geomAt, lo * mr, Math.min(hi * mr, kkc), scratchAt + lo * mr * kcMax * elem, outAt]
+    return [0, lo * mr, Math.min(hi * mr, kkc), scratchAt + lo * mr * kcMax * elem, outAt]
   })
   dw.set(view.subarray(outAt / elem, outAt / elem + kkc * g.f))
 }

@@ -17,7 +17,7 @@
  *
  * `geom` points at GEOMETRY_FIELDS i32 values in this order (byte addresses for pointers).
  */
-import { type Bytes, F32, F64, I32, op } from "./encoder.ts"
+import { type Bytes, F32, F64, type FuncDef, I32, op } from "./encoder.ts"
 import type { MicroKernelShape, WasmDtype } from "./gemm-module.ts"
 
 /** Field order of the geometry block. */
@@ -74,349 +74,342 @@ export type Geometry = Partial<Record<(typeof GEOMETRY)[number], number>>
 /** The i32 values of a geometry block, in field order. */
 export const geometryValues = (fields: Geometry): Array<number> => GEOMETRY.map((name) => fields[name] ?? 0)
 
+type Field = (typeof GEOMETRY)[number]
+
+/** What a task's code generator works with: its locals, the element type's instructions, emission. */
+interface Task {
+  readonly mr: number
+  readonly nr: number
+  readonly elem: number
+  /** The local holding each geometry field (loaded in the prologue). */
+  readonly field: Readonly<Record<Field, number>>
+  /** The task's parameters: geom, a0, a1 (its range), scratch, out. */
+  readonly param: { readonly a0: number; readonly a1: number; readonly scratch: number; readonly out: number }
+  /** A float local of the element type. */
+  readonly val: number
+  readonly load: (offset: number) => Bytes
+  readonly store: (offset: number) => Bytes
+  readonly zero: () => Bytes
+  /** Appends instructions to the body. */
+  emit(...parts: Array<Bytes>): void
+  /** A new i32 local. */
+  i32(): number
+}
+
+const get = op.localGet, set = op.localSet, c = op.i32Const
+const seq = (...parts: Array<Bytes>): Bytes => parts.flat()
+const field = (t: Task, name: Field): Bytes => get(t.field[name])
+
 /**
- * The filter gradient's per-thread task, `convFilterRows(geom, t0, t1, aScratch, out)`: rows [t0, t1) of
- * dW[kkc, f] = im2col(X)^T dY (t0 a multiple of mr). For each KC slab of dY's rows it gathers the
- * transposed column block (taps x pixels) from X into `aScratch` as [kc][mr] slivers, then runs the
- * micro-kernel with dY read in place (`packedB` points at dY, `bRowBytes` its row stride; f a multiple of
- * nr), accumulating over slabs. Each dW row is computed by one thread in the same order whatever the split.
+ * A task `name(geom, a0, a1, scratch, out)`: loads the geometry block into locals, then `build` emits the
+ * rest. Locals are allocated as `build` asks for them.
  */
-export function convFilterRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
-  const { mr } = shape
-  const elem = dtype === "f32" ? 4 : 8
-  const nr = shape.nrv * lanes
-  const load = dtype === "f32" ? op.f32Load : op.f64Load
-  const store = dtype === "f32" ? op.f32Store : op.f64Store
-  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
-
-  const GEOM = 0, T0 = 1, T1 = 2, ASCR = 3, OUT = 4
-  let next = 5
-  // Local index of each geometry field (filled right below, one per name).
-  const field = {} as Record<(typeof GEOMETRY)[number], number>
-  for (const name of GEOMETRY) field[name] = next++
-  const PC = next++, KC = next++, MT = next++, MTPAD = next++, Q = next++, J = next++, DST = next++
-  const ROW = next++, IMG = next++, REM = next++, IY0 = next++, IX0 = next++, XBASE = next++, P = next++
-  const TDY = next++, TDX = next++
-  const i32Locals = next - 5
-  const VAL = next++
-
-  const b: Bytes = []
-  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
-  const get = op.localGet, set = op.localSet, c = op.i32Const
-
-  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
-  e(get(field.taps), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDY))
-  e(get(TDY), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDX))
-  e(get(T1), get(T0), op.i32Sub(), set(MT))
-  e(get(MT), c(mr - 1), op.i32Add(), c(mr), op.i32DivU(), c(mr), op.i32Mul(), set(MTPAD))
-  e(c(0), set(PC))
-  e(op.block(), get(MT), op.i32Eqz(), op.brIf(0))
-  e(op.loop()) // KC slabs of dY's rows
-  {
-    e(get(field.rows), get(PC), op.i32Sub(), get(field.kcMax), get(field.rows), get(PC), op.i32Sub())
-    e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
-    e(c(0), set(Q))
-    e(op.loop()) // pixels of the slab
-    {
-      e(get(PC), get(Q), op.i32Add(), set(ROW))
-      e(get(ROW), get(field.pixels), op.i32DivU(), set(IMG))
-      e(get(ROW), get(IMG), get(field.pixels), op.i32Mul(), op.i32Sub(), set(REM))
-      e(get(REM), get(field.outW), op.i32DivU(), get(field.strideH), op.i32Mul(), get(field.padTop), op.i32Sub())
-      e(set(IY0))
-      e(get(REM), get(field.outW), op.i32RemU(), get(field.strideW), op.i32Mul(), get(field.padLeft), op.i32Sub())
-      e(set(IX0))
-      e(get(IMG), get(field.h), op.i32Mul(), get(IY0), op.i32Add(), get(field.w), op.i32Mul(), get(IX0))
-      e(op.i32Add(), get(field.c), op.i32Mul(), c(elem), op.i32Mul(), get(field.x), op.i32Add(), set(XBASE))
-      e(c(0), set(J))
-      // dst(j) = aScratch + ((j / mr) * kc * mr + q * mr + j % mr) * elem: taps as [kc][mr] slivers.
-      const dstOfJ = () => {
-        e(get(J), c(mr), op.i32DivU(), get(KC), op.i32Mul(), get(Q), op.i32Add(), c(mr), op.i32Mul())
-        e(get(J), c(mr), op.i32RemU(), op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
-      }
-      e(c(0), set(J))
-      // The whole window inside X (most pixels): no bounds checks.
-      e(get(IY0), c(0), op.i32GeS(), get(IX0), c(0), op.i32GeS(), op.i32And())
-      e(get(IY0), get(field.effH), op.i32Add(), get(field.h), op.i32LeS(), op.i32And())
-      e(get(IX0), get(field.effW), op.i32Add(), get(field.w), op.i32LeS(), op.i32And())
-      e(op.if_())
-      {
-        e(op.loop())
-        dstOfJ()
-        e(get(DST), get(XBASE), get(field.taps), get(T0), get(J), op.i32Add(), c(4), op.i32Mul(), op.i32Add())
-        e(op.i32Load(0), c(elem), op.i32Mul(), op.i32Add(), load(0), store(0))
-        e(get(J), c(1), op.i32Add(), op.localTee(J), get(MT), op.i32LtS(), op.brIf(0))
-        e(op.end())
-      }
-      e(op.else_())
-      {
-        e(op.loop())
-        dstOfJ()
-        e(zero(), set(VAL))
-        e(get(T0), get(J), op.i32Add(), c(4), op.i32Mul(), set(P))
-        e(get(IY0), get(TDY), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.h), op.i32LtU())
-        e(get(IX0), get(TDX), get(P), op.i32Add(), op.i32Load(0), op.i32Add(), get(field.w), op.i32LtU())
-        e(op.i32And(), op.if_())
-        e(get(XBASE), get(field.taps), get(P), op.i32Add(), op.i32Load(0), c(elem), op.i32Mul(), op.i32Add())
-        e(load(0), set(VAL), op.end())
-        e(get(DST), get(VAL), store(0))
-        e(get(J), c(1), op.i32Add(), op.localTee(J), get(MT), op.i32LtS(), op.brIf(0))
-        e(op.end())
-      }
-      e(op.end())
-      // Taps past the thread's last one, up to a whole sliver: zeros.
-      e(op.block(), get(J), get(MTPAD), op.i32GeS(), op.brIf(0))
-      e(op.loop())
-      dstOfJ()
-      e(get(DST), zero(), store(0))
-      e(get(J), c(1), op.i32Add(), op.localTee(J), get(MTPAD), op.i32LtS(), op.brIf(0))
-      e(op.end(), op.end())
-      e(get(Q), c(1), op.i32Add(), op.localTee(Q), get(KC), op.i32LtS(), op.brIf(0))
-    }
-    e(op.end())
-    // gemm(aScratch, dY + pc * bRowBytes, out + t0 * ldc, mtPad / mr, nBlocks, kc, ldc, pc != 0,
-    //      bRowBytes, nr * elem)
-    e(get(ASCR), get(field.packedB), get(PC), get(field.bRowBytes), op.i32Mul(), op.i32Add())
-    e(get(OUT), get(T0), get(field.ldcBytes), op.i32Mul(), op.i32Add())
-    e(get(MTPAD), c(mr), op.i32DivU(), get(field.nBlocks), get(KC), get(field.ldcBytes))
-    e(get(PC), c(0), op.i32Ne(), get(field.bRowBytes), c(nr * elem), op.call(0))
-    e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.rows), op.i32LtS(), op.brIf(0))
+function defineTask(
+  name: string,
+  dtype: WasmDtype,
+  shape: MicroKernelShape,
+  lanes: number,
+  build: (t: Task) => void
+): FuncDef {
+  const body: Bytes = []
+  // Locals: the float one first (index 5, right after the five parameters), then the i32 ones.
+  const VAL = 5
+  let nextI32 = 6
+  const fieldLocals = {} as Record<Field, number> // filled right below, one local per field
+  for (const f of GEOMETRY) fieldLocals[f] = nextI32++
+  const t: Task = {
+    mr: shape.mr,
+    nr: shape.nrv * lanes,
+    elem: dtype === "f32" ? 4 : 8,
+    field: fieldLocals,
+    param: { a0: 1, a1: 2, scratch: 3, out: 4 },
+    val: VAL,
+    load: dtype === "f32" ? op.f32Load : op.f64Load,
+    store: dtype === "f32" ? op.f32Store : op.f64Store,
+    zero: dtype === "f32" ? op.f32Zero : op.f64Zero,
+    emit: (...parts) => parts.forEach((x) => body.push(...x)),
+    i32: () => nextI32++
   }
-  e(op.end(), op.end())
+  GEOMETRY.forEach((f, i) => t.emit(get(0), op.i32Load(4 * i), set(fieldLocals[f])))
+  build(t)
   return {
-    name: "convFilterRows",
+    name,
     params: [I32, I32, I32, I32, I32],
-    locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
-    body: b
+    locals: [[1, dtype === "f32" ? F32 : F64], [nextI32 - 6, I32]],
+    body
   }
 }
 
-/** The function definition of `convRows` (params: geom, row0, row1, aScratch, out). */
-export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
-  const { mr } = shape
-  const elem = dtype === "f32" ? 4 : 8
-  const nr = shape.nrv * lanes
-  const load = dtype === "f32" ? op.f32Load : op.f64Load
-  const store = dtype === "f32" ? op.f32Store : op.f64Store
-  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
+/** dst = min(a, b), signed (`a` and `b` each push one value and have no side effects). */
+const minInto = (t: Task, a: Bytes, b: Bytes, dst: number): void =>
+  t.emit(a, b, a, b, op.i32LtS(), op.select(), set(dst))
 
-  const GEOM = 0, ROW0 = 1, ROW1 = 2, ASCR = 3, OUT = 4
-  let next = 5
-  // Local index of each geometry field (filled right below, one per name).
-  const field = {} as Record<(typeof GEOMETRY)[number], number>
-  for (const name of GEOMETRY) field[name] = next++
-  const I0 = next++, MC = next++, RPAD = next++, PC = next++, KC = next++, R = next++, DST = next++
-  const ROW = next++, IMG = next++, REM = next++, IY0 = next++, IX0 = next++, XBASE = next++, P = next++
-  const PEND = next++, TDY = next++, TDX = next++
-  const i32Locals = next - 5
-  const VAL = next++
+/** dst = ceil(x / mr) * mr. */
+const roundUpToSliver = (t: Task, x: Bytes, dst: number): void =>
+  t.emit(x, c(t.mr - 1), op.i32Add(), c(t.mr), op.i32DivU(), c(t.mr), op.i32Mul(), set(dst))
 
-  const b: Bytes = []
-  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
-  const get = op.localGet, set = op.localSet, c = op.i32Const
+/** do { body() } while (++counter < limit): the body runs at least once. */
+const repeat = (t: Task, counter: number, limit: Bytes, body: () => void): void => {
+  t.emit(op.loop())
+  body()
+  t.emit(get(counter), c(1), op.i32Add(), op.localTee(counter), limit, op.i32LtS(), op.brIf(0), op.end())
+}
 
-  // Geometry into locals; tap tables.
-  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
-  e(get(field.taps), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDY))
-  e(get(TDY), get(field.kkc), c(4), op.i32Mul(), op.i32Add(), set(TDX))
-  e(get(ROW0), set(I0))
+/** local += amount */
+const advance = (t: Task, local: number, amount: Bytes): void => t.emit(get(local), amount, op.i32Add(), set(local))
 
-  e(op.block(), op.loop()) // blocks of rows
-  {
-    e(get(I0), get(ROW1), op.i32GeS(), op.brIf(1))
-    // mc = min(mcb, row1 - i0); rpad = ceil(mc / mr) * mr
-    e(get(ROW1), get(I0), op.i32Sub(), get(field.mcb), get(ROW1), get(I0), op.i32Sub(), get(field.mcb), op.i32LtS())
-    e(op.select(), set(MC))
-    e(get(MC), c(mr - 1), op.i32Add(), c(mr), op.i32DivU(), c(mr), op.i32Mul(), set(RPAD))
-    e(c(0), set(PC))
-    e(op.loop()) // KC slabs of taps
-    {
-      // kc = min(kcMax, kkc - pc)
-      e(get(field.kkc), get(PC), op.i32Sub(), get(field.kcMax), get(field.kkc), get(PC), op.i32Sub())
-      e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
-      e(c(0), set(R))
-      e(op.loop()) // rows of the block, packed as [kc][mr] slivers
-      {
-        // dst = aScratch + ((r / mr) * kc * mr + r % mr) * elem
-        e(get(R), c(mr), op.i32DivU(), get(KC), op.i32Mul(), c(mr), op.i32Mul(), get(R), c(mr), op.i32RemU())
-        e(op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
-        e(get(PC), set(P), get(PC), get(KC), op.i32Add(), set(PEND))
-        e(get(R), get(MC), op.i32GeS(), op.if_())
-        {
-          // Rows past the block's end: zeros.
-          e(op.loop(), get(DST), zero(), store(0))
-          e(get(DST), c(mr * elem), op.i32Add(), set(DST))
-          e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0), op.end())
-        }
-        e(op.else_())
-        {
-          // The output pixel of this row and its window's top-left corner.
-          e(get(I0), get(R), op.i32Add(), set(ROW))
-          e(get(ROW), get(field.pixels), op.i32DivU(), set(IMG))
-          e(get(ROW), get(IMG), get(field.pixels), op.i32Mul(), op.i32Sub(), set(REM))
-          e(get(REM), get(field.outW), op.i32DivU(), get(field.strideH), op.i32Mul(), get(field.padTop), op.i32Sub())
-          e(set(IY0))
-          e(get(REM), get(field.outW), op.i32RemU(), get(field.strideW), op.i32Mul(), get(field.padLeft), op.i32Sub())
-          e(set(IX0))
-          // xBase = x + ((img * h + iy0) * w + ix0) * c * elem (only dereferenced for cells inside X)
-          e(get(IMG), get(field.h), op.i32Mul(), get(IY0), op.i32Add(), get(field.w), op.i32Mul(), get(IX0))
-          e(op.i32Add(), get(field.c), op.i32Mul(), c(elem), op.i32Mul(), get(field.x), op.i32Add(), set(XBASE))
-          // The whole window inside X (most rows): no bounds checks.
-          e(get(IY0), c(0), op.i32GeS(), get(IX0), c(0), op.i32GeS(), op.i32And())
-          e(get(IY0), get(field.effH), op.i32Add(), get(field.h), op.i32LeS(), op.i32And())
-          e(get(IX0), get(field.effW), op.i32Add(), get(field.w), op.i32LeS(), op.i32And())
-          e(op.if_())
-          {
-            e(op.loop())
-            e(get(DST), get(XBASE), get(field.taps), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), c(elem))
-            e(op.i32Mul(), op.i32Add(), load(0), store(0))
-            e(get(DST), c(mr * elem), op.i32Add(), set(DST))
-            e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0))
-            e(op.end())
-          }
-          e(op.else_())
-          {
-            e(op.loop())
-            e(get(DST))
-            // inside = (iy0 + dy[p]) <u h && (ix0 + dx[p]) <u w
-            e(get(IY0), get(TDY), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add())
-            e(get(field.h), op.i32LtU())
-            e(get(IX0), get(TDX), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add())
-            e(get(field.w), op.i32LtU(), op.i32And())
-            e(op.if_())
-            e(get(XBASE), get(field.taps), get(P), c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), c(elem))
-            e(op.i32Mul(), op.i32Add(), load(0), set(VAL))
-            e(op.else_(), zero(), set(VAL), op.end())
-            e(get(VAL), store(0))
-            e(get(DST), c(mr * elem), op.i32Add(), set(DST))
-            e(get(P), c(1), op.i32Add(), op.localTee(P), get(PEND), op.i32LtS(), op.brIf(0))
-            e(op.end())
-          }
-          e(op.end())
-        }
-        e(op.end())
-        e(get(R), c(1), op.i32Add(), op.localTee(R), get(RPAD), op.i32LtS(), op.brIf(0))
-      }
-      e(op.end())
-      // gemm(aScratch, packedB + pc * nBlocks * nr * elem, out + i0 * ldc, rpad / mr, nBlocks, kc, ldc,
-      //      pc != 0, nr * elem, kc * nr * elem)
-      e(get(ASCR))
-      e(get(field.packedB), get(PC), get(field.nBlocks), op.i32Mul(), c(nr * elem), op.i32Mul(), op.i32Add())
-      e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add())
-      e(get(RPAD), c(mr), op.i32DivU(), get(field.nBlocks), get(KC), get(field.ldcBytes))
-      e(get(PC), c(0), op.i32Ne(), c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
-      e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.kkc), op.i32LtS(), op.brIf(0))
-    }
-    e(op.end())
-    // epi(out + i0 * ldc, bias, mc, ldc, relu)
-    e(get(field.epilogue), op.if_())
-    e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add(), get(field.bias), get(MC))
-    e(get(field.ldcBytes), get(field.relu), op.call(1), op.end())
-    e(get(I0), get(MC), op.i32Add(), set(I0), op.br(0))
+/** The micro-kernel: gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes). */
+const microKernel = (t: Task, ...args: [Bytes, Bytes, Bytes, Bytes, Bytes, Bytes, Bytes, Bytes, Bytes, Bytes]) =>
+  t.emit(...args, op.call(0))
+
+/** The window of a convolution output pixel: locals for its top-left corner and its address in X. */
+interface Window {
+  readonly iy0: number
+  readonly ix0: number
+  readonly xBase: number
+  readonly dyTable: number
+  readonly dxTable: number
+  readonly img: number
+  readonly rem: number
+}
+
+/** Allocates a window's locals and points at the dy and dx tap tables (after the offsets). */
+function windowLocals(t: Task): Window {
+  const w = {
+    iy0: t.i32(),
+    ix0: t.i32(),
+    xBase: t.i32(),
+    dyTable: t.i32(),
+    dxTable: t.i32(),
+    img: t.i32(),
+    rem: t.i32()
   }
-  e(op.end(), op.end())
-  return {
-    name: "convRows",
-    params: [I32, I32, I32, I32, I32],
-    locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
-    body: b
-  }
+  t.emit(field(t, "taps"), field(t, "kkc"), c(4), op.i32Mul(), op.i32Add(), set(w.dyTable))
+  t.emit(get(w.dyTable), field(t, "kkc"), c(4), op.i32Mul(), op.i32Add(), set(w.dxTable))
+  return w
+}
+
+/** Sets the window of output row `row` (image, pixel): its top-left input cell and that cell's address. */
+function windowAt(t: Task, w: Window, row: Bytes): void {
+  t.emit(row, field(t, "pixels"), op.i32DivU(), set(w.img))
+  t.emit(row, get(w.img), field(t, "pixels"), op.i32Mul(), op.i32Sub(), set(w.rem))
+  t.emit(get(w.rem), field(t, "outW"), op.i32DivU(), field(t, "strideH"), op.i32Mul(), field(t, "padTop"))
+  t.emit(op.i32Sub(), set(w.iy0))
+  t.emit(get(w.rem), field(t, "outW"), op.i32RemU(), field(t, "strideW"), op.i32Mul(), field(t, "padLeft"))
+  t.emit(op.i32Sub(), set(w.ix0))
+  // xBase = x + ((img * h + iy0) * w + ix0) * c * elem (only dereferenced for cells inside X)
+  t.emit(get(w.img), field(t, "h"), op.i32Mul(), get(w.iy0), op.i32Add(), field(t, "w"), op.i32Mul(), get(w.ix0))
+  t.emit(op.i32Add(), field(t, "c"), op.i32Mul(), c(t.elem), op.i32Mul(), field(t, "x"), op.i32Add(), set(w.xBase))
+}
+
+/** if (the whole window lies inside X) inside() else edge(): most windows need no bounds checks. */
+function ifInterior(t: Task, w: Window, inside: () => void, edge: () => void): void {
+  t.emit(get(w.iy0), c(0), op.i32GeS(), get(w.ix0), c(0), op.i32GeS(), op.i32And())
+  t.emit(get(w.iy0), field(t, "effH"), op.i32Add(), field(t, "h"), op.i32LeS(), op.i32And())
+  t.emit(get(w.ix0), field(t, "effW"), op.i32Add(), field(t, "w"), op.i32LeS(), op.i32And())
+  t.emit(op.if_())
+  inside()
+  t.emit(op.else_())
+  edge()
+  t.emit(op.end())
 }
 
 /**
- * `gemmRows(geom, row0, row1, aScratch, out)`: rows [row0, row1) of C (+)= op(A) B (+ bias) (relu) for a
+ * Stores tap `p` of the window at address `dst`: X's cell, or 0 for a cell outside X (`checked`).
+ * `p` and `dst` push one value each and have no side effects.
+ */
+function gatherTap(t: Task, w: Window, p: Bytes, dst: Bytes, checked: boolean): void {
+  const cell = seq(get(w.xBase), field(t, "taps"), p, c(4), op.i32Mul(), op.i32Add(), op.i32Load(0))
+  const address = seq(cell, c(t.elem), op.i32Mul(), op.i32Add())
+  if (!checked) {
+    t.emit(dst, address, t.load(0), t.store(0))
+    return
+  }
+  // inside = (iy0 + dy[p]) <u h && (ix0 + dx[p]) <u w (unsigned: negative coordinates are out too)
+  t.emit(get(w.iy0), get(w.dyTable), p, c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add(), field(t, "h"))
+  t.emit(op.i32LtU(), get(w.ix0), get(w.dxTable), p, c(4), op.i32Mul(), op.i32Add(), op.i32Load(0), op.i32Add())
+  t.emit(field(t, "w"), op.i32LtU(), op.i32And())
+  t.emit(op.if_(), address, t.load(0), set(t.val), op.else_(), t.zero(), set(t.val), op.end())
+  t.emit(dst, get(t.val), t.store(0))
+}
+
+/**
+ * The skeleton of the row tasks (`convRows`, `gemmRows`): rows [a0, a1) of C (+)= A B (+ bias) (relu) in
+ * blocks of `mcb` rows; per block and KC slab of k (`kkc`), each row is packed into `scratch` as [kc][mr]
+ * slivers by `packRow(row, pc, kc, dst)` (dst advancing by mr elements per k; rows past the block are
+ * zeros), then the micro-kernel runs against B packed per slab at packedB + pc * nBlocks * nr * elem, and
+ * the epilogue, when asked, is applied to the block while it is in cache.
+ */
+function rowBlocks(t: Task, packRow: (row: number, pc: number, kc: number, dst: number) => void): void {
+  const { a0, a1, scratch, out } = t.param
+  const { mr, nr, elem } = t
+  const I0 = t.i32(), MC = t.i32(), RPAD = t.i32(), PC = t.i32(), KC = t.i32(), R = t.i32(), DST = t.i32()
+  const ROW = t.i32(), P = t.i32()
+  const ldc = field(t, "ldcBytes")
+  const blockC = seq(get(out), get(I0), ldc, op.i32Mul(), op.i32Add())
+  t.emit(get(a0), set(I0))
+  t.emit(op.block(), op.loop()) // blocks of rows
+  t.emit(get(I0), get(a1), op.i32GeS(), op.brIf(1))
+  minInto(t, seq(get(a1), get(I0), op.i32Sub()), field(t, "mcb"), MC)
+  roundUpToSliver(t, get(MC), RPAD)
+  t.emit(c(0), set(PC))
+  t.emit(op.loop()) // KC slabs of k
+  minInto(t, seq(field(t, "kkc"), get(PC), op.i32Sub()), field(t, "kcMax"), KC)
+  t.emit(c(0), set(R))
+  repeat(t, R, get(RPAD), () => {
+    // dst = scratch + ((r / mr) * kc * mr + r % mr) * elem
+    t.emit(get(R), c(mr), op.i32DivU(), get(KC), op.i32Mul(), c(mr), op.i32Mul(), get(R), c(mr), op.i32RemU())
+    t.emit(op.i32Add(), c(elem), op.i32Mul(), get(scratch), op.i32Add(), set(DST))
+    t.emit(get(R), get(MC), op.i32GeS(), op.if_())
+    t.emit(c(0), set(P))
+    repeat(t, P, get(KC), () => {
+      t.emit(get(DST), t.zero(), t.store(0))
+      advance(t, DST, c(mr * elem))
+    })
+    t.emit(op.else_())
+    t.emit(get(I0), get(R), op.i32Add(), set(ROW))
+    packRow(ROW, PC, KC, DST)
+    t.emit(op.end())
+  })
+  microKernel(
+    t,
+    get(scratch),
+    seq(field(t, "packedB"), get(PC), field(t, "nBlocks"), op.i32Mul(), c(nr * elem), op.i32Mul(), op.i32Add()),
+    blockC,
+    seq(get(RPAD), c(mr), op.i32DivU()),
+    field(t, "nBlocks"),
+    get(KC),
+    ldc,
+    // accumulate after the first slab, or into C from the start when asked
+    seq(get(PC), c(0), op.i32Ne(), field(t, "accumulate"), op.i32Or()),
+    c(nr * elem),
+    seq(get(KC), c(nr * elem), op.i32Mul())
+  )
+  t.emit(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "kkc"), op.i32LtS(), op.brIf(0), op.end())
+  // epi(block of C, bias, mc, ldc, relu)
+  t.emit(field(t, "epilogue"), op.if_(), blockC, field(t, "bias"), get(MC), ldc, field(t, "relu"), op.call(1), op.end())
+  t.emit(get(I0), get(MC), op.i32Add(), set(I0), op.br(0))
+  t.emit(op.end(), op.end())
+}
+
+/**
+ * `convRows(geom, row0, row1, scratch, out)`: output rows [row0, row1) of Y = im2col(X) W (+ bias) (relu),
+ * each row's window gathered from X straight into the packed layout (see the module comment).
+ */
+export function convRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number): FuncDef {
+  return defineTask("convRows", dtype, shape, lanes, (t) => {
+    const w = windowLocals(t)
+    const P = t.i32(), PEND = t.i32()
+    rowBlocks(t, (row, pc, kc, dst) => {
+      windowAt(t, w, get(row))
+      t.emit(get(pc), get(kc), op.i32Add(), set(PEND))
+      const taps = (checked: boolean) => () => {
+        t.emit(get(pc), set(P))
+        repeat(t, P, get(PEND), () => {
+          gatherTap(t, w, get(P), get(dst), checked)
+          advance(t, dst, c(t.mr * t.elem))
+        })
+      }
+      ifInterior(t, w, taps(false), taps(true))
+    })
+  })
+}
+
+/**
+ * `gemmRows(geom, row0, row1, scratch, out)`: rows [row0, row1) of C (+)= op(A) B (+ bias) (relu) for a
  * plain A in the module memory (`a`, `lda`, `transA`; k is `kkc`), B packed once by the caller as for
- * `convRows`. Same blocking, sliver alignment and epilogue as `convRows`; with `accumulate`, C's rows are
- * read from `out` (the caller copied them in).
+ * `convRows`. With `accumulate`, C's rows are read from `out` (the caller copied them in).
  */
-export function gemmRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
-  const { mr } = shape
-  const elem = dtype === "f32" ? 4 : 8
-  const nr = shape.nrv * lanes
-  const load = dtype === "f32" ? op.f32Load : op.f64Load
-  const store = dtype === "f32" ? op.f32Store : op.f64Store
-  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
+export function gemmRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number): FuncDef {
+  return defineTask("gemmRows", dtype, shape, lanes, (t) => {
+    const SRC = t.i32(), STEP = t.i32(), P = t.i32()
+    rowBlocks(t, (row, pc, kc, dst) => {
+      // op(A)[row, pc + p]: A[row * lda + pc + p] (step elem), or A^T: A[(pc + p) * lda + row] (step lda).
+      t.emit(field(t, "transA"), op.if_())
+      t.emit(get(pc), field(t, "lda"), op.i32Mul(), get(row), op.i32Add(), set(SRC))
+      t.emit(field(t, "lda"), c(t.elem), op.i32Mul(), set(STEP))
+      t.emit(op.else_())
+      t.emit(get(row), field(t, "lda"), op.i32Mul(), get(pc), op.i32Add(), set(SRC))
+      t.emit(c(t.elem), set(STEP))
+      t.emit(op.end())
+      t.emit(get(SRC), c(t.elem), op.i32Mul(), field(t, "a"), op.i32Add(), set(SRC))
+      t.emit(c(0), set(P))
+      repeat(t, P, get(kc), () => {
+        t.emit(get(dst), get(SRC), t.load(0), t.store(0))
+        advance(t, dst, c(t.mr * t.elem))
+        advance(t, SRC, get(STEP))
+      })
+    })
+  })
+}
 
-  const GEOM = 0, ROW0 = 1, ROW1 = 2, ASCR = 3, OUT = 4
-  let next = 5
-  // Local index of each geometry field (filled right below, one per name).
-  const field = {} as Record<(typeof GEOMETRY)[number], number>
-  for (const name of GEOMETRY) field[name] = next++
-  const I0 = next++, MC = next++, RPAD = next++, PC = next++, KC = next++, R = next++, DST = next++
-  const SRC = next++, STEP = next++, P = next++
-  const i32Locals = next - 5
-
-  const b: Bytes = []
-  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
-  const get = op.localGet, set = op.localSet, c = op.i32Const
-
-  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
-  e(get(ROW0), set(I0))
-  e(op.block(), op.loop()) // blocks of rows
-  {
-    e(get(I0), get(ROW1), op.i32GeS(), op.brIf(1))
-    e(get(ROW1), get(I0), op.i32Sub(), get(field.mcb), get(ROW1), get(I0), op.i32Sub(), get(field.mcb), op.i32LtS())
-    e(op.select(), set(MC))
-    e(get(MC), c(mr - 1), op.i32Add(), c(mr), op.i32DivU(), c(mr), op.i32Mul(), set(RPAD))
-    e(c(0), set(PC))
-    e(op.loop()) // KC slabs
-    {
-      e(get(field.kkc), get(PC), op.i32Sub(), get(field.kcMax), get(field.kkc), get(PC), op.i32Sub())
-      e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
-      e(c(0), set(R))
-      e(op.loop()) // rows of the block
-      {
-        e(get(R), c(mr), op.i32DivU(), get(KC), op.i32Mul(), c(mr), op.i32Mul(), get(R), c(mr), op.i32RemU())
-        e(op.i32Add(), c(elem), op.i32Mul(), get(ASCR), op.i32Add(), set(DST))
-        e(c(0), set(P))
-        e(get(R), get(MC), op.i32GeS(), op.if_())
-        {
-          e(op.loop(), get(DST), zero(), store(0))
-          e(get(DST), c(mr * elem), op.i32Add(), set(DST))
-          e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0), op.end())
-        }
-        e(op.else_())
-        {
-          // op(A)[row, pc + p]: A[row * lda + pc + p] (step elem), or A^T: A[(pc + p) * lda + row] (step lda).
-          e(get(field.transA), op.if_())
-          e(get(PC), get(field.lda), op.i32Mul(), get(I0), op.i32Add(), get(R), op.i32Add(), set(SRC))
-          e(get(field.lda), c(elem), op.i32Mul(), set(STEP))
-          e(op.else_())
-          e(get(I0), get(R), op.i32Add(), get(field.lda), op.i32Mul(), get(PC), op.i32Add(), set(SRC))
-          e(c(elem), set(STEP))
-          e(op.end())
-          e(get(SRC), c(elem), op.i32Mul(), get(field.a), op.i32Add(), set(SRC))
-          e(op.loop())
-          e(get(DST), get(SRC), load(0), store(0))
-          e(get(DST), c(mr * elem), op.i32Add(), set(DST))
-          e(get(SRC), get(STEP), op.i32Add(), set(SRC))
-          e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0), op.end())
-        }
-        e(op.end())
-        e(get(R), c(1), op.i32Add(), op.localTee(R), get(RPAD), op.i32LtS(), op.brIf(0))
-      }
-      e(op.end())
-      e(get(ASCR))
-      e(get(field.packedB), get(PC), get(field.nBlocks), op.i32Mul(), c(nr * elem), op.i32Mul(), op.i32Add())
-      e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add())
-      e(get(RPAD), c(mr), op.i32DivU(), get(field.nBlocks), get(KC), get(field.ldcBytes))
-      // accumulate into C when asked, or after the first slab
-      e(get(PC), c(0), op.i32Ne(), get(field.accumulate), op.i32Or())
-      e(c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
-      e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.kkc), op.i32LtS(), op.brIf(0))
-    }
-    e(op.end())
-    e(get(field.epilogue), op.if_())
-    e(get(OUT), get(I0), get(field.ldcBytes), op.i32Mul(), op.i32Add(), get(field.bias), get(MC))
-    e(get(field.ldcBytes), get(field.relu), op.call(1), op.end())
-    e(get(I0), get(MC), op.i32Add(), set(I0), op.br(0))
-  }
-  e(op.end(), op.end())
-  return {
-    name: "gemmRows",
-    params: [I32, I32, I32, I32, I32],
-    locals: [[i32Locals, I32]] as Array<readonly [number, number]>,
-    body: b
-  }
+/**
+ * `convFilterRows(geom, t0, t1, scratch, out)`: rows [t0, t1) of dW[kkc, f] = im2col(X)^T dY (t0 a multiple
+ * of mr). For each KC slab of dY's rows it gathers the transposed column block (taps x pixels) from X into
+ * `scratch` as [kc][mr] slivers, then runs the micro-kernel with dY read in place (`packedB` points at dY,
+ * `bRowBytes` its row stride; f a multiple of nr), accumulating over slabs. Each dW row is computed by one
+ * thread in the same order whatever the split.
+ */
+export function convFilterRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number): FuncDef {
+  return defineTask("convFilterRows", dtype, shape, lanes, (t) => {
+    const { a0, a1, scratch, out } = t.param
+    const { mr, nr, elem } = t
+    const w = windowLocals(t)
+    const PC = t.i32(), KC = t.i32(), MT = t.i32(), MTPAD = t.i32(), Q = t.i32(), J = t.i32()
+    t.emit(get(a1), get(a0), op.i32Sub(), set(MT))
+    roundUpToSliver(t, get(MT), MTPAD)
+    // Where tap j of pixel q goes: scratch + ((j / mr) * kc * mr + q * mr + j % mr) * elem.
+    const dstOfJ = seq(
+      get(J),
+      c(mr),
+      op.i32DivU(),
+      get(KC),
+      op.i32Mul(),
+      get(Q),
+      op.i32Add(),
+      c(mr),
+      op.i32Mul(),
+      get(J),
+      c(mr),
+      op.i32RemU(),
+      op.i32Add(),
+      c(elem),
+      op.i32Mul(),
+      get(scratch),
+      op.i32Add()
+    )
+    const tap = seq(get(a0), get(J), op.i32Add())
+    t.emit(c(0), set(PC))
+    t.emit(op.block(), get(MT), op.i32Eqz(), op.brIf(0))
+    t.emit(op.loop()) // KC slabs of dY's rows
+    minInto(t, seq(field(t, "rows"), get(PC), op.i32Sub()), field(t, "kcMax"), KC)
+    t.emit(c(0), set(Q))
+    repeat(t, Q, get(KC), () => {
+      windowAt(t, w, seq(get(PC), get(Q), op.i32Add()))
+      t.emit(c(0), set(J))
+      const taps = (checked: boolean) => () => repeat(t, J, get(MT), () => gatherTap(t, w, tap, dstOfJ, checked))
+      ifInterior(t, w, taps(false), taps(true))
+      // Taps past the thread's last one, up to a whole sliver: zeros.
+      t.emit(op.block(), get(J), get(MTPAD), op.i32GeS(), op.brIf(0))
+      repeat(t, J, get(MTPAD), () => t.emit(dstOfJ, t.zero(), t.store(0)))
+      t.emit(op.end())
+    })
+    microKernel(
+      t,
+      get(scratch),
+      seq(field(t, "packedB"), get(PC), field(t, "bRowBytes"), op.i32Mul(), op.i32Add()),
+      seq(get(out), get(a0), field(t, "ldcBytes"), op.i32Mul(), op.i32Add()),
+      seq(get(MTPAD), c(mr), op.i32DivU()),
+      field(t, "nBlocks"),
+      get(KC),
+      field(t, "ldcBytes"),
+      seq(get(PC), c(0), op.i32Ne()),
+      field(t, "bRowBytes"),
+      c(nr * elem)
+    )
+    t.emit(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "rows"), op.i32LtS(), op.brIf(0))
+    t.emit(op.end(), op.end())
+  })
 }
 
 /**
@@ -426,128 +419,109 @@ export function gemmRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
  * thread packs its own B blocks of `ncMax` columns (zero past n) and multiplies every row sliver with them.
  * Each C column is computed by one thread in the same order whatever the split.
  */
-export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number) {
-  const { mr } = shape
-  const elem = dtype === "f32" ? 4 : 8
-  const nr = shape.nrv * lanes
-  const load = dtype === "f32" ? op.f32Load : op.f64Load
-  const store = dtype === "f32" ? op.f32Store : op.f64Store
-  const zero = dtype === "f32" ? op.f32Zero : op.f64Zero
-
-  const GEOM = 0, J0 = 1, J1 = 2, BSCR = 3, OUT = 4
-  let next = 5
-  // Local index of each geometry field (filled right below, one per name).
-  const field = {} as Record<(typeof GEOMETRY)[number], number>
-  for (const name of GEOMETRY) field[name] = next++
-  const PC = next++, KC = next++, JC = next++, NC = next++, Q0 = next++, P = next++, Q = next++, COL = next++
-  const DST = next++, IDX = next++
-  const i32Locals = next - 5
-  const VAL = next++
-
-  const b: Bytes = []
-  const e = (...parts: Array<Bytes>) => parts.forEach((x) => b.push(...x))
-  const get = op.localGet, set = op.localSet, c = op.i32Const
-
-  GEOMETRY.forEach((name, i) => e(get(GEOM), op.i32Load(4 * i), set(field[name])))
-  e(op.block(), get(J1), get(J0), op.i32Sub(), op.i32Eqz(), op.brIf(0))
-  e(c(0), set(PC))
-  e(op.loop()) // KC slabs
-  {
-    e(get(field.kkc), get(PC), op.i32Sub(), get(field.kcMax), get(field.kkc), get(PC), op.i32Sub())
-    e(get(field.kcMax), op.i32LtS(), op.select(), set(KC))
-    e(get(J0), set(JC))
-    e(op.loop()) // blocks of columns
+export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number): FuncDef {
+  return defineTask("gemmCols", dtype, shape, lanes, (t) => {
+    const { mr, nr, elem } = t
+    const load = t.load, store = t.store, zero = t.zero
+    const J0 = t.param.a0, J1 = t.param.a1, BSCR = t.param.scratch, OUT = t.param.out
+    const VAL = t.val
+    const PC = t.i32(), KC = t.i32(), JC = t.i32(), NC = t.i32(), Q0 = t.i32(), P = t.i32(), Q = t.i32(), COL = t.i32()
+    const DST = t.i32(), IDX = t.i32()
+    const e = t.emit
+    e(op.block(), get(J1), get(J0), op.i32Sub(), op.i32Eqz(), op.brIf(0))
+    e(c(0), set(PC))
+    e(op.loop()) // KC slabs
     {
-      e(get(J1), get(JC), op.i32Sub(), get(field.ncMax), get(J1), get(JC), op.i32Sub(), get(field.ncMax))
-      e(op.i32LtS(), op.select(), set(NC))
-      // Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr].
-      e(get(BSCR), set(DST), get(JC), set(Q0))
-      e(op.loop()) // panels
+      minInto(t, seq(field(t, "kkc"), get(PC), op.i32Sub()), field(t, "kcMax"), KC)
+      e(get(J0), set(JC))
+      e(op.loop()) // blocks of columns
       {
-        // A whole panel inside B: B rows are copied a vector at a time, B^T columns read in order.
-        e(get(Q0), c(nr), op.i32Add(), get(field.n), op.i32LeS(), op.if_())
+        minInto(t, seq(get(J1), get(JC), op.i32Sub()), field(t, "ncMax"), NC)
+        // Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr].
+        e(get(BSCR), set(DST), get(JC), set(Q0))
+        e(op.loop()) // panels
         {
-          e(get(field.transB), op.if_())
+          // A whole panel inside B: B rows are copied a vector at a time, B^T columns read in order.
+          e(get(Q0), c(nr), op.i32Add(), field(t, "n"), op.i32LeS(), op.if_())
           {
-            // dst[p * nr + q] = b[(q0 + q) * ldb + pc + p]: for each q, walk p along a contiguous row of B.
-            e(c(0), set(Q))
-            e(op.loop())
-            e(get(DST), get(Q), c(elem), op.i32Mul(), op.i32Add(), set(IDX))
-            e(get(Q0), get(Q), op.i32Add(), get(field.ldb), op.i32Mul(), get(PC), op.i32Add(), c(elem), op.i32Mul())
-            e(get(field.b), op.i32Add(), set(COL))
-            e(c(0), set(P))
-            e(op.loop())
-            e(get(IDX), get(COL), load(0), store(0))
-            e(get(IDX), c(nr * elem), op.i32Add(), set(IDX))
-            e(get(COL), c(elem), op.i32Add(), set(COL))
-            e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+            e(field(t, "transB"), op.if_())
+            {
+              // dst[p * nr + q] = b[(q0 + q) * ldb + pc + p]: for each q, walk p along a contiguous row of B.
+              e(c(0), set(Q))
+              e(op.loop())
+              e(get(DST), get(Q), c(elem), op.i32Mul(), op.i32Add(), set(IDX))
+              e(get(Q0), get(Q), op.i32Add(), field(t, "ldb"), op.i32Mul(), get(PC), op.i32Add(), c(elem), op.i32Mul())
+              e(field(t, "b"), op.i32Add(), set(COL))
+              e(c(0), set(P))
+              e(op.loop())
+              e(get(IDX), get(COL), load(0), store(0))
+              e(get(IDX), c(nr * elem), op.i32Add(), set(IDX))
+              e(get(COL), c(elem), op.i32Add(), set(COL))
+              e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+              e(op.end())
+              e(get(Q), c(1), op.i32Add(), op.localTee(Q), c(nr), op.i32LtS(), op.brIf(0))
+              e(op.end())
+              e(get(DST), get(KC), c(nr * elem), op.i32Mul(), op.i32Add(), set(DST))
+            }
+            e(op.else_())
+            {
+              // dst[p * nr .. + nr] = b[(pc + p) * ldb + q0 .. + nr], nr * elem / 16 vectors per row.
+              e(get(PC), field(t, "ldb"), op.i32Mul(), get(Q0), op.i32Add(), c(elem), op.i32Mul(), field(t, "b"))
+              e(op.i32Add(), set(COL))
+              e(c(0), set(P))
+              e(op.loop())
+              for (let v = 0; v < (nr * elem) / 16; v++) {
+                e(get(DST), get(COL), op.v128Load(16 * v), op.v128Store(16 * v))
+              }
+              e(get(DST), c(nr * elem), op.i32Add(), set(DST))
+              e(get(COL), field(t, "ldb"), c(elem), op.i32Mul(), op.i32Add(), set(COL))
+              e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
+              e(op.end())
+            }
             e(op.end())
-            e(get(Q), c(1), op.i32Add(), op.localTee(Q), c(nr), op.i32LtS(), op.brIf(0))
-            e(op.end())
-            e(get(DST), get(KC), c(nr * elem), op.i32Mul(), op.i32Add(), set(DST))
           }
           e(op.else_())
+          e(c(0), set(P))
+          e(op.loop()) // rows of the panel
           {
-            // dst[p * nr .. + nr] = b[(pc + p) * ldb + q0 .. + nr], nr * elem / 16 vectors per row.
-            e(get(PC), get(field.ldb), op.i32Mul(), get(Q0), op.i32Add(), c(elem), op.i32Mul(), get(field.b))
-            e(op.i32Add(), set(COL))
-            e(c(0), set(P))
-            e(op.loop())
-            for (let v = 0; v < (nr * elem) / 16; v++) e(get(DST), get(COL), op.v128Load(16 * v), op.v128Store(16 * v))
-            e(get(DST), c(nr * elem), op.i32Add(), set(DST))
-            e(get(COL), get(field.ldb), c(elem), op.i32Mul(), op.i32Add(), set(COL))
+            e(c(0), set(Q))
+            e(op.loop()) // columns of the panel
+            {
+              e(get(Q0), get(Q), op.i32Add(), set(COL))
+              e(zero(), set(VAL))
+              e(get(COL), field(t, "n"), op.i32LtS(), op.if_())
+              // B^T: b[col * ldb + pc + p]; B: b[(pc + p) * ldb + col]
+              e(field(t, "transB"), op.if_())
+              e(get(COL), field(t, "ldb"), op.i32Mul(), get(PC), op.i32Add(), get(P), op.i32Add(), set(IDX))
+              e(op.else_())
+              e(get(PC), get(P), op.i32Add(), field(t, "ldb"), op.i32Mul(), get(COL), op.i32Add(), set(IDX))
+              e(op.end())
+              e(get(IDX), c(elem), op.i32Mul(), field(t, "b"), op.i32Add(), load(0), set(VAL))
+              e(op.end())
+              e(get(DST), get(VAL), store(0))
+              e(get(DST), c(elem), op.i32Add(), set(DST))
+              e(get(Q), c(1), op.i32Add(), op.localTee(Q), c(nr), op.i32LtS(), op.brIf(0))
+            }
+            e(op.end())
             e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
             e(op.end())
           }
           e(op.end())
-        }
-        e(op.else_())
-        e(c(0), set(P))
-        e(op.loop()) // rows of the panel
-        {
-          e(c(0), set(Q))
-          e(op.loop()) // columns of the panel
-          {
-            e(get(Q0), get(Q), op.i32Add(), set(COL))
-            e(zero(), set(VAL))
-            e(get(COL), get(field.n), op.i32LtS(), op.if_())
-            // B^T: b[col * ldb + pc + p]; B: b[(pc + p) * ldb + col]
-            e(get(field.transB), op.if_())
-            e(get(COL), get(field.ldb), op.i32Mul(), get(PC), op.i32Add(), get(P), op.i32Add(), set(IDX))
-            e(op.else_())
-            e(get(PC), get(P), op.i32Add(), get(field.ldb), op.i32Mul(), get(COL), op.i32Add(), set(IDX))
-            e(op.end())
-            e(get(IDX), c(elem), op.i32Mul(), get(field.b), op.i32Add(), load(0), set(VAL))
-            e(op.end())
-            e(get(DST), get(VAL), store(0))
-            e(get(DST), c(elem), op.i32Add(), set(DST))
-            e(get(Q), c(1), op.i32Add(), op.localTee(Q), c(nr), op.i32LtS(), op.brIf(0))
-          }
-          e(op.end())
-          e(get(P), c(1), op.i32Add(), op.localTee(P), get(KC), op.i32LtS(), op.brIf(0))
-          e(op.end())
+          e(get(Q0), c(nr), op.i32Add(), op.localTee(Q0), get(JC), get(NC), op.i32Add(), op.i32LtS(), op.brIf(0))
         }
         e(op.end())
-        e(get(Q0), c(nr), op.i32Add(), op.localTee(Q0), get(JC), get(NC), op.i32Add(), op.i32LtS(), op.brIf(0))
+        // gemm(a + pc * mBlocks * mr * elem, bScratch, out + jc * elem, mBlocks, nc / nr, kc, ldc,
+        //      pc != 0 | accumulate, nr * elem, kc * nr * elem)
+        e(field(t, "a"), get(PC), field(t, "mBlocks"), op.i32Mul(), c(mr * elem), op.i32Mul(), op.i32Add())
+        e(get(BSCR), get(OUT), get(JC), c(elem), op.i32Mul(), op.i32Add())
+        e(field(t, "mBlocks"), get(NC), c(nr), op.i32DivU(), get(KC), field(t, "ldcBytes"))
+        e(get(PC), c(0), op.i32Ne(), field(t, "accumulate"), op.i32Or())
+        e(c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
+        e(get(JC), get(NC), op.i32Add(), op.localTee(JC), get(J1), op.i32LtS(), op.brIf(0))
       }
       e(op.end())
-      // gemm(a + pc * mBlocks * mr * elem, bScratch, out + jc * elem, mBlocks, nc / nr, kc, ldc,
-      //      pc != 0 | accumulate, nr * elem, kc * nr * elem)
-      e(get(field.a), get(PC), get(field.mBlocks), op.i32Mul(), c(mr * elem), op.i32Mul(), op.i32Add())
-      e(get(BSCR), get(OUT), get(JC), c(elem), op.i32Mul(), op.i32Add())
-      e(get(field.mBlocks), get(NC), c(nr), op.i32DivU(), get(KC), get(field.ldcBytes))
-      e(get(PC), c(0), op.i32Ne(), get(field.accumulate), op.i32Or())
-      e(c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
-      e(get(JC), get(NC), op.i32Add(), op.localTee(JC), get(J1), op.i32LtS(), op.brIf(0))
+      e(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "kkc"), op.i32LtS(), op.brIf(0))
     }
-    e(op.end())
-    e(get(PC), get(KC), op.i32Add(), op.localTee(PC), get(field.kkc), op.i32LtS(), op.brIf(0))
-  }
-  e(op.end(), op.end())
-  return {
-    name: "gemmCols",
-    params: [I32, I32, I32, I32, I32],
-    locals: [[i32Locals, I32], [1, dtype === "f32" ? F32 : F64]] as Array<readonly [number, number]>,
-    body: b
-  }
+    e(op.end(), op.end())
+  })
 }
