@@ -8,9 +8,9 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { jsKernels, type Pool2dGeometry, wasmKernels } from "../src/internal/kernels/index.ts"
 import { biasRelu, reluBackward, reluBackwardBiasGrad } from "../src/internal/kernels/js/fused.ts"
+import { type Ctor, dtypes as allDtypes, expectNear, seeded } from "./kernels-reference.ts"
 
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
-const dtypes: ReadonlyArray<readonly [string, Ctor]> = [["float32", Float32Array], ["float64", Float64Array]]
+const dtypes: ReadonlyArray<readonly [string, Ctor]> = allDtypes.map(([name, ctor]) => [name, ctor] as const)
 
 /** Bitwise equality (distinguishes -0 from +0 and compares NaN equal to NaN). */
 function expectSameBits(got: ArrayLike<number>, want: ArrayLike<number>): void {
@@ -154,25 +154,6 @@ const bigConv = Arbitrary.conv2dConfig({
     }
   })
   .filter((g) => g.outH >= 1 && g.outW >= 1)
-
-function seeded(length: number, seed: number, ctor: Ctor): Float32Array | Float64Array {
-  const out = new ctor(length)
-  let s = seed >>> 0
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = Math.round((s / 4294967296) * 2000 - 1000) / 1000
-  }
-  return out
-}
-
-function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
-  expect(got.length).toBe(want.length)
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
-      expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
-    }
-  }
-}
 
 describe("wasm convolution on blocked GEMM paths", () => {
   for (const [dtype, ctor] of dtypes) {

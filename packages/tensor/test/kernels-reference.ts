@@ -1,5 +1,35 @@
 /** Plain, obviously-correct reference implementations for the kernel tests (float64 accumulation). */
-import type { Conv2dGeometry, Pool2dGeometry } from "../src/internal/kernels/index.ts"
+import { expect } from "vitest"
+import type { Conv2dGeometry, FloatArray, Pool2dGeometry } from "../src/internal/kernels/index.ts"
+
+export type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
+
+/** The two element types, with the rounding tolerance of one product term in each. */
+export const dtypes: ReadonlyArray<readonly [string, Ctor, number]> = [
+  ["float32", Float32Array, 2e-6],
+  ["float64", Float64Array, 1e-13]
+]
+
+/** `length` values in [-1, 1] with three decimals, from a seed (a linear congruential sequence). */
+export function seeded(length: number, seed: number, ctor: Ctor): FloatArray {
+  const out = new ctor(length)
+  let s = seed >>> 0
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = Math.round((s / 4294967296) * 2000 - 1000) / 1000
+  }
+  return out
+}
+
+/** |got - want| <= tol (1 + |want|) elementwise, with the same length. */
+export function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  expect(got.length).toBe(want.length)
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
+      expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
+    }
+  }
+}
 
 export function naiveGemm(
   transA: boolean,

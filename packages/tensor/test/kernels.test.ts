@@ -17,12 +17,8 @@ import {
   naivePool,
   tfPadding
 } from "./kernels-reference.ts"
+import { type Ctor, dtypes } from "./kernels-reference.ts"
 
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
-const dtypes: ReadonlyArray<readonly [string, Ctor, number]> = [
-  ["float32", Float32Array, 2e-6],
-  ["float64", Float64Array, 1e-13]
-]
 const backends: ReadonlyArray<Kernels> = [jsKernels, wasmKernels]
 
 /** Values in [-1, 1] with a few decimals (integers mapped, not fc.double). */

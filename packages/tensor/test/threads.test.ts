@@ -24,28 +24,12 @@ import {
   share,
   threadStatus
 } from "../src/internal/threads/pool.ts"
-import { naiveGemm } from "./kernels-reference.ts"
-
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor
-const dtypes: ReadonlyArray<readonly [string, Ctor, number]> = [
-  ["float32", Float32Array, 2e-6],
-  ["float64", Float64Array, 1e-13]
-]
+import { dtypes, expectNear, naiveGemm, seeded } from "./kernels-reference.ts"
 /** 1 is the reference; 3 is more threads than this machine may have cores, and than some sizes have rows. */
 const THREADS = [1, 2, 3] as const
 
 const initial = requestedThreadSetting()
 afterAll(() => setThreads(initial))
-
-function seeded(length: number, seed: number, ctor: Ctor): FloatArray {
-  const out = new ctor(length)
-  let s = seed >>> 0
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = ((s >>> 8) / (1 << 24)) * 2 - 1
-  }
-  return out
-}
 
 /** Runs `compute` at each thread count; every result must equal the 1-thread one bit for bit. */
 function atEveryThreadCount(compute: () => FloatArray): FloatArray {
@@ -62,13 +46,6 @@ function atEveryThreadCount(compute: () => FloatArray): FloatArray {
     }
   }
   return reference
-}
-
-function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i]! - want[i]!)
-    if (!(d <= tol * (1 + Math.abs(want[i]!)))) expect.fail(`index ${i}: got ${got[i]}, want ${want[i]}`)
-  }
 }
 
 describe("thread pool", () => {
