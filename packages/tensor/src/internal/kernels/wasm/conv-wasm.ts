@@ -19,7 +19,7 @@ import {
   packB,
   rowsPerBlock
 } from "./gemm-wasm.ts"
-import { type Geometry, GEOMETRY_FIELDS, geometryValues } from "./row-tasks.ts"
+import { type Geometry, GEOMETRY_BYTES, geometryValues } from "./row-tasks.ts"
 import { wasmHeap } from "./runtime.ts"
 
 const generic = makeConvKernels(gemmWasm)
@@ -156,9 +156,9 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
   const slivers = Math.ceil(m / mr)
   const kcMax = Math.min(KC, kkc)
   const mcb = rowsPerBlock(kcMax, nPad, mr)
-  const threads = Math.min(slivers, threadsFor(m * nPad * kkc, FLOPS_PER_THREAD))
+  const threads = Math.min(Math.ceil(m / mcb), threadsFor(m * nPad * kkc, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][taps][x][packed W][bias][out: slivers * mr rows of nPad][A scratch per thread].
-  const tapsAt = align16(GEOMETRY_FIELDS * 4)
+  const tapsAt = GEOMETRY_BYTES
   const xAt = tapsAt + align16(3 * kkc * 4)
   const bAt = xAt + align16(x.length * elem)
   const biasAt = bAt + kkc * nPad * elem
@@ -183,10 +183,8 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
     mcb,
     kcMax
   })
-  runParallel(e.convRows, threads, (thread, n) => {
-    const [lo, hi] = share(slivers, thread, n)
-    return [0, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
-  })
+  // Every thread gets all rows and claims blocks of them (see row-tasks.ts).
+  runParallel(e.convRows, threads, (thread) => [0, 0, m, scratchAt + thread * scratchBytes, outAt])
   const outBase = outAt / elem
   if (nPad === g.f) y.set(view.subarray(outBase, outBase + m * g.f))
   else for (let i = 0; i < m; i++) y.set(view.subarray(outBase + i * nPad, outBase + i * nPad + g.f), i * g.f)
@@ -247,7 +245,7 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
   const kcMax = Math.min(KC, rows)
   const threads = Math.min(slivers, threadsFor(rows * g.f * kkc, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][taps][x][dY][out: slivers * mr rows of f][A scratch per thread].
-  const tapsAt = align16(GEOMETRY_FIELDS * 4)
+  const tapsAt = GEOMETRY_BYTES
   const xAt = tapsAt + align16(3 * kkc * 4)
   const dyAt = xAt + align16(x.length * elem)
   const outAt = dyAt + align16(rows * g.f * elem)

@@ -75,6 +75,8 @@ export const op = {
   i32Or: (): Bytes => [0x72],
   select: (): Bytes => [0x1b],
   call: (func: number): Bytes => [0x10, ...uleb(func)],
+  /** Atomically adds to the i32 at the address and returns its old value (threads proposal). */
+  i32AtomicRmwAdd: (offset: number): Bytes => [0xfe, ...uleb(0x1e), 2, ...uleb(offset)],
   i32Load: (offset: number): Bytes => [0x28, 2, ...uleb(offset)],
   f32Load: (offset: number): Bytes => [0x2a, 2, ...uleb(offset)],
   f64Load: (offset: number): Bytes => [0x2b, 3, ...uleb(offset)],

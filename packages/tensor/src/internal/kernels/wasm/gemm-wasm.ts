@@ -9,7 +9,7 @@ import { type ParallelFn, registerParallel, runParallel, share, threadsFor } fro
 import { applyEpilogue } from "../im2col.ts"
 import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
-import { type Geometry, GEOMETRY_FIELDS, geometryValues } from "./row-tasks.ts"
+import { type Geometry, GEOMETRY_BYTES, GEOMETRY_FIELDS, geometryValues } from "./row-tasks.ts"
 import { instantiate, memoryImport, validates, wasmHeap } from "./runtime.ts"
 
 export interface Engine {
@@ -166,7 +166,7 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const ncMax = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
   const threads = Math.min(panels, threadsFor(mPad * nPad * k, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][packed A: per slab, mPad x kc][B compacted][out: mPad x nPad][B scratch per thread].
-  const aAt = align16(GEOMETRY_FIELDS * 4)
+  const aAt = GEOMETRY_BYTES
   const bAt = aAt + align16(mPad * k * elem)
   const outAt = bAt + align16(k * n * elem)
   const scratchAt = outAt + mPad * nPad * elem
@@ -190,7 +190,7 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     mBlocks: mPad / mr,
     ncMax
   }
-  new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS).set(geometryValues(fields))
+  new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS + 1).set(geometryValues(fields))
   runParallel(e.gemmCols, threads, (thread, count) => {
     const [lo, hi] = share(panels, thread, count)
     return [0, lo * nr, hi * nr, scratchAt + thread * scratchBytes, outAt]
@@ -211,10 +211,10 @@ function gemmRows<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const slivers = Math.ceil(m / mr)
   const kcMax = Math.min(KC, k)
   const mcb = rowsPerBlock(kcMax, nPad, mr)
-  const threads = Math.min(slivers, threadsFor(m * nPad * k, FLOPS_PER_THREAD))
+  const threads = Math.min(Math.ceil(m / mcb), threadsFor(m * nPad * k, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][A compacted: [m, k] or [k, m]][packed B][out: slivers * mr rows of nPad]
   // [A scratch per thread].
-  const aAt = align16(GEOMETRY_FIELDS * 4)
+  const aAt = GEOMETRY_BYTES
   const bAt = aAt + align16(m * k * elem)
   const outAt = bAt + k * nPad * elem
   const scratchAt = outAt + slivers * mr * nPad * elem
@@ -237,11 +237,9 @@ function gemmRows<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     transA: transA ? 1 : 0,
     accumulate: accumulate ? 1 : 0
   }
-  new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS).set(geometryValues(fields))
-  runParallel(e.gemmRows, threads, (thread, count) => {
-    const [lo, hi] = share(slivers, thread, count)
-    return [0, lo * mr, Math.min(hi * mr, m), scratchAt + thread * scratchBytes, outAt]
-  })
+  new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS + 1).set(geometryValues(fields))
+  // Every thread gets all rows and claims blocks of them (see row-tasks.ts).
+  runParallel(e.gemmRows, threads, (thread) => [0, 0, m, scratchAt + thread * scratchBytes, outAt])
   copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
 }
 

@@ -71,8 +71,14 @@ export const GEOMETRY_FIELDS = GEOMETRY.length
 /** A geometry block's fields; those a task does not read may be left out (written as 0). */
 export type Geometry = Partial<Record<(typeof GEOMETRY)[number], number>>
 
-/** The i32 values of a geometry block, in field order. */
-export const geometryValues = (fields: Geometry): Array<number> => GEOMETRY.map((name) => fields[name] ?? 0)
+/**
+ * The i32 values of a geometry block, in field order, then the block counter of the row tasks (0): the
+ * threads of a row task claim blocks of rows from it, so a thread that wakes late takes fewer.
+ */
+export const geometryValues = (fields: Geometry): Array<number> => [...GEOMETRY.map((name) => fields[name] ?? 0), 0]
+
+/** Bytes of a geometry block with its counter, rounded up to whole vectors (what follows stays aligned). */
+export const GEOMETRY_BYTES = Math.ceil(((GEOMETRY_FIELDS + 1) * 4) / 16) * 16
 
 type Field = (typeof GEOMETRY)[number]
 
@@ -235,7 +241,8 @@ function gatherTap(t: Task, w: Window, p: Bytes, dst: Bytes, checked: boolean): 
 
 /**
  * The skeleton of the row tasks (`convRows`, `gemmRows`): rows [a0, a1) of C (+)= A B (+ bias) (relu) in
- * blocks of `mcb` rows; per block and KC slab of k (`kkc`), each row is packed into `scratch` as [kc][mr]
+ * blocks of `mcb` rows, which the threads (all given the same range) claim from the block counter: each
+ * block is computed by one thread, the same way whichever thread it is; per block and KC slab of k (`kkc`), each row is packed into `scratch` as [kc][mr]
  * slivers by `packRow(row, pc, kc, dst)` (dst advancing by mr elements per k; rows past the block are
  * zeros), then the micro-kernel runs against B packed per slab at packedB + pc * nBlocks * nr * elem, and
  * the epilogue, when asked, is applied to the block while it is in cache.
@@ -247,9 +254,9 @@ function rowBlocks(t: Task, packRow: (row: number, pc: number, kc: number, dst: 
   const ROW = t.i32(), P = t.i32()
   const ldc = field(t, "ldcBytes")
   const blockC = seq(get(out), get(I0), ldc, op.i32Mul(), op.i32Add())
-  t.emit(get(a0), set(I0))
-  t.emit(op.block(), op.loop()) // blocks of rows
-  t.emit(get(I0), get(a1), op.i32GeS(), op.brIf(1))
+  t.emit(op.block(), op.loop()) // blocks of rows, claimed one at a time: i0 = a0 + (counter++) * mcb
+  t.emit(get(0), c(1), op.i32AtomicRmwAdd(GEOMETRY_FIELDS * 4), field(t, "mcb"), op.i32Mul(), get(a0), op.i32Add())
+  t.emit(set(I0), get(I0), get(a1), op.i32GeS(), op.brIf(1))
   minInto(t, seq(get(a1), get(I0), op.i32Sub()), field(t, "mcb"), MC)
   roundUpToSliver(t, get(MC), RPAD)
   t.emit(c(0), set(PC))
@@ -288,7 +295,7 @@ function rowBlocks(t: Task, packRow: (row: number, pc: number, kc: number, dst: 
   t.emit(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "kkc"), op.i32LtS(), op.brIf(0), op.end())
   // epi(block of C, bias, mc, ldc, relu)
   t.emit(field(t, "epilogue"), op.if_(), blockC, field(t, "bias"), get(MC), ldc, field(t, "relu"), op.call(1), op.end())
-  t.emit(get(I0), get(MC), op.i32Add(), set(I0), op.br(0))
+  t.emit(op.br(0))
   t.emit(op.end(), op.end())
 }
 
