@@ -163,8 +163,11 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const mPad = Math.ceil(m / mr) * mr
   const panels = nPad / nr
   const kcMax = Math.min(KC, k)
-  const ncMax = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
   const threads = Math.min(panels, threadsFor(mPad * nPad * k, FLOPS_PER_THREAD))
+  // Column blocks: as wide as the L2 budget allows, but at least about four per thread so that a thread
+  // that wakes late takes fewer of them.
+  const ncFit = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
+  const ncMax = threads === 1 ? ncFit : Math.max(nr, Math.min(ncFit, Math.ceil(panels / (4 * threads)) * nr))
   // Layout (bytes): [geometry][packed A: per slab, mPad x kc][B compacted][out: mPad x nPad][B scratch per thread].
   const aAt = GEOMETRY_BYTES
   const bAt = aAt + align16(mPad * k * elem)
@@ -191,10 +194,8 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     ncMax
   }
   new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS + 1).set(geometryValues(fields))
-  runParallel(e.gemmCols, threads, (thread, count) => {
-    const [lo, hi] = share(panels, thread, count)
-    return [0, lo * nr, hi * nr, scratchAt + thread * scratchBytes, outAt]
-  })
+  // Every thread gets all columns and claims blocks of them (see row-tasks.ts).
+  runParallel(e.gemmCols, threads, (thread) => [0, 0, nPad, scratchAt + thread * scratchBytes, outAt])
   copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
 }
 

@@ -422,9 +422,10 @@ export function convFilterRowsFunction(dtype: WasmDtype, shape: MicroKernelShape
 /**
  * `gemmCols(geom, j0, j1, bScratch, out)`: columns [j0, j1) (multiples of nr) of C (+)= op(A) op(B) for
  * GEMMs whose B is too large to pack once: op(A) is packed by the caller for all KC slabs (slab pc at
- * a + pc * mBlocks * mr * elem), op(B) is in the module memory (`b`, `ldb`, `transB`, `n` columns); each
- * thread packs its own B blocks of `ncMax` columns (zero past n) and multiplies every row sliver with them.
- * Each C column is computed by one thread in the same order whatever the split.
+ * a + pc * mBlocks * mr * elem), op(B) is in the module memory (`b`, `ldb`, `transB`, `n` columns). The
+ * threads (all given the same range) claim blocks of `ncMax` columns from the block counter; for each, a
+ * thread packs B's block slab by slab (zero past n) and multiplies every row sliver with it. Each block is
+ * computed by one thread, the same way whichever thread it is.
  */
 export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number): FuncDef {
   return defineTask("gemmCols", dtype, shape, lanes, (t) => {
@@ -435,15 +436,16 @@ export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
     const PC = t.i32(), KC = t.i32(), JC = t.i32(), NC = t.i32(), Q0 = t.i32(), P = t.i32(), Q = t.i32(), COL = t.i32()
     const DST = t.i32(), IDX = t.i32()
     const e = t.emit
-    e(op.block(), get(J1), get(J0), op.i32Sub(), op.i32Eqz(), op.brIf(0))
-    e(c(0), set(PC))
-    e(op.loop()) // KC slabs
+    // Blocks of ncMax columns, claimed one at a time: jc = j0 + (counter++) * ncMax; all slabs per block.
+    e(op.block(), op.loop())
     {
-      minInto(t, seq(field(t, "kkc"), get(PC), op.i32Sub()), field(t, "kcMax"), KC)
-      e(get(J0), set(JC))
-      e(op.loop()) // blocks of columns
+      e(get(0), c(1), op.i32AtomicRmwAdd(GEOMETRY_FIELDS * 4), field(t, "ncMax"), op.i32Mul(), get(J0), op.i32Add())
+      e(set(JC), get(JC), get(J1), op.i32GeS(), op.brIf(1))
+      minInto(t, seq(get(J1), get(JC), op.i32Sub()), field(t, "ncMax"), NC)
+      e(c(0), set(PC))
+      e(op.loop()) // KC slabs
       {
-        minInto(t, seq(get(J1), get(JC), op.i32Sub()), field(t, "ncMax"), NC)
+        minInto(t, seq(field(t, "kkc"), get(PC), op.i32Sub()), field(t, "kcMax"), KC)
         // Pack op(B)[pc:pc+kc, jc:jc+nc] as panels of [kc][nr].
         e(get(BSCR), set(DST), get(JC), set(Q0))
         e(op.loop()) // panels
@@ -524,10 +526,9 @@ export function gemmColsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
         e(field(t, "mBlocks"), get(NC), c(nr), op.i32DivU(), get(KC), field(t, "ldcBytes"))
         e(get(PC), c(0), op.i32Ne(), field(t, "accumulate"), op.i32Or())
         e(c(nr * elem), get(KC), c(nr * elem), op.i32Mul(), op.call(0))
-        e(get(JC), get(NC), op.i32Add(), op.localTee(JC), get(J1), op.i32LtS(), op.brIf(0))
+        e(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "kkc"), op.i32LtS(), op.brIf(0))
       }
-      e(op.end())
-      e(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "kkc"), op.i32LtS(), op.brIf(0))
+      e(op.end(), op.br(0))
     }
     e(op.end(), op.end())
   })
