@@ -69,6 +69,26 @@ export const classNames = [
   "truck"
 ] as const
 
+/**
+ * The per-channel mean and standard deviation of the CIFAR-10 training images (values in `[0, 1]`, red,
+ * green, blue), for `Dataset.normalize`: the standard figures (torchvision's and Keras' examples).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cifar10, Dataset } from "@typegrad/data"
+ * const test = Cifar10.load({ directory: "cifar-10-batches-bin", split: "test" }).pipe(
+ *   Effect.map(Dataset.normalize(Cifar10.channelStats))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const channelStats: { readonly mean: ReadonlyArray<number>; readonly std: ReadonlyArray<number> } = {
+  mean: [0.4914, 0.4822, 0.4465],
+  std: [0.247, 0.2435, 0.2616]
+}
+
 const pixels = 1024
 
 /** Decodes the records of `bytes` into `images`/`labels` from example `offset`; returns a reason on failure. */

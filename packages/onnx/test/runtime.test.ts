@@ -4,7 +4,7 @@
  * where the runtime has the kernel), random weights and biases, a batch size other than the one used to
  * build the model (the batch dimension is symbolic).
  */
-import { Layer, Model } from "@typegrad/nn"
+import { Layer, Model, Reference } from "@typegrad/nn"
 import { Onnx } from "@typegrad/onnx"
 import { Pytree, Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
@@ -291,6 +291,25 @@ describe("batchNorm (inference with the running statistics of the state)", () =>
     expect(max).toBeLessThan(f32)
     expect(() => Onnx.exportModel(model, params)).toThrow(Onnx.OnnxParamsError)
     expect(() => Onnx.exportModel(model, params)).toThrow(/layer 2 batchNorm: its running statistics are model state/)
+  })
+})
+
+describe("Reference.cifarResNet (add with projection shortcuts, batch norm state)", () => {
+  it("runs in ONNX Runtime as typegrad computes it", async () => {
+    const model = Reference.cifarResNet
+    const params = Effect.runSync(model.init.pipe(Random.withSeed(3)))
+    const next = uniform(11)
+    const batch = Tensor.fromArray(Float32Array.from({ length: 4 * 3072 }, next), [4, 32, 32, 3])
+    const [, state] = model.applyWithState(params, model.initState, batch, { training: true })
+    const session = await ort.InferenceSession.create(Onnx.exportModel(model, params, { state }))
+    const data = Float32Array.from({ length: 2 * 3072 }, next)
+    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(data, [2, 32, 32, 3]), { state }))
+    const got = (await session.run({ input: new ort.Tensor("float32", data, [2, 32, 32, 3]) }))["output"]!
+    const values = got.data as Float32Array
+    let max = 0
+    for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+    measured.push(["cifarResNet", max])
+    expect(max).toBeLessThan(f32)
   })
 })
 
