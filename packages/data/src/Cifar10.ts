@@ -12,6 +12,7 @@ import { Tensor } from "@typegrad/tensor"
 import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import { statSync } from "node:fs"
 import { join } from "node:path"
 import * as Dataset from "./Dataset.ts"
 import { DatasetFileError } from "./DatasetError.ts"
@@ -232,8 +233,67 @@ export interface LoadOptions {
  * @since 0.1.0
  */
 export const load = (options: LoadOptions): Effect.Effect<Cifar10, DatasetFileError> =>
-  loadFiles(
-    options.split === "test"
-      ? [join(options.directory, "test_batch.bin")]
-      : [1, 2, 3, 4, 5].map((i) => join(options.directory, `data_batch_${i}.bin`))
-  )
+  Effect.suspend(() => {
+    const names = options.split === "test" ? testFiles : trainFiles
+    const dir = options.directory
+    const stat = statOf(dir)
+    if (stat === undefined || !stat.isDirectory()) {
+      return Effect.fail(
+        new DatasetFileError({
+          path: dir,
+          reason: `${stat === undefined ? "no such directory" : "not a directory"}; ${layout(dir)}`
+        })
+      )
+    }
+    const missing = names.find((name) => statOf(join(dir, name)) === undefined)
+    if (missing !== undefined) {
+      return Effect.fail(
+        new DatasetFileError({
+          path: join(dir, missing),
+          reason: `no such file (${missing} is missing); ${layout(dir)}`
+        })
+      )
+    }
+    return loadFiles(names.map((name) => join(dir, name)))
+  })
+
+/**
+ * The file names of the training split (`data_batch_1.bin` .. `data_batch_5.bin`) in a
+ * `cifar-10-batches-bin` folder.
+ *
+ * @example
+ * ```ts
+ * import { Cifar10 } from "@typegrad/data"
+ * Cifar10.trainFiles[4] // "data_batch_5.bin"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const trainFiles: ReadonlyArray<string> = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)
+
+/**
+ * The file name of the test split in a `cifar-10-batches-bin` folder: `["test_batch.bin"]`.
+ *
+ * @example
+ * ```ts
+ * import { Cifar10 } from "@typegrad/data"
+ * Cifar10.testFiles // ["test_batch.bin"]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const testFiles: ReadonlyArray<string> = ["test_batch.bin"]
+
+const statOf = (p: string) => {
+  try {
+    return statSync(p, { throwIfNoEntry: false })
+  } catch {
+    return undefined
+  }
+}
+
+/** Where the files go: the expected layout, and that nothing is downloaded. */
+const layout = (dir: string): string =>
+  `put the CIFAR-10 binary version files data_batch_1.bin .. data_batch_5.bin and test_batch.bin ` +
+  `(the folder cifar-10-batches-bin of cifar-10-binary.tar.gz, https://www.cs.toronto.edu/~kriz/cifar.html) ` +
+  `directly in ${dir}; CIFAR-10 is never downloaded at run time`

@@ -74,8 +74,17 @@ describe("Cifar10", () => {
     expect(e.message).toMatch(/record 1 .* has label 10/)
   })
 
-  it("reports a missing file by name", async () => {
+  it("reports a missing folder, and the first missing file by name, with the expected layout", async () => {
     const e = await failureOf(Cifar10.load({ directory: "/nonexistent/cifar", split: "train" }))
-    expect(e.path).toMatch(/data_batch_[1-5]\.bin$/)
+    expect(e.path).toBe("/nonexistent/cifar")
+    expect(e.message).toMatch(/no such directory; put the CIFAR-10 binary version files data_batch_1\.bin/)
+    expect(e.message).toContain("never downloaded")
+    const one = write("data_batch_1.bin", record(1, 7))
+    write("data_batch_2.bin", record(1, 7))
+    const dir = one.slice(0, one.length - "data_batch_1.bin".length - 1)
+    const missing = await failureOf(Cifar10.load({ directory: dir, split: "train" }))
+    expect(missing.path).toBe(`${dir}/data_batch_3.bin`)
+    expect(missing.message).toContain(`(data_batch_3.bin is missing); put the CIFAR-10 binary version files`)
+    expect(missing.message).toContain(`test_batch.bin (the folder cifar-10-batches-bin`)
   })
 })
