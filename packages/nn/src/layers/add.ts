@@ -5,23 +5,10 @@
  * @since 0.1.0
  */
 import { type Shape as Rules, ShapeError } from "@typegrad/shape"
-import { type Pytree, Tensor } from "@typegrad/tensor"
-import { entries } from "../internal/layer.ts"
-import * as Prng from "../internal/prng.ts"
-import {
-  buildChain,
-  carry,
-  chainApply,
-  chainInit,
-  chainParameters,
-  chainTrace,
-  type FoldOut,
-  type FoldParams,
-  stateOf
-} from "./chain.ts"
+import { Tensor } from "@typegrad/tensor"
+import { type BranchOuts, type BranchParams, buildBranches } from "./chain.ts"
 import {
   type Any,
-  type ApplyContext,
   type InputDType,
   type InputIndex,
   type InputShape,
@@ -33,12 +20,7 @@ import {
 } from "./layer.ts"
 
 type Shape = Rules.Shape
-type DType = Tensor.DType
-type AnyTensor = Tensor.AnyTensor
 
-type AddOuts<Bs, S extends Shape, N extends number> = {
-  readonly [K in keyof Bs]: FoldOut<Bs[K], S, N>
-}
 type FirstError<Ts> = Ts extends readonly [infer H, ...infer R] ? H extends Shape ? FirstError<R> : H : never
 type SameShape<A extends Shape, B extends Shape> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 type AllSame<Os, F extends Shape, Name extends string> = Os extends readonly [infer H extends Shape, ...infer R] ?
@@ -51,7 +33,6 @@ type AddOut<Os, Name extends string> = [FirstError<Os>] extends [never]
   ? Os extends readonly [infer F extends Shape, ...infer R] ? AllSame<R, F, Name>
   : ShapeError<`${Name}: an add needs at least one branch`>
   : FirstError<Os>
-type AddParams<Bs, S extends Shape, D extends DType> = { readonly [K in keyof Bs]: FoldParams<Bs[K], S, D> }
 
 /**
  * The rule of an add: each branch folded on the input; all outputs must have one shape, which is the output.
@@ -68,8 +49,8 @@ type AddParams<Bs, S extends Shape, D extends DType> = { readonly [K in keyof Bs
  */
 export interface AddRule<Bs extends ReadonlyArray<ReadonlyArray<Any>>> extends Rule {
   readonly Label: "add"
-  readonly Out: AddOut<AddOuts<Bs, InputShape<this>, InputIndex<this>>, Where<this>>
-  readonly Params: AddParams<Bs, InputShape<this>, InputDType<this>>
+  readonly Out: AddOut<BranchOuts<Bs, InputShape<this>, InputIndex<this>>, Where<this>>
+  readonly Params: BranchParams<Bs, InputShape<this>, InputDType<this>>
 }
 
 /**
@@ -111,39 +92,20 @@ export const add = <const Bs extends ReadonlyArray<ReadonlyArray<Any>>>(branches
   _tag: "Add",
   label: "add",
   branches,
-  build: (input, name, stream) => {
-    if (branches.length === 0) throw new ShapeError(name, `${name}: an add needs at least one branch`)
-    const chains = branches.map((b, i) => buildChain(b, input, `${name}[${i}]`, Prng.derive(stream, i)))
-    const first = chains[0]!.outShape
-    for (const c of chains) {
-      if (c.outShape.length !== first.length || c.outShape.some((d, i) => d !== first[i])) {
-        throw new ShapeError(
-          name,
-          `${name}: the branches give [${first.join(", ")}] and [${
-            c.outShape.join(", ")
-          }]; the branches of an add must give the same shape`
-        )
+  build: (input, name, stream) =>
+    buildBranches(branches, input, name, stream, (shapes) => {
+      const first = shapes[0]
+      if (first === undefined) throw new ShapeError(name, `${name}: an add needs at least one branch`)
+      for (const shape of shapes) {
+        if (shape.length !== first.length || shape.some((d, i) => d !== first[i])) {
+          throw new ShapeError(
+            name,
+            `${name}: the branches give [${first.join(", ")}] and [${
+              shape.join(", ")
+            }]; the branches of an add must give the same shape`
+          )
+        }
       }
-    }
-    const applies = chains.map((c, i) => chainApply(c, false, `${name}[${i}]`))
-    const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
-      const ps = entries(p)
-      return applies.map((f, i) => f(ps[i], x, ctx)).reduce((a, b) => Tensor.add(a, b))
-    }
-    return {
-      name,
-      outShape: first,
-      parameters: chains.reduce((n, c) => n + chainParameters(c), 0),
-      init: (seed, dtype) => chains.map((c) => chainInit(c)(seed, dtype)),
-      apply,
-      applyLogits: apply,
-      // A softmax that reaches any branch's output is part of the sum.
-      trace: (t) =>
-        carry(
-          chains.map((c, i) => chainTrace(c.built, t, `${name}[${i}]`)).find((b) => b !== undefined),
-          name
-        ),
-      ...stateOf(chains)
-    }
-  }
+      return first
+    }, (outputs) => outputs.reduce((a, b) => Tensor.add(a, b)))
 })
