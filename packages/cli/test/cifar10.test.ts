@@ -1,6 +1,7 @@
 // `typegrad train cifar10 --data DIR` end to end on small generated CIFAR-10 binary files (two classes of
 // patterned noise, 250 training and 100 test records): exit 0, metrics.json, a checkpoint holding the
-// batch-norm state (`state.*`), the plot, a resumed second epoch; and the errors of missing data.
+// batch-norm state (`state.*`), the plot; Ctrl-C and --resume; the errors of missing data; the seeded
+// augmentation.
 import { Cifar10 } from "@typegrad/cli"
 import { Tensor } from "@typegrad/tensor"
 import { Safetensors } from "@typegrad/train"
@@ -53,7 +54,7 @@ const small = [
 ]
 
 describe("typegrad train cifar10", () => {
-  it("trains on the files in --data, writes metrics, checkpoint with batch-norm state and plot; resumes", async () => {
+  it("trains on the files in --data, writes metrics, a checkpoint with the batch-norm state, the plot", async () => {
     const data = dataDir()
     const out = join(tempDir(), "run")
     const r = await typegrad(["train", "cifar10", "--data", data, "--epochs", "1", "--out", out, ...small])
@@ -69,13 +70,39 @@ describe("typegrad train cifar10", () => {
     const state = [...tensors.keys()].filter((k) => k.startsWith("state."))
     // 15 batch norms, each a running mean and variance
     expect(state).toHaveLength(30)
+  }, 120_000)
 
-    const resumed = await typegrad(["train", "cifar10", "--data", data, "--epochs", "2", "--resume", out, ...small])
-    expect(resumed.stderr).toBe("")
-    expect(resumed.code).toBe(0)
-    const after = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"))
-    expect(after.epochs).toHaveLength(2)
-    expect(after.epochs[0]).toEqual(metrics.epochs[0])
+  it("Ctrl-C saves a mid-epoch checkpoint (with the batch-norm state) and exits 130; --resume finishes", async () => {
+    const data = dataDir()
+    const out = join(tempDir(), "run")
+    const args = [
+      "train",
+      "cifar10",
+      "--data",
+      data,
+      "--epochs",
+      "1",
+      ...small,
+      "--batch-size",
+      "20",
+      "--progress",
+      "lines"
+    ]
+    const first = await typegrad([...args, "--out", out], { sigintWhen: (o) => o.includes("training 1 epoch(s)") })
+    expect(first.code).toBe(130)
+    expect(first.stderr).toContain(`continue with --resume ${out}`)
+    const { tensors, metadata } = await Effect.runPromise(Safetensors.read(join(out, "model.safetensors")))
+    expect(metadata["epochsDone"]).toBe("0")
+    const steps = Number(metadata["stepInEpoch"])
+    expect(steps).toBeGreaterThan(0)
+    expect(steps).toBeLessThan(8)
+    expect([...tensors.keys()].filter((k) => k.startsWith("state."))).toHaveLength(30)
+    const second = await typegrad([...args, "--resume", out])
+    expect(second.stderr).toBe("")
+    expect(second.code).toBe(0)
+    expect(second.stdout).toContain(`resumed from ${out}: 0 epoch(s) and ${steps} step(s) done`)
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"))
+    expect(metrics.epochs).toHaveLength(1)
   }, 120_000)
 
   it("a missing folder or file is an error naming it and the expected layout (exit 1)", async () => {
