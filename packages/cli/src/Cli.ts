@@ -67,8 +67,10 @@ options (defaults: mnist / cifar10):
 
 export onnx: write the job's model with the checkpoint's weights as an ONNX file (IR ${Onnx.irVersion}, opset
 ${Onnx.opsetVersion}; input "input" [batch, 28, 28, 1] float32 NHWC in [0, 1], output "output" [batch, 10] the
-class probabilities) for ONNX Runtime and other ONNX consumers.
-  --checkpoint DIR     the checkpoint of \`train mnist\`: its output directory or its model.safetensors
+class probabilities) for ONNX Runtime and other ONNX consumers. A checkpoint of train cifar10 exports the
+ResNet with its batch-norm statistics: input [batch, 32, 32, 3] normalised per channel.
+  --checkpoint DIR     the checkpoint of \`train mnist\` or \`train cifar10\`: its output directory or its
+                       model.safetensors
   --out FILE           the ONNX file to write (its directory is created if missing)
 
 Ctrl-C stops after the current step, saves a checkpoint into the output directory and exits with 130,
@@ -319,13 +321,38 @@ const writeFile = (file: string, bytes: Uint8Array): Effect.Effect<void, OutputD
       new OutputDir.OutputError({ path: file, reason: Safetensors.writeErrorReason(file, cause), cause })
   })
 
-/** The `export onnx` command: load the checkpoint into the job's model, export, write. */
+/** The job that wrote a checkpoint, from its metadata (`config.job`); `undefined` when it does not say. */
+const jobOf = (metadata: Readonly<Record<string, string>>): unknown => {
+  try {
+    return (JSON.parse(metadata["config"] ?? "{}") as { readonly job?: unknown }).job
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The `export onnx` command: load the checkpoint into the model of the job that wrote it (the MNIST CNN,
+ * or the CIFAR-10 ResNet with its batch-norm state), export, write. Resolves to the bytes written and
+ * what the input is.
+ */
 const exportOnnx = (command: { readonly checkpoint: string; readonly out: string }) =>
   Effect.gen(function*() {
-    const params = yield* Params.load(command.checkpoint, MnistJob.cnn)
+    const file = statSync(command.checkpoint, { throwIfNoEntry: false })?.isDirectory() === true
+      ? path.join(command.checkpoint, "model.safetensors")
+      : command.checkpoint
+    const { metadata } = yield* Safetensors.read(file)
+    if (jobOf(metadata) === "cifar10") {
+      const model = Cifar10Job.resNet
+      const params = yield* Params.load(file, model)
+      const state = yield* Params.load(file, { init: Effect.succeed(model.initState) }, { prefix: "state." })
+      const bytes = Onnx.exportModel(model, params, { state })
+      yield* writeFile(command.out, bytes)
+      return { size: bytes.length, input: "[batch, 32, 32, 3] float32 (normalised per channel)" }
+    }
+    const params = yield* Params.load(file, MnistJob.cnn)
     const bytes = Onnx.exportModel(MnistJob.cnn, params)
     yield* writeFile(command.out, bytes)
-    return bytes.length
+    return { size: bytes.length, input: "[batch, 28, 28, 1] float32" }
   })
 
 const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<Progress.Progress> =>
@@ -422,8 +449,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     const exported = await Effect.runPromiseExit(exportOnnx(command))
     if (Exit.isSuccess(exported)) {
       process.stdout.write(
-        `wrote ${command.out} (${exported.value} bytes, ONNX IR ${Onnx.irVersion}, opset ${Onnx.opsetVersion}): ` +
-          `input "input" [batch, 28, 28, 1] float32, output "output" [batch, 10]\n`
+        `wrote ${command.out} (${exported.value.size} bytes, ONNX IR ${Onnx.irVersion}, opset ${Onnx.opsetVersion}): ` +
+          `input "input" ${exported.value.input}, output "output" [batch, 10]\n`
       )
       return 0
     }

@@ -4,10 +4,11 @@
 // augmentation.
 import { Cifar10 } from "@typegrad/cli"
 import { Tensor } from "@typegrad/tensor"
-import { Safetensors } from "@typegrad/train"
+import { Params, Safetensors } from "@typegrad/train"
 import { Effect } from "effect"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import * as ort from "onnxruntime-node"
 import { describe, expect, it } from "vitest"
 import { clean, tempDirs, typegrad } from "./helpers.ts"
 
@@ -70,6 +71,23 @@ describe("typegrad train cifar10", () => {
     const state = [...tensors.keys()].filter((k) => k.startsWith("state."))
     // 15 batch norms, each a running mean and variance
     expect(state).toHaveLength(30)
+
+    // export onnx knows the checkpoint's job: the ResNet with its batch-norm statistics
+    const onnx = join(tempDir(), "resnet.onnx")
+    const exported = await typegrad(["export", "onnx", "--checkpoint", out, "--out", onnx])
+    expect(exported.stderr).toBe("")
+    expect(exported.code).toBe(0)
+    expect(exported.stdout).toContain(`input "input" [batch, 32, 32, 3] float32 (normalised per channel)`)
+    const model = Cifar10.resNet
+    const params = await Effect.runPromise(Params.load(out, model))
+    const modelState = await Effect.runPromise(
+      Params.load(out, { init: Effect.succeed(model.initState) }, { prefix: "state." })
+    )
+    const x = Float32Array.from({ length: 2 * 3072 }, (_, i) => Math.sin(i))
+    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(x, [2, 32, 32, 3]), { state: modelState }))
+    const session = await ort.InferenceSession.create(onnx)
+    const got = (await session.run({ input: new ort.Tensor("float32", x, [2, 32, 32, 3]) }))["output"]!.data
+    Array.from(got as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5))
   }, 120_000)
 
   it("Ctrl-C saves a mid-epoch checkpoint (with the batch-norm state) and exits 130; --resume finishes", async () => {
