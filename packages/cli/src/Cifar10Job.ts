@@ -97,11 +97,8 @@ export const run = (options: Options) =>
     network: resNet,
     load: (limit) =>
       Effect.all({
-        train: Cifar10.load({ directory: options.data, split: "train" }).pipe(
-          Effect.map((all) =>
-            Dataset.normalize(limit === undefined ? all : Dataset.take(all, limit), Cifar10.channelStats)
-          )
-        ),
+        train: Cifar10.load({ directory: options.data, split: "train", ...(limit === undefined ? {} : { limit }) })
+          .pipe(Effect.map(Dataset.normalize(Cifar10.channelStats))),
         test: Cifar10.load({ directory: options.data, split: "test" }).pipe(
           Effect.map(Dataset.normalize(Cifar10.channelStats))
         )

@@ -216,10 +216,14 @@ export interface LoadOptions {
   readonly directory: string
   /** `"train"`: `data_batch_1.bin` .. `data_batch_5.bin` (50,000 images); `"test"`: `test_batch.bin`. */
   readonly split: "train" | "test"
+  /** Keep only the first `limit` examples (only the files that hold them are read). */
+  readonly limit?: number
 }
 
 /**
- * Loads a split from a `cifar-10-batches-bin` folder (see {@link LoadOptions} for the file names).
+ * Loads a split from a `cifar-10-batches-bin` folder (see {@link LoadOptions} for the file names). A
+ * missing folder or file fails with a `DatasetFileError` that names it and says where the files go (CIFAR-10
+ * is never downloaded); with `limit`, only the files holding the first `limit` records are read.
  *
  * @example
  * ```ts
@@ -254,7 +258,20 @@ export const load = (options: LoadOptions): Effect.Effect<Cifar10, DatasetFileEr
         })
       )
     }
-    return loadFiles(names.map((name) => join(dir, name)))
+    const { limit } = options
+    if (limit === undefined) return loadFiles(names.map((name) => join(dir, name)))
+    if (!Number.isInteger(limit) || limit < 0) {
+      return Effect.die(new RangeError(`Cifar10.load: limit must be a non-negative integer, got ${limit}`))
+    }
+    // The first files that hold `limit` records (by their sizes), then the first `limit` of them.
+    const needed: Array<string> = []
+    let records = 0
+    for (const name of names) {
+      if (records >= limit && needed.length > 0) break
+      needed.push(join(dir, name))
+      records += Math.floor((statOf(join(dir, name))?.size ?? 0) / recordBytes)
+    }
+    return Effect.map(loadFiles(needed), (ds) => Dataset.take(ds, limit))
   })
 
 /**

@@ -84,6 +84,20 @@ export interface Spec {
 }
 
 /**
+ * The job's data: the training images split into training and validation (at most a fifth held out), and
+ * the test images. Its own function, so that the unsplit training set is not kept alive by the run.
+ */
+const loadSplit = (spec: Spec, options: Options) =>
+  Effect.gen(function*() {
+    const { train: all, test } = yield* spec.load(options.trainLimit)
+    const held = Math.min(options.validation, Math.floor(all.count / 5))
+    const { train, validation } = held > 0
+      ? yield* Dataset.split(all, { validation: held, seed: options.seed })
+      : { train: all, validation: undefined }
+    return { train, validation, test }
+  })
+
+/**
  * Runs the job `spec` with `options`: checks and locks the output directory (`.typegrad.lock`, holding
  * the pid) before the data is loaded, the lock released when the run ends however it ends; trains with
  * `Train.fit`, evaluates on the test set with the trained model state and writes `metrics.json`,
@@ -97,11 +111,7 @@ export const run = (spec: Spec, options: Options) =>
     // the lock is released when the run ends, whatever the end.
     yield* OutputDir.acquire(options.out)
     yield* progress.message(`loading ${spec.dataset}...`)
-    const { train: all, test } = yield* spec.load(options.trainLimit)
-    const held = Math.min(options.validation, Math.floor(all.count / 5))
-    const { train, validation } = held > 0
-      ? yield* Dataset.split(all, { validation: held, seed: options.seed })
-      : { train: all, validation: undefined }
+    const { train, validation, test } = yield* loadSplit(spec, options)
     const network = spec.network
     yield* progress.message(
       `${spec.dataset}: ${train.count} training, ${validation?.count ?? 0} validation, ${test.count} test images; ` +
