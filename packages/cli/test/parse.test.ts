@@ -1,4 +1,4 @@
-import { Cli, Mnist } from "@typegrad/cli"
+import { Cifar10, Cli, Mnist } from "@typegrad/cli"
 import { describe, expect, it } from "vitest"
 
 const train = (...flags: Array<string>) => {
@@ -164,7 +164,68 @@ describe("Cli.parse", () => {
     expect(usageError(["fit", "mnist"]).message).toContain("fit")
     expect(usageError(["train"]).message).toMatch(/mnist/)
     expect(usageError(["train", "cifar"]).message).toContain("cifar")
+    expect(usageError(["train", "cifar"]).message).toContain("`mnist` and `cifar10` are available")
     expect(usageError(["train", "mnist", "extra"]).message).toContain("extra")
+  })
+
+  it("train cifar10 --data DIR gives the CIFAR-10 defaults and reads every flag", () => {
+    const c = Cli.parse(["train", "cifar10", "--data", "cifar-10-batches-bin"])
+    expect(c).toEqual({
+      _tag: "TrainCifar10",
+      options: { ...Cifar10.defaults, data: "cifar-10-batches-bin" },
+      progress: undefined,
+      threads: undefined
+    })
+    expect(Cifar10.defaults).toMatchObject({ epochs: 10, batchSize: 128, out: "runs/cifar10", validation: 5000 })
+    const d = Cli.parse([
+      "train",
+      "cifar10",
+      "--data=d",
+      "--epochs",
+      "3",
+      "--batch-size",
+      "16",
+      "--learning-rate",
+      "0.1",
+      "--train-limit",
+      "200",
+      "--validation",
+      "0",
+      "--seed",
+      "9",
+      "--out",
+      "o",
+      "--threads",
+      "1",
+      "--progress",
+      "lines"
+    ])
+    expect(d).toEqual({
+      _tag: "TrainCifar10",
+      options: {
+        ...Cifar10.defaults,
+        data: "d",
+        epochs: 3,
+        batchSize: 16,
+        learningRate: 0.1,
+        trainLimit: 200,
+        validation: 0,
+        seed: 9,
+        out: "o"
+      },
+      progress: "lines",
+      threads: 1
+    })
+  })
+
+  it("--data is required by train cifar10, and only taken by it", () => {
+    expect(usageError(["train", "cifar10"]).message).toMatch(/`train cifar10` needs --data DIR: .*data_batch_1\.bin/)
+    expect(usageError(["train", "cifar10", "--data", " "]).message).toContain("needs --data DIR")
+    expect(usageError(["train", "mnist", "--data", "d"]).message).toContain("--data is a flag of `train cifar10`")
+    expect(usageError(["export", "onnx", "--data", "d"]).message).toContain("--data is not a flag of `export onnx`")
+    expect(usageError(["train", "cifar10", "--data", "d", "--checkpoint", "c"]).message).toContain(
+      "`train cifar10` continues from a checkpoint with --resume DIR"
+    )
   })
 
   it("the usage text documents every flag", () => {
@@ -180,11 +241,14 @@ describe("Cli.parse", () => {
         "--out",
         "--resume",
         "--progress",
+        "--threads",
+        "--data",
         "--help"
       ]
     ) {
       expect(Cli.usage).toContain(flag)
     }
     expect(Cli.usage).toMatch(/^usage: typegrad train mnist/)
+    expect(Cli.usage).toContain("typegrad train cifar10 --data DIR [options]")
   })
 })

@@ -12,6 +12,7 @@ import { Tensor } from "@typegrad/tensor"
 import { unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import { statSync } from "node:fs"
 import { join } from "node:path"
 import * as Dataset from "./Dataset.ts"
 import { DatasetFileError } from "./DatasetError.ts"
@@ -68,6 +69,26 @@ export const classNames = [
   "ship",
   "truck"
 ] as const
+
+/**
+ * The per-channel mean and standard deviation of the CIFAR-10 training images (values in `[0, 1]`, red,
+ * green, blue), for `Dataset.normalize`: the standard figures (torchvision's and Keras' examples).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cifar10, Dataset } from "@typegrad/data"
+ * const test = Cifar10.load({ directory: "cifar-10-batches-bin", split: "test" }).pipe(
+ *   Effect.map(Dataset.normalize(Cifar10.channelStats))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const channelStats: { readonly mean: ReadonlyArray<number>; readonly std: ReadonlyArray<number> } = {
+  mean: [0.4914, 0.4822, 0.4465],
+  std: [0.247, 0.2435, 0.2616]
+}
 
 const pixels = 1024
 
@@ -195,10 +216,14 @@ export interface LoadOptions {
   readonly directory: string
   /** `"train"`: `data_batch_1.bin` .. `data_batch_5.bin` (50,000 images); `"test"`: `test_batch.bin`. */
   readonly split: "train" | "test"
+  /** Keep only the first `limit` examples (only the files that hold them are read). */
+  readonly limit?: number
 }
 
 /**
- * Loads a split from a `cifar-10-batches-bin` folder (see {@link LoadOptions} for the file names).
+ * Loads a split from a `cifar-10-batches-bin` folder (see {@link LoadOptions} for the file names). A
+ * missing folder or file fails with a `DatasetFileError` that names it and says where the files go (CIFAR-10
+ * is never downloaded); with `limit`, only the files holding the first `limit` records are read.
  *
  * @example
  * ```ts
@@ -212,8 +237,80 @@ export interface LoadOptions {
  * @since 0.1.0
  */
 export const load = (options: LoadOptions): Effect.Effect<Cifar10, DatasetFileError> =>
-  loadFiles(
-    options.split === "test"
-      ? [join(options.directory, "test_batch.bin")]
-      : [1, 2, 3, 4, 5].map((i) => join(options.directory, `data_batch_${i}.bin`))
-  )
+  Effect.suspend(() => {
+    const names = options.split === "test" ? testFiles : trainFiles
+    const dir = options.directory
+    const stat = statOf(dir)
+    if (stat === undefined || !stat.isDirectory()) {
+      return Effect.fail(
+        new DatasetFileError({
+          path: dir,
+          reason: `${stat === undefined ? "no such directory" : "not a directory"}; ${layout(dir)}`
+        })
+      )
+    }
+    const missing = names.find((name) => statOf(join(dir, name)) === undefined)
+    if (missing !== undefined) {
+      return Effect.fail(
+        new DatasetFileError({
+          path: join(dir, missing),
+          reason: `no such file (${missing} is missing); ${layout(dir)}`
+        })
+      )
+    }
+    const { limit } = options
+    if (limit === undefined) return loadFiles(names.map((name) => join(dir, name)))
+    if (!Number.isInteger(limit) || limit < 0) {
+      return Effect.die(new RangeError(`Cifar10.load: limit must be a non-negative integer, got ${limit}`))
+    }
+    // The first files that hold `limit` records (by their sizes), then the first `limit` of them.
+    const needed: Array<string> = []
+    let records = 0
+    for (const name of names) {
+      if (records >= limit && needed.length > 0) break
+      needed.push(join(dir, name))
+      records += Math.floor((statOf(join(dir, name))?.size ?? 0) / recordBytes)
+    }
+    return Effect.map(loadFiles(needed), (ds) => Dataset.take(ds, limit))
+  })
+
+/**
+ * The file names of the training split (`data_batch_1.bin` .. `data_batch_5.bin`) in a
+ * `cifar-10-batches-bin` folder.
+ *
+ * @example
+ * ```ts
+ * import { Cifar10 } from "@typegrad/data"
+ * Cifar10.trainFiles[4] // "data_batch_5.bin"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const trainFiles: ReadonlyArray<string> = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)
+
+/**
+ * The file name of the test split in a `cifar-10-batches-bin` folder: `["test_batch.bin"]`.
+ *
+ * @example
+ * ```ts
+ * import { Cifar10 } from "@typegrad/data"
+ * Cifar10.testFiles // ["test_batch.bin"]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const testFiles: ReadonlyArray<string> = ["test_batch.bin"]
+
+const statOf = (p: string) => {
+  try {
+    return statSync(p, { throwIfNoEntry: false })
+  } catch {
+    return undefined
+  }
+}
+
+/** Where the files go: the expected layout, and that nothing is downloaded. */
+const layout = (dir: string): string =>
+  `put the CIFAR-10 binary version files data_batch_1.bin .. data_batch_5.bin and test_batch.bin ` +
+  `(the folder cifar-10-batches-bin of cifar-10-binary.tar.gz, https://www.cs.toronto.edu/~kriz/cifar.html) ` +
+  `directly in ${dir}; CIFAR-10 is never downloaded at run time`

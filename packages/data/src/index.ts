@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+export * as Augment from "./Augment.ts"
 export * as Cifar10 from "./Cifar10.ts"
 export * as Dataset from "./Dataset.ts"
 export { DatasetFileError } from "./DatasetError.ts"

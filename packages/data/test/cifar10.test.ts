@@ -74,8 +74,32 @@ describe("Cifar10", () => {
     expect(e.message).toMatch(/record 1 .* has label 10/)
   })
 
-  it("reports a missing file by name", async () => {
+  it("reports a missing folder, and the first missing file by name, with the expected layout", async () => {
     const e = await failureOf(Cifar10.load({ directory: "/nonexistent/cifar", split: "train" }))
-    expect(e.path).toMatch(/data_batch_[1-5]\.bin$/)
+    expect(e.path).toBe("/nonexistent/cifar")
+    expect(e.message).toMatch(/no such directory; put the CIFAR-10 binary version files data_batch_1\.bin/)
+    expect(e.message).toContain("never downloaded")
+    const one = write("data_batch_1.bin", record(1, 7))
+    write("data_batch_2.bin", record(1, 7))
+    const dir = one.slice(0, one.length - "data_batch_1.bin".length - 1)
+    const missing = await failureOf(Cifar10.load({ directory: dir, split: "train" }))
+    expect(missing.path).toBe(`${dir}/data_batch_3.bin`)
+    expect(missing.message).toContain(`(data_batch_3.bin is missing); put the CIFAR-10 binary version files`)
+    expect(missing.message).toContain(`test_batch.bin (the folder cifar-10-batches-bin`)
+  })
+
+  it("with a limit reads only the files that hold the first records", async () => {
+    const one = write("data_batch_1.bin", concat([record(1, 7), record(2, 8)]))
+    const dir = one.slice(0, one.length - "data_batch_1.bin".length - 1)
+    write("data_batch_2.bin", record(3, 9))
+    write("data_batch_3.bin", record(4, 9))
+    write("data_batch_4.bin", record(5, 9))
+    write("data_batch_5.bin", new Uint8Array(10)) // truncated, but never read for a limit of 3
+    const ds = await Effect.runPromise(Cifar10.load({ directory: dir, split: "train", limit: 3 }))
+    expect(Array.from(Tensor.toArray(ds.labels))).toEqual([1, 2, 3])
+    const two = await Effect.runPromise(Cifar10.load({ directory: dir, split: "train", limit: 2 }))
+    expect(two.count).toBe(2)
+    const e = await failureOf(Cifar10.load({ directory: dir, split: "train" }))
+    expect(e.path).toBe(`${dir}/data_batch_5.bin`)
   })
 })

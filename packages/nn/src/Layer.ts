@@ -12,6 +12,7 @@
 import type { Nat } from "@typegrad/shape"
 
 export * from "./layers/activation.ts"
+export * from "./layers/add.ts"
 export * from "./layers/batchNorm.ts"
 export type { AppendParams } from "./layers/chain.ts"
 export * from "./layers/conv1d.ts"

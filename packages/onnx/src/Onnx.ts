@@ -77,7 +77,7 @@ export class UnsupportedLayerError extends Data.TaggedError("UnsupportedLayerErr
   override get message(): string {
     return `onnx export: ${this.layer} cannot be exported to ONNX: ${this.reason}; replace it with built-in ` +
       `layers (conv2d, conv1d, conv2dTranspose, depthwiseConv2d, maxPool2d, avgPool2d, global pooling, dense, embedding, flatten, dropout, ` +
-      `activations, leakyRelu, gelu, layerNorm, batchNorm, residual, parallel, sequential), or export the model without it`
+      `activations, leakyRelu, gelu, layerNorm, batchNorm, residual, add, parallel, sequential), or export the model without it`
   }
 }
 
@@ -236,6 +236,7 @@ const builtInTags: ReadonlyArray<string> = [
   "LayerNorm",
   "BatchNorm",
   "Residual",
+  "Add",
   "Parallel",
   "Sequential"
 ]
@@ -549,6 +550,15 @@ const exportLayer = (
       if (!Array.isArray(l["layers"])) throw unsupported(where, layer)
       const y = g.layout(exportChain(g, l["layers"] as ReadonlyArray<Layer.Any>, where, p, input), input.layout)
       return { name: g.node("Add", [input.name, y.name]), shape: out, layout: input.layout }
+    }
+    case "Add": {
+      if (!Array.isArray(l["branches"])) throw unsupported(where, layer)
+      const branches = l["branches"] as ReadonlyArray<ReadonlyArray<Layer.Any>>
+      const ps = Array.isArray(p) ? p : []
+      const outs = branches.map((b, i) => exportChain(g, b, `${where}[${i}]`, ps[i], input))
+      const layout = outs[0]?.layout ?? input.layout
+      const y = outs.map((o) => g.layout(o, layout).name).reduce((a, b) => g.node("Add", [a, b]))
+      return { name: y, shape: out, layout }
     }
     case "Parallel": {
       if (!Array.isArray(l["branches"]) || typeof l["axis"] !== "number") throw unsupported(where, layer)

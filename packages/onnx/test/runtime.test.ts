@@ -4,7 +4,7 @@
  * where the runtime has the kernel), random weights and biases, a batch size other than the one used to
  * build the model (the batch dimension is symbolic).
  */
-import { Layer, Model } from "@typegrad/nn"
+import { Layer, Model, Reference } from "@typegrad/nn"
 import { Onnx } from "@typegrad/onnx"
 import { Pytree, Tensor } from "@typegrad/tensor"
 import { Effect, Random } from "effect"
@@ -265,6 +265,31 @@ describe("research layers: conv1d, global pooling, embedding, leakyRelu, gelu, l
   })
 })
 
+/**
+ * The largest difference between the runtime and `model.apply` with a model state away from its start
+ * (one training step on a random batch of 4), on a random batch of 3 of `item`-shaped examples.
+ */
+const compareWithState = async <M extends Model.AnyModel>(
+  model: M,
+  params: Model.ParamsOf<M>,
+  item: ReadonlyArray<number>,
+  seed: number
+): Promise<number> => {
+  const next = uniform(seed)
+  const size = item.reduce((a, b) => a * b, 1)
+  const m: Model.AnyModel = model
+  const batch = Tensor.fromArray(Float32Array.from({ length: 4 * size }, next), [4, ...item])
+  const [, state] = m.applyWithState(params, m.initState, batch, { training: true })
+  const session = await ort.InferenceSession.create(Onnx.exportModel(model, params, { state }))
+  const data = Float32Array.from({ length: 3 * size }, next)
+  const expected = Tensor.toArray(m.apply(params, Tensor.fromArray(data, [3, ...item]), { state }))
+  const got = (await session.run({ input: new ort.Tensor("float32", data, [3, ...item]) }))["output"]!
+  const values = got.data as Float32Array
+  let max = 0
+  for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+  return max
+}
+
 describe("batchNorm (inference with the running statistics of the state)", () => {
   it("exports x * a + b per channel from params and state; without a state it is an OnnxParamsError", async () => {
     const model = Model.input([5, 5, 2])
@@ -276,21 +301,18 @@ describe("batchNorm (inference with the running statistics of the state)", () =>
       .add(Layer.dense({ units: 4 }))
       .add(Layer.batchNorm({ name: "head" }))
     const params = randomParams(model, 9)
-    const next = uniform(10)
-    const batch = Tensor.fromArray(Float32Array.from({ length: 4 * 50 }, next), [4, 5, 5, 2])
-    // A state away from its start: one training step's update with momentum 0.5.
-    const [, state] = model.applyWithState(params, model.initState, batch, { training: true })
-    const session = await ort.InferenceSession.create(Onnx.exportModel(model, params, { state }))
-    const data = Float32Array.from({ length: 3 * 50 }, next)
-    const expected = Tensor.toArray(model.apply(params, Tensor.fromArray(data, [3, 5, 5, 2]), { state }))
-    const got = (await session.run({ input: new ort.Tensor("float32", data, [3, 5, 5, 2]) }))["output"]!
-    const values = got.data as Float32Array
-    let max = 0
-    for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]! - expected[i]!))
+    const max = await compareWithState(model, params, [5, 5, 2], 10)
     measured.push(["batchNorm conv, residual, dense", max])
     expect(max).toBeLessThan(f32)
     expect(() => Onnx.exportModel(model, params)).toThrow(Onnx.OnnxParamsError)
     expect(() => Onnx.exportModel(model, params)).toThrow(/layer 2 batchNorm: its running statistics are model state/)
+  })
+
+  it("Reference.cifarResNet (add blocks with projection shortcuts, 15 batch norms)", async () => {
+    const model = Reference.cifarResNet
+    const max = await compareWithState(model, Effect.runSync(model.init.pipe(Random.withSeed(3))), [32, 32, 3], 11)
+    measured.push(["cifarResNet", max])
+    expect(max).toBeLessThan(f32)
   })
 })
 

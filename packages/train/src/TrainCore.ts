@@ -291,6 +291,13 @@ export interface FitOptions<P, O, T, Data, E = never, R = never> {
    */
   readonly metrics?: Readonly<Record<string, MetricFn<O, T>>> | undefined
   readonly earlyStopping?: EarlyStopping | undefined
+  /**
+   * Data augmentation: a pure function of a training batch's inputs and a seed, applied to every training
+   * batch (never to validation data). The seed of global step `n` is `Seed.derive(seed, 2_000_000 + n)`,
+   * so a run, and a resumed run, augments the same way every time (e.g. `Augment.randomCropFlip` from
+   * `@typegrad/data`).
+   */
+  readonly augment?: ((inputs: Tensor.AnyTensor, seed: number) => Tensor.AnyTensor) | undefined
   /** Runs after each epoch (after its checkpoint is written): log, write, send. Its failure fails `fit`. */
   readonly onEpoch?: ((metrics: EpochMetrics, context: EpochContext<P>) => Effect.Effect<unknown, E, R>) | undefined
   /** Where to write `model.safetensors`, `metrics.json` and `training.svg` after each epoch. */
@@ -1207,9 +1214,12 @@ const run = <P extends ReadonlyArray<Pytree.Pytree>, E, R>(
         yield* Stream.runForEach(batches, (batch) =>
           Effect.suspend(() => {
             const globalStep = current.globalStep + 1
+            const x = config.augment === undefined
+              ? batch.x
+              : config.augment(batch.x, Seed.derive(config.seed, 2_000_000 + globalStep))
             const [loss, [output, modelState], grads] = step(
               current.params as P,
-              batch.x,
+              x,
               batch.target,
               Seed.derive(config.seed, globalStep),
               current.modelState

@@ -25,6 +25,12 @@ export type FoldParams<Ls, S, D extends DType, Acc extends ReadonlyArray<unknown
   S extends Shape ? FoldParams<R, Output<H, S>, D, AppendParams<Acc, Params<H, S, D>>> : Acc
   : Acc
 
+/** The output shape of each branch of `Bs` applied to `S` (`parallel`, `add`). @internal */
+export type BranchOuts<Bs, S extends Shape, N extends number> = { readonly [K in keyof Bs]: FoldOut<Bs[K], S, N> }
+
+/** The parameters of each branch of `Bs` applied to `S`: one entry per branch (`parallel`, `add`). @internal */
+export type BranchParams<Bs, S extends Shape, D extends DType> = { readonly [K in keyof Bs]: FoldParams<Bs[K], S, D> }
+
 /**
  * Appends a layer's parameters to a model's parameter tuple (layers without parameters add nothing).
  *
@@ -127,3 +133,40 @@ export const traceAfter = (b: Built, input: SoftmaxTrace): SoftmaxTrace =>
 /** The trace of a chain named `name` given its input's (an empty chain keeps its input's softmax). */
 export const chainTrace = (built: ReadonlyArray<Built>, input: SoftmaxTrace, name: string): SoftmaxTrace =>
   built.length === 0 ? carry(input, name) : built.reduce((t: SoftmaxTrace, b) => traceAfter(b, t), input)
+
+/**
+ * Branches applied to one input and combined: `parallel` concatenates their outputs, `add` sums them.
+ * Branch `i` is named `${name}[${i}]` and draws from stream `(stream, i)`; the params are one entry per
+ * branch. `outShapeOf` gets the branches' output shapes (and checks them); `combine` their outputs.
+ */
+export const buildBranches = (
+  branches: ReadonlyArray<ReadonlyArray<Any>>,
+  input: ReadonlyArray<number>,
+  name: string,
+  stream: number,
+  outShapeOf: (shapes: ReadonlyArray<ReadonlyArray<number>>) => ReadonlyArray<number>,
+  combine: (outputs: ReadonlyArray<AnyTensor>) => AnyTensor
+): Built => {
+  const chains = branches.map((b, i) => buildChain(b, input, `${name}[${i}]`, Prng.derive(stream, i)))
+  const outShape = outShapeOf(chains.map((c) => c.outShape))
+  const applies = chains.map((c, i) => chainApply(c, false, `${name}[${i}]`))
+  const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
+    const ps = entries(p)
+    return combine(applies.map((f, i) => f(ps[i], x, ctx)))
+  }
+  return {
+    name,
+    outShape,
+    parameters: chains.reduce((n, c) => n + chainParameters(c), 0),
+    init: (seed, dtype) => chains.map((c) => chainInit(c)(seed, dtype)),
+    apply,
+    applyLogits: apply,
+    // A softmax that reaches any branch's output is part of the combination.
+    trace: (t) =>
+      carry(
+        chains.map((c, i) => chainTrace(c.built, t, `${name}[${i}]`)).find((b) => b !== undefined),
+        name
+      ),
+    ...stateOf(chains)
+  }
+}

@@ -4,23 +4,11 @@
  * @since 0.1.0
  */
 import { Shape as Rules, type ShapeError } from "@typegrad/shape"
-import { type Pytree, Tensor } from "@typegrad/tensor"
-import { defaultAxis, entries } from "../internal/layer.ts"
-import * as Prng from "../internal/prng.ts"
-import {
-  buildChain,
-  carry,
-  chainApply,
-  chainInit,
-  chainParameters,
-  chainTrace,
-  type FoldOut,
-  type FoldParams,
-  stateOf
-} from "./chain.ts"
+import { Tensor } from "@typegrad/tensor"
+import { defaultAxis } from "../internal/layer.ts"
+import { type BranchOuts, type BranchParams, buildBranches } from "./chain.ts"
 import {
   type Any,
-  type ApplyContext,
   type InputDType,
   type InputIndex,
   type InputShape,
@@ -32,17 +20,11 @@ import {
 } from "./layer.ts"
 
 type Shape = Rules.Shape
-type DType = Tensor.DType
-type AnyTensor = Tensor.AnyTensor
 
-type ParallelOuts<Bs, S extends Shape, N extends number> = {
-  readonly [K in keyof Bs]: FoldOut<Bs[K], S, N>
-}
 type AllShapes<Ts> = Ts extends readonly [infer H, ...infer R] ? H extends Shape ? AllShapes<R> : H : Ts
 type ParallelOut<Os, A extends number, Name extends string> = AllShapes<Os> extends infer Bad extends ShapeError ? Bad
   : Os extends ReadonlyArray<Shape> ? Rules.Concat<Os, A, Name>
   : never
-type ParallelParams<Bs, S extends Shape, D extends DType> = { readonly [K in keyof Bs]: FoldParams<Bs[K], S, D> }
 
 /**
  * The rule of a parallel block: each branch folded on the input, the outputs concatenated along `A`.
@@ -59,8 +41,8 @@ type ParallelParams<Bs, S extends Shape, D extends DType> = { readonly [K in key
  */
 export interface ParallelRule<Bs extends ReadonlyArray<ReadonlyArray<Any>>, A extends number> extends Rule {
   readonly Label: "parallel"
-  readonly Out: ParallelOut<ParallelOuts<Bs, InputShape<this>, InputIndex<this>>, A, Where<this>>
-  readonly Params: ParallelParams<Bs, InputShape<this>, InputDType<this>>
+  readonly Out: ParallelOut<BranchOuts<Bs, InputShape<this>, InputIndex<this>>, A, Where<this>>
+  readonly Params: BranchParams<Bs, InputShape<this>, InputDType<this>>
 }
 
 /**
@@ -98,29 +80,14 @@ export const parallel = <const Bs extends ReadonlyArray<ReadonlyArray<Any>>, con
     label: "parallel",
     branches,
     axis: ax,
-    build: (input, name, stream) => {
-      const chains = branches.map((b, i) => buildChain(b, input, `${name}[${i}]`, Prng.derive(stream, i)))
-      const outShape = Rules.concat(chains.map((c) => c.outShape), ax, name)
-      const applies = chains.map((c, i) => chainApply(c, false, `${name}[${i}]`))
-      const apply = (p: Pytree.Pytree | undefined, x: AnyTensor, ctx: ApplyContext): AnyTensor => {
-        const ps = entries(p)
-        return Tensor.concat(applies.map((f, i) => f(ps[i], x, ctx)), ax)
-      }
-      return {
+    build: (input, name, stream) =>
+      buildBranches(
+        branches,
+        input,
         name,
-        outShape,
-        parameters: chains.reduce((n, c) => n + chainParameters(c), 0),
-        init: (seed, dtype) => chains.map((c) => chainInit(c)(seed, dtype)),
-        apply,
-        applyLogits: apply,
-        // A softmax that reaches any branch's output is part of the concatenation.
-        trace: (t) =>
-          carry(
-            chains.map((c, i) => chainTrace(c.built, t, `${name}[${i}]`)).find((b) => b !== undefined),
-            name
-          ),
-        ...stateOf(chains)
-      }
-    }
+        stream,
+        (shapes) => Rules.concat(shapes, ax, name),
+        (outputs) => Tensor.concat(outputs, ax)
+      )
   }
 }
