@@ -4,14 +4,15 @@
  *
  * @since 0.1.0
  */
-import { type Shape as Rules, ShapeError } from "@typegrad/shape"
+import { ShapeError } from "@typegrad/shape"
 import { Pytree, Tensor } from "@typegrad/tensor"
 import { field, label } from "../internal/layer.ts"
 import {
   type ApplyContext,
   type InputDType,
   type InputShape,
-  type Invalid,
+  type KeepShapeRank2,
+  type LastDim,
   type Layer,
   type NamedOr,
   type Rule,
@@ -19,7 +20,6 @@ import {
   variance
 } from "./layer.ts"
 
-type Shape = Rules.Shape
 type DType = Tensor.DType
 type AnyTensor = Tensor.AnyTensor
 
@@ -66,8 +66,6 @@ export type BatchNormState<C extends number, D extends DType> = {
   readonly variance: Tensor.Tensor<readonly [C], D>
 }
 
-type LastDim<S extends Shape> = S extends readonly [...ReadonlyArray<number>, infer C extends number] ? C : number
-
 /**
  * The rule of a batch normalisation: the shape is kept (rank 2 or more); parameters sized by the last axis.
  *
@@ -78,12 +76,7 @@ type LastDim<S extends Shape> = S extends readonly [...ReadonlyArray<number>, in
  */
 export interface BatchNormRule<C extends BatchNormConfig> extends Rule {
   readonly Label: NamedOr<C, "batchNorm">
-  readonly Out: number extends InputShape<this>["length"] ? InputShape<this>
-    : InputShape<this>["length"] extends 0 | 1 ? Invalid<
-        this,
-        `expected input of rank 2 or more [batch, ..., channels], got ${Rules.Show<InputShape<this>>}`
-      >
-    : InputShape<this>
+  readonly Out: KeepShapeRank2<this, "channels">
   readonly Params: BatchNormParams<LastDim<InputShape<this>>, InputDType<this>>
 }
 

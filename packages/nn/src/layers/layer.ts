@@ -142,6 +142,38 @@ export type Where<R extends Rule> = `layer ${InputIndex<R>} ${R["Label"]}`
 export type Invalid<R extends Rule, Message extends string> = ShapeError<`${Where<R>}: ${Message}`>
 
 /**
+ * The last dim of a shape (`number` when the rank or the dim is unknown): what normalisation layers size
+ * their parameters by.
+ *
+ * @example
+ * ```ts
+ * type C = Layer.LastDim<readonly [number, 8, 8, 16]> // 16
+ * ```
+ */
+export type LastDim<S extends Shape> = S extends readonly [...ReadonlyArray<number>, infer C extends number] ? C
+  : number
+
+/**
+ * The output of a rule that keeps its input's shape and needs rank 2 or more (`[batch, ..., last]`, the
+ * last axis named `What` in the error): the input shape, or the rank error.
+ *
+ * @example
+ * ```ts
+ * interface ScaleRule extends Layer.Rule {
+ *   readonly Label: "scale"
+ *   readonly Out: Layer.KeepShapeRank2<this, "features">
+ *   readonly Params: never
+ * }
+ * ```
+ */
+export type KeepShapeRank2<R extends Rule, What extends string> = number extends InputShape<R>["length"] ? InputShape<R>
+  : InputShape<R>["length"] extends 0 | 1 ? Invalid<
+      R,
+      `expected input of rank 2 or more [batch, ..., ${What}], got ${Rules.Show<InputShape<R>>}`
+    >
+  : InputShape<R>
+
+/**
  * The parameter type of rule `R` when the input shape and dtype are known only at run time (unknown dims
  * are `number`): what a layer's `forward` receives and its `init` returns.
  *

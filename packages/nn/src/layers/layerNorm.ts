@@ -3,13 +3,14 @@
  *
  * @since 0.1.0
  */
-import { type Shape as Rules, ShapeError } from "@typegrad/shape"
+import { ShapeError } from "@typegrad/shape"
 import { type Pytree, Tensor } from "@typegrad/tensor"
 import { field, label } from "../internal/layer.ts"
 import {
   type InputDType,
   type InputShape,
-  type Invalid,
+  type KeepShapeRank2,
+  type LastDim,
   type Layer,
   type NamedOr,
   type Rule,
@@ -17,7 +18,6 @@ import {
   variance
 } from "./layer.ts"
 
-type Shape = Rules.Shape
 type DType = Tensor.DType
 type AnyTensor = Tensor.AnyTensor
 
@@ -49,8 +49,6 @@ export type LayerNormParams<C extends number, D extends DType> = {
   readonly bias: Tensor.Tensor<readonly [C], D>
 }
 
-type LastDim<S extends Shape> = S extends readonly [...ReadonlyArray<number>, infer C extends number] ? C : number
-
 /**
  * The rule of a layer normalisation: the shape is kept (rank 2 or more); parameters sized by the last axis.
  *
@@ -61,12 +59,7 @@ type LastDim<S extends Shape> = S extends readonly [...ReadonlyArray<number>, in
  */
 export interface LayerNormRule<C extends LayerNormConfig> extends Rule {
   readonly Label: NamedOr<C, "layerNorm">
-  readonly Out: number extends InputShape<this>["length"] ? InputShape<this>
-    : InputShape<this>["length"] extends 0 | 1 ? Invalid<
-        this,
-        `expected input of rank 2 or more [batch, ..., features], got ${Rules.Show<InputShape<this>>}`
-      >
-    : InputShape<this>
+  readonly Out: KeepShapeRank2<this, "features">
   readonly Params: LayerNormParams<LastDim<InputShape<this>>, InputDType<this>>
 }
 
