@@ -66,11 +66,17 @@ export interface TimingOptions {
  */
 export type Run = () => unknown
 
-/** A runner for a synchronous thunk that runs the workload to completion (warm-up run included here). */
+/**
+ * A runner for a synchronous thunk that runs the workload to completion (warm-up run included here). With
+ * `yieldBetween`, the runs are apart by an (untimed) turn of the event loop, as `Train.fit` yields between
+ * steps: a program's own loop gives the engine's finalizers their turn there, and typegrad reuses tensor
+ * buffers that they return.
+ */
 export function thunkRunner(
   run: Run,
   dispose: () => void = () => {},
-  before: () => Promise<void> = async () => {}
+  before: () => Promise<void> = async () => {},
+  yieldBetween = false
 ): Runner {
   const losses = lossKeeper()
   const counted = () => losses.keep(run())
@@ -81,11 +87,33 @@ export function thunkRunner(
     warmupMs,
     sample: async (budgetMs, minReps) => {
       await before()
-      return sampleSync(counted, budgetMs, minReps)
+      return yieldBetween ? sampleYielding(counted, budgetMs, minReps) : sampleSync(counted, budgetMs, minReps)
     },
     losses: losses.get,
     dispose
   }
+}
+
+/** `sampleSync` with a turn of the event loop (setImmediate, untimed) after each run. */
+async function sampleYielding(run: () => void, budgetMs: number, minReps: number): Promise<Sample> {
+  const times: Array<number> = []
+  for (const more = sampling(times, budgetMs, minReps); more();) {
+    timeOne(run, times)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return { medianMs: median(times), reps: times.length }
+}
+
+/** Whether to take another sample: at least `minReps`, then until `budgetMs` is spent (at most 1000). */
+const sampling = (times: ReadonlyArray<number>, budgetMs: number, minReps: number): () => boolean => {
+  const start = performance.now()
+  return () => times.length < minReps || (performance.now() - start < budgetMs && times.length < 1000)
+}
+
+const timeOne = (run: () => void, times: Array<number>): void => {
+  const t0 = performance.now()
+  run()
+  times.push(performance.now() - t0)
 }
 
 /** The first and the latest loss a training runner saw. */
@@ -111,12 +139,7 @@ function lossKeeper(): { readonly keep: (v: unknown) => void; readonly get: () =
 /** Median of repeated runs: at least `minReps`, then until `budgetMs` is spent (at most 1000). */
 export function sampleSync(run: () => void, budgetMs: number, minReps: number): Sample {
   const times: Array<number> = []
-  const start = performance.now()
-  while (times.length < minReps || (performance.now() - start < budgetMs && times.length < 1000)) {
-    const t0 = performance.now()
-    run()
-    times.push(performance.now() - t0)
-  }
+  for (const more = sampling(times, budgetMs, minReps); more();) timeOne(run, times)
   return { medianMs: median(times), reps: times.length }
 }
 

@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { ShapeError, Tensor } from "@typegrad/tensor"
-import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
+import { subView, unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Random from "effect/Random"
@@ -329,8 +329,8 @@ export const take: {
   if (n >= self.count) return self
   const rowSize = rowSizeOf(self)
   return {
-    images: wrapAs(dataOf(self.images).subarray(0, n * rowSize), [n, ...self.images.shape.slice(1)]),
-    labels: wrapAs(dataOf(self.labels).subarray(0, n), [n]),
+    images: wrapAs(subView(dataOf(self.images), 0, n * rowSize), [n, ...self.images.shape.slice(1)]),
+    labels: wrapAs(subView(dataOf(self.labels), 0, n), [n]),
     count: n,
     numClasses: self.numClasses
   }
@@ -473,8 +473,8 @@ export const batches: {
       let x: Buffer
       let y: Buffer
       if (order === undefined) {
-        x = images.subarray(start * rowSize, end * rowSize)
-        y = labels.subarray(start, end)
+        x = subView(images, start * rowSize, end * rowSize)
+        y = subView(labels, start, end)
       } else {
         x = allocLike(images, size * rowSize)
         gatherRows(images, rowSize, order, start, end, x)

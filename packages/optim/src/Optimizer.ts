@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Pytree, Tensor } from "@typegrad/tensor"
-import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
+import { allocUninit, getKernels, unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 
 /** A learning rate: a constant or a function of the step number (1 for the first update). */
 export type LearningRate = number | ((step: number) => number)
@@ -103,7 +103,8 @@ const make = (name: string, nSlots: number, learningRate: LearningRate, kernel: 
           `${name}: gradient ${i} has shape [${g.shape.join(", ")}] but its parameter has [${p.shape.join(", ")}]`
         )
       }
-      const alloc = (): Buf => (p.dtype === "float64" ? new Float64Array(p.size) : new Float32Array(p.size))
+      // Every kernel writes all of its outputs: their buffers need no zeroing (and are recycled ones).
+      const alloc = (): Buf => allocUninit(p.dtype, p.size)
       const result = alloc()
       const slots = slotLeaves.map((s) => unsafeData(s[i]!))
       const fresh = slots.map(alloc)
@@ -142,7 +143,7 @@ export const applyUpdates = <P extends Pytree.Pytree>(params: P, updates: P): P 
   Pytree.zipWith(params, updates, (p, u) => {
     const pd = unsafeData(p)
     const ud = unsafeData(u)
-    const out = p.dtype === "float64" ? new Float64Array(p.size) : new Float32Array(p.size)
+    const out = allocUninit(p.dtype, p.size)
     for (let i = 0; i < out.length; i++) out[i] = pd[i]! + ud[i]!
     return unsafeFromData(out, p.shape)
   })
@@ -213,28 +214,24 @@ export const adam = (options: AdamOptions = {}): Optimizer => {
   checkFraction("adam", "beta1", b1)
   checkFraction("adam", "beta2", b2)
   checkPositive("adam", "epsilon", eps)
-  return make("adam", 2, learningRate, (g, p, [m, v], out, [nm, nv], lr, step) => {
+  return make("adam", 2, learningRate, (g, p, [m, v], out, [mOut, vOut], lr, step) => {
     // -lr (m / c1) / (sqrt(v / c2) + eps) rewritten as a m / (sqrt(v) + e) with a = -lr sqrt(c2) / c1 and
-    // e = eps sqrt(c2): the same value with one square root and one division per entry.
-    const c1 = 1 - Math.pow(b1, step)
+    // e = eps sqrt(c2): the same value with one square root and one division per entry. The pass itself is
+    // the backend's fused kernel (SIMD on every thread with the WebAssembly kernels).
     const s2 = Math.sqrt(1 - Math.pow(b2, step))
-    const a = (-lr * s2) / c1
-    const e = eps * s2
-    const ob1 = 1 - b1
-    const ob2 = 1 - b2
-    const ms = m!
-    const vs = v!
-    const nms = nm!
-    const nvs = nv!
-    for (let i = 0; i < g.length; i++) {
-      const gi = g[i]!
-      const mi = b1 * ms[i]! + ob1 * gi
-      const vi = b2 * vs[i]! + ob2 * gi * gi
-      nms[i] = mi
-      nvs[i] = vi
-      const u = (a * mi) / (Math.sqrt(vi) + e)
-      out[i] = p === undefined ? u : p[i]! + u
-    }
+    getKernels().adam({
+      g,
+      p,
+      m: m!,
+      v: v!,
+      out,
+      mOut: mOut!,
+      vOut: vOut!,
+      b1,
+      b2,
+      a: (-lr * s2) / (1 - Math.pow(b1, step)),
+      e: eps * s2
+    })
   })
 }
 

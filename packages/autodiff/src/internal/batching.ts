@@ -28,6 +28,7 @@ import {
   fromImpl,
   type Primitive,
   sizeOf,
+  subView,
   TensorImpl,
   toImpl,
   type Trace
@@ -47,7 +48,7 @@ export class BatchTracer extends TensorImpl {
   constructor(value: TensorImpl, trace: BatchTrace) {
     const shape = value.shape.slice(1)
     const n = sizeOf(shape)
-    super(shape, value.dtype, trace.size > 0 ? value.data.subarray(0, n) : alloc(value.dtype, n), trace)
+    super(shape, value.dtype, trace.size > 0 ? subView(value.data, 0, n) : alloc(value.dtype, n), trace)
     this.value = value
   }
 }

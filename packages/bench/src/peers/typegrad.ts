@@ -5,7 +5,8 @@
  *   `Tensor.conv2d` (validation and output allocation included, like the peers' ops); the training step
  *   exactly as `Train.fit` runs it (the `@typegrad/nn` model with fused conv+bias+relu and real dropout,
  *   `valueAndGradAux` of softmax cross-entropy on the logits, `Tensor.item` of the loss, `Metric.correct`,
- *   `Optimizer.adam`); inference as `model.apply` (no dropout).
+ *   `Optimizer.adam`); inference as `model.apply` (no dropout). Runs are apart by a turn of the event loop
+ *   (untimed), as `Train.fit`'s steps are, so the engine returns dead tensor buffers for reuse.
  * - `typegrad-kernel`: GEMM and convolution only, the WebAssembly SIMD kernels called directly (the portable
  *   JS kernels where WASM SIMD is missing): what the op costs without its wrapper.
  */
@@ -173,13 +174,13 @@ export function startTypegrad(): StartedPeer {
       name: "typegrad",
       peer: "typegrad",
       detail: `public API (Tensor ops; Train.fit's step: nn model, valueAndGradAux, Adam), ${cores} thread(s)`,
-      prepare: async (w): Promise<Runner> => thunkRunner(onThreads(cores, ops(w)))
+      prepare: async (w): Promise<Runner> => thunkRunner(onThreads(cores, ops(w)), undefined, undefined, true)
     },
     {
       name: "typegrad-1t",
       peer: "typegrad",
       detail: "the same, on one thread",
-      prepare: async (w): Promise<Runner> => thunkRunner(onThreads(1, ops(w)))
+      prepare: async (w): Promise<Runner> => thunkRunner(onThreads(1, ops(w)), undefined, undefined, true)
     },
     {
       name: "typegrad-kernel",

@@ -8,6 +8,7 @@
  */
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
+import { allocData } from "./recycle.ts"
 
 /** The element types a tensor can hold. */
 export type DType = "float32" | "float64"
@@ -111,8 +112,14 @@ export class TensorImpl {
 export const isTensor = (u: unknown): u is TensorImpl =>
   typeof u === "object" && u !== null && (u as { [TypeId]?: unknown })[TypeId] === TypeId
 
-/** Allocates a zero-filled buffer of a dtype. */
-export const alloc = (dtype: DType, n: number): Data => dtype === "float64" ? new Float64Array(n) : new Float32Array(n)
+/**
+ * Allocates a zero-filled buffer of a dtype. Large buffers are recycled once the array that owned them is
+ * collected (`recycle.ts`).
+ */
+export const alloc = (dtype: DType, n: number): Data => allocData(dtype, n)
+
+/** Allocates a buffer whose contents are unspecified: for outputs a kernel overwrites in full. */
+export const allocUninit = (dtype: DType, n: number): Data => allocData(dtype, n, false)
 
 /** Number of elements of a shape. */
 export const sizeOf = (shape: ReadonlyArray<number>): number => {

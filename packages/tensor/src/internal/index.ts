@@ -8,7 +8,7 @@
  */
 export { sumTo } from "../ops/reduce.ts"
 export { unsafeData, unsafeFromData } from "./buffer.ts"
-export { alloc, bind, isTensor, make, primitive, sizeOf, TensorImpl } from "./core.ts"
+export { alloc, allocUninit, bind, isTensor, make, primitive, sizeOf, TensorImpl } from "./core.ts"
 export type { Data, DType, Primitive, Trace, VjpRule } from "./core.ts"
 export {
   configureWasmGemm,
@@ -21,8 +21,17 @@ export {
   wasmKernels,
   wasmSimdSupported
 } from "./kernels/index.ts"
-export type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs, Kernels, Pool2dGeometry } from "./kernels/index.ts"
+export type {
+  AdamArgs,
+  Conv2dEpilogue,
+  Conv2dGeometry,
+  FloatArray,
+  GemmArgs,
+  Kernels,
+  Pool2dGeometry
+} from "./kernels/index.ts"
 export { fromImpl, toImpl } from "./op.ts"
+export { recycleStats, releaseRecycled, subView } from "./recycle.ts"
 export {
   availableCores,
   parallelJobCount,

@@ -8,7 +8,7 @@
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { alloc, bind, type Data, isTensor, make, type Primitive, sizeOf } from "../internal/core.ts"
+import { alloc, allocUninit, bind, type Data, isTensor, make, type Primitive, sizeOf } from "../internal/core.ts"
 import { getKernels } from "../internal/kernels/index.ts"
 import type { Conv2dGeometry } from "../internal/kernels/types.ts"
 import { apply, definePrimitive, fromImpl, nhwc, type Res, sameDType, toImpl } from "../internal/op.ts"
@@ -54,7 +54,7 @@ const filterShape = (g: Conv2dGeometry): ReadonlyArray<number> => [g.kh, g.kw, g
 
 /** `conv2d(x, w)`: the forward convolution. */
 export const conv2dPrimitive: Primitive<Conv2dParams> = definePrimitive("conv2d", ([x, w], { geometry, shape }) => {
-  const out = alloc(x!.dtype, sizeOf(shape))
+  const out = allocUninit(x!.dtype, sizeOf(shape))
   if (out.length > 0) getKernels().conv2d(x!.data, w!.data as Data, out, geometry)
   return make(shape, x!.dtype, out)
 }, (ct, [x, w], _, params, needs) => [
@@ -74,7 +74,7 @@ export interface Conv2dBiasParams extends Conv2dParams {
 export const conv2dBiasPrimitive: Primitive<Conv2dBiasParams> = definePrimitive(
   "conv2dBias",
   ([x, w, b], { geometry, shape, relu }) => {
-    const out = alloc(x!.dtype, sizeOf(shape))
+    const out = allocUninit(x!.dtype, sizeOf(shape))
     if (out.length > 0) getKernels().conv2d(x!.data, w!.data as Data, out, geometry, { bias: b!.data as Data, relu })
     return make(shape, x!.dtype, out)
   },
@@ -93,7 +93,8 @@ export const conv2dBackpropInputPrimitive: Primitive<Conv2dParams> = definePrimi
   "conv2dBackpropInput",
   ([dy, w], { geometry }) => {
     const shape = inputShape(geometry)
-    const out = alloc(dy!.dtype, sizeOf(shape))
+    // The kernel overwrites the whole gradient when it runs; an empty dy leaves the zeros.
+    const out = dy!.size > 0 ? allocUninit(dy!.dtype, sizeOf(shape)) : alloc(dy!.dtype, sizeOf(shape))
     if (out.length > 0 && dy!.size > 0) getKernels().conv2dBackpropInput(dy!.data, w!.data as Data, out, geometry)
     return make(shape, dy!.dtype, out)
   },
@@ -108,7 +109,7 @@ export const conv2dBackpropFilterPrimitive: Primitive<Conv2dParams> = definePrim
   "conv2dBackpropFilter",
   ([x, dy], { geometry }) => {
     const shape = filterShape(geometry)
-    const out = alloc(x!.dtype, sizeOf(shape))
+    const out = dy!.size > 0 ? allocUninit(x!.dtype, sizeOf(shape)) : alloc(x!.dtype, sizeOf(shape))
     if (out.length > 0 && dy!.size > 0) getKernels().conv2dBackpropFilter(x!.data, dy!.data as Data, out, geometry)
     return make(shape, x!.dtype, out)
   },

@@ -9,6 +9,7 @@ import { Shape as Rules } from "@typegrad/shape"
 import { dual } from "effect/Function"
 import {
   alloc,
+  allocUninit,
   bind,
   type Data,
   isTensor as isTensorImpl,
@@ -35,13 +36,13 @@ import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
 const binaryImpl = (name: string, expr: string) => ([a, b]: ReadonlyArray<TensorImpl>): TensorImpl => {
   const dtype = sameDType(name, a!, b!)
   const shape = Rules.broadcast(a!.shape, b!.shape, name)
-  const out = alloc(dtype, sizeOf(shape))
+  const out = allocUninit(dtype, sizeOf(shape))
   binaryBroadcast(expr, dtype, out, shape, a!.data, a!.shape, b!.data, b!.shape)
   return make(shape, dtype, out)
 }
 
 const unaryImpl = (_name: string, expr: string) => ([a]: ReadonlyArray<TensorImpl>): TensorImpl => {
-  const out = alloc(a!.dtype, a!.size)
+  const out = allocUninit(a!.dtype, a!.size)
   unaryKernel(expr, a!.dtype)(out, a!.data, a!.size)
   return make(a!.shape, a!.dtype, out)
 }
@@ -581,7 +582,7 @@ const erfScalar = (x: number): number => {
 export const erfPrimitive: Primitive<null> = definePrimitive(
   "erf",
   ([a]) => {
-    const out = alloc(a!.dtype, a!.size)
+    const out = allocUninit(a!.dtype, a!.size)
     const data = a!.data
     for (let i = 0; i < out.length; i++) out[i] = erfScalar(data[i]!)
     return make(a!.shape, a!.dtype, out)
@@ -726,14 +727,14 @@ export const where: WhereOp = dual(
  * linear in `ct`, so its own rule is itself (and nothing for the mask, which is piecewise constant).
  */
 export const reluGradPrimitive: Primitive<null> = definePrimitive("reluGrad", ([ct, y]) => {
-  const out = alloc(ct!.dtype, ct!.size)
+  const out = allocUninit(ct!.dtype, ct!.size)
   reluBackward(ct!.data, y!.data as Data, out, ct!.size)
   return make(ct!.shape, ct!.dtype, out)
 }, (ct, [, y], _, __, needs) => [needs[0] ? apply(reluGradPrimitive, [ct, y!], null) : undefined, undefined])
 
 /** `cast`: the same values in another dtype; its rule casts the cotangent back. */
 export const castPrimitive: Primitive<{ readonly dtype: DType }> = definePrimitive("cast", ([a], { dtype }) => {
-  const out = alloc(dtype, a!.size)
+  const out = allocUninit(dtype, a!.size)
   out.set(a!.data)
   return make(a!.shape, dtype, out)
 }, (ct, [a]) => [cast(ct, a!.dtype)])

@@ -6,7 +6,7 @@
  */
 import { Shape as Rules } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { alloc, bind, make, type Primitive, sizeOf } from "../internal/core.ts"
+import { alloc, allocUninit, bind, make, type Primitive, sizeOf } from "../internal/core.ts"
 import { getKernels } from "../internal/kernels/index.ts"
 import { type AnyT, apply, definePrimitive, fromImpl, type Res, sameDType, toImpl } from "../internal/op.ts"
 import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
@@ -29,7 +29,8 @@ export const matmul2dPrimitive: Primitive<Matmul2dParams> = definePrimitive(
     const k = transA ? a!.shape[0]! : a!.shape[1]!
     const n = transB ? b!.shape[0]! : b!.shape[1]!
     const dtype = a!.dtype
-    const out = alloc(dtype, m * n)
+    // The GEMM writes all of C when it runs; an empty k leaves the zeros.
+    const out = k > 0 ? allocUninit(dtype, m * n) : alloc(dtype, m * n)
     if (m > 0 && n > 0 && k > 0) {
       getKernels().gemm({
         transA,

@@ -7,7 +7,7 @@
  */
 import { Shape as Rules } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { alloc, bind, type Data, make, type Primitive, sizeOf } from "../internal/core.ts"
+import { alloc, allocUninit, bind, type Data, make, type Primitive, sizeOf } from "../internal/core.ts"
 import { getKernels } from "../internal/kernels/index.ts"
 import type { Pool2dGeometry } from "../internal/kernels/types.ts"
 import { apply, definePrimitive, fromImpl, isTensorFirst, nhwc, type Res, toImpl } from "../internal/op.ts"
@@ -47,7 +47,7 @@ const poolInputShape = (g: Pool2dGeometry): ReadonlyArray<number> => [g.n, g.h, 
 
 /** Max pooling; the gradient goes to the first maximum of each window. */
 export const maxPool2dPrimitive: Primitive<Pool2dParams> = definePrimitive("maxPool2d", ([x], { geometry, shape }) => {
-  const out = alloc(x!.dtype, sizeOf(shape))
+  const out = allocUninit(x!.dtype, sizeOf(shape))
   if (out.length > 0) getKernels().maxPool2d(x!.data, out, geometry)
   return make(shape, x!.dtype, out)
 }, (ct, [x], _, params) => [apply(maxPool2dBackwardPrimitive, [x!, ct], params)])
@@ -59,7 +59,8 @@ export const maxPool2dPrimitive: Primitive<Pool2dParams> = definePrimitive("maxP
 export const maxPool2dBackwardPrimitive: Primitive<Pool2dParams> = definePrimitive(
   "maxPool2dBackward",
   ([x, dy], { geometry }) => {
-    const out = alloc(x!.dtype, x!.size)
+    // The kernel writes every input cell (0 where no maximum is); an empty dy leaves the zeros.
+    const out = dy!.size > 0 ? allocUninit(x!.dtype, x!.size) : alloc(x!.dtype, x!.size)
     if (out.length > 0 && dy!.size > 0) {
       getKernels().maxPool2dBackwardFromInput(x!.data, dy!.data as Data, out, geometry)
     }

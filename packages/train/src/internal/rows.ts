@@ -4,7 +4,7 @@
  * @internal
  */
 import type { Tensor } from "@typegrad/tensor"
-import { unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
+import { subView, unsafeData, unsafeFromData } from "@typegrad/tensor/internal"
 
 type Buffer = Float32Array | Float64Array
 
@@ -24,7 +24,7 @@ export const rows = <T extends Tensor.AnyTensor>(
   const shape = [end - start, ...t.shape.slice(1)]
   let out: Buffer
   if (order === undefined) {
-    out = src.subarray(start * rowSize, end * rowSize)
+    out = subView(src, start * rowSize, end * rowSize)
   } else {
     out = src instanceof Float64Array
       ? new Float64Array((end - start) * rowSize)

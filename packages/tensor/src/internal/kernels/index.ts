@@ -14,14 +14,24 @@
  */
 import { makeConvKernels } from "./im2col.ts"
 import { gemmJs } from "./js/gemm.ts"
+import { adamJs } from "./js/optim.ts"
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./js/pool.ts"
 import type { Kernels } from "./types.ts"
 import { wasmConvKernels } from "./wasm/conv-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
+import { adamWasm } from "./wasm/optim-wasm.ts"
 import { maxPool2dBackwardFromInputWasm, maxPool2dWasm } from "./wasm/pool-wasm.ts"
 
 export { releaseScratch } from "./scratch.ts"
-export type { Conv2dEpilogue, Conv2dGeometry, FloatArray, GemmArgs, Kernels, Pool2dGeometry } from "./types.ts"
+export type {
+  AdamArgs,
+  Conv2dEpilogue,
+  Conv2dGeometry,
+  FloatArray,
+  GemmArgs,
+  Kernels,
+  Pool2dGeometry
+} from "./types.ts"
 export { configureWasmGemm, wasmFmaSupported, wasmGemmUsesFma, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 
 const pools = { maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput, avgPool2d, avgPool2dBackward }
@@ -30,7 +40,8 @@ export const jsKernels: Kernels = {
   name: "js",
   gemm: gemmJs,
   ...makeConvKernels(gemmJs),
-  ...pools
+  ...pools,
+  adam: adamJs
 }
 
 export const wasmKernels: Kernels = {
@@ -39,7 +50,8 @@ export const wasmKernels: Kernels = {
   ...wasmConvKernels,
   ...pools,
   maxPool2d: maxPool2dWasm,
-  maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm
+  maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm,
+  adam: adamWasm
 }
 
 let active: Kernels | undefined

@@ -83,6 +83,26 @@ export interface Pool2dGeometry {
 }
 
 /**
+ * One Adam step for one parameter, fused: reads `g`, `m`, `v` (and `p`) once, writes `mOut`, `vOut` and `out`
+ * (all of one length). `m' = b1 m + (1 - b1) g`, `v' = b2 v + (1 - b2) g g`, `u = a m' / (sqrt(v') + e)`,
+ * `out = p + u`, or `out = u` when `p` is left out. The bias corrections are folded into `a` and `e` by the
+ * caller (`a = -lr sqrt(1 - b2^t) / (1 - b1^t)`, `e = eps sqrt(1 - b2^t)`).
+ */
+export interface AdamArgs<A extends FloatArray> {
+  readonly g: A
+  readonly p: A | undefined
+  readonly m: A
+  readonly v: A
+  readonly out: A
+  readonly mOut: A
+  readonly vOut: A
+  readonly b1: number
+  readonly b2: number
+  readonly a: number
+  readonly e: number
+}
+
+/**
  * A complete set of numeric kernels. Backends are interchangeable: every implementation computes the
  * same results (up to floating-point summation order) for both element types.
  */
@@ -109,4 +129,6 @@ export interface Kernels {
   avgPool2d<A extends FloatArray>(x: A, y: A, g: Pool2dGeometry): void
   /** dx = each dy spread evenly over the real cells of its window. Overwrites dx. */
   avgPool2dBackward<A extends FloatArray>(dy: A, dx: A, g: Pool2dGeometry): void
+  /** One fused Adam step over a parameter's entries (see `AdamArgs`). */
+  adam<A extends FloatArray>(args: AdamArgs<A>): void
 }

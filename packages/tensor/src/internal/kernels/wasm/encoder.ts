@@ -91,7 +91,11 @@ export const op = {
   v128Zero: (): Bytes => [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
   f32x4Add: (): Bytes => [0xfd, ...uleb(0xe4)],
   f32x4Mul: (): Bytes => [0xfd, ...uleb(0xe6)],
+  f32x4Sqrt: (): Bytes => [0xfd, ...uleb(0xe3)],
+  f32x4Div: (): Bytes => [0xfd, ...uleb(0xe7)],
   f64x2Add: (): Bytes => [0xfd, ...uleb(0xf0)],
+  f64x2Sqrt: (): Bytes => [0xfd, ...uleb(0xef)],
+  f64x2Div: (): Bytes => [0xfd, ...uleb(0xf3)],
   f64x2Mul: (): Bytes => [0xfd, ...uleb(0xf2)],
   /** Relaxed SIMD: a * b + c, fused or not as the hardware does it (one result per engine and machine). */
   f32x4RelaxedMadd: (): Bytes => [0xfd, ...uleb(0x105)],

@@ -1,0 +1,143 @@
+/**
+ * Recycled tensor buffers. A training step makes the same large buffers every step (activations, their
+ * gradients, the optimizer's new slots and parameters), and a fresh large typed array is expensive: the
+ * allocator hands out zeroed pages the first write faults in, and the garbage collector then frees them
+ * again. Measured on the reference CNN, an Adam pass writing into fresh arrays took 8-14 ms against 5 ms
+ * writing into reused ones.
+ *
+ * So buffers of at least `MIN_BYTES` are registered with a `FinalizationRegistry` when they are made: once
+ * the typed array that owns a buffer is collected, the buffer goes to a free list by size, and the next
+ * allocation of that size takes it instead of a fresh one. Tensors stay immutable values with no `dispose`:
+ * a buffer is reused only after nothing can reach the array that owned it.
+ *
+ * Two invariants keep that sound:
+ * - A buffer is reached only through the array registered for it. A longer-lived view of part of a tensor's
+ *   data (a batch cut out of a dataset's buffer) is made with `subView`, which keeps the owner alive as long
+ *   as the view.
+ * - Memory stays bounded. The registry returns buffers only when the event loop turns (`Train.fit` yields
+ *   every step); a loop that never yields would otherwise keep every dead buffer. At most `MAX_PENDING_BYTES`
+ *   are registered and not yet returned: past that, buffers are plain (collected as usual, not reused). The
+ *   free list holds at most `MAX_FREE_BYTES`, giving way to the sizes asked for most recently.
+ *
+ * V8 runs the registry's callbacks after a full collection only, and a full collection comes about every
+ * 64 MB of fresh external (buffer) memory, so reused buffers and fresh ones settle into a balance: the
+ * budgets below are sized to keep most of a step's large buffers recycled at a few hundred megabytes.
+ *
+ * @internal
+ */
+import type { Data, DType } from "./core.ts"
+
+/** Buffers below this size are allocated plainly (small arrays are cheap and short-lived in V8's new space). */
+export const MIN_BYTES = 64 * 1024
+/** Registered buffers not yet returned (alive, or dead and waiting for the registry's callback). */
+export const MAX_PENDING_BYTES = 128 * 2 ** 20
+/** Dead buffers kept for reuse. */
+export const MAX_FREE_BYTES = 64 * 2 ** 20
+/** Distinct sizes remembered. */
+const MAX_SIZES = 4096
+
+interface Held {
+  readonly buffer: ArrayBuffer
+  readonly bytes: number
+}
+
+/** Free buffers by size, each size with the allocation count when it was last asked for. */
+const free = new Map<number, { buffers: Array<ArrayBuffer>; lastAsked: number }>()
+let pendingBytes = 0
+let freeBytes = 0
+let reused = 0
+let fresh = 0
+let asked = 0
+
+/**
+ * Room for `bytes` more in the free list: drops the buffers of the sizes asked for least recently (a
+ * validation pass's sizes give way to the training step's), never those of `keep`.
+ */
+function makeRoom(bytes: number, keep: number): boolean {
+  if (freeBytes + bytes <= MAX_FREE_BYTES) return true
+  const sizes = [...free].filter(([size]) => size !== keep).toSorted((a, b) => a[1].lastAsked - b[1].lastAsked)
+  for (const [size, entry] of sizes) {
+    freeBytes -= size * entry.buffers.length
+    free.delete(size)
+    if (freeBytes + bytes <= MAX_FREE_BYTES) return true
+  }
+  return false
+}
+
+const registry = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry<Held>(({ buffer, bytes }) => {
+    pendingBytes -= bytes
+    // A transferred buffer is detached (length 0): nothing to reuse.
+    if (buffer.byteLength !== bytes || !makeRoom(bytes, bytes)) return
+    let entry = free.get(bytes)
+    if (entry === undefined) free.set(bytes, entry = { buffers: [], lastAsked: 0 })
+    entry.buffers.push(buffer)
+    freeBytes += bytes
+  })
+  : undefined
+
+/**
+ * A buffer for `n` elements of `dtype`, zero-filled unless `zero` is false (then its contents are
+ * unspecified: the caller overwrites every element).
+ */
+export function allocData(dtype: DType, n: number, zero = true): Data {
+  const f64 = dtype === "float64"
+  const bytes = n * (f64 ? 8 : 4)
+  if (registry === undefined || bytes < MIN_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n)
+  let data: Data
+  let entry = free.get(bytes)
+  if (entry === undefined) {
+    // Sizes are remembered (to keep the buffers of recent ones); forget those with no buffer past a bound.
+    if (free.size >= MAX_SIZES) { for (const [size, e] of free) if (e.buffers.length === 0) free.delete(size) }
+    free.set(bytes, entry = { buffers: [], lastAsked: 0 })
+  }
+  entry.lastAsked = ++asked
+  const buffer = entry.buffers.pop()
+  if (buffer !== undefined) {
+    freeBytes -= bytes
+    reused++
+    data = f64 ? new Float64Array(buffer) : new Float32Array(buffer)
+    if (zero) data.fill(0)
+  } else {
+    data = f64 ? new Float64Array(n) : new Float32Array(n)
+    if (pendingBytes + bytes > MAX_PENDING_BYTES) return data
+    fresh++
+  }
+  // A plain ArrayBuffer: typed arrays made here never use shared memory.
+  registry.register(data, { buffer: data.buffer as ArrayBuffer, bytes })
+  pendingBytes += bytes
+  return data
+}
+
+const owners = new WeakMap<object, object>()
+
+/** A typed array whose `subarray` gives its own type (every float and integer typed array). */
+interface Sliceable {
+  subarray(begin?: number, end?: number): this
+}
+
+/**
+ * `data.subarray(begin, end)` as a view that may outlive the array it was cut from: it keeps that array (so
+ * its buffer) from being recycled for as long as the view lives.
+ */
+export function subView<A extends Sliceable>(data: A, begin: number, end?: number): A {
+  const view = data.subarray(begin, end)
+  owners.set(view, owners.get(data) ?? data)
+  return view
+}
+
+/** Counters for tests and the bench: allocations served from the free list, registered fresh ones, bytes held. */
+export function recycleStats(): {
+  readonly reused: number
+  readonly fresh: number
+  readonly pendingBytes: number
+  readonly freeBytes: number
+} {
+  return { reused, fresh, pendingBytes, freeBytes }
+}
+
+/** Empties the free list (lets its memory be collected). */
+export function releaseRecycled(): void {
+  free.clear()
+  freeBytes = 0
+}
