@@ -16,6 +16,7 @@
  * A figure is a rate (GFLOP/s or samples/s, higher is better): the median over the rounds of each
  * round's median. Ratios are typegrad / peer: above 1, typegrad is faster.
  */
+import { Backend } from "@typegrad/tensor"
 import * as os from "node:os"
 import { type Losses, median, type PeerName, PEERS, type Runner, type Setting, type StartedPeer } from "./measure.ts"
 import { memoryBenchInChild, type MemoryResult } from "./memory.ts"
@@ -297,13 +298,17 @@ async function main(): Promise<void> {
     else console.log(line)
   }
   const loadBefore = os.loadavg()
+  // As the typegrad command does: fused multiply-add where the engine has it only behind a flag (Node 20).
+  const fma = Backend.enableRelaxedSimd()
   const workloads = allWorkloads(opts.models).filter((w) => matches(w, opts.filter))
   const wantMemory = opts.filter === undefined || "memory".includes(opts.filter)
   if (workloads.length === 0 && !wantMemory) throw new Error(`--filter ${opts.filter}: no workload matches`)
   log(
     `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load ${
       loadBefore.map((l) => l.toFixed(2)).join(" ")
-    }; ${opts.rounds} rounds, ${opts.quick ? "quick" : "full"}`
+    }; ${opts.rounds} rounds, ${opts.quick ? "quick" : "full"}; typegrad's GEMM ${
+      fma ? "with" : "without"
+    } relaxed-SIMD multiply-add`
   )
 
   const started: Array<StartedPeer> = [startTypegrad()]

@@ -7,7 +7,11 @@
  * pnpm typegrad train mnist --epochs 1 --train-limit 2000
  * ```
  */
+import { Backend } from "@typegrad/tensor"
 import { main } from "./Cli.ts"
+
+// Fused multiply-add in the kernels where the engine has it only behind a flag (Node 20).
+Backend.enableRelaxedSimd()
 
 main(process.argv.slice(2)).then(
   (code) => {

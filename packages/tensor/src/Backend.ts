@@ -12,10 +12,12 @@
  */
 import { Context, Effect, Layer } from "effect"
 import {
+  configureWasmGemm,
   getKernels,
   jsKernels,
   setKernels,
   wasmFmaSupported,
+  wasmGemmUsesFma,
   wasmKernels,
   wasmSimdSupported
 } from "./internal/kernels/index.ts"
@@ -30,7 +32,10 @@ export interface BackendInfo {
   readonly threads: number
   /** Why `threads` is what it is, e.g. "one thread: the page is not cross-origin isolated (...)". */
   readonly threadsReason: string
-  /** Whether the GEMM uses relaxed SIMD multiply-add (engines with relaxed SIMD; false for `"js"`). */
+  /**
+   * Whether the GEMM uses relaxed SIMD multiply-add (engines with relaxed SIMD; on Node 20, after
+   * `Backend.enableRelaxedSimd()`; false for `"js"`).
+   */
   readonly fusedMultiplyAdd: boolean
 }
 
@@ -74,7 +79,7 @@ const info = (kernels: Kernels): BackendInfo => {
     name: kernels.name,
     threads: status.threads,
     threadsReason: status.reason,
-    fusedMultiplyAdd: wasmFmaSupported()
+    fusedMultiplyAdd: wasmGemmUsesFma()
   }
 }
 
@@ -160,3 +165,33 @@ export const status = (): BackendInfo => info(getKernels())
  * ```
  */
 export const maxThreads: number = MAX_THREADS
+
+/** Node versions whose V8 has WebAssembly relaxed SIMD only behind a flag (and knows the flag). */
+const RELAXED_SIMD_FLAGGED = new Set(["20", "21"])
+
+/**
+ * Turns on WebAssembly relaxed SIMD where the engine has it only behind a flag: Node 20 and 21, whose V8
+ * needs `--experimental-wasm-relaxed-simd` (set here for this process, worker threads included). The
+ * GEMM's micro-kernel then uses fused multiply-add (`f32x4.relaxed_madd`). Node 22 and browsers have
+ * relaxed SIMD by default; there, and anywhere the flag cannot be set, this changes nothing. Kernels
+ * compiled before the call are compiled again. The `typegrad` command calls it at start-up. Returns
+ * whether the GEMM uses multiply-add now.
+ *
+ * @example
+ * ```ts
+ * Backend.enableRelaxedSimd() // true on Node 20 on x86-64 and arm64
+ * Backend.status().fusedMultiplyAdd // the same
+ * ```
+ */
+export const enableRelaxedSimd = (): boolean => {
+  const proc = (globalThis as {
+    process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown }
+  }).process
+  const major = proc?.versions?.node?.split(".")[0]
+  if (!wasmFmaSupported() && major !== undefined && RELAXED_SIMD_FLAGGED.has(major)) {
+    const v8 = proc?.getBuiltinModule?.("node:v8") as { setFlagsFromString?: (flags: string) => void } | undefined
+    v8?.setFlagsFromString?.("--experimental-wasm-relaxed-simd")
+  }
+  if (wasmSimdSupported() && wasmFmaSupported() && !wasmGemmUsesFma()) configureWasmGemm({})
+  return wasmSimdSupported() && wasmGemmUsesFma()
+}

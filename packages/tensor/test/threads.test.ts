@@ -297,6 +297,38 @@ describe("relaxed SIMD multiply-add", () => {
   })
 })
 
+describe("Backend.enableRelaxedSimd", () => {
+  it("turns on multiply-add at run time where the engine has it behind a flag, kernels compiled before included", () => {
+    const root = fileURLToPath(new URL("../../..", import.meta.url))
+    // A matmul first (the kernels compile without multiply-add), then the call, then the same matmul.
+    const script = [
+      `import { Backend, Tensor } from "@typegrad/tensor"`,
+      `const a = Tensor.fromArray(Array.from({ length: 64 * 48 }, (_, i) => Math.sin(i)), [64, 48])`,
+      `const b = Tensor.fromArray(Array.from({ length: 48 * 40 }, (_, i) => Math.cos(i)), [48, 40])`,
+      `const before = Backend.status().fusedMultiplyAdd`,
+      `const first = Tensor.toArray(Tensor.matmul(a, b))`,
+      `const enabled = Backend.enableRelaxedSimd()`,
+      `const second = Tensor.toArray(Tensor.matmul(a, b))`,
+      `const diff = Math.max(...first.map((x, i) => Math.abs(x - second[i])))`,
+      `console.log(JSON.stringify({ before, enabled, after: Backend.status().fusedMultiplyAdd, diff }))`
+    ].join("\n")
+    const out = execFileSync(process.execPath, ["--input-type=module", "--import", "tsx", "-e", script], {
+      cwd: root,
+      encoding: "utf8"
+    })
+    const r = JSON.parse(out) as { before: boolean; enabled: boolean; after: boolean; diff: number }
+    const major = Number(process.versions.node.split(".")[0])
+    if (major === 20 || major === 21) expect(r.before).toBe(false)
+    // x86-64 and arm64 V8 have relaxed SIMD once it is on.
+    expect(r.enabled).toBe(true)
+    expect(r.after).toBe(true)
+    // The same product within float32 rounding (multiply-add rounds once where mul + add round twice).
+    expect(r.diff).toBeLessThan(1e-4)
+    // ... and not the same bits: the kernels compiled before the call were compiled again.
+    expect(r.diff).toBeGreaterThan(0)
+  })
+})
+
 describe("TYPEGRAD_THREADS", () => {
   const statusWith = (value: string): { threads: number; threadsReason: string } => {
     const root = fileURLToPath(new URL("../../..", import.meta.url))

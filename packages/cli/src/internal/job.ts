@@ -118,7 +118,10 @@ export const run = (spec: Spec, options: Options) =>
         `${Model.parameterCount(network)} parameters`
     )
     const backend = Backend.status()
-    yield* progress.message(`computing on ${backend.name}: ${backend.threadsReason}`)
+    yield* progress.message(
+      `computing on ${backend.name}: ${backend.threadsReason}` +
+        (backend.fusedMultiplyAdd ? ", relaxed-SIMD multiply-add" : "")
+    )
     const config = {
       job: spec.job,
       model: spec.model,
