@@ -7,12 +7,13 @@
  * Data is copied into the shared module memory (vector-padded regions), each thread updates a contiguous
  * range of whole vectors, and the results are copied out. Every entry is computed the same way whichever
  * thread takes it, so results do not depend on the thread count. Float64 performs exactly the JavaScript
- * reference's operations (the same bits); float32 computes in float32 lanes.
+ * reference's operations (the same bits); float32 computes in float32 lanes. Both flush moments below the
+ * smallest normal number to zero, as the reference does.
  *
  * adam(args, v0, v1): `args` points at the ARGS block below; [v0, v1) is the thread's range of vectors.
  */
 import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
-import { adamJs } from "../js/optim.ts"
+import { adamJs, smallestNormal } from "../js/optim.ts"
 import type { AdamArgs, FloatArray } from "../types.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"
@@ -20,7 +21,7 @@ import { instantiate, memoryImport, wasmHeap } from "./runtime.ts"
 
 /** The argument block: i32 byte addresses, then the constants in the element type. */
 const FIELDS = ["g", "p", "m", "v", "out", "mOut", "vOut", "hasP"] as const
-const CONSTANTS = ["b1", "ob1", "b2", "ob2", "a", "e"] as const
+const CONSTANTS = ["b1", "ob1", "b2", "ob2", "a", "e", "tiny"] as const
 /** Byte offset of the constants in the argument block, and the block's size (whole vectors). */
 const CONST_AT = FIELDS.length * 4
 const ARGS_BYTES = 128
@@ -38,6 +39,8 @@ export function optimModuleBytes(dtype: WasmDtype, memory?: MemoryImport): Uint8
   const mul = f32 ? op.f32x4Mul : op.f64x2Mul
   const div = f32 ? op.f32x4Div : op.f64x2Div
   const sqrt = f32 ? op.f32x4Sqrt : op.f64x2Sqrt
+  const abs = f32 ? op.f32x4Abs : op.f64x2Abs
+  const lt = f32 ? op.f32x4Lt : op.f64x2Lt
   const get = op.localGet, set = op.localSet
   // Params: 0 args, 1 v0, 2 v1. i32 locals: the fields, then the byte cursor and end. v128 locals: the
   // constants, then g, m', v'.
@@ -56,6 +59,8 @@ export function optimModuleBytes(dtype: WasmDtype, memory?: MemoryImport): Uint8
   // m' = b1 m + (1 - b1) g; v' = b2 v + ((1 - b2) g) g: the reference's order of operations.
   e(get(konst("b1")), at("m"), op.v128Load(0), mul(), get(konst("ob1")), get(GV), mul(), add(), set(MV))
   e(get(konst("b2")), at("v"), op.v128Load(0), mul(), get(konst("ob2")), get(GV), mul(), get(GV), mul(), add(), set(VV))
+  // Moments below the smallest normal number are flushed to zero (see `flushTiny`).
+  for (const x of [MV, VV]) e(get(x), get(x), abs(), get(konst("tiny")), lt(), op.v128AndNot(), set(x))
   e(at("mOut"), get(MV), op.v128Store(0), at("vOut"), get(VV), op.v128Store(0))
   // u = (a m') / (sqrt(v') + e); out = p + u where there is a p.
   e(get(konst("a")), get(MV), mul(), get(VV), sqrt(), get(konst("e")), add(), div(), set(GV))
@@ -97,7 +102,7 @@ export function adamWasm<A extends FloatArray>(args: AdamArgs<A>): void {
   FIELDS.forEach((f, k) => (words[k] = f === "hasP" ? (args.p === undefined ? 0 : 1) : regionAt(k)))
   const constants = is32 ? heap.f32 : heap.f64
   const { b1, b2, a, e } = args
-  ;[b1, 1 - b1, b2, 1 - b2, a, e].forEach((c, k) => (constants[CONST_AT / elem + k] = c))
+  ;[b1, 1 - b1, b2, 1 - b2, a, e, smallestNormal(is32)].forEach((c, k) => (constants[CONST_AT / elem + k] = c))
   const put = (k: number, data: FloatArray) => view.set(data.subarray(0, n), regionAt(k) / elem)
   put(0, args.g)
   if (args.p !== undefined) put(1, args.p)
