@@ -15,9 +15,11 @@
  *   data (a batch cut out of a dataset's buffer) is made with `subView`, which keeps the owner alive as long
  *   as the view.
  * - Memory stays bounded. The registry returns buffers only when the event loop turns (`Train.fit` yields
- *   every step); a loop that never yields would otherwise keep every dead buffer. At most `MAX_PENDING_BYTES`
- *   are registered and not yet returned: past that, buffers are plain (collected as usual, not reused). The
- *   free list holds at most `MAX_FREE_BYTES`, giving way to the sizes asked for most recently.
+ *   every step); a loop that never yields would otherwise keep every dead buffer. A fresh buffer is
+ *   registered only while less than `MAX_PENDING_BYTES` are registered and not yet returned: past that,
+ *   buffers are plain (collected as usual, not reused). The free list holds at most `MAX_FREE_BYTES`, giving
+ *   way to the sizes asked for most recently; a buffer taken from it is registered again, so registered
+ *   and free bytes together stay under the sum of the two.
  *
  * V8 runs the registry's callbacks after a full collection only, and a full collection comes about every
  * 64 MB of fresh external (buffer) memory, so reused buffers and fresh ones settle into a balance: the
