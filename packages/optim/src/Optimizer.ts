@@ -69,6 +69,14 @@ type Kernel = (
   step: number
 ) => void
 
+/**
+ * The smallest normal number of a buffer's element type. Decaying optimizer state (the moment of an entry
+ * whose gradient stays zero) is flushed to zero below it: it would otherwise stick in the subnormal range
+ * (0.9 times a few units of the last place rounds back to itself), where x86 arithmetic is dozens of times
+ * slower. The Adam kernel does the same (docs/design.md, "Optimizer updates as kernels").
+ */
+const smallestNormal = (a: Buf): number => (a instanceof Float32Array ? 2 ** -126 : 2 ** -1022)
+
 const rateAt = (lr: LearningRate, step: number): number => (typeof lr === "number" ? lr : lr(step))
 
 const checkPositive = (name: string, what: string, v: number): void => {
@@ -180,8 +188,10 @@ export const sgd = (options: SgdOptions): Optimizer => {
   return make(nesterov ? "nesterov" : "momentum", 1, options.learningRate, (g, p, [v], out, [nv], lr) => {
     const vs = v!
     const nvs = nv!
+    const tiny = smallestNormal(nvs)
     for (let i = 0; i < g.length; i++) {
-      const vi = mu * vs[i]! + g[i]!
+      let vi = mu * vs[i]! + g[i]!
+      if (Math.abs(vi) < tiny) vi = 0
       nvs[i] = vi
       const u = nesterov ? -lr * (g[i]! + mu * vi) : -lr * vi
       out[i] = p === undefined ? u : p[i]! + u
@@ -263,9 +273,11 @@ export const rmsprop = (options: RmspropOptions = {}): Optimizer => {
     const ss = s!
     const nss = ns!
     const orho = 1 - rho
+    const tiny = smallestNormal(nss)
     for (let i = 0; i < g.length; i++) {
       const gi = g[i]!
-      const si = rho * ss[i]! + orho * gi * gi
+      let si = rho * ss[i]! + orho * gi * gi
+      if (si < tiny) si = 0
       nss[i] = si
       const u = (-lr * gi) / (Math.sqrt(si) + eps)
       out[i] = p === undefined ? u : p[i]! + u
@@ -647,10 +659,13 @@ export const scaleByAdam = (options: ScaleByAdamOptions = {}): Optimizer => {
         const o = allocLike(g)
         const mo = allocLike(g)
         const vo = allocLike(g)
+        const tiny = smallestNormal(vo)
         for (let k = 0; k < o.length; k++) {
           const gk = gd[k]!
-          const mk = b1 * md[k]! + (1 - b1) * gk
-          const vk = b2 * vd[k]! + (1 - b2) * gk * gk
+          let mk = b1 * md[k]! + (1 - b1) * gk
+          let vk = b2 * vd[k]! + (1 - b2) * gk * gk
+          if (Math.abs(mk) < tiny) mk = 0
+          if (vk < tiny) vk = 0
           mo[k] = mk
           vo[k] = vk
           o[k] = mk / c1 / (Math.sqrt(vk / c2) + eps)
