@@ -10,11 +10,15 @@ import { MAX_PENDING_BYTES, MIN_BYTES, recycleStats, releaseRecycled, subView } 
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
 
-/** A full collection, then event-loop turns so the registry's callbacks run. */
+/**
+ * Full collections, then event-loop turns so the registry's callbacks run (V8 posts them as a task of its
+ * own after the collection: a few turns, with a timer among them, leave room for it on a loaded machine).
+ */
 async function collect(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     gc()
     await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setTimeout(resolve, 1))
   }
 }
 
