@@ -21,6 +21,9 @@
  *   way to the sizes asked for most recently; a buffer taken from it is registered again, so registered
  *   and free bytes together stay under the sum of the two.
  *
+ * Kernel outputs (`zero` false) are first offered to the module memory (`kernels/wasm/arena.ts`), where
+ * kernels read and write them without copies; the buffers here are the fallback and everything zero-filled.
+ *
  * V8 runs the registry's callbacks after a full collection only, and a full collection comes about every
  * 64 MB of fresh external (buffer) memory, so reused buffers and fresh ones settle into a balance: the
  * budgets below are sized to keep most of a step's large buffers recycled at a few hundred megabytes.
@@ -28,13 +31,14 @@
  * @internal
  */
 import type { Data, DType } from "./core.ts"
+import { arenaAlloc } from "./kernels/wasm/arena.ts"
 
 /** Buffers below this size are allocated plainly (small arrays are cheap and short-lived in V8's new space). */
 export const MIN_BYTES = 64 * 1024
 /** Registered buffers not yet returned (alive, or dead and waiting for the registry's callback). */
-export const MAX_PENDING_BYTES = 128 * 2 ** 20
+export const MAX_PENDING_BYTES = 32 * 2 ** 20
 /** Dead buffers kept for reuse. */
-export const MAX_FREE_BYTES = 64 * 2 ** 20
+export const MAX_FREE_BYTES = 16 * 2 ** 20
 /** Distinct sizes remembered. */
 const MAX_SIZES = 4096
 
@@ -85,6 +89,11 @@ const registry = typeof FinalizationRegistry === "function"
 export function allocData(dtype: DType, n: number, zero = true): Data {
   const f64 = dtype === "float64"
   const bytes = n * (f64 ? 8 : 4)
+  // Kernel outputs go to the module memory first, where the next kernel reads them without a copy.
+  if (!zero) {
+    const inModule = arenaAlloc(f64, n)
+    if (inModule !== undefined) return inModule
+  }
   if (registry === undefined || bytes < MIN_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n)
   let data: Data
   let entry = free.get(bytes)

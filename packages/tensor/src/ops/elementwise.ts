@@ -19,7 +19,7 @@ import {
   type TensorImpl
 } from "../internal/core.ts"
 import { binaryBroadcast, broadcastStrides, unaryKernel } from "../internal/elementwise.ts"
-import { reluBackward } from "../internal/kernels/js/fused.ts"
+import { getKernels } from "../internal/kernels/index.ts"
 import {
   type AnyT,
   apply,
@@ -728,7 +728,7 @@ export const where: WhereOp = dual(
  */
 export const reluGradPrimitive: Primitive<null> = definePrimitive("reluGrad", ([ct, y]) => {
   const out = allocUninit(ct!.dtype, ct!.size)
-  reluBackward(ct!.data, y!.data as Data, out, ct!.size)
+  getKernels().reluBackward(ct!.data, y!.data as Data, out, ct!.size)
   return make(ct!.shape, ct!.dtype, out)
 }, (ct, [, y], _, __, needs) => [needs[0] ? apply(reluGradPrimitive, [ct, y!], null) : undefined, undefined])
 

@@ -13,11 +13,13 @@
  * `im2col.ts` (convolution over any GEMM) and `scratch.ts` (reused work buffers).
  */
 import { makeConvKernels } from "./im2col.ts"
+import { reluBackward } from "./js/fused.ts"
 import { gemmJs } from "./js/gemm.ts"
 import { adamJs } from "./js/optim.ts"
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./js/pool.ts"
 import type { Kernels } from "./types.ts"
 import { wasmConvKernels } from "./wasm/conv-wasm.ts"
+import { reluBackwardWasm } from "./wasm/elementwise-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 import { adamWasm } from "./wasm/optim-wasm.ts"
 import { maxPool2dBackwardFromInputWasm, maxPool2dWasm } from "./wasm/pool-wasm.ts"
@@ -32,6 +34,7 @@ export type {
   Kernels,
   Pool2dGeometry
 } from "./types.ts"
+export { arenaStats, configureArena } from "./wasm/arena.ts"
 export { configureWasmGemm, wasmFmaSupported, wasmGemmUsesFma, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 
 const pools = { maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput, avgPool2d, avgPool2dBackward }
@@ -41,7 +44,8 @@ export const jsKernels: Kernels = {
   gemm: gemmJs,
   ...makeConvKernels(gemmJs),
   ...pools,
-  adam: adamJs
+  adam: adamJs,
+  reluBackward
 }
 
 export const wasmKernels: Kernels = {
@@ -51,7 +55,8 @@ export const wasmKernels: Kernels = {
   ...pools,
   maxPool2d: maxPool2dWasm,
   maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm,
-  adam: adamWasm
+  adam: adamWasm,
+  reluBackward: reluBackwardWasm
 }
 
 let active: Kernels | undefined

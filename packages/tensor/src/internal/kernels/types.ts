@@ -131,4 +131,9 @@ export interface Kernels {
   avgPool2dBackward<A extends FloatArray>(dy: A, dx: A, g: Pool2dGeometry): void
   /** One fused Adam step over a parameter's entries (see `AdamArgs`). */
   adam<A extends FloatArray>(args: AdamArgs<A>): void
+  /**
+   * relu's backward pass from its output: out[i] = y[i] > 0 ? ct[i] : +0 for i < n (bit for bit: ct's bits
+   * or zero).
+   */
+  reluBackward<A extends FloatArray>(ct: A, y: A, out: A, n: number): void
 }

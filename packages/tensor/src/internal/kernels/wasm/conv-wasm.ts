@@ -8,6 +8,7 @@ import { runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { type ConvKernels, makeConvKernels } from "../im2col.ts"
 import { scratchLike } from "../scratch.ts"
 import type { Conv2dEpilogue, Conv2dGeometry, FloatArray } from "../types.ts"
+import { arenaOffset, arenaRegionOffset } from "./arena.ts"
 import {
   align16,
   engineFor,
@@ -119,7 +120,7 @@ function convFields(g: Conv2dGeometry, tapsAt: number, xAt: number): Geometry {
 
 /**
  * Writes the geometry block at address 0 and the tap tables (offsets, dy, dx) at `tapsAt` into the module
- * memory, and copies X to `xAt`.
+ * memory, and copies X to `xAt` (unless X is in the module memory already: then `xAt` is its address).
  */
 function writeConvInputs(
   heap: { readonly f32: Float32Array },
@@ -131,13 +132,13 @@ function writeConvInputs(
   fields: Geometry
 ): void {
   const kkc = g.kh * g.kw * g.c
-  const ints = new Int32Array(heap.f32.buffer, 0, xAt / 4)
+  const ints = new Int32Array(heap.f32.buffer, 0, tapsAt / 4 + 3 * kkc)
   const t = taps(g)
   ints.set(t.offset, tapsAt / 4)
   ints.set(t.dy, tapsAt / 4 + kkc)
   ints.set(t.dx, tapsAt / 4 + 2 * kkc)
   ints.set(geometryValues(fields), 0)
-  view.set(x, xAt / (view instanceof Float32Array ? 4 : 8))
+  if (arenaOffset(x) === undefined) view.set(x, xAt / (view instanceof Float32Array ? 4 : 8))
 }
 
 /**
@@ -158,12 +159,18 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
   const mcb = rowsPerBlock(kcMax, nPad, mr)
   const threads = Math.min(Math.ceil(m / mcb), threadsFor(m * nPad * kkc, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][taps][x][packed W][bias][out: slivers * mr rows of nPad][A scratch per thread].
+  // X in the module memory already (the arena) is read where it is; Y is written where it is when it owns
+  // an arena region that the padded rows and columns fit exactly.
   const tapsAt = GEOMETRY_BYTES
-  const xAt = tapsAt + align16(3 * kkc * 4)
-  const bAt = xAt + align16(x.length * elem)
+  const xIn = arenaOffset(x)
+  const xLocal = tapsAt + align16(3 * kkc * 4)
+  const xAt = xIn ?? xLocal
+  const bAt = xLocal + (xIn === undefined ? align16(x.length * elem) : 0)
   const biasAt = bAt + kkc * nPad * elem
-  const outAt = biasAt + nPad * elem
-  const scratchAt = outAt + slivers * mr * nPad * elem
+  const outDirect = nPad === g.f && m % mr === 0 ? arenaRegionOffset(y) : undefined
+  const outLocal = biasAt + nPad * elem
+  const outAt = outDirect ?? outLocal
+  const scratchAt = outLocal + (outDirect === undefined ? slivers * mr * nPad * elem : 0)
   const scratchBytes = mcb * kcMax * elem
   const heap = wasmHeap(scratchAt + threads * scratchBytes)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
@@ -185,6 +192,7 @@ function conv2dRows<A extends FloatArray>(x: A, w: A, y: A, g: Conv2dGeometry, e
   })
   // Every thread gets all rows and claims blocks of them (see row-tasks.ts).
   runParallel(e.convRows, threads, (thread) => [0, 0, m, scratchAt + thread * scratchBytes, outAt])
+  if (outDirect !== undefined) return
   const outBase = outAt / elem
   if (nPad === g.f) y.set(view.subarray(outBase, outBase + m * g.f))
   else for (let i = 0; i < m; i++) y.set(view.subarray(outBase + i * nPad, outBase + i * nPad + g.f), i * g.f)
@@ -244,17 +252,23 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
   const slivers = Math.ceil(kkc / mr)
   const kcMax = Math.min(KC, rows)
   const threads = Math.min(slivers, threadsFor(rows * g.f * kkc, FLOPS_PER_THREAD))
-  // Layout (bytes): [geometry][taps][x][dY][out: slivers * mr rows of f][A scratch per thread].
+  // Layout (bytes): [geometry][taps][x][dY][out: slivers * mr rows of f][A scratch per thread]. Operands
+  // in the module memory already are read (and dW written) where they are, as in `conv2dRows`.
   const tapsAt = GEOMETRY_BYTES
-  const xAt = tapsAt + align16(3 * kkc * 4)
-  const dyAt = xAt + align16(x.length * elem)
-  const outAt = dyAt + align16(rows * g.f * elem)
-  const scratchAt = outAt + slivers * mr * g.f * elem
+  const xIn = arenaOffset(x), dyIn = arenaOffset(dy)
+  const xLocal = tapsAt + align16(3 * kkc * 4)
+  const xAt = xIn ?? xLocal
+  const dyLocal = xLocal + (xIn === undefined ? align16(x.length * elem) : 0)
+  const dyAt = dyIn ?? dyLocal
+  const outDirect = kkc % mr === 0 ? arenaRegionOffset(dw) : undefined
+  const outLocal = dyLocal + (dyIn === undefined ? align16(rows * g.f * elem) : 0)
+  const outAt = outDirect ?? outLocal
+  const scratchAt = outLocal + (outDirect === undefined ? slivers * mr * g.f * elem : 0)
   // A thread's scratch holds its taps' slab: placed by its first tap, so any split (fewer threads while
   // workers start) keeps the regions apart.
   const heap = wasmHeap(scratchAt + slivers * mr * kcMax * elem)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
-  view.set(dy.subarray(0, rows * g.f), dyAt / elem)
+  if (dyIn === undefined) view.set(dy.subarray(0, rows * g.f), dyAt / elem)
   writeConvInputs(heap, view, g, x, tapsAt, xAt, {
     ...convFields(g, tapsAt, xAt),
     packedB: dyAt,
@@ -268,7 +282,7 @@ function conv2dFilterRows<A extends FloatArray>(x: A, dy: A, dw: A, g: Conv2dGeo
     const [lo, hi] = share(slivers, thread, n)
     return [0, lo * mr, Math.min(hi * mr, kkc), scratchAt + lo * mr * kcMax * elem, outAt]
   })
-  dw.set(view.subarray(outAt / elem, outAt / elem + kkc * g.f))
+  if (outDirect === undefined) dw.set(view.subarray(outAt / elem, outAt / elem + kkc * g.f))
 }
 
 export const wasmConvKernels: ConvKernels = {

@@ -8,6 +8,7 @@
 import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { applyEpilogue } from "../im2col.ts"
 import type { Conv2dEpilogue, FloatArray, GemmArgs } from "../types.ts"
+import { arenaOffset, arenaRegionOffset } from "./arena.ts"
 import { gemmModuleBytes, lanes, type MicroKernelShape, type WasmDtype } from "./gemm-module.ts"
 import { type Geometry, GEOMETRY_BYTES, GEOMETRY_FIELDS, geometryValues } from "./row-tasks.ts"
 import { instantiate, memoryImport, validates, wasmHeap } from "./runtime.ts"
@@ -169,17 +170,25 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const ncFit = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
   const ncMax = threads === 1 ? ncFit : Math.max(nr, Math.min(ncFit, Math.ceil(panels / (4 * threads)) * nr))
   // Layout (bytes): [geometry][packed A: per slab, mPad x kc][B compacted][out: mPad x nPad][B scratch per thread].
+  // B in the module memory already (the arena) is read where it is, and C written where it is when it
+  // can be (`directOut`).
   const aAt = GEOMETRY_BYTES
-  const bAt = aAt + align16(mPad * k * elem)
-  const outAt = bAt + align16(k * n * elem)
-  const scratchAt = outAt + mPad * nPad * elem
+  const bIn = arenaOffset(args.b)
+  const bLocal = aAt + align16(mPad * k * elem)
+  const outDirect = directOut(args, mPad, nPad)
+  const outLocal = bLocal + (bIn === undefined ? align16(k * n * elem) : 0)
+  const outAt = outDirect ?? outLocal
+  const scratchAt = outLocal + (outDirect === undefined ? mPad * nPad * elem : 0)
   const scratchBytes = kcMax * ncMax * elem
   const heap = wasmHeap(scratchAt + threads * scratchBytes)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
   for (let pc = 0; pc < k; pc += KC) packA(args, view, aAt / elem + pc * mPad, pc, Math.min(KC, k - pc), mr, 0, m)
-  if (transB) copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, k, n, k)
-  else copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, n, k, n)
-  if (accumulate) copyIn(c, cOffset, ldc, view, outAt / elem, nPad, m, n)
+  const bAt = bIn === undefined ? bLocal : bIn + args.bOffset * elem
+  if (bIn === undefined) {
+    if (transB) copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, k, n, k)
+    else copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, n, k, n)
+  }
+  if (accumulate && outDirect === undefined) copyIn(c, cOffset, ldc, view, outAt / elem, nPad, m, n)
   const fields: Geometry = {
     kkc: k,
     kcMax,
@@ -187,7 +196,7 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     a: aAt,
     accumulate: accumulate ? 1 : 0,
     b: bAt,
-    ldb: transB ? k : n,
+    ldb: bIn === undefined ? (transB ? k : n) : args.ldb,
     transB: transB ? 1 : 0,
     n,
     mBlocks: mPad / mr,
@@ -196,7 +205,7 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS + 1).set(geometryValues(fields))
   // Every thread gets all columns and claims blocks of them (see row-tasks.ts).
   runParallel(e.gemmCols, threads, (thread) => [0, 0, nPad, scratchAt + thread * scratchBytes, outAt])
-  copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
+  if (outDirect === undefined) copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
 }
 
 /**
@@ -214,18 +223,24 @@ function gemmRows<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const mcb = rowsPerBlock(kcMax, nPad, mr)
   const threads = Math.min(Math.ceil(m / mcb), threadsFor(m * nPad * k, FLOPS_PER_THREAD))
   // Layout (bytes): [geometry][A compacted: [m, k] or [k, m]][packed B][out: slivers * mr rows of nPad]
-  // [A scratch per thread].
-  const aAt = GEOMETRY_BYTES
-  const bAt = aAt + align16(m * k * elem)
-  const outAt = bAt + k * nPad * elem
-  const scratchAt = outAt + slivers * mr * nPad * elem
+  // [A scratch per thread]. A in the module memory already (the arena) is read where it is, and C written
+  // where it is when it can be (`directOut`).
+  const aIn = arenaOffset(args.a)
+  const aAt = aIn === undefined ? GEOMETRY_BYTES : aIn + args.aOffset * elem
+  const bAt = GEOMETRY_BYTES + (aIn === undefined ? align16(m * k * elem) : 0)
+  const outDirect = directOut(args, slivers * mr, nPad)
+  const outLocal = bAt + k * nPad * elem
+  const outAt = outDirect ?? outLocal
+  const scratchAt = outLocal + (outDirect === undefined ? slivers * mr * nPad * elem : 0)
   const scratchBytes = mcb * kcMax * elem
   const heap = wasmHeap(scratchAt + threads * scratchBytes)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
-  if (transA) copyRows(args.a, args.aOffset, args.lda, view, aAt / elem, m, k, m)
-  else copyRows(args.a, args.aOffset, args.lda, view, aAt / elem, k, m, k)
+  if (aIn === undefined) {
+    if (transA) copyRows(args.a, args.aOffset, args.lda, view, aAt / elem, m, k, m)
+    else copyRows(args.a, args.aOffset, args.lda, view, aAt / elem, k, m, k)
+  }
   for (let pc = 0; pc < k; pc += KC) packB(args, view, bAt / elem + pc * nPad, pc, 0, Math.min(KC, k - pc), n, nr)
-  if (accumulate) copyIn(c, cOffset, ldc, view, outAt / elem, nPad, m, n)
+  if (accumulate && outDirect === undefined) copyIn(c, cOffset, ldc, view, outAt / elem, nPad, m, n)
   const fields: Geometry = {
     kkc: k,
     packedB: bAt,
@@ -234,14 +249,24 @@ function gemmRows<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     mcb,
     kcMax,
     a: aAt,
-    lda: transA ? m : k,
+    lda: aIn === undefined ? (transA ? m : k) : args.lda,
     transA: transA ? 1 : 0,
     accumulate: accumulate ? 1 : 0
   }
   new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS + 1).set(geometryValues(fields))
   // Every thread gets all rows and claims blocks of them (see row-tasks.ts).
   runParallel(e.gemmRows, threads, (thread) => [0, 0, m, scratchAt + thread * scratchBytes, outAt])
-  copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
+  if (outDirect === undefined) copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
+}
+
+/**
+ * The address to write C at directly: C owns an arena region that the kernel's output (`rows` rows of
+ * `nPad`, padding included) fills exactly, starting at its first element.
+ */
+function directOut<A extends FloatArray>(args: GemmArgs<A>, rows: number, nPad: number): number | undefined {
+  const { c, cOffset, ldc, m, n } = args
+  if (cOffset !== 0 || ldc !== n || n !== nPad || rows !== m || c.length !== m * n) return undefined
+  return arenaRegionOffset(c)
 }
 
 /** Bytes rounded up to a whole number of 16-byte vectors. */

@@ -4,8 +4,9 @@
  * model's size (about 1.3M entries for the reference CNN), and JavaScript computes its square root and
  * division one float64 at a time; here they run four float32 (two float64) lanes at a time on every thread.
  *
- * Data is copied into the shared module memory (vector-padded regions), each thread updates a contiguous
- * range of whole vectors, and the results are copied out. Every entry is computed the same way whichever
+ * Operands in the module memory already (tensor data in the arena, `arena.ts`) are read and written where
+ * they are; others are copied into vector-padded regions and the results copied out. Each thread updates a
+ * contiguous range of whole vectors. Every entry is computed the same way whichever
  * thread takes it, so results do not depend on the thread count. Float64 performs exactly the JavaScript
  * reference's operations (the same bits); float32 computes in float32 lanes. Both flush moments below the
  * smallest normal number to zero, as the reference does.
@@ -15,6 +16,7 @@
 import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { adamJs, smallestNormal } from "../js/optim.ts"
 import type { AdamArgs, FloatArray } from "../types.ts"
+import { arenaOffset, arenaRegionOffset } from "./arena.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"
 import { instantiate, memoryImport, wasmHeap } from "./runtime.ts"
@@ -94,27 +96,37 @@ export function adamWasm<A extends FloatArray>(args: AdamArgs<A>): void {
   const elem = is32 ? 4 : 8
   const vectors = Math.ceil((n * elem) / 16)
   const region = vectors * 16
-  // Regions after the argument block, in FIELDS order (p's region is there even when p is not).
-  const regionAt = (k: number) => ARGS_BYTES + k * region
-  const heap = wasmHeap(ARGS_BYTES + 7 * region)
+  // Operands already in the module memory (tensor data in the arena) are used where they are; the others
+  // get a region after the argument block, in FIELDS order. An output is written in place only when it
+  // owns a whole arena region (the last vector is written in full).
+  const inputs: ReadonlyArray<A | undefined> = [args.g, args.p, args.m, args.v]
+  const outputs: ReadonlyArray<A> = [args.out, args.mOut, args.vOut]
+  const addresses: Array<number> = []
+  let scratch = ARGS_BYTES
+  const place = (at: number | undefined): number => {
+    if (at !== undefined) return at
+    scratch += region
+    return scratch - region
+  }
+  inputs.forEach((data) => addresses.push(data === undefined ? 0 : place(arenaOffset(data))))
+  outputs.forEach((data) => addresses.push(place(arenaRegionOffset(data))))
+  const heap = wasmHeap(scratch)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
   const words = new Int32Array(heap.f32.buffer, 0, FIELDS.length)
-  FIELDS.forEach((f, k) => (words[k] = f === "hasP" ? (args.p === undefined ? 0 : 1) : regionAt(k)))
+  FIELDS.forEach((f, k) => (words[k] = f === "hasP" ? (args.p === undefined ? 0 : 1) : addresses[k]!))
   const constants = is32 ? heap.f32 : heap.f64
   const { b1, b2, a, e } = args
   ;[b1, 1 - b1, b2, 1 - b2, a, e, smallestNormal(is32)].forEach((c, k) => (constants[CONST_AT / elem + k] = c))
-  const put = (k: number, data: FloatArray) => view.set(data.subarray(0, n), regionAt(k) / elem)
-  put(0, args.g)
-  if (args.p !== undefined) put(1, args.p)
-  put(2, args.m)
-  put(3, args.v)
+  inputs.forEach((data, k) => {
+    if (data !== undefined && arenaOffset(data) === undefined) view.set(data.subarray(0, n), addresses[k]! / elem)
+  })
   const fn = engine(is32)
   runParallel(fn, Math.min(vectors, threadsFor(n, ENTRIES_PER_THREAD)), (t, threads) => {
     const [lo, hi] = share(vectors, t, threads)
     return [0, lo, hi]
   })
-  const take = (k: number, into: FloatArray) => into.set(view.subarray(regionAt(k) / elem, regionAt(k) / elem + n))
-  take(4, args.out)
-  take(5, args.mOut)
-  take(6, args.vOut)
+  outputs.forEach((data, k) => {
+    const at = addresses[inputs.length + k]! / elem
+    if (arenaRegionOffset(data) === undefined) data.set(view.subarray(at, at + n))
+  })
 }

@@ -37,8 +37,16 @@ export interface SharedMemoryStatus {
   readonly reason: string
 }
 
+/**
+ * Kernels' scratch (`wasmHeap`) stays below this address: a shared memory keeps tensor data above it
+ * (`arena.ts`).
+ */
+export const SCRATCH_LIMIT = 2 ** 30
+
 interface Runtime {
   readonly memory: WasmMemory
+  /** The most bytes the memory can grow to. */
+  readonly maximumBytes: number
   readonly status: SharedMemoryStatus
   readonly import: MemoryImport
 }
@@ -66,6 +74,7 @@ function makeRuntime(): Runtime {
         const memory = new wasmApi.Memory({ initial: 16, maximum, shared: true })
         return {
           memory,
+          maximumBytes: maximum * PAGE,
           status: { shared: true, reason: `shared memory of up to ${maximum / 16} MiB` },
           import: { shared: true, maximumPages: DECLARED_MAXIMUM }
         }
@@ -76,6 +85,7 @@ function makeRuntime(): Runtime {
   }
   return {
     memory: new wasmApi.Memory({ initial: 16 }),
+    maximumBytes: 2 ** 32,
     status: { shared: false, reason: reason ?? "a shared WebAssembly memory could not be reserved" },
     import: { shared: false }
   }
@@ -100,6 +110,16 @@ export function wasmMemory(): WasmMemory {
   return get().memory
 }
 
+/** Whether the module memory exists yet (a kernel module was instantiated, or something asked for it). */
+export function wasmRuntimeStarted(): boolean {
+  return runtime !== undefined
+}
+
+/** The most bytes the module memory can grow to. */
+export function wasmMemoryMaximum(): number {
+  return get().maximumBytes
+}
+
 /** How generated modules must declare their memory import to be instantiated against `wasmMemory()`. */
 export function memoryImport(): MemoryImport {
   return get().import
@@ -117,6 +137,13 @@ export function sharedMemoryStatus(): SharedMemoryStatus {
 export function wasmHeap(bytes: number): { readonly f32: Float32Array; readonly f64: Float64Array } {
   const memory = get().memory
   const have = memory.buffer.byteLength
+  if (bytes > SCRATCH_LIMIT) {
+    throw new RangeError(
+      `typegrad: one kernel call needs ${Math.ceil(bytes / 2 ** 20)} MiB of WebAssembly scratch memory, more than the ${
+        SCRATCH_LIMIT / 2 ** 20
+      } MiB there is; use a smaller batch or Backend.js`
+    )
+  }
   if (bytes > have) {
     try {
       memory.grow(Math.ceil((bytes - have) / PAGE))
@@ -128,6 +155,9 @@ export function wasmHeap(bytes: number): { readonly f32: Float32Array; readonly 
         { cause }
       )
     }
+    refreshViews()
+  } else if (f32View.byteLength < bytes) {
+    // The memory grew elsewhere (tensor regions, `arena.ts`): the views catch up.
     refreshViews()
   }
   return { f32: f32View, f64: f64View }

@@ -1,0 +1,211 @@
+/**
+ * Tensor data in the kernels' module memory. The threaded kernels work on the shared WebAssembly memory;
+ * an operand anywhere else is copied in before the kernel and its result copied out after it. For a
+ * training step those copies cost as much as the arithmetic of the smaller kernels (the Adam pass over
+ * 1.3M parameters copied 35 MB a step). So the buffers the kernels write (`allocUninit`) are carved out of
+ * the module memory itself: a kernel given such a buffer reads or writes it where it is
+ * (`arenaOffset(data)` is its byte address), and the next op that reads it does the same.
+ *
+ * Layout: kernels use the low `ARENA_BASE` bytes as their scratch (`wasmHeap`); tensor regions live from
+ * `ARENA_BASE` up to `ARENA_BASE + ARENA_BYTES`. Pages of the memory that nothing touched cost no memory,
+ * so reserving the gap is free.
+ *
+ * Lifetime follows `recycle.ts`: a region is registered with a `FinalizationRegistry` against the typed
+ * array that owns it and returns to the free space once that array is collected (views that outlive it are
+ * made with `subView`, which keeps it alive). Free space is kept by address and merged with its neighbours,
+ * so regions of any size can be served from it. When the arena is full the caller falls back to an
+ * ordinary buffer (then kernels copy, as before): memory stays bounded by `ARENA_BYTES`.
+ *
+ * The arena is used only with a shared memory (whose buffer never moves when it grows: an ordinary
+ * memory's growth would detach every view) that can reserve at least `ARENA_BASE + ARENA_BYTES`.
+ *
+ * @internal
+ */
+import { SCRATCH_LIMIT, sharedMemoryStatus, wasmMemory, wasmMemoryMaximum, wasmRuntimeStarted } from "./runtime.ts"
+
+/** Where tensor regions start: the kernels' scratch stays below. */
+export const ARENA_BASE = SCRATCH_LIMIT
+/** The most bytes of tensor data the arena holds. */
+export const ARENA_BYTES = 160 * 2 ** 20
+/** Buffers below this size are not worth a region (they are cheap and kernels copy them quickly). */
+export const ARENA_MIN_BYTES = 64 * 1024
+let minBytes = ARENA_MIN_BYTES
+
+const PAGE = 65536
+
+/** Free regions sorted by address: [start, size] pairs, merged with their neighbours. */
+const freeStart: Array<number> = []
+const freeSize: Array<number> = []
+/** The end of the highest region handed out (regions above it are free). */
+let top = ARENA_BASE
+let liveBytes = 0
+let served = 0
+let refused = 0
+let enabled: boolean | undefined
+let forcedOff = false
+
+/** Every buffer object of the module memory a region was cut from (one per growth). */
+const moduleBuffers = new WeakSet<object>()
+/** The arrays that own a region (a kernel may write their last vector in full). */
+const owners = new WeakSet<object>()
+
+function release(start: number, size: number): void {
+  liveBytes -= size
+  // Binary search for the first free region above `start`.
+  let lo = 0, hi = freeStart.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (freeStart[mid]! < start) lo = mid + 1
+    else hi = mid
+  }
+  const prev = lo - 1
+  const mergePrev = prev >= 0 && (freeStart[prev]! + freeSize[prev]!) === start
+  const mergeNext = lo < freeStart.length && start + size === freeStart[lo]
+  if (mergePrev && mergeNext) {
+    freeSize[prev]! += size + freeSize[lo]!
+    freeStart.splice(lo, 1)
+    freeSize.splice(lo, 1)
+  } else if (mergePrev) {
+    freeSize[prev]! += size
+  } else if (mergeNext) {
+    freeStart[lo] = start
+    freeSize[lo]! += size
+  } else {
+    freeStart.splice(lo, 0, start)
+    freeSize.splice(lo, 0, size)
+  }
+  // Free space that reaches the top lowers it.
+  const last = freeStart.length - 1
+  if (last >= 0 && (freeStart[last]! + freeSize[last]!) === top) {
+    top = freeStart[last]!
+    freeStart.pop()
+    freeSize.pop()
+  }
+}
+
+const registry = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry<{ readonly start: number; readonly size: number }>(({ start, size }) =>
+    release(start, size)
+  )
+  : undefined
+
+/** Whether regions are handed out: only once the kernels started the module memory (not for `Backend.js`). */
+function arenaEnabled(): boolean {
+  if (forcedOff) return false
+  if (enabled === undefined) {
+    if (!wasmRuntimeStarted()) return false
+    enabled = registry !== undefined && sharedMemoryStatus().shared &&
+      wasmMemoryMaximum() >= ARENA_BASE + ARENA_BYTES
+  }
+  return enabled
+}
+
+/** Takes `size` bytes: best fit from the free space, else from the top. Returns the start or -1. */
+function take(size: number): number {
+  let best = -1
+  for (let i = 0; i < freeSize.length; i++) {
+    const s = freeSize[i]!
+    if (s >= size && (best < 0 || s < freeSize[best]!)) {
+      best = i
+      if (s === size) break
+    }
+  }
+  if (best >= 0) {
+    const start = freeStart[best]!
+    if (freeSize[best] === size) {
+      freeStart.splice(best, 1)
+      freeSize.splice(best, 1)
+    } else {
+      freeStart[best] = start + size
+      freeSize[best]! -= size
+    }
+    return start
+  }
+  if (top + size > ARENA_BASE + ARENA_BYTES) return -1
+  const start = top
+  top += size
+  return start
+}
+
+/**
+ * A buffer of `n` elements in the module memory (contents unspecified), or undefined where there is no
+ * arena, the size is below `ARENA_MIN_BYTES`, or the arena is full (the caller then allocates plainly).
+ */
+export function arenaAlloc(f64: true, n: number): Float64Array | undefined
+export function arenaAlloc(f64: false, n: number): Float32Array | undefined
+export function arenaAlloc(f64: boolean, n: number): Float32Array | Float64Array | undefined
+export function arenaAlloc(f64: boolean, n: number): Float32Array | Float64Array | undefined {
+  const bytes = n * (f64 ? 8 : 4)
+  if (bytes < minBytes || bytes === 0 || bytes > ARENA_BYTES || !arenaEnabled()) return undefined
+  // Whole vectors, so kernels may read and write the last one in full.
+  const size = Math.ceil(bytes / 16) * 16
+  const start = take(size)
+  if (start < 0) {
+    refused++
+    return undefined
+  }
+  const memory = wasmMemory()
+  if (memory.buffer.byteLength < top) {
+    try {
+      memory.grow(Math.ceil((top - memory.buffer.byteLength) / PAGE))
+    } catch {
+      // The engine would not grow the memory this far: give the region back and allocate plainly.
+      release(start, size)
+      liveBytes += size
+      refused++
+      return undefined
+    }
+  }
+  const buffer = memory.buffer
+  moduleBuffers.add(buffer)
+  const data = f64 ? new Float64Array(buffer, start, n) : new Float32Array(buffer, start, n)
+  registry!.register(data, { start, size })
+  owners.add(data)
+  liveBytes += size
+  served++
+  return data
+}
+
+/**
+ * The byte address in the module memory of `data`'s first element when `data` lies in the module memory
+ * (a region of the arena or a view into one), else undefined: kernels then copy it in.
+ */
+export function arenaOffset(data: Float32Array | Float64Array): number | undefined {
+  return moduleBuffers.has(data.buffer) ? data.byteOffset : undefined
+}
+
+/**
+ * The byte address of `data` when it owns a whole region of the arena (so its last 16-byte vector is its
+ * own to write in full), else undefined.
+ */
+export function arenaRegionOffset(data: Float32Array | Float64Array): number | undefined {
+  return owners.has(data) ? data.byteOffset : undefined
+}
+
+/** Counters for tests and the bench. */
+export function arenaStats(): {
+  readonly enabled: boolean
+  readonly served: number
+  readonly refused: number
+  readonly liveBytes: number
+  readonly topBytes: number
+  readonly freeRegions: number
+} {
+  return {
+    enabled: arenaEnabled(),
+    served,
+    refused,
+    liveBytes,
+    topBytes: top - ARENA_BASE,
+    freeRegions: freeStart.length
+  }
+}
+
+/**
+ * Tests and measurements: turn the arena off (regions already out stay valid), or serve smaller buffers
+ * from it (so that small kernel cases exercise operands in the module memory).
+ */
+export function configureArena(options: { readonly off?: boolean; readonly minBytes?: number }): void {
+  if (options.off !== undefined) forcedOff = options.off
+  if (options.minBytes !== undefined) minBytes = options.minBytes
+}

@@ -1,0 +1,324 @@
+// Tensor data in the module memory (`kernels/wasm/arena.ts`): regions are handed out, reclaimed once their
+// owner is collected, merged, and refused when the arena is full; and every WebAssembly kernel that reads or
+// writes operands where they lie in the module memory gives the same bits as with operands copied in, at 1
+// and 2 threads (GEMM by rows and by columns with every transpose flag, offsets and accumulation; the
+// convolution forward, input and filter gradients; Adam).
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Conv2dGeometry, type FloatArray, jsKernels, wasmKernels } from "../src/internal/kernels/index.ts"
+import {
+  ARENA_BASE,
+  ARENA_BYTES,
+  arenaAlloc,
+  arenaOffset,
+  arenaRegionOffset,
+  arenaStats,
+  configureArena
+} from "../src/internal/kernels/wasm/arena.ts"
+import { allocData } from "../src/internal/recycle.ts"
+import { requestedThreadSetting, setThreads } from "../src/internal/threads/pool.ts"
+import { type Ctor, dtypes, seeded } from "./kernels-reference.ts"
+
+const initialThreads = requestedThreadSetting()
+beforeAll(() => {
+  // The arena starts with the kernels' memory: run one kernel first; serve small test buffers from it.
+  wasmKernels.adam({
+    g: new Float32Array(4),
+    p: undefined,
+    m: new Float32Array(4),
+    v: new Float32Array(4),
+    out: new Float32Array(4),
+    mOut: new Float32Array(4),
+    vOut: new Float32Array(4),
+    b1: 0.9,
+    b2: 0.999,
+    a: -1e-3,
+    e: 1e-7
+  })
+  wasmKernels.gemm({
+    transA: false,
+    transB: false,
+    m: 1,
+    n: 1,
+    k: 1,
+    a: new Float32Array(1),
+    aOffset: 0,
+    lda: 1,
+    b: new Float32Array(1),
+    bOffset: 0,
+    ldb: 1,
+    c: new Float32Array(1),
+    cOffset: 0,
+    ldc: 1,
+    accumulate: false
+  })
+  configureArena({ minBytes: 4 })
+})
+afterAll(() => {
+  configureArena({ minBytes: 64 * 1024 })
+  setThreads(initialThreads)
+})
+
+/** A copy of `data` in the module memory (an arena region of its own). */
+function inArena<A extends FloatArray>(data: A): A {
+  const out = arenaAlloc(data instanceof Float64Array, data.length)
+  if (out === undefined) throw new Error("the arena refused a test buffer")
+  out.set(data)
+  // Same element type as `data` (arenaAlloc's f64 flag follows it).
+  return out as A
+}
+
+/** A region of `n` elements filled with NaN (so an output the kernel does not write shows). */
+function nanRegion(ctor: Ctor, n: number): FloatArray {
+  const out = arenaAlloc(ctor === Float64Array, n)
+  if (out === undefined) throw new Error("the arena refused a test buffer")
+  return out.fill(Number.NaN)
+}
+
+function expectSameBits(got: FloatArray, want: FloatArray, what: string): void {
+  expect(got.length).toBe(want.length)
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) expect.fail(`${what}, index ${i}: ${got[i]} in place, ${want[i]} copied`)
+  }
+}
+
+async function collect(): Promise<void> {
+  setFlagsFromString("--expose-gc")
+  const gc = runInNewContext("gc") as () => void
+  for (let i = 0; i < 4; i++) {
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+describe("arena regions", () => {
+  it("kernel outputs (allocUninit) are served from the module memory, vector aligned, above the scratch", () => {
+    const before = arenaStats()
+    expect(before.enabled).toBe(true)
+    const a = allocData("float32", 1000, false)
+    const b = allocData("float64", 333, false)
+    expect(arenaRegionOffset(a)).toBeGreaterThanOrEqual(ARENA_BASE)
+    expect(arenaRegionOffset(b)).toBeGreaterThanOrEqual(ARENA_BASE)
+    expect(arenaRegionOffset(a)! % 16).toBe(0)
+    expect(arenaRegionOffset(b)! % 16).toBe(0)
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer)
+    // Disjoint regions.
+    const [lo, hi] = arenaRegionOffset(a)! < arenaRegionOffset(b)! ? [a, b] : [b, a]
+    expect(lo.byteOffset + lo.byteLength).toBeLessThanOrEqual(hi.byteOffset)
+    // A zero-filled buffer (a user's data) is not a kernel output: it stays an ordinary array.
+    expect(arenaOffset(allocData("float32", 1000))).toBeUndefined()
+    // A view into a region lies in the module memory but does not own the region.
+    expect(arenaOffset(a.subarray(4))).toBe(a.byteOffset + 16)
+    expect(arenaRegionOffset(a.subarray(4))).toBeUndefined()
+    expect(arenaStats().served).toBe(before.served + 2)
+  })
+
+  it("a region returns once its owner is collected, merged with its neighbours, and is served again", async () => {
+    await collect()
+    const base = arenaStats().liveBytes
+    let blocks: Array<Float32Array> | undefined = Array.from({ length: 8 }, () => arenaAlloc(false, 4096)!)
+    expect(arenaStats().liveBytes).toBe(base + 8 * 16384)
+    const first = blocks[0]!.byteOffset
+    blocks = undefined
+    await collect()
+    expect(arenaStats().liveBytes).toBe(base)
+    // The eight neighbours merged: one region of all of them fits where they were (or below).
+    const big = arenaAlloc(false, 8 * 4096)!
+    expect(big.byteOffset).toBeLessThanOrEqual(first)
+  })
+
+  it("a view made with subView keeps the region from being reused while it lives", async () => {
+    const { subView } = await import("../src/internal/recycle.ts")
+    let owner: Float32Array | undefined = arenaAlloc(false, 50_000)!
+    owner.fill(7)
+    const view = subView(owner, 10, 20)
+    owner = undefined
+    await collect()
+    for (let i = 0; i < 20; i++) arenaAlloc(false, 50_000)!.fill(-1)
+    expect(Array.from(view)).toEqual(Array.from({ length: 10 }, () => 7))
+  })
+
+  it("a full arena refuses (the caller allocates plainly) and memory stays bounded", () => {
+    const before = arenaStats()
+    const held: Array<Float64Array> = []
+    // 32 MiB at a time until refused: bounded by ARENA_BYTES.
+    for (let i = 0; i < 2 * ARENA_BYTES / 2 ** 25; i++) {
+      const r = arenaAlloc(true, 2 ** 22)
+      if (r === undefined) break
+      held.push(r)
+    }
+    expect(arenaStats().refused).toBe(before.refused + 1)
+    expect(arenaStats().topBytes).toBeLessThanOrEqual(ARENA_BYTES)
+    const plain = allocData("float64", 2 ** 22, false)
+    expect(arenaOffset(plain)).toBeUndefined()
+    expect(plain.length).toBe(2 ** 22)
+    held.length = 0
+  })
+
+  it("turned off, nothing is served", () => {
+    configureArena({ off: true })
+    try {
+      expect(arenaAlloc(false, 1000)).toBeUndefined()
+      expect(arenaOffset(allocData("float32", 100_000, false))).toBeUndefined()
+    } finally {
+      configureArena({ off: false })
+    }
+  })
+})
+
+interface GemmShape {
+  readonly m: number
+  readonly n: number
+  readonly k: number
+  readonly transA: boolean
+  readonly transB: boolean
+  readonly offset: number
+  readonly pad: number
+  readonly accumulate: boolean
+}
+
+/** Rows path (tall m, small B), columns path, exact tiles (direct C) and ragged ones, offsets, pads. */
+const GEMM_SHAPES: ReadonlyArray<GemmShape> = [
+  { m: 260, n: 16, k: 9, transA: false, transB: false, offset: 0, pad: 0, accumulate: false },
+  { m: 260, n: 16, k: 9, transA: true, transB: true, offset: 3, pad: 2, accumulate: true },
+  { m: 261, n: 13, k: 30, transA: false, transB: true, offset: 1, pad: 0, accumulate: false },
+  { m: 8, n: 64, k: 300, transA: false, transB: false, offset: 0, pad: 0, accumulate: false },
+  { m: 8, n: 64, k: 300, transA: true, transB: false, offset: 0, pad: 0, accumulate: true },
+  { m: 7, n: 530, k: 270, transA: false, transB: true, offset: 2, pad: 3, accumulate: false },
+  { m: 12, n: 40, k: 1, transA: true, transB: true, offset: 0, pad: 0, accumulate: false }
+]
+
+const THREADS = [1, 2] as const
+
+describe("kernels with operands in the module memory give the bits of copied operands", () => {
+  for (const [dtype, ctor] of dtypes) {
+    for (const threads of THREADS) {
+      it(`gemm ${dtype}, ${threads} thread(s)`, () => {
+        setThreads(threads)
+        GEMM_SHAPES.forEach((s, i) => {
+          const lda = (s.transA ? s.m : s.k) + s.pad, ldb = (s.transB ? s.k : s.n) + s.pad
+          const a = seeded(s.offset + (s.transA ? s.k : s.m) * lda, 10 + i, ctor)
+          const b = seeded(s.offset + (s.transB ? s.n : s.k) * ldb, 20 + i, ctor)
+          // C owns its region with no offset or pad when the shape allows direct writes.
+          const cOffset = s.pad === 0 ? 0 : s.offset, ldc = s.n + s.pad
+          const c0 = seeded(cOffset + s.m * ldc, 30 + i, ctor)
+          const run = (left: FloatArray, right: FloatArray, c: FloatArray) => {
+            wasmKernels.gemm({
+              ...s,
+              a: left,
+              aOffset: s.offset,
+              lda,
+              b: right,
+              bOffset: s.offset,
+              ldb,
+              c,
+              cOffset,
+              ldc
+            })
+            return c
+          }
+          const want = run(a, b, c0.slice())
+          const got = run(inArena(a), inArena(b), inArena(c0))
+          expectSameBits(got, want, `gemm case ${i}`)
+        })
+      })
+
+      it(`conv2d forward, input and filter gradients ${dtype}, ${threads} thread(s)`, () => {
+        setThreads(threads)
+        const geometries: ReadonlyArray<Conv2dGeometry> = [
+          // Exact tiles (direct outputs): 24 filters, 4 x 14 x 14 pixels.
+          conv({ n: 4, h: 14, w: 14, c: 3, kh: 2, kw: 2, f: 24, pad: 0 }),
+          conv({ n: 3, h: 9, w: 7, c: 5, kh: 3, kw: 3, f: 16, pad: 1 }),
+          // Ragged: filters off the tile width, odd pixel counts.
+          conv({ n: 1, h: 5, w: 5, c: 2, kh: 3, kw: 2, f: 5, pad: 0 })
+        ]
+        geometries.forEach((g, i) => {
+          const x = seeded(g.n * g.h * g.w * g.c, 40 + i, ctor)
+          const w = seeded(g.kh * g.kw * g.c * g.f, 50 + i, ctor)
+          const bias = seeded(g.f, 60 + i, ctor)
+          const dy = seeded(g.n * g.outH * g.outW * g.f, 70 + i, ctor)
+          const copied = { y: new ctor(dy.length), dx: new ctor(x.length), dw: new ctor(w.length) }
+          wasmKernels.conv2d(x, w, copied.y, g, { bias, relu: true })
+          wasmKernels.conv2dBackpropInput(dy, w, copied.dx, g)
+          wasmKernels.conv2dBackpropFilter(x, dy, copied.dw, g)
+          const inPlace = {
+            y: nanRegion(ctor, dy.length),
+            dx: nanRegion(ctor, x.length),
+            dw: nanRegion(ctor, w.length)
+          }
+          wasmKernels.conv2d(inArena(x), inArena(w), inPlace.y, g, { bias, relu: true })
+          wasmKernels.conv2dBackpropInput(inArena(dy), inArena(w), inPlace.dx, g)
+          wasmKernels.conv2dBackpropFilter(inArena(x), inArena(dy), inPlace.dw, g)
+          expectSameBits(inPlace.y, copied.y, `conv forward case ${i}`)
+          expectSameBits(inPlace.dx, copied.dx, `conv input gradient case ${i}`)
+          expectSameBits(inPlace.dw, copied.dw, `conv filter gradient case ${i}`)
+        })
+      })
+
+      it(`relu backward ${dtype}, ${threads} thread(s): the JavaScript reference's bits`, () => {
+        setThreads(threads)
+        for (const n of [1, 5, 1001, 70_001]) {
+          const ct = seeded(n, 5, ctor), y = seeded(n, 6, ctor)
+          // Signed zeros, NaN and infinities in y; a negative zero and NaN in ct.
+          const special = [0, -0, Number.NaN, Infinity, -Infinity]
+          special.forEach((v, i) => i < n && (y[(i * 7) % n] = v))
+          if (n > 3) {
+            ct[1] = -0
+            ct[2] = Number.NaN
+          }
+          const want = new ctor(n)
+          jsKernels.reluBackward(ct, y, want, n)
+          const got = nanRegion(ctor, n)
+          wasmKernels.reluBackward(inArena(ct), inArena(y), got, n)
+          expectSameBits(got, want, `relu backward n=${n}`)
+          // The mask is real: y > 0 keeps ct's bits, anything else gives +0.
+          for (let i = 0; i < n; i++) expect(Object.is(got[i], y[i]! > 0 ? ct[i] : 0)).toBe(true)
+        }
+      })
+
+      it(`adam ${dtype}, ${threads} thread(s), against the JavaScript reference`, () => {
+        setThreads(threads)
+        for (const n of [256, 1001, 70_001]) {
+          const g = seeded(n, 1, ctor), p = seeded(n, 2, ctor), m = seeded(n, 3, ctor)
+          const v = seeded(n, 4, ctor).map(Math.abs)
+          const constants = { b1: 0.9, b2: 0.999, a: -1e-3, e: 1e-7 }
+          const copied = { out: new ctor(n), mOut: new ctor(n), vOut: new ctor(n) }
+          wasmKernels.adam({ g, p, m, v, ...copied, ...constants })
+          const inPlace = { out: nanRegion(ctor, n), mOut: nanRegion(ctor, n), vOut: nanRegion(ctor, n) }
+          wasmKernels.adam({ g: inArena(g), p: inArena(p), m: inArena(m), v: inArena(v), ...inPlace, ...constants })
+          expectSameBits(inPlace.out, copied.out, `adam n=${n} parameters`)
+          expectSameBits(inPlace.mOut, copied.mOut, `adam n=${n} first moments`)
+          expectSameBits(inPlace.vOut, copied.vOut, `adam n=${n} second moments`)
+          if (ctor === Float64Array) {
+            const reference = { out: new ctor(n), mOut: new ctor(n), vOut: new ctor(n) }
+            jsKernels.adam({ g, p, m, v, ...reference, ...constants })
+            expectSameBits(inPlace.out, reference.out, `adam n=${n} against the reference`)
+          }
+        }
+      })
+    }
+  }
+})
+
+function conv(
+  s: { n: number; h: number; w: number; c: number; kh: number; kw: number; f: number; pad: number }
+): Conv2dGeometry {
+  return {
+    n: s.n,
+    h: s.h,
+    w: s.w,
+    c: s.c,
+    kh: s.kh,
+    kw: s.kw,
+    f: s.f,
+    outH: s.h + 2 * s.pad - s.kh + 1,
+    outW: s.w + 2 * s.pad - s.kw + 1,
+    strideH: 1,
+    strideW: 1,
+    dilationH: 1,
+    dilationW: 1,
+    padTop: s.pad,
+    padLeft: s.pad
+  }
+}
