@@ -380,8 +380,27 @@ const foldIntoN = (images: ReadonlyArray<number>, broadcastImages: boolean): Bat
 }
 
 interface ConvParams {
-  readonly geometry: { readonly c: number; readonly f: number }
+  readonly geometry: ConvGeometry
   readonly shape: ReadonlyArray<number>
+}
+
+/** A convolution's geometry as its params carry it (one example's; see `conv2dParams` in the tensor package). */
+interface ConvGeometry {
+  readonly n: number
+  readonly h: number
+  readonly w: number
+  readonly c: number
+  readonly kh: number
+  readonly kw: number
+  readonly f: number
+  readonly outH: number
+  readonly outW: number
+  readonly strideH: number
+  readonly strideW: number
+  readonly dilationH: number
+  readonly dilationW: number
+  readonly padTop: number
+  readonly padLeft: number
 }
 
 /**
@@ -419,27 +438,186 @@ const unfold = (v: TensorImpl, axis: number, size: number): TensorImpl =>
     0
   )
 
-/** `conv2d(x, w)`: a batch of images folds into N, a batch of filters into F (B * F filters). */
+// Both operands batched: im2col with public ops, and one batched matrix product.
+//
+// Example b's convolution is `col(x_b) w_b` with `col(x_b)` its `[N * OH * OW, KH * KW * C]` column matrix
+// (the (ky, kx, c) order of the kernels' im2col), so a batch of them is one `batchMatmul` of
+// `[B, N * OH * OW, KH * KW * C] x [B, KH * KW * C, F]`: the arithmetic of the per-example loop, on the GEMM
+// kernel, in one application instead of B. The column matrices are built from the padded images by one
+// slice per tap: H and W are split as `[H / stride, stride]`, so that the rows a tap reads with any stride
+// and dilation are one box. Every step is a differentiable public op, so gradients (of any order) and an
+// enclosing vmap see ordinary ops.
+
+/** The padded frame of a convolution, in strides: `fh * strideH` rows by `fw * strideW` columns. */
+const frameOf = (g: ConvGeometry): { readonly fh: number; readonly fw: number } => ({
+  fh: Math.ceil(Math.max(g.padTop + g.h, (g.kh - 1) * g.dilationH + g.outH * g.strideH) / g.strideH),
+  fw: Math.ceil(Math.max(g.padLeft + g.w, (g.kw - 1) * g.dilationW + g.outW * g.strideW) / g.strideW)
+})
+
+/** Where tap (ky, kx) starts in the split frame `[fh, strideH, fw, strideW]`. */
+const tapOrigin = (g: ConvGeometry, ky: number, kx: number): ReadonlyArray<number> => {
+  const y = ky * g.dilationH
+  const x = kx * g.dilationW
+  return [Math.floor(y / g.strideH), y % g.strideH, Math.floor(x / g.strideW), x % g.strideW]
+}
+
+/**
+ * The windows of `v` (H at `axis`, W next to it) that the taps read, in tap order (ky, then kx): each is `v`
+ * with `[H, W]` replaced by `[OH, OW]`.
+ */
+const tapWindows = (v: T, axis: number, g: ConvGeometry): Array<T> => {
+  const { fh, fw } = frameOf(g)
+  const s = v.shape
+  const before = s.slice(0, axis)
+  const after = s.slice(axis + 2)
+  const pads = s.map((d, i): readonly [number, number] =>
+    i === axis
+      ? [g.padTop, fh * g.strideH - g.padTop - d]
+      : i === axis + 1
+      ? [g.padLeft, fw * g.strideW - g.padLeft - d]
+      : [0, 0]
+  )
+  const padded = pads.some(([a, b]) => a !== 0 || b !== 0) ? Tensor.pad(v, pads) as T : v
+  const split = Tensor.reshape(padded, [...before, fh, g.strideH, fw, g.strideW, ...after]) as T
+  const zeros = (dims: ReadonlyArray<number>) => dims.map(() => 0)
+  const size = [...before, g.outH, 1, g.outW, 1, ...after]
+  const out: Array<T> = []
+  for (let ky = 0; ky < g.kh; ky++) {
+    for (let kx = 0; kx < g.kw; kx++) {
+      const box = Tensor.slice(split, [...zeros(before), ...tapOrigin(g, ky, kx), ...zeros(after)], size) as T
+      out.push(Tensor.reshape(box, [...before, g.outH, g.outW, ...after]) as T)
+    }
+  }
+  return out
+}
+
+/** `conv2d` of a batch of images `[B, N, H, W, C]` with a batch of filters `[B, KH, KW, C, F]`. */
+const batchedConv = (x: T, w: T, g: ConvGeometry, size: number): T => {
+  const rows = g.n * g.outH * g.outW
+  const kkc = g.kh * g.kw * g.c
+  const cols = Tensor.reshape(Tensor.stack(tapWindows(x, 2, g), 4) as T, [size, rows, kkc]) as T
+  const y = Tensor.matmul(cols, Tensor.reshape(w, [size, kkc, g.f]) as T) as T
+  return Tensor.reshape(y, [size, g.n, g.outH, g.outW, g.f]) as T
+}
+
+/**
+ * `conv2dBackpropFilter` of a batch of images and a batch of output gradients `[B, N, OH, OW, F]` (the
+ * per-example filter gradient): `col(x_b)^T dy_b`, with the transposed column matrices built from the images
+ * transposed once to `[B, C, N, H, W]`.
+ */
+const batchedFilterGrad = (x: T, dy: T, g: ConvGeometry, size: number): T => {
+  const rows = g.n * g.outH * g.outW
+  const xt = Tensor.transpose(x, [0, 4, 1, 2, 3]) as T
+  const colsT = Tensor.reshape(Tensor.stack(tapWindows(xt, 3, g), 1) as T, [size, g.kh * g.kw * g.c, rows]) as T
+  const dw = Tensor.matmul(colsT, Tensor.reshape(dy, [size, rows, g.f]) as T) as T
+  return Tensor.reshape(dw, [size, g.kh, g.kw, g.c, g.f]) as T
+}
+
+/** `v` with the order of its entries along `axis` reversed (slices joined in reverse order). */
+const reverseAxis = (v: T, axis: number): T => {
+  const d = v.shape[axis]!
+  if (d <= 1) return v
+  const parts = Array.from({ length: d }, (_, i) =>
+    Tensor.slice(
+      v,
+      v.shape.map((_, k) => (k === axis ? d - 1 - i : 0)),
+      v.shape.map((e, k) => (k === axis ? 1 : e))
+    ) as T)
+  return Tensor.concat(parts, axis) as T
+}
+
+/**
+ * `conv2dBackpropInput` of a batch of output gradients with a batch of filters. With stride 1 it is the
+ * convolution of `dy` with the filters rotated by 180 degrees and transposed (`[KH, KW, F, C]`), padded by
+ * the kernel's extent less the forward padding, as `batchedConv` (the way the WebAssembly kernel computes
+ * it). Otherwise (or when the forward padding exceeds the kernel's extent): the column gradients
+ * `dy_b w_b^T`, then col2im, each tap's columns padded into the frame and added; the taps are added last to
+ * first, which is the order in which the kernel's col2im adds them into each input pixel.
+ */
+const batchedInputGrad = (dy: T, w: T, g: ConvGeometry, size: number): T => {
+  const padTop = (g.kh - 1) * g.dilationH - g.padTop
+  const padLeft = (g.kw - 1) * g.dilationW - g.padLeft
+  if (g.strideH === 1 && g.strideW === 1 && padTop >= 0 && padLeft >= 0) {
+    const flipped = Tensor.transpose(reverseAxis(reverseAxis(w, 1), 2), [0, 1, 2, 4, 3]) as T
+    const transposed: ConvGeometry = {
+      ...g,
+      h: g.outH,
+      w: g.outW,
+      c: g.f,
+      f: g.c,
+      outH: g.h,
+      outW: g.w,
+      padTop,
+      padLeft
+    }
+    return batchedConv(dy, flipped, transposed, size)
+  }
+  const rows = g.n * g.outH * g.outW
+  const kk = g.kh * g.kw
+  const wt = Tensor.reshape(Tensor.transpose(w, [0, 4, 1, 2, 3]) as T, [size, g.f, kk * g.c]) as T
+  const dcols = Tensor.reshape(
+    Tensor.matmul(Tensor.reshape(dy, [size, rows, g.f]) as T, wt) as T,
+    [size, g.n, g.outH, g.outW, kk, g.c]
+  ) as T
+  const { fh, fw } = frameOf(g)
+  let frame: T | undefined
+  for (let t = kk - 1; t >= 0; t--) {
+    const [y0, y1, x0, x1] = tapOrigin(g, Math.floor(t / g.kw), t % g.kw) as [number, number, number, number]
+    const tap = Tensor.reshape(
+      Tensor.slice(dcols, [0, 0, 0, 0, t, 0], [size, g.n, g.outH, g.outW, 1, g.c]) as T,
+      [size, g.n, g.outH, 1, g.outW, 1, g.c]
+    ) as T
+    const placed = Tensor.pad(tap, [
+      [0, 0],
+      [0, 0],
+      [y0, fh - y0 - g.outH],
+      [y1, g.strideH - y1 - 1],
+      [x0, fw - x0 - g.outW],
+      [x1, g.strideW - x1 - 1],
+      [0, 0]
+    ]) as T
+    frame = frame === undefined ? placed : Tensor.add(frame, placed) as T
+  }
+  const full = Tensor.reshape(frame!, [size, g.n, fh * g.strideH, fw * g.strideW, g.c]) as T
+  return Tensor.slice(full, [0, 0, g.padTop, g.padLeft, 0], [size, g.n, g.h, g.w, g.c]) as T
+}
+
+/** Whether a convolution with both operands batched has nothing to compute (the fallback's zeros serve). */
+const emptyConv = (g: ConvGeometry, size: number): boolean =>
+  size * g.n * g.outH * g.outW * g.kh * g.kw * g.c * g.f === 0
+
+/**
+ * `conv2d(x, w)`: a batch of images folds into N, a batch of filters into F (B * F filters); both batched,
+ * one batched matrix product of column matrices (`batchedConv`).
+ */
 const conv2dRule: BatchRule = (p, inputs, params, size) => {
   const [x, w] = inputs as readonly [Batched, Batched]
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (x.batched) return fallback(p, inputs, params, size)
+  if (x.batched) {
+    const g = (params as ConvParams).geometry
+    if (emptyConv(g, size)) return fallback(p, inputs, params, size)
+    return batched(toImpl(batchedConv(pub(x.value), pub(w.value), g, size)))
+  }
   return batched(unfold(foldInto(p, [x.value, w.value], 1, 3, params as ConvParams, size), 3, size))
 }
 
 /**
  * `conv2dBias(x, w, b)`: folds like `conv2d`; with a batch of biases or of filters, the convolution runs with
- * a zero bias and the bias and relu follow (the same operations as the fused kernel's).
+ * a zero bias (or, images and filters both batched, as `batchedConv`) and the bias and relu follow (the same
+ * operations as the fused kernel's).
  */
 const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
   const [x, w, b] = inputs as readonly [Batched, Batched, Batched]
   if (!b.batched && !w.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (x.batched && w.batched) return fallback(p, inputs, params, size)
   const { relu } = params as { readonly relu: boolean }
+  const g = (params as ConvParams).geometry
+  if (x.batched && w.batched && emptyConv(g, size)) return fallback(p, inputs, params, size)
   const dtype = b.value.dtype
   const f = b.value.shape[b.value.rank - 1]!
   const linear = { ...(params as ConvParams), relu: false }
-  const conv = w.batched
+  const conv = x.batched && w.batched
+    ? toImpl(batchedConv(pub(x.value), pub(w.value), g, size))
+    : w.batched
     ? unfold(
       foldInto(p, [x.value, w.value, toImpl(Tensor.zeros([size * f], { dtype }))], 1, 3, linear as ConvParams, size),
       3,
@@ -452,22 +630,32 @@ const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
   return batched(toImpl(relu ? Tensor.relu(z) : z))
 }
 
-/** `conv2dBackpropInput(dy, w)`: a batch of `dy` folds into N, a batch of filters into C. */
+/**
+ * `conv2dBackpropInput(dy, w)`: a batch of `dy` folds into N, a batch of filters into C; both batched, a
+ * batched matrix product and col2im (`batchedInputGrad`).
+ */
 const conv2dBackpropInputRule: BatchRule = (p, inputs, params, size) => {
   const [dy, w] = inputs as readonly [Batched, Batched]
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (dy.batched) return fallback(p, inputs, params, size)
+  if (dy.batched) {
+    const g = (params as ConvParams).geometry
+    if (emptyConv(g, size)) return fallback(p, inputs, params, size)
+    return batched(toImpl(batchedInputGrad(pub(dy.value), pub(w.value), g, size)))
+  }
   return batched(unfold(foldInto(p, [dy.value, w.value], 1, 2, params as ConvParams, size), 3, size))
 }
 
 /**
- * `conv2dBackpropFilter(x, dy)`: a batch of images folds into C, a batch of `dy` into F. Both batched (the
- * per-example filter gradient) would need a grouped convolution: it falls back to one example at a time.
+ * `conv2dBackpropFilter(x, dy)`: a batch of images folds into C, a batch of `dy` into F; both batched (the
+ * per-example filter gradient), a batched matrix product of transposed column matrices (`batchedFilterGrad`).
  */
 const conv2dBackpropFilterRule: BatchRule = (p, inputs, params, size) => {
   const [x, dy] = inputs as readonly [Batched, Batched]
-  if (x.batched && dy.batched) return fallback(p, inputs, params, size)
   const cp = params as ConvParams
+  if (x.batched && dy.batched) {
+    if (emptyConv(cp.geometry, size)) return fallback(p, inputs, params, size)
+    return batched(toImpl(batchedFilterGrad(pub(x.value), pub(dy.value), cp.geometry, size)))
+  }
   if (x.batched) {
     // images [B, N, H, W, C] as [N, H, W, B * C]
     const xs = x.value.shape.slice(1)
