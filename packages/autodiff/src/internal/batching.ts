@@ -25,6 +25,7 @@ import { Tensor } from "@typegrad/tensor"
 import {
   alloc,
   bind,
+  type Conv2dGeometry,
   fromImpl,
   type Primitive,
   sizeOf,
@@ -380,27 +381,8 @@ const foldIntoN = (images: ReadonlyArray<number>, broadcastImages: boolean): Bat
 }
 
 interface ConvParams {
-  readonly geometry: ConvGeometry
+  readonly geometry: Conv2dGeometry
   readonly shape: ReadonlyArray<number>
-}
-
-/** A convolution's geometry as its params carry it (one example's; see `conv2dParams` in the tensor package). */
-interface ConvGeometry {
-  readonly n: number
-  readonly h: number
-  readonly w: number
-  readonly c: number
-  readonly kh: number
-  readonly kw: number
-  readonly f: number
-  readonly outH: number
-  readonly outW: number
-  readonly strideH: number
-  readonly strideW: number
-  readonly dilationH: number
-  readonly dilationW: number
-  readonly padTop: number
-  readonly padLeft: number
 }
 
 /**
@@ -440,22 +422,24 @@ const unfold = (v: TensorImpl, axis: number, size: number): TensorImpl =>
 
 // Both operands batched: im2col with public ops, and one batched matrix product.
 //
-// Example b's convolution is `col(x_b) w_b` with `col(x_b)` its `[N * OH * OW, KH * KW * C]` column matrix
-// (the (ky, kx, c) order of the kernels' im2col), so a batch of them is one `batchMatmul` of
-// `[B, N * OH * OW, KH * KW * C] x [B, KH * KW * C, F]`: the arithmetic of the per-example loop, on the GEMM
-// kernel, in one application instead of B. The column matrices are built from the padded images by one
-// slice per tap: H and W are split as `[H / stride, stride]`, so that the rows a tap reads with any stride
-// and dilation are one box. Every step is a differentiable public op, so gradients (of any order) and an
-// enclosing vmap see ordinary ops.
+// Example b's convolution is `col(x_b) w_b`, with `col(x_b)` its `[N * OH * OW, KH * KW * C]` column matrix in
+// the kernels' (ky, kx, c) order, so a batch of them is one `batchMatmul` of `[B, ...]` operands: the
+// arithmetic of the per-example loop in one application instead of B. The transposed column matrices are
+// built from the padded images by one slice per tap (H and W split as `[H / stride, stride]`, so that the
+// entries a tap reads, at any stride and dilation, are one box) and one stack; every step is a
+// differentiable public op, so gradients of any order and an enclosing vmap see ordinary ops. Each output
+// entry is the kernels' dot product, in the kernels' order: on the WebAssembly kernels the results equal the
+// per-example loop's bit for bit. The copies cost more than the kernel calls they save except for small
+// convolutions, so the rules take this path only up to `convBatching.maxMacs` per example.
 
 /** The padded frame of a convolution, in strides: `fh * strideH` rows by `fw * strideW` columns. */
-const frameOf = (g: ConvGeometry): { readonly fh: number; readonly fw: number } => ({
+const frameOf = (g: Conv2dGeometry): { readonly fh: number; readonly fw: number } => ({
   fh: Math.ceil(Math.max(g.padTop + g.h, (g.kh - 1) * g.dilationH + g.outH * g.strideH) / g.strideH),
   fw: Math.ceil(Math.max(g.padLeft + g.w, (g.kw - 1) * g.dilationW + g.outW * g.strideW) / g.strideW)
 })
 
 /** Where tap (ky, kx) starts in the split frame `[fh, strideH, fw, strideW]`. */
-const tapOrigin = (g: ConvGeometry, ky: number, kx: number): ReadonlyArray<number> => {
+const tapOrigin = (g: Conv2dGeometry, ky: number, kx: number): ReadonlyArray<number> => {
   const y = ky * g.dilationH
   const x = kx * g.dilationW
   return [Math.floor(y / g.strideH), y % g.strideH, Math.floor(x / g.strideW), x % g.strideW]
@@ -465,7 +449,7 @@ const tapOrigin = (g: ConvGeometry, ky: number, kx: number): ReadonlyArray<numbe
  * The windows of `v` (H at `axis`, W next to it) that the taps read, in tap order (ky, then kx): each is `v`
  * with `[H, W]` replaced by `[OH, OW]`.
  */
-const tapWindows = (v: T, axis: number, g: ConvGeometry): Array<T> => {
+const tapWindows = (v: T, axis: number, g: Conv2dGeometry): Array<T> => {
   const { fh, fw } = frameOf(g)
   const s = v.shape
   const before = s.slice(0, axis)
@@ -491,25 +475,37 @@ const tapWindows = (v: T, axis: number, g: ConvGeometry): Array<T> => {
   return out
 }
 
-/** `conv2d` of a batch of images `[B, N, H, W, C]` with a batch of filters `[B, KH, KW, C, F]`. */
-const batchedConv = (x: T, w: T, g: ConvGeometry, size: number): T => {
-  const rows = g.n * g.outH * g.outW
+/**
+ * The transposed column matrices of a batch of images `[B, N, H, W, C]`: `[B, KH * KW * C, N * OH * OW]`,
+ * row (ky, kx, c) the entries tap (ky, kx) reads from channel c at each output pixel. Built from the images
+ * transposed once to `[B, C, N, H, W]`, so that each tap's window copies rows of OW entries (with stride 1).
+ */
+const columnsT = (x: T, g: Conv2dGeometry, size: number): T => {
+  const xt = Tensor.transpose(x, [0, 4, 1, 2, 3]) as T
+  return Tensor.reshape(Tensor.stack(tapWindows(xt, 3, g), 1) as T, [
+    size,
+    g.kh * g.kw * g.c,
+    g.n * g.outH * g.outW
+  ]) as T
+}
+
+/**
+ * `conv2d` of a batch of images `[B, N, H, W, C]` with a batch of filters `[B, KH, KW, C, F]`: `w_b^T col(x_b)^T`
+ * (`[F, N * OH * OW]`), transposed back.
+ */
+const batchedConv = (x: T, w: T, g: Conv2dGeometry, size: number): T => {
   const kkc = g.kh * g.kw * g.c
-  const cols = Tensor.reshape(Tensor.stack(tapWindows(x, 2, g), 4) as T, [size, rows, kkc]) as T
-  const y = Tensor.matmul(cols, Tensor.reshape(w, [size, kkc, g.f]) as T) as T
-  return Tensor.reshape(y, [size, g.n, g.outH, g.outW, g.f]) as T
+  const wt = Tensor.transpose(Tensor.reshape(w, [size, kkc, g.f]) as T, [0, 2, 1]) as T
+  const yt = Tensor.matmul(wt, columnsT(x, g, size)) as T
+  return Tensor.reshape(Tensor.transpose(yt, [0, 2, 1]) as T, [size, g.n, g.outH, g.outW, g.f]) as T
 }
 
 /**
  * `conv2dBackpropFilter` of a batch of images and a batch of output gradients `[B, N, OH, OW, F]` (the
- * per-example filter gradient): `col(x_b)^T dy_b`, with the transposed column matrices built from the images
- * transposed once to `[B, C, N, H, W]`.
+ * per-example filter gradient): `col(x_b)^T dy_b`, each entry the kernel's dot product over the output pixels.
  */
-const batchedFilterGrad = (x: T, dy: T, g: ConvGeometry, size: number): T => {
-  const rows = g.n * g.outH * g.outW
-  const xt = Tensor.transpose(x, [0, 4, 1, 2, 3]) as T
-  const colsT = Tensor.reshape(Tensor.stack(tapWindows(xt, 3, g), 1) as T, [size, g.kh * g.kw * g.c, rows]) as T
-  const dw = Tensor.matmul(colsT, Tensor.reshape(dy, [size, rows, g.f]) as T) as T
+const batchedFilterGrad = (x: T, dy: T, g: Conv2dGeometry, size: number): T => {
+  const dw = Tensor.matmul(columnsT(x, g, size), Tensor.reshape(dy, [size, g.n * g.outH * g.outW, g.f]) as T) as T
   return Tensor.reshape(dw, [size, g.kh, g.kw, g.c, g.f]) as T
 }
 
@@ -534,12 +530,12 @@ const reverseAxis = (v: T, axis: number): T => {
  * `dy_b w_b^T`, then col2im, each tap's columns padded into the frame and added; the taps are added last to
  * first, which is the order in which the kernel's col2im adds them into each input pixel.
  */
-const batchedInputGrad = (dy: T, w: T, g: ConvGeometry, size: number): T => {
+const batchedInputGrad = (dy: T, w: T, g: Conv2dGeometry, size: number): T => {
   const padTop = (g.kh - 1) * g.dilationH - g.padTop
   const padLeft = (g.kw - 1) * g.dilationW - g.padLeft
   if (g.strideH === 1 && g.strideW === 1 && padTop >= 0 && padLeft >= 0) {
     const flipped = Tensor.transpose(reverseAxis(reverseAxis(w, 1), 2), [0, 1, 2, 4, 3]) as T
-    const transposed: ConvGeometry = {
+    const transposed: Conv2dGeometry = {
       ...g,
       h: g.outH,
       w: g.outW,
@@ -582,9 +578,24 @@ const batchedInputGrad = (dy: T, w: T, g: ConvGeometry, size: number): T => {
   return Tensor.slice(full, [0, 0, g.padTop, g.padLeft, 0], [size, g.n, g.h, g.w, g.c]) as T
 }
 
-/** Whether a convolution with both operands batched has nothing to compute (the fallback's zeros serve). */
-const emptyConv = (g: ConvGeometry, size: number): boolean =>
-  size * g.n * g.outH * g.outW * g.kh * g.kw * g.c * g.f === 0
+/**
+ * When a convolution with both operands batched takes the batched matrix product: at most `maxMacs`
+ * multiply-adds per example (and something to compute). Above that each example's convolution is worth its
+ * own fused kernel call, and the copies that build the column matrices cost more than the calls they save:
+ * measured in `docs/performance.md` ("vmap of convolutions"), where the per-example filter gradients of an
+ * MNIST-sized CNN (about 50,000 and 660,000 multiply-adds per example in its two layers) are 1.3 to 3 times
+ * slower batched than one example at a time, and convolutions of a few thousand multiply-adds 1.5 to 3 times
+ * faster. Mutable for tests and measurements.
+ *
+ * @internal
+ */
+export const convBatching = { maxMacs: 4096 }
+
+/** Whether a convolution with both operands batched takes the batched matrix product (else the fallback). */
+const batchConv = (g: Conv2dGeometry, size: number): boolean => {
+  const macs = g.n * g.outH * g.outW * g.kh * g.kw * g.c * g.f
+  return size * macs > 0 && macs <= convBatching.maxMacs
+}
 
 /**
  * `conv2d(x, w)`: a batch of images folds into N, a batch of filters into F (B * F filters); both batched,
@@ -595,7 +606,7 @@ const conv2dRule: BatchRule = (p, inputs, params, size) => {
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
   if (x.batched) {
     const g = (params as ConvParams).geometry
-    if (emptyConv(g, size)) return fallback(p, inputs, params, size)
+    if (!batchConv(g, size)) return fallback(p, inputs, params, size)
     return batched(toImpl(batchedConv(pub(x.value), pub(w.value), g, size)))
   }
   return batched(unfold(foldInto(p, [x.value, w.value], 1, 3, params as ConvParams, size), 3, size))
@@ -611,7 +622,7 @@ const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
   if (!b.batched && !w.batched) return foldIntoN([0], false)(p, inputs, params, size)
   const { relu } = params as { readonly relu: boolean }
   const g = (params as ConvParams).geometry
-  if (x.batched && w.batched && emptyConv(g, size)) return fallback(p, inputs, params, size)
+  if (x.batched && w.batched && !batchConv(g, size)) return fallback(p, inputs, params, size)
   const dtype = b.value.dtype
   const f = b.value.shape[b.value.rank - 1]!
   const linear = { ...(params as ConvParams), relu: false }
@@ -639,7 +650,7 @@ const conv2dBackpropInputRule: BatchRule = (p, inputs, params, size) => {
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
   if (dy.batched) {
     const g = (params as ConvParams).geometry
-    if (emptyConv(g, size)) return fallback(p, inputs, params, size)
+    if (!batchConv(g, size)) return fallback(p, inputs, params, size)
     return batched(toImpl(batchedInputGrad(pub(dy.value), pub(w.value), g, size)))
   }
   return batched(unfold(foldInto(p, [dy.value, w.value], 1, 2, params as ConvParams, size), 3, size))
@@ -653,7 +664,7 @@ const conv2dBackpropFilterRule: BatchRule = (p, inputs, params, size) => {
   const [x, dy] = inputs as readonly [Batched, Batched]
   const cp = params as ConvParams
   if (x.batched && dy.batched) {
-    if (emptyConv(cp.geometry, size)) return fallback(p, inputs, params, size)
+    if (!batchConv(cp.geometry, size)) return fallback(p, inputs, params, size)
     return batched(toImpl(batchedFilterGrad(pub(x.value), pub(dy.value), cp.geometry, size)))
   }
   if (x.batched) {
