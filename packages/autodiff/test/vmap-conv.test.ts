@@ -61,7 +61,7 @@ const loop = (
 const expectClose = (a: Pytree.Pytree, b: Pytree.Pytree, tol: number, what: string): void => {
   const la = Pytree.leaves(a)
   const lb = Pytree.leaves(b)
-  expect(la.length, what).toBe(lb.length)
+  if (la.length !== lb.length) expect.fail(`${what}: ${la.length} leaves, the loop ${lb.length}`)
   la.forEach((x, j) => {
     const y = lb[j]!
     expect(x.shape, `${what} leaf ${j} shape`).toEqual(y.shape)
@@ -248,14 +248,14 @@ describe("composition", () => {
 
 describe("per-example gradients of a small CNN", () => {
   type Params = { readonly k1: T; readonly b1: T; readonly k2: T; readonly b2: T; readonly w: T; readonly b: T }
-  const loss = (p: Params, image: T, label: T): never => {
+  const loss = (p: Params, image: T, y: T): never => {
     const h1 = Tensor.conv2dBias(Tensor.reshape(image, [1, 7, 7, 1]) as T, p.k1, p.b1 as never, {
       relu: true,
       padding: "same"
     }) as T
     const h2 = Tensor.conv2dBias(h1, p.k2, p.b2 as never, { relu: true, strides: 2, dilation: 1 }) as T
     const logits = Tensor.add(Tensor.matmul(Tensor.flatten(h2) as T, p.w), p.b) as T
-    return Tensor.neg(Tensor.sum(Tensor.mul(Tensor.logSoftmax(logits), Tensor.oneHot(label, 3)))) as never
+    return Tensor.neg(Tensor.sum(Tensor.mul(Tensor.logSoftmax(logits), Tensor.oneHot(y, 3)))) as never
   }
   const data = (dtype: DType) =>
     fc.record({

@@ -516,7 +516,7 @@ const reverseAxis = (v: T, axis: number): T => {
   const parts = Array.from({ length: d }, (_, i) =>
     Tensor.slice(
       v,
-      v.shape.map((_, k) => (k === axis ? d - 1 - i : 0)),
+      v.shape.map((__, k) => (k === axis ? d - 1 - i : 0)),
       v.shape.map((e, k) => (k === axis ? 1 : e))
     ) as T)
   return Tensor.concat(parts, axis) as T
