@@ -723,9 +723,10 @@ const ELEMENTWISE_BINARY = [
  * The vectorized batching rules, one per primitive name (as the gradient rules are one per primitive).
  * Every primitive of `@typegrad/tensor` has one; the others (`customVjp`/`customJvp`, whose rules are the
  * user's) go through `fallback`, and so do the cases a rule hands on: a convolution with both operands
- * batched (images and filters; among them the per-example filter gradient, `conv2dBackpropFilter` of a
- * batch of images and a batch of output gradients, which would need a grouped convolution), a `scatterAdd`
- * of shared cotangents at batched indices, indices past 2^24 in float32.
+ * batched (images and filters, output gradients and filters, or images and output gradients: the
+ * per-example filter gradient) above `convBatching.maxMacs` multiply-adds per example, where one fused
+ * kernel call per example is faster than the batched matrix product of column matrices that the rules use
+ * below it; a `scatterAdd` of shared cotangents at batched indices; indices past 2^24 in float32.
  */
 export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   ...Object.fromEntries(ELEMENTWISE_UNARY.map((name) => [name, unary])),
