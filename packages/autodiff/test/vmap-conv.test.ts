@@ -4,7 +4,7 @@
  * the batched-matrix-product rules against the per-example loop, on generated geometries (odd sizes, every
  * padding form, pads past the kernel's extent, strides up to 3, dilation), float32 and float64, with their
  * gradients, under nested vmap, and on per-example gradients of a small CNN. The batched path is forced
- * (`convBatching.maxMacs`) so that every case takes it; the tests around the threshold check that larger
+ * (`convBatching`) so that every case takes it; the tests around the threshold check that larger
  * convolutions fall back. The comparisons allow rounding (relative 1e-12 in float64, 1e-5 in float32): the
  * rules compute each entry as the kernels do, but from column matrices on the GEMM, a different computation.
  */
@@ -23,13 +23,13 @@ type Dims = ReadonlyArray<number>
 const SEED = 0xc0a7
 const RUNS = 16
 
-const threshold = convBatching.maxMacs
-beforeEach(() => {
-  convBatching.maxMacs = Infinity
-})
-afterEach(() => {
-  convBatching.maxMacs = threshold
-})
+const defaults = { ...convBatching }
+const limit = (macs: number): void => {
+  convBatching.maxMacs = macs
+  convBatching.maxMacsInput = macs
+}
+beforeEach(() => limit(Infinity))
+afterEach(() => Object.assign(convBatching, defaults))
 
 const arr = (t: T): Array<number> => Array.from(Tensor.toArray(t))
 const tolOf = (dtype: DType): number => (dtype === "float64" ? 1e-12 : 1e-5)
@@ -343,7 +343,7 @@ describe("which path a convolution takes", () => {
     relu: false
   })
 
-  it("up to convBatching.maxMacs multiply-adds per example, one batched product; above, one example at a time", () => {
+  it("up to convBatching's multiply-adds per example, one batched product; above, one example at a time", () => {
     const size = 2
     // 1 * 4 * 4 * 3 * 3 * 2 * 3 = 864 multiply-adds per example
     const small = paramsOf(1, 6, 2, 3)
@@ -358,8 +358,9 @@ describe("which path a convolution takes", () => {
       ["conv2dBackpropInput", [dy, w]],
       ["conv2dBackpropFilter", [x, dy]]
     ] as const
-    for (const [maxMacs, fallsBack] of [[864, false], [863, true], [threshold, false]] as const) {
-      convBatching.maxMacs = maxMacs
+    for (const [maxMacs, fallsBack] of [[864, false], [863, true], [undefined, false]] as const) {
+      if (maxMacs === undefined) Object.assign(convBatching, defaults)
+      else limit(maxMacs)
       for (const [name, inputs] of calls) {
         const apply = () => rules[name]!(fakePrimitive(name), inputs, small, size)
         if (fallsBack) expect(apply, `${name} at maxMacs ${maxMacs}`).toThrow(/one example at a time/)
@@ -368,8 +369,20 @@ describe("which path a convolution takes", () => {
     }
   })
 
-  it("the MNIST-sized convolutions fall back by default, and give the same values either way", () => {
-    convBatching.maxMacs = threshold
+  it("larger convolutions fall back by default, and give the same values either way", () => {
+    Object.assign(convBatching, defaults)
+    // 1 * 10 * 10 * 3 * 3 * 4 * 8 = 28,800 multiply-adds per example
+    const large = paramsOf(1, 12, 4, 8)
+    const ones = (dims: Dims) => ({ value: toImpl(Tensor.ones([2, ...dims], { dtype: "float64" })), batched: true })
+    for (
+      const [name, inputs] of [
+        ["conv2d", [ones([1, 12, 12, 4]), ones([3, 3, 4, 8])]],
+        ["conv2dBackpropInput", [ones([1, 10, 10, 8]), ones([3, 3, 4, 8])]],
+        ["conv2dBackpropFilter", [ones([1, 12, 12, 4]), ones([1, 10, 10, 8])]]
+      ] as const
+    ) {
+      expect(() => rules[name]!(fakePrimitive(name), inputs, large, 2)).toThrow(/one example at a time/)
+    }
     const xs = Tensor.reshape(
       Tensor.sin(
         Tensor.cast(Tensor.fromArray(Array.from({ length: 2 * 12 * 12 * 4 }, (_, i) => i), [1152]), "float64")
@@ -384,7 +397,7 @@ describe("which path a convolution takes", () => {
     ) as T
     const f = (x: T, w: T) => Tensor.conv2d(x, w) as T
     const byDefault = vmap(f)(xs, ws)
-    convBatching.maxMacs = Infinity
+    limit(Infinity)
     expectClose(vmap(f)(xs, ws), byDefault, 1e-12, "batched against the fallback")
     expectClose(byDefault, loop(f, [0, 0], [xs, ws], 2), 0, "the fallback is the loop")
   })

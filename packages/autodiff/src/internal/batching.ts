@@ -430,7 +430,7 @@ const unfold = (v: TensorImpl, axis: number, size: number): TensorImpl =>
 // differentiable public op, so gradients of any order and an enclosing vmap see ordinary ops. Each output
 // entry is the kernels' dot product, in the kernels' order: on the WebAssembly kernels the results equal the
 // per-example loop's bit for bit. The copies cost more than the kernel calls they save except for small
-// convolutions, so the rules take this path only up to `convBatching.maxMacs` per example.
+// convolutions, so the rules take this path only up to `convBatching`'s limits per example.
 
 /** The padded frame of a convolution, in strides: `fh * strideH` rows by `fw * strideW` columns. */
 const frameOf = (g: Conv2dGeometry): { readonly fh: number; readonly fw: number } => ({
@@ -580,21 +580,21 @@ const batchedInputGrad = (dy: T, w: T, g: Conv2dGeometry, size: number): T => {
 
 /**
  * When a convolution with both operands batched takes the batched matrix product: at most `maxMacs`
- * multiply-adds per example (and something to compute). Above that each example's convolution is worth its
- * own fused kernel call, and the copies that build the column matrices cost more than the calls they save:
- * measured in `docs/performance.md` ("vmap of convolutions"), where the per-example filter gradients of an
- * MNIST-sized CNN (about 50,000 and 660,000 multiply-adds per example in its two layers) are 1.3 to 3 times
- * slower batched than one example at a time, and convolutions of a few thousand multiply-adds 1.5 to 3 times
- * faster. Mutable for tests and measurements.
+ * multiply-adds per example (`maxMacsInput` for `conv2dBackpropInput`, whose formulations copy more). Above
+ * that, each example's convolution is worth its own fused kernel call: the copies that build the column
+ * matrices cost more than the calls they save. Measured in `docs/performance.md` ("vmap of convolutions"):
+ * below the limits the batched rules are about 1.1 to 2.8 times faster than one example at a time; the
+ * layers of an MNIST-sized CNN (about 50,000 and 660,000 multiply-adds per example) would be 1.2 to 2.7
+ * times slower batched. Mutable for tests and measurements.
  *
  * @internal
  */
-export const convBatching = { maxMacs: 4096 }
+export const convBatching = { maxMacs: 8192, maxMacsInput: 1024 }
 
 /** Whether a convolution with both operands batched takes the batched matrix product (else the fallback). */
-const batchConv = (g: Conv2dGeometry, size: number): boolean => {
+const batchConv = (g: Conv2dGeometry, size: number, limit: number = convBatching.maxMacs): boolean => {
   const macs = g.n * g.outH * g.outW * g.kh * g.kw * g.c * g.f
-  return size * macs > 0 && macs <= convBatching.maxMacs
+  return size * macs > 0 && macs <= limit
 }
 
 /**
@@ -650,7 +650,7 @@ const conv2dBackpropInputRule: BatchRule = (p, inputs, params, size) => {
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
   if (dy.batched) {
     const g = (params as ConvParams).geometry
-    if (!batchConv(g, size)) return fallback(p, inputs, params, size)
+    if (!batchConv(g, size, convBatching.maxMacsInput)) return fallback(p, inputs, params, size)
     return batched(toImpl(batchedInputGrad(pub(dy.value), pub(w.value), g, size)))
   }
   return batched(unfold(foldInto(p, [dy.value, w.value], 1, 2, params as ConvParams, size), 3, size))
@@ -724,7 +724,7 @@ const ELEMENTWISE_BINARY = [
  * Every primitive of `@typegrad/tensor` has one; the others (`customVjp`/`customJvp`, whose rules are the
  * user's) go through `fallback`, and so do the cases a rule hands on: a convolution with both operands
  * batched (images and filters, output gradients and filters, or images and output gradients: the
- * per-example filter gradient) above `convBatching.maxMacs` multiply-adds per example, where one fused
+ * per-example filter gradient) above `convBatching`'s multiply-adds per example, where one fused
  * kernel call per example is faster than the batched matrix product of column matrices that the rules use
  * below it; a `scatterAdd` of shared cotangents at batched indices; indices past 2^24 in float32.
  */
