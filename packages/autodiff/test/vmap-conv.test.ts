@@ -6,11 +6,12 @@
  * gradients, under nested vmap, and on per-example gradients of a small CNN. The batched path is forced
  * (`convBatching`) so that every case takes it; the tests around the threshold check that larger
  * convolutions fall back. The comparisons allow rounding (relative 1e-12 in float64, 1e-5 in float32): the
- * rules compute each entry as the kernels do, but from column matrices on the GEMM, a different computation.
+ * rules compute each entry as the kernels do, but from column matrices on the GEMM, a different computation;
+ * that they agree bit for bit on the WebAssembly kernels is checked once, on its own.
  */
 import { grad, gradArgs, Pytree, vjp, vmap } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
-import { toImpl } from "@typegrad/tensor/internal"
+import { getKernels, toImpl } from "@typegrad/tensor/internal"
 import { Arbitrary } from "@typegrad/testing"
 import fc from "fast-check"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
@@ -176,6 +177,32 @@ describe.each(["float64", "float32"] as const)(
     })
   }
 )
+
+describe("bit for bit", () => {
+  // The rules compute each entry as the kernels do (the same dot products in the same order; the stride-1
+  // input gradient as the convolution with the rotated filters), so on the WebAssembly kernels the results
+  // equal the loop's exactly.
+  it.skipIf(getKernels().name !== "wasm-simd")(
+    "equal to the per-example loop on the WebAssembly kernels (float64)",
+    () => {
+      fc.assert(
+        fc.property(cases("float64"), (c) => {
+          const f = conv(c)
+          expectClose(vmap(f)(c.xs, c.ws), loop(f, [0, 0], [c.xs, c.ws], c.size), 0, `conv2d ${label(c)}`)
+          for (
+            const [name, g, a, b] of [
+              ["conv2dBackpropInput", inputGrad(c), c.dys, c.ws],
+              ["conv2dBackpropFilter", filterGrad(c), c.xs, c.dys]
+            ] as const
+          ) {
+            expectClose(vmap(g)(a, b), loop(g, [0, 0], [a, b], c.size), 0, `${name} ${label(c)}`)
+          }
+        }),
+        { seed: SEED, numRuns: RUNS * 2 }
+      )
+    }
+  )
+})
 
 describe("composition", () => {
   it("grad through the rules (grad of vmap) equals grad of the loop, to second order", () => {

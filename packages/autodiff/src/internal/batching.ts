@@ -526,27 +526,33 @@ const reverseAxis = (v: T, axis: number): T => {
  * `conv2dBackpropInput` of a batch of output gradients with a batch of filters. With stride 1 it is the
  * convolution of `dy` with the filters rotated by 180 degrees and transposed (`[KH, KW, F, C]`), padded by
  * the kernel's extent less the forward padding, as `batchedConv` (the way the WebAssembly kernel computes
- * it). Otherwise (or when the forward padding exceeds the kernel's extent): the column gradients
- * `dy_b w_b^T`, then col2im, each tap's columns padded into the frame and added; the taps are added last to
- * first, which is the order in which the kernel's col2im adds them into each input pixel.
+ * it). With strides: the column gradients `dy_b w_b^T`, then col2im, each tap's columns padded into the
+ * frame and added; the taps are added last to first, which is the order in which the kernel's col2im adds
+ * them into each input pixel.
  */
 const batchedInputGrad = (dy: T, w: T, g: Conv2dGeometry, size: number): T => {
   const padTop = (g.kh - 1) * g.dilationH - g.padTop
   const padLeft = (g.kw - 1) * g.dilationW - g.padLeft
-  if (g.strideH === 1 && g.strideW === 1 && padTop >= 0 && padLeft >= 0) {
+  // A forward pad past the kernel's extent is a negative pad here: the rows and columns it skips are cut.
+  const cutTop = Math.max(0, -padTop)
+  const cutLeft = Math.max(0, -padLeft)
+  if (g.strideH === 1 && g.strideW === 1 && cutTop < g.outH && cutLeft < g.outW) {
     const flipped = Tensor.transpose(reverseAxis(reverseAxis(w, 1), 2), [0, 1, 2, 4, 3]) as T
     const transposed: Conv2dGeometry = {
       ...g,
-      h: g.outH,
-      w: g.outW,
+      h: g.outH - cutTop,
+      w: g.outW - cutLeft,
       c: g.f,
       f: g.c,
       outH: g.h,
       outW: g.w,
-      padTop,
-      padLeft
+      padTop: padTop + cutTop,
+      padLeft: padLeft + cutLeft
     }
-    return batchedConv(dy, flipped, transposed, size)
+    const cut = cutTop + cutLeft > 0
+      ? Tensor.slice(dy, [0, 0, cutTop, cutLeft, 0], [size, g.n, transposed.h, transposed.w, g.f]) as T
+      : dy
+    return batchedConv(cut, flipped, transposed, size)
   }
   const rows = g.n * g.outH * g.outW
   const kk = g.kh * g.kw
