@@ -589,8 +589,8 @@ const batchedInputGrad = (dy: T, w: T, g: Conv2dGeometry, size: number): T => {
  * multiply-adds per example (`maxMacsInput` for `conv2dBackpropInput`, whose formulations copy more). Above
  * that, each example's convolution is worth its own fused kernel call: the copies that build the column
  * matrices cost more than the calls they save. Measured in `docs/performance.md` ("vmap of convolutions"):
- * below the limits the batched rules are about 1.1 to 2.8 times faster than one example at a time; the
- * layers of an MNIST-sized CNN (about 50,000 and 660,000 multiply-adds per example) would be 1.2 to 2.7
+ * below the limits the batched rules are about 1.05 to 2.8 times faster than one example at a time; the
+ * layers of an MNIST-sized CNN (about 50,000 and 660,000 multiply-adds per example) would be 1.15 to 2.7
  * times slower batched. Mutable for tests and measurements.
  *
  * @internal
