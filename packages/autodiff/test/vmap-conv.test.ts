@@ -9,7 +9,7 @@
  * rules compute each entry as the kernels do, but from column matrices on the GEMM, a different computation;
  * that they agree bit for bit on the WebAssembly kernels is checked once, on its own.
  */
-import { grad, gradArgs, Pytree, vjp, vmap } from "@typegrad/autodiff"
+import { grad, gradArgs, jvp, Pytree, vjp, vmap } from "@typegrad/autodiff"
 import { Tensor } from "@typegrad/tensor"
 import { getKernels, toImpl } from "@typegrad/tensor/internal"
 import { Arbitrary } from "@typegrad/testing"
@@ -224,6 +224,44 @@ describe("composition", () => {
           `second order ${label(c)}`
         )
       }),
+      { seed: SEED, numRuns: 8 }
+    )
+  })
+
+  it("forward mode: jvp through the rules and vmap of jvp equal the loop's", () => {
+    fc.assert(
+      fc.property(
+        cases("float64").chain((c) =>
+          fc.record({
+            c: fc.constant(c),
+            tx: batchOf(c.size, c.config.input, "float64"),
+            tw: batchOf(c.size, c.config.kernel, "float64")
+          })
+        ),
+        ({ c, tx, tw }) => {
+          const f = conv(c)
+          const pair = (xw: readonly [T, T]) => vmap(f)(xw[0], xw[1])
+          const looped = (xw: readonly [T, T]) => loop(f, [0, 0], [xw[0], xw[1]], c.size) as T
+          expectClose(
+            jvp(pair, [c.xs, c.ws] as const, [tx, tw] as const),
+            jvp(looped, [c.xs, c.ws] as const, [tx, tw] as const),
+            1e-12,
+            `jvp of vmap ${label(c)}`
+          )
+          const perExample = (x: T, w: T, dx: T, dw: T) =>
+            jvp(
+              (xw: readonly [T, T]) => f(xw[0], xw[1]),
+              [x, w] as const,
+              [dx, dw] as const
+            ) as unknown as Pytree.Pytree
+          expectClose(
+            vmap(perExample)(c.xs, c.ws, tx, tw),
+            loop(perExample, [0, 0, 0, 0], [c.xs, c.ws, tx, tw], c.size),
+            1e-12,
+            `vmap of jvp ${label(c)}`
+          )
+        }
+      ),
       { seed: SEED, numRuns: 8 }
     )
   })
