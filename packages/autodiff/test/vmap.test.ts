@@ -330,7 +330,7 @@ describe("vmap agrees with the per-example loop, and so do its gradients", () =>
     )
   })
 
-  it("a batch of filters and a batch of images: conv2d falls back to one example at a time", () => {
+  it("a batch of filters and a batch of images: conv2d (more cases in vmap-conv.test.ts)", () => {
     const images = Tensor.reshape(
       Tensor.cast(Tensor.fromArray(Array.from({ length: 48 }, (_, i) => Math.sin(i)), [48]), "float64"),
       [2, 1, 4, 3, 2]
@@ -405,8 +405,8 @@ describe("the rule table", () => {
       "where"
     ])
     // Every primitive of @typegrad/tensor has one; customVjp and customJvp (the user's rules) fall back, and so
-    // do the cases a rule hands on (both operands of a convolution batched, among them per-example filter
-    // gradients).
+    // do the cases a rule hands on (both operands of a convolution batched, above `convBatching.maxMacs`
+    // multiply-adds per example: see vmap-conv.test.ts).
     for (const name of ["customVjp", "customJvp"]) expect(Object.hasOwn(rules, name)).toBe(false)
   })
 

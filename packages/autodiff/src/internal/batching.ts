@@ -25,6 +25,7 @@ import { Tensor } from "@typegrad/tensor"
 import {
   alloc,
   bind,
+  type Conv2dGeometry,
   fromImpl,
   type Primitive,
   sizeOf,
@@ -380,7 +381,7 @@ const foldIntoN = (images: ReadonlyArray<number>, broadcastImages: boolean): Bat
 }
 
 interface ConvParams {
-  readonly geometry: { readonly c: number; readonly f: number }
+  readonly geometry: Conv2dGeometry
   readonly shape: ReadonlyArray<number>
 }
 
@@ -419,27 +420,221 @@ const unfold = (v: TensorImpl, axis: number, size: number): TensorImpl =>
     0
   )
 
-/** `conv2d(x, w)`: a batch of images folds into N, a batch of filters into F (B * F filters). */
+// Both operands batched: im2col with public ops, and one batched matrix product.
+//
+// Example b's convolution is `col(x_b) w_b`, with `col(x_b)` its `[N * OH * OW, KH * KW * C]` column matrix in
+// the kernels' (ky, kx, c) order, so a batch of them is one `batchMatmul` of `[B, ...]` operands: the
+// arithmetic of the per-example loop in one application instead of B. The transposed column matrices are
+// built from the padded images by one slice per tap (H and W split as `[H / stride, stride]`, so that the
+// entries a tap reads, at any stride and dilation, are one box) and one stack; every step is a
+// differentiable public op, so gradients of any order and an enclosing vmap see ordinary ops. Each output
+// entry is the kernels' dot product, in the kernels' order: on the WebAssembly kernels the results equal the
+// per-example loop's bit for bit. The copies cost more than the kernel calls they save except for small
+// convolutions, so the rules take this path only up to `convBatching`'s limits per example.
+
+/** The padded frame of a convolution, in strides: `fh * strideH` rows by `fw * strideW` columns. */
+const frameOf = (g: Conv2dGeometry): { readonly fh: number; readonly fw: number } => ({
+  fh: Math.ceil(Math.max(g.padTop + g.h, (g.kh - 1) * g.dilationH + g.outH * g.strideH) / g.strideH),
+  fw: Math.ceil(Math.max(g.padLeft + g.w, (g.kw - 1) * g.dilationW + g.outW * g.strideW) / g.strideW)
+})
+
+/** Where tap (ky, kx) starts in the split frame `[fh, strideH, fw, strideW]`. */
+const tapOrigin = (g: Conv2dGeometry, ky: number, kx: number): ReadonlyArray<number> => {
+  const y = ky * g.dilationH
+  const x = kx * g.dilationW
+  return [Math.floor(y / g.strideH), y % g.strideH, Math.floor(x / g.strideW), x % g.strideW]
+}
+
+/**
+ * The windows of `v` (H at `axis`, W next to it) that the taps read, in tap order (ky, then kx): each is `v`
+ * with `[H, W]` replaced by `[OH, OW]`.
+ */
+const tapWindows = (v: T, axis: number, g: Conv2dGeometry): Array<T> => {
+  const { fh, fw } = frameOf(g)
+  const s = v.shape
+  const before = s.slice(0, axis)
+  const after = s.slice(axis + 2)
+  const pads = s.map((d, i): readonly [number, number] =>
+    i === axis
+      ? [g.padTop, fh * g.strideH - g.padTop - d]
+      : i === axis + 1
+      ? [g.padLeft, fw * g.strideW - g.padLeft - d]
+      : [0, 0]
+  )
+  const padded = pads.some(([a, b]) => a !== 0 || b !== 0) ? Tensor.pad(v, pads) as T : v
+  const split = Tensor.reshape(padded, [...before, fh, g.strideH, fw, g.strideW, ...after]) as T
+  const zeros = (dims: ReadonlyArray<number>) => dims.map(() => 0)
+  const size = [...before, g.outH, 1, g.outW, 1, ...after]
+  const out: Array<T> = []
+  for (let ky = 0; ky < g.kh; ky++) {
+    for (let kx = 0; kx < g.kw; kx++) {
+      const box = Tensor.slice(split, [...zeros(before), ...tapOrigin(g, ky, kx), ...zeros(after)], size) as T
+      out.push(Tensor.reshape(box, [...before, g.outH, g.outW, ...after]) as T)
+    }
+  }
+  return out
+}
+
+/**
+ * The transposed column matrices of a batch of images `[B, N, H, W, C]`: `[B, KH * KW * C, N * OH * OW]`,
+ * row (ky, kx, c) the entries tap (ky, kx) reads from channel c at each output pixel. Built from the images
+ * transposed once to `[B, C, N, H, W]`, so that each tap's window copies rows of OW entries (with stride 1).
+ */
+const columnsT = (x: T, g: Conv2dGeometry, size: number): T => {
+  const xt = Tensor.transpose(x, [0, 4, 1, 2, 3]) as T
+  return Tensor.reshape(Tensor.stack(tapWindows(xt, 3, g), 1) as T, [
+    size,
+    g.kh * g.kw * g.c,
+    g.n * g.outH * g.outW
+  ]) as T
+}
+
+/**
+ * `conv2d` of a batch of images `[B, N, H, W, C]` with a batch of filters `[B, KH, KW, C, F]`: `w_b^T col(x_b)^T`
+ * (`[F, N * OH * OW]`), transposed back.
+ */
+const batchedConv = (x: T, w: T, g: Conv2dGeometry, size: number): T => {
+  const kkc = g.kh * g.kw * g.c
+  const wt = Tensor.transpose(Tensor.reshape(w, [size, kkc, g.f]) as T, [0, 2, 1]) as T
+  const yt = Tensor.matmul(wt, columnsT(x, g, size)) as T
+  return Tensor.reshape(Tensor.transpose(yt, [0, 2, 1]) as T, [size, g.n, g.outH, g.outW, g.f]) as T
+}
+
+/**
+ * `conv2dBackpropFilter` of a batch of images and a batch of output gradients `[B, N, OH, OW, F]` (the
+ * per-example filter gradient): `col(x_b)^T dy_b`, each entry the kernel's dot product over the output pixels.
+ */
+const batchedFilterGrad = (x: T, dy: T, g: Conv2dGeometry, size: number): T => {
+  const dw = Tensor.matmul(columnsT(x, g, size), Tensor.reshape(dy, [size, g.n * g.outH * g.outW, g.f]) as T) as T
+  return Tensor.reshape(dw, [size, g.kh, g.kw, g.c, g.f]) as T
+}
+
+/** `v` with the order of its entries along `axis` reversed (slices joined in reverse order). */
+const reverseAxis = (v: T, axis: number): T => {
+  const d = v.shape[axis]!
+  if (d <= 1) return v
+  const parts = Array.from({ length: d }, (_, i) =>
+    Tensor.slice(
+      v,
+      v.shape.map((__, k) => (k === axis ? d - 1 - i : 0)),
+      v.shape.map((e, k) => (k === axis ? 1 : e))
+    ) as T)
+  return Tensor.concat(parts, axis) as T
+}
+
+/**
+ * `conv2dBackpropInput` of a batch of output gradients with a batch of filters. With stride 1 it is the
+ * convolution of `dy` with the filters rotated by 180 degrees and transposed (`[KH, KW, F, C]`), padded by
+ * the kernel's extent less the forward padding, as `batchedConv` (the way the WebAssembly kernel computes
+ * it). With strides: the column gradients `dy_b w_b^T`, then col2im, each tap's columns padded into the
+ * frame and added; the taps are added last to first, which is the order in which the kernel's col2im adds
+ * them into each input pixel.
+ */
+const batchedInputGrad = (dy: T, w: T, g: Conv2dGeometry, size: number): T => {
+  const padTop = (g.kh - 1) * g.dilationH - g.padTop
+  const padLeft = (g.kw - 1) * g.dilationW - g.padLeft
+  // A forward pad past the kernel's extent is a negative pad here: the rows and columns it skips are cut.
+  const cutTop = Math.max(0, -padTop)
+  const cutLeft = Math.max(0, -padLeft)
+  if (g.strideH === 1 && g.strideW === 1 && cutTop < g.outH && cutLeft < g.outW) {
+    const flipped = Tensor.transpose(reverseAxis(reverseAxis(w, 1), 2), [0, 1, 2, 4, 3]) as T
+    const transposed: Conv2dGeometry = {
+      ...g,
+      h: g.outH - cutTop,
+      w: g.outW - cutLeft,
+      c: g.f,
+      f: g.c,
+      outH: g.h,
+      outW: g.w,
+      padTop: padTop + cutTop,
+      padLeft: padLeft + cutLeft
+    }
+    const cut = cutTop + cutLeft > 0
+      ? Tensor.slice(dy, [0, 0, cutTop, cutLeft, 0], [size, g.n, transposed.h, transposed.w, g.f]) as T
+      : dy
+    return batchedConv(cut, flipped, transposed, size)
+  }
+  const rows = g.n * g.outH * g.outW
+  const kk = g.kh * g.kw
+  const wt = Tensor.reshape(Tensor.transpose(w, [0, 4, 1, 2, 3]) as T, [size, g.f, kk * g.c]) as T
+  const dcols = Tensor.reshape(
+    Tensor.matmul(Tensor.reshape(dy, [size, rows, g.f]) as T, wt) as T,
+    [size, g.n, g.outH, g.outW, kk, g.c]
+  ) as T
+  const { fh, fw } = frameOf(g)
+  let frame: T | undefined
+  for (let t = kk - 1; t >= 0; t--) {
+    const [y0, y1, x0, x1] = tapOrigin(g, Math.floor(t / g.kw), t % g.kw) as [number, number, number, number]
+    const tap = Tensor.reshape(
+      Tensor.slice(dcols, [0, 0, 0, 0, t, 0], [size, g.n, g.outH, g.outW, 1, g.c]) as T,
+      [size, g.n, g.outH, 1, g.outW, 1, g.c]
+    ) as T
+    const placed = Tensor.pad(tap, [
+      [0, 0],
+      [0, 0],
+      [y0, fh - y0 - g.outH],
+      [y1, g.strideH - y1 - 1],
+      [x0, fw - x0 - g.outW],
+      [x1, g.strideW - x1 - 1],
+      [0, 0]
+    ]) as T
+    frame = frame === undefined ? placed : Tensor.add(frame, placed) as T
+  }
+  const full = Tensor.reshape(frame!, [size, g.n, fh * g.strideH, fw * g.strideW, g.c]) as T
+  return Tensor.slice(full, [0, 0, g.padTop, g.padLeft, 0], [size, g.n, g.h, g.w, g.c]) as T
+}
+
+/**
+ * When a convolution with both operands batched takes the batched matrix product: at most `maxMacs`
+ * multiply-adds per example (`maxMacsInput` for `conv2dBackpropInput`, whose formulations copy more). Above
+ * that, each example's convolution is worth its own fused kernel call: the copies that build the column
+ * matrices cost more than the calls they save. Measured in `docs/performance.md` ("vmap of convolutions"):
+ * below the limits the batched rules are about 1.05 to 2.8 times faster than one example at a time; the
+ * layers of an MNIST-sized CNN (about 50,000 and 660,000 multiply-adds per example) would be 1.15 to 2.7
+ * times slower batched. Mutable for tests and measurements.
+ *
+ * @internal
+ */
+export const convBatching = { maxMacs: 8192, maxMacsInput: 1024 }
+
+/** Whether a convolution with both operands batched takes the batched matrix product (else the fallback). */
+const batchConv = (g: Conv2dGeometry, size: number, limit: number = convBatching.maxMacs): boolean => {
+  const macs = g.n * g.outH * g.outW * g.kh * g.kw * g.c * g.f
+  return size * macs > 0 && macs <= limit
+}
+
+/**
+ * `conv2d(x, w)`: a batch of images folds into N, a batch of filters into F (B * F filters); both batched,
+ * one batched matrix product of column matrices (`batchedConv`).
+ */
 const conv2dRule: BatchRule = (p, inputs, params, size) => {
   const [x, w] = inputs as readonly [Batched, Batched]
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (x.batched) return fallback(p, inputs, params, size)
+  if (x.batched) {
+    const g = (params as ConvParams).geometry
+    if (!batchConv(g, size)) return fallback(p, inputs, params, size)
+    return batched(toImpl(batchedConv(pub(x.value), pub(w.value), g, size)))
+  }
   return batched(unfold(foldInto(p, [x.value, w.value], 1, 3, params as ConvParams, size), 3, size))
 }
 
 /**
  * `conv2dBias(x, w, b)`: folds like `conv2d`; with a batch of biases or of filters, the convolution runs with
- * a zero bias and the bias and relu follow (the same operations as the fused kernel's).
+ * a zero bias (or, images and filters both batched, as `batchedConv`) and the bias and relu follow (the same
+ * operations as the fused kernel's).
  */
 const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
   const [x, w, b] = inputs as readonly [Batched, Batched, Batched]
   if (!b.batched && !w.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (x.batched && w.batched) return fallback(p, inputs, params, size)
   const { relu } = params as { readonly relu: boolean }
+  const g = (params as ConvParams).geometry
+  if (x.batched && w.batched && !batchConv(g, size)) return fallback(p, inputs, params, size)
   const dtype = b.value.dtype
   const f = b.value.shape[b.value.rank - 1]!
   const linear = { ...(params as ConvParams), relu: false }
-  const conv = w.batched
+  const conv = x.batched && w.batched
+    ? toImpl(batchedConv(pub(x.value), pub(w.value), g, size))
+    : w.batched
     ? unfold(
       foldInto(p, [x.value, w.value, toImpl(Tensor.zeros([size * f], { dtype }))], 1, 3, linear as ConvParams, size),
       3,
@@ -452,22 +647,32 @@ const conv2dBiasRule: BatchRule = (p, inputs, params, size) => {
   return batched(toImpl(relu ? Tensor.relu(z) : z))
 }
 
-/** `conv2dBackpropInput(dy, w)`: a batch of `dy` folds into N, a batch of filters into C. */
+/**
+ * `conv2dBackpropInput(dy, w)`: a batch of `dy` folds into N, a batch of filters into C; both batched, a
+ * batched matrix product and col2im (`batchedInputGrad`).
+ */
 const conv2dBackpropInputRule: BatchRule = (p, inputs, params, size) => {
   const [dy, w] = inputs as readonly [Batched, Batched]
   if (!w.batched) return foldIntoN([0], false)(p, inputs, params, size)
-  if (dy.batched) return fallback(p, inputs, params, size)
+  if (dy.batched) {
+    const g = (params as ConvParams).geometry
+    if (!batchConv(g, size, convBatching.maxMacsInput)) return fallback(p, inputs, params, size)
+    return batched(toImpl(batchedInputGrad(pub(dy.value), pub(w.value), g, size)))
+  }
   return batched(unfold(foldInto(p, [dy.value, w.value], 1, 2, params as ConvParams, size), 3, size))
 }
 
 /**
- * `conv2dBackpropFilter(x, dy)`: a batch of images folds into C, a batch of `dy` into F. Both batched (the
- * per-example filter gradient) would need a grouped convolution: it falls back to one example at a time.
+ * `conv2dBackpropFilter(x, dy)`: a batch of images folds into C, a batch of `dy` into F; both batched (the
+ * per-example filter gradient), a batched matrix product of transposed column matrices (`batchedFilterGrad`).
  */
 const conv2dBackpropFilterRule: BatchRule = (p, inputs, params, size) => {
   const [x, dy] = inputs as readonly [Batched, Batched]
-  if (x.batched && dy.batched) return fallback(p, inputs, params, size)
   const cp = params as ConvParams
+  if (x.batched && dy.batched) {
+    if (!batchConv(cp.geometry, size)) return fallback(p, inputs, params, size)
+    return batched(toImpl(batchedFilterGrad(pub(x.value), pub(dy.value), cp.geometry, size)))
+  }
   if (x.batched) {
     // images [B, N, H, W, C] as [N, H, W, B * C]
     const xs = x.value.shape.slice(1)
@@ -524,9 +729,10 @@ const ELEMENTWISE_BINARY = [
  * The vectorized batching rules, one per primitive name (as the gradient rules are one per primitive).
  * Every primitive of `@typegrad/tensor` has one; the others (`customVjp`/`customJvp`, whose rules are the
  * user's) go through `fallback`, and so do the cases a rule hands on: a convolution with both operands
- * batched (images and filters; among them the per-example filter gradient, `conv2dBackpropFilter` of a
- * batch of images and a batch of output gradients, which would need a grouped convolution), a `scatterAdd`
- * of shared cotangents at batched indices, indices past 2^24 in float32.
+ * batched (images and filters, output gradients and filters, or images and output gradients: the
+ * per-example filter gradient) above `convBatching`'s multiply-adds per example, where one fused
+ * kernel call per example is faster than the batched matrix product of column matrices that the rules use
+ * below it; a `scatterAdd` of shared cotangents at batched indices; indices past 2^24 in float32.
  */
 export const rules: Readonly<Record<string, BatchRule>> = Object.freeze({
   ...Object.fromEntries(ELEMENTWISE_UNARY.map((name) => [name, unary])),
