@@ -206,7 +206,10 @@ const GEMM_SHAPES: ReadonlyArray<GemmShape> = [
   { m: 8, n: 64, k: 300, transA: false, transB: false, offset: 0, pad: 0, accumulate: false },
   { m: 8, n: 64, k: 300, transA: true, transB: false, offset: 0, pad: 0, accumulate: true },
   { m: 7, n: 530, k: 270, transA: false, transB: true, offset: 2, pad: 3, accumulate: false },
-  { m: 12, n: 40, k: 1, transA: true, transB: true, offset: 0, pad: 0, accumulate: false }
+  { m: 12, n: 40, k: 1, transA: true, transB: true, offset: 0, pad: 0, accumulate: false },
+  // Large enough for two threads: by rows and by columns.
+  { m: 520, n: 64, k: 64, transA: false, transB: false, offset: 0, pad: 0, accumulate: true },
+  { m: 16, n: 1024, k: 128, transA: true, transB: false, offset: 0, pad: 0, accumulate: false }
 ]
 
 const THREADS = [1, 2] as const
@@ -252,6 +255,8 @@ describe("kernels with operands in the module memory give the bits of copied ope
           // Exact tiles (direct outputs): 24 filters, 4 x 14 x 14 pixels.
           conv({ n: 4, h: 14, w: 14, c: 3, kh: 2, kw: 2, f: 24, pad: 0 }),
           conv({ n: 3, h: 9, w: 7, c: 5, kh: 3, kw: 3, f: 16, pad: 1 }),
+          // Large enough for two threads.
+          conv({ n: 8, h: 28, w: 28, c: 4, kh: 3, kw: 3, f: 16, pad: 0 }),
           // Ragged: filters off the tile width, odd pixel counts.
           conv({ n: 1, h: 5, w: 5, c: 2, kh: 3, kw: 2, f: 5, pad: 0 })
         ]
@@ -276,6 +281,45 @@ describe("kernels with operands in the module memory give the bits of copied ope
           expectSameBits(inPlace.dx, copied.dx, `conv input gradient case ${i}`)
           expectSameBits(inPlace.dw, copied.dw, `conv filter gradient case ${i}`)
         })
+      })
+
+      it(`max pooling 2x2 forward and backward ${dtype}, ${threads} thread(s)`, () => {
+        setThreads(threads)
+        // Channels a multiple of the vector width (the SIMD kernel's case); one pair, and enough pairs for two threads.
+        for (const [n, h, w, c] of [[1, 2, 2, 4], [9, 28, 28, 24], [2, 14, 6, 48]] as const) {
+          const g = {
+            n,
+            h,
+            w,
+            c,
+            kh: 2,
+            kw: 2,
+            strideH: 2,
+            strideW: 2,
+            outH: h / 2,
+            outW: w / 2,
+            padTop: 0,
+            padLeft: 0
+          }
+          // Few distinct values: ties are frequent (the first maximum wins).
+          const x = seeded(n * h * w * c, 8, ctor).map((v) => Math.round(v * 3) / 2)
+          const dy = seeded(n * g.outH * g.outW * c, 9, ctor)
+          const copied = { y: new ctor(dy.length), dx: new ctor(x.length) }
+          wasmKernels.maxPool2d(x, copied.y, g)
+          wasmKernels.maxPool2dBackwardFromInput(x, dy, copied.dx, g)
+          const inPlace = { y: nanRegion(ctor, dy.length), dx: nanRegion(ctor, x.length) }
+          const xIn = inArena(x)
+          wasmKernels.maxPool2d(xIn, inPlace.y, g)
+          wasmKernels.maxPool2dBackwardFromInput(xIn, inArena(dy), inPlace.dx, g)
+          expectSameBits(inPlace.y, copied.y, `max pool ${n}x${h}x${w}x${c}`)
+          expectSameBits(inPlace.dx, copied.dx, `max pool backward ${n}x${h}x${w}x${c}`)
+          // Against the JavaScript reference too.
+          const reference = { y: new ctor(dy.length), dx: new ctor(x.length) }
+          jsKernels.maxPool2d(x, reference.y, g)
+          jsKernels.maxPool2dBackwardFromInput(x, dy, reference.dx, g)
+          expectSameBits(inPlace.y, reference.y, `max pool ${n}x${h}x${w}x${c} against the reference`)
+          expectSameBits(inPlace.dx, reference.dx, `max pool backward ${n}x${h}x${w}x${c} against the reference`)
+        }
       })
 
       it(`relu backward ${dtype}, ${threads} thread(s): the JavaScript reference's bits`, () => {

@@ -4,15 +4,19 @@
  * chain of `gt` + `bitselect`, so there is no data-dependent branch (JS pooling mispredicts on about half
  * the comparisons of real activations). Other geometries fall back to the portable kernels.
  *
- * Data is streamed through the shared module memory in chunks of whole row pairs (a row pair of the
- * input maps to one output row), so the copies in and out stay in cache.
+ * Operands in the module memory already (tensor data in the arena, `arena.ts`) are read and written where
+ * they are, the row pairs (a row pair of the input maps to one output row) split across the kernel threads.
+ * Other data is streamed through the module memory in chunks of whole row pairs, so the copies in and out
+ * stay in cache.
  *
  * Semantics match `pool.ts` exactly: the maximum is the first one in window order that no later cell
  * beats strictly (`v > best`), so NaN never replaces a number and a NaN in the first cell wins; the
  * backward pass sends each dy to that cell, +0 everywhere else.
  */
+import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { maxPool2d as maxPool2dJs, maxPool2dBackwardFromInput as maxPool2dBackwardFromInputJs } from "../js/pool.ts"
 import type { FloatArray, Pool2dGeometry } from "../types.ts"
+import { arenaOffset } from "./arena.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"
 import { instantiate, memoryImport, wasmHeap } from "./runtime.ts"
@@ -149,16 +153,38 @@ type Bwd = (x: number, dy: number, dx: number, pairs: number, outW: number, cByt
 interface PoolEngine {
   readonly fwd: Fwd
   readonly bwd: Bwd
+  /** The same functions as per-thread jobs (for operands in the module memory). */
+  readonly fwdParallel: ParallelFn
+  readonly bwdParallel: ParallelFn
+}
+
+function makeEngine(dtype: WasmDtype): PoolEngine {
+  const compiled = instantiate(poolModuleBytes(dtype, memoryImport()))
+  // The generated module exports exactly these two functions with these signatures.
+  const exports = compiled.exports as unknown as { fwd: Fwd; bwd: Bwd }
+  return {
+    fwd: exports.fwd,
+    bwd: exports.bwd,
+    fwdParallel: registerParallel(compiled, "fwd"),
+    bwdParallel: registerParallel(compiled, "bwd")
+  }
 }
 
 let engines: { f32: PoolEngine; f64: PoolEngine } | undefined
 function engine(is32: boolean): PoolEngine {
-  engines ??= {
-    // The generated modules export exactly these two functions with these signatures.
-    f32: instantiate(poolModuleBytes("f32", memoryImport())).exports as unknown as PoolEngine,
-    f64: instantiate(poolModuleBytes("f64", memoryImport())).exports as unknown as PoolEngine
-  }
+  engines ??= { f32: makeEngine("f32"), f64: makeEngine("f64") }
   return is32 ? engines.f32 : engines.f64
+}
+
+/** Input elements below which a pass over operands in the module memory stays on one thread. */
+const ELEMS_PER_THREAD = 1 << 16
+
+/**
+ * Row pairs [lo, hi) of thread t: the kernel's output rows are whole vectors (`isPool2x2`), so operands
+ * anywhere in the module memory are read and written in place, each pair by one thread.
+ */
+function pairsOf(pairs: number, pairIn: number): number {
+  return Math.min(pairs, threadsFor(pairs * pairIn, ELEMS_PER_THREAD))
 }
 
 /** Input elements streamed per kernel call (about 64 KiB of float32). */
@@ -177,6 +203,14 @@ export function maxPool2dWasm<A extends FloatArray>(x: A, y: A, g: Pool2dGeometr
   const e = engine(is32)
   const pairIn = 2 * g.w * g.c, pairOut = g.outW * g.c
   const pairs = g.n * g.outH
+  const xAt = arenaOffset(x), yAt = arenaOffset(y)
+  if (xAt !== undefined && yAt !== undefined) {
+    runParallel(e.fwdParallel, pairsOf(pairs, pairIn), (t, n) => {
+      const [lo, hi] = share(pairs, t, n)
+      return [xAt + lo * pairIn * elem, yAt + lo * pairOut * elem, hi - lo, g.outW, g.c * elem, g.w * g.c * elem]
+    })
+    return
+  }
   const k = Math.max(1, Math.min(pairs, Math.floor(CHUNK_ELEMS / pairIn)))
   const heap = wasmHeap((k * (pairIn + pairOut)) * elem)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
@@ -196,6 +230,23 @@ export function maxPool2dBackwardFromInputWasm<A extends FloatArray>(x: A, dy: A
   const e = engine(is32)
   const pairIn = 2 * g.w * g.c, pairOut = g.outW * g.c
   const pairs = g.n * g.outH
+  const xAt = arenaOffset(x), dyAt = arenaOffset(dy), dxAt = arenaOffset(dx)
+  if (xAt !== undefined && dyAt !== undefined && dxAt !== undefined) {
+    runParallel(e.bwdParallel, pairsOf(pairs, pairIn), (t, n) => {
+      const [lo, hi] = share(pairs, t, n)
+      const rowBytes = g.w * g.c * elem
+      return [
+        xAt + lo * pairIn * elem,
+        dyAt + lo * pairOut * elem,
+        dxAt + lo * pairIn * elem,
+        hi - lo,
+        g.outW,
+        g.c * elem,
+        rowBytes
+      ]
+    })
+    return
+  }
   const k = Math.max(1, Math.min(pairs, Math.floor(CHUNK_ELEMS / pairIn)))
   const heap = wasmHeap((k * (2 * pairIn + pairOut)) * elem)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
