@@ -53,6 +53,13 @@ export const floatInputs = (op: string, inputs: ReadonlyArray<TensorImpl>): Read
   throw new TypeError(`${op}: expected a float tensor, got ${bad.dtype}; convert with Tensor.cast(x, "float32")`)
 }
 
+/** The common float dtype of two operands of a float op: a clear error for an int32 or bool one, or two dtypes. */
+export const sameFloatDType = (op: string, a: TensorImpl, b: TensorImpl): DType => {
+  const [x] = floatInputs(op, [a, b])
+  sameDType(op, a, b)
+  return x!.dtype
+}
+
 /** The batch, height, width and channels of a validated NHWC shape. */
 export const nhwc = (s: ReadonlyArray<number>) => ({ n: s[0]!, h: s[1]!, w: s[2]!, c: s[3]! })
 
