@@ -177,11 +177,15 @@ export const valueAndGradAux =
   ): (x: X, ...rest: R) => readonly [Y, Aux, X] =>
   (x, ...rest) => {
     let aux: Aux | undefined
-    const [y, pullback, unwrap] = traced((p: X) => {
-      const [value, a] = f(p, ...rest)
-      aux = a
-      return checkScalar("grad", value) as Y
-    }, x, "grad")
+    const [y, pullback, unwrap] = traced(
+      (p: X) => {
+        const [value, a] = f(p, ...rest)
+        aux = a
+        return checkScalar("grad", value) as Y
+      },
+      x,
+      "grad"
+    )
     const plainAux = unwrapAux(aux as Aux, unwrap)
     return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
   }
@@ -516,8 +520,7 @@ export const valueAndGradArgs = <
     },
     selected,
     "gradArgs",
-    ([k, ...path]) =>
-      `argument ${argnums[k as number]}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+    ([k, ...path]) => `argument ${argnums[k as number]}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
   )
   return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y) as unknown as ArgGrads<Args, Argnums>] as const
 }

@@ -5,7 +5,7 @@
  * @internal the public names are re-exported by `Tensor.ts`
  */
 import { ShapeError } from "@typegrad/shape"
-import { type AnyData, alloc, isDType, isFloatDType, make, sizeOf } from "../internal/core.ts"
+import { alloc, type AnyData, isDType, isFloatDType, make, sizeOf } from "../internal/core.ts"
 import { fromImpl, toImpl } from "../internal/op.ts"
 import type { AnyDType, ArrayOf, CreateOptions, DType, Shape, Tensor } from "../Tensor.ts"
 

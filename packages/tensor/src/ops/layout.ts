@@ -400,7 +400,9 @@ export const broadcastTo: {
 // The indices of `gather` and `oneHot`, checked: integers in [0, n), in a float or int32 tensor.
 const checkIndices = (op: string, indices: TensorImpl, n: number, what: string): void => {
   if (indices.dtype === "bool") {
-    throw new TypeError(`${op}: the indices must be an int32 or float tensor, got bool; convert with Tensor.cast(x, "int32")`)
+    throw new TypeError(
+      `${op}: the indices must be an int32 or float tensor, got bool; convert with Tensor.cast(x, "int32")`
+    )
   }
   const d = indices.data
   for (let j = 0; j < d.length; j++) {

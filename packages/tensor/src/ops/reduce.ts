@@ -20,16 +20,7 @@ import {
   toImpl
 } from "../internal/op.ts"
 import { firstMaxMask, reduce as reduceKernel } from "../internal/reduce.ts"
-import type {
-  AnyDType,
-  AnyTensor,
-  ArgReduceOptions,
-  DType,
-  IntDType,
-  ReduceOptions,
-  Shape,
-  Tensor
-} from "../Tensor.ts"
+import type { AnyDType, AnyTensor, ArgReduceOptions, DType, IntDType, ReduceOptions, Shape, Tensor } from "../Tensor.ts"
 import { abs, add, div, exp, less, log, mul, neg, sub, where } from "./elementwise.ts"
 import { broadcastTo, reshape } from "./layout.ts"
 

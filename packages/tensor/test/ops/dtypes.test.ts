@@ -149,7 +149,9 @@ describe("gather and oneHot with int32 indices", () => {
     const f = Tensor.oneHot(Tensor.fromArray([1], [1], { dtype: "float64" }), 2)
     expectTypeOf(f).toEqualTypeOf<Tensor.Tensor<readonly [1, 2], "float64">>()
     expect(f.dtype).toBe("float64")
-    expect(() => Tensor.oneHot(ints([-1], [1]), 3)).toThrow("oneHot: index -1 at position 0 is not an integer in [0, 3)")
+    expect(() => Tensor.oneHot(ints([-1], [1]), 3)).toThrow(
+      "oneHot: index -1 at position 0 is not an integer in [0, 3)"
+    )
   })
 })
 
@@ -210,7 +212,9 @@ describe("float ops reject int32 and bool tensors", () => {
     const i = ints([1, 2], [2])
     const b = bools([1, 0], [2])
     // @ts-expect-error add takes float tensors
-    expect(() => Tensor.add(i, i)).toThrow(`add: expected a float tensor, got int32; convert with Tensor.cast(x, "float32")`)
+    expect(() => Tensor.add(i, i)).toThrow(
+      `add: expected a float tensor, got int32; convert with Tensor.cast(x, "float32")`
+    )
     // @ts-expect-error add takes float tensors
     expect(() => Tensor.add(i, 1)).toThrow("add: expected a float tensor, got int32")
     // @ts-expect-error exp takes float tensors
