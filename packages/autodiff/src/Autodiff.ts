@@ -520,7 +520,7 @@ export const valueAndGradArgs = <
     },
     selected,
     "gradArgs",
-    ([k, ...path]) => `argument ${argnums[k as number]}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+    ([k, ...path]) => `argument ${argnums[Number(k)]}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
   )
   return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y) as unknown as ArgGrads<Args, Argnums>] as const
 }

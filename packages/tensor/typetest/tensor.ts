@@ -299,3 +299,38 @@ const notFloat: Tensor.AnyTensor = ids
 void notFloat
 // @ts-expect-error bool tensors are not indices
 Tensor.gather(Tensor.zeros([5, 3]), keepMask)
+
+// Code generic in a float dtype keeps compiling as before the int32 and bool dtypes existed.
+export const genericMask = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.less(v, 0)
+export const genericMaskPiped = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => pipe(v, Tensor.greater(0))
+export const genericEqual = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>,
+  y: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.equal(v, y)
+export const genericOneHot = <D extends Tensor.DType>(
+  l: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4, 3], D> => Tensor.oneHot(l, 3)
+export const genericOneHotPiped = <D extends Tensor.DType>(
+  l: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4, 3], D> => pipe(l, Tensor.oneHot(3))
+export const genericArgmax = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4, 3], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.argmax(v, { axis: 1 })
+export const genericArgmaxPiped = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4, 3], D>
+): Tensor.Tensor<readonly [4], D> => pipe(v, Tensor.argmax({ axis: 1 }))
+export const genericWhere = <D extends Tensor.DType>(
+  c: Tensor.Tensor<readonly [4], D>,
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.where(c, v, v)
+export const genericGather = <D extends Tensor.DType>(
+  tbl: Tensor.Tensor<readonly [5, 2], D>,
+  ix: Tensor.Tensor<readonly [3], D>
+): Tensor.Tensor<readonly [3, 2], D> => Tensor.gather(tbl, ix)
+export const genericReshape = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [2, 2], D> => Tensor.reshape(v, [2, 2])

@@ -446,14 +446,12 @@ export interface OneHotOptions {
   readonly dtype?: DType
 }
 
-// The dtype of a one-hot encoding: the options', else the indices' (float32 for int32 indices).
-type OneHotDType<O, D> = O extends { readonly dtype: infer T extends DType } ? T : D extends DType ? D : "float32"
-
 /**
  * One-hot encoding of a tensor of class indices (integers in `[0, depth)`; anything else is a
  * `RangeError`): a new last axis of size `depth`. The indices are an int32 tensor (the result is float32,
- * or the dtype of the options' `dtype`) or a float tensor of integer values (the result has their dtype).
- * Not differentiable.
+ * or the dtype of the options' `dtype`) or a float tensor of integer values (the result has their dtype, or
+ * the options'). Not differentiable. Data-last with int32 indices, give the dtype:
+ * `pipe(ids, Tensor.oneHot(10, { dtype: "float32" }))`.
  *
  * @example
  * ```ts
@@ -461,22 +459,37 @@ type OneHotDType<O, D> = O extends { readonly dtype: infer T extends DType } ? T
  * Tensor.oneHot(labels, 10)       // Tensor<readonly [8, 10]>
  * pipe(labels, Tensor.oneHot(10)) // Tensor<readonly [8, 10]>
  * declare const ids: Tensor.Tensor<readonly [8], "int32">
- * Tensor.oneHot(ids, 10)                        // Tensor<readonly [8, 10], "float32">
- * Tensor.oneHot(ids, 10, { dtype: "float64" }) // Tensor<readonly [8, 10], "float64">
+ * Tensor.oneHot(ids, 10)                                  // Tensor<readonly [8, 10], "float32">
+ * Tensor.oneHot(ids, 10, { dtype: "float64" })            // Tensor<readonly [8, 10], "float64">
+ * pipe(ids, Tensor.oneHot(10, { dtype: "float32" }))      // Tensor<readonly [8, 10], "float32">
  * ```
  */
 export const oneHot: {
-  <const N extends number, const O extends OneHotOptions = {}>(
-    depth: N,
-    options?: O
-  ): <S extends Shape, D extends DType | IntDType>(
+  <const N extends number>(
+    depth: N
+  ): <S extends Shape, D extends DType>(
     indices: Tensor<S, D> & Rules.Check<Rules.OneHot<S, N>>
-  ) => Tensor<Res<Rules.OneHot<S, N>>, OneHotDType<O, D>>
-  <S extends Shape, D extends DType | IntDType, const N extends number, const O extends OneHotOptions = {}>(
+  ) => Tensor<Res<Rules.OneHot<S, N>>, D>
+  <S extends Shape, D extends DType, const N extends number>(
     indices: Tensor<S, D>,
+    depth: N & Rules.Check<Rules.OneHot<S, N>>
+  ): Tensor<Res<Rules.OneHot<S, N>>, D>
+  // int32 indices (float32 by default), or any indices with the result's dtype given.
+  <S extends Shape, const N extends number>(
+    indices: Tensor<S, IntDType>,
+    depth: N & Rules.Check<Rules.OneHot<S, N>>
+  ): Tensor<Res<Rules.OneHot<S, N>>, "float32">
+  <const N extends number, D2 extends DType>(
+    depth: N,
+    options: { readonly dtype: D2 }
+  ): <S extends Shape>(
+    indices: Tensor<S, DType | IntDType> & Rules.Check<Rules.OneHot<S, N>>
+  ) => Tensor<Res<Rules.OneHot<S, N>>, D2>
+  <S extends Shape, const N extends number, D2 extends DType>(
+    indices: Tensor<S, DType | IntDType>,
     depth: N & Rules.Check<Rules.OneHot<S, N>>,
-    options?: O
-  ): Tensor<Res<Rules.OneHot<S, N>>, OneHotDType<O, D>>
+    options: { readonly dtype: D2 }
+  ): Tensor<Res<Rules.OneHot<S, N>>, D2>
 } = dual(isTensorFirst, (indices: AnyDTypeTensor, depth: number, options?: OneHotOptions): AnyDTypeTensor => {
   const t = toImpl(indices)
   const shape = Rules.oneHot(t.shape, depth)

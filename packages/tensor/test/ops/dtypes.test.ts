@@ -144,7 +144,7 @@ describe("gather and oneHot with int32 indices", () => {
     const o64 = Tensor.oneHot(labels, 3, { dtype: "float64" })
     expectTypeOf(o64).toEqualTypeOf<Tensor.Tensor<readonly [2, 3], "float64">>()
     expect(Tensor.toArray(o64)).toEqual(new Float64Array([0, 0, 1, 1, 0, 0]))
-    const piped = pipe(labels, Tensor.oneHot(3))
+    const piped = pipe(labels, Tensor.oneHot(3, { dtype: "float32" }))
     expectTypeOf(piped).toEqualTypeOf<Tensor.Tensor<readonly [2, 3], "float32">>()
     const f = Tensor.oneHot(Tensor.fromArray([1], [1], { dtype: "float64" }), 2)
     expectTypeOf(f).toEqualTypeOf<Tensor.Tensor<readonly [1, 2], "float64">>()
