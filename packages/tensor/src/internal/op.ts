@@ -97,7 +97,8 @@ export type AnyDTypeRule<P> = (
 ) => ReadonlyArray<AnyT | undefined>
 
 // The public views of runtime tensors for rules. Cotangents are float (rules make them with float ops); the
-// inputs and output of a float primitive are float (`floatInputs` checked them before the kernel ran).
+// inputs of a float primitive are float (`floatInputs` checked them before the kernel ran), and so is its
+// output, except `argmax`/`argmin` asked for int32 indices, whose rule (`noGradient`) reads nothing.
 const pub = (t: TensorImpl): AnyT => t as unknown as AnyT
 const pubAny = (t: TensorImpl): AnyDT => t as unknown as AnyDT
 
