@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
-import { bind, fromImpl, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
+import { bind, fromImpl, isFloat, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
 import { BatchTrace, broadcastBatch, moveAxis } from "./internal/batching.ts"
 import { ReverseTrace, type Tracer } from "./internal/reverse.ts"
 
@@ -47,15 +47,38 @@ export const vjp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
   f: (x: X) => Y,
   x: X
 ): readonly [Y, (cotangent: Y) => X] => {
-  const [y, pullback] = traced(f, x)
+  const [y, pullback] = traced(f, x, "vjp")
   return [y, pullback] as const
+}
+
+/** Where a leaf of the differentiated argument is, for messages. */
+const describeLeaf = (path: Pytree.Path): string =>
+  path.length === 0 ? "the differentiated argument" : `the differentiated argument at ${Pytree.pathString(path)}`
+
+/**
+ * The differentiated tensors must be float: int32 and bool values are piecewise constant (as in JAX, which
+ * asks for float inputs). The message names the transformation and where the tensor is.
+ */
+const checkFloatLeaves = (op: string, x: Pytree.Pytree, where: (path: Pytree.Path) => string): void => {
+  for (const [path, leaf] of Pytree.leavesWithPath(x)) {
+    if (!isFloat(toImpl(leaf))) {
+      throw new TypeError(
+        `${op} requires float inputs, but ${where(path)} is ${leaf.dtype}: int32 and bool tensors are not ` +
+          `differentiable; pass them as further arguments (not differentiated), or convert them with ` +
+          `Tensor.cast(x, "float32")`
+      )
+    }
+  }
 }
 
 /** `vjp`, plus the function that unwraps this call's tracers (for auxiliary outputs). */
 const traced = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
   f: (x: X) => Y,
-  x: X
+  x: X,
+  op: string,
+  where: (path: Pytree.Path) => string = describeLeaf
 ): readonly [Y, (cotangent: Y) => X, (t: Tensor.AnyTensor) => Tensor.AnyTensor] => {
+  checkFloatLeaves(op, x, where)
   const trace = new ReverseTrace()
   const tracers: Array<Tracer> = []
   const tracedX = Pytree.map(x, (leaf) => {
@@ -126,7 +149,7 @@ export const valueAndGrad = <X extends Pytree.Pytree, R extends ReadonlyArray<un
   f: (x: X, ...rest: R) => Y
 ): (x: X, ...rest: R) => readonly [Y, X] =>
 (x, ...rest) => {
-  const [y, pullback] = vjp((p: X) => checkScalar("grad", f(p, ...rest)) as Y, x)
+  const [y, pullback] = traced((p: X) => checkScalar("grad", f(p, ...rest)) as Y, x, "grad")
   return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
 }
 
@@ -154,11 +177,15 @@ export const valueAndGradAux =
   ): (x: X, ...rest: R) => readonly [Y, Aux, X] =>
   (x, ...rest) => {
     let aux: Aux | undefined
-    const [y, pullback, unwrap] = traced((p: X) => {
-      const [value, a] = f(p, ...rest)
-      aux = a
-      return checkScalar("grad", value) as Y
-    }, x)
+    const [y, pullback, unwrap] = traced(
+      (p: X) => {
+        const [value, a] = f(p, ...rest)
+        aux = a
+        return checkScalar("grad", value) as Y
+      },
+      x,
+      "grad"
+    )
     const plainAux = unwrapAux(aux as Aux, unwrap)
     return [y, plainAux, pullback(Tensor.ones([], { dtype: y.dtype }) as Y)] as const
   }
@@ -191,7 +218,7 @@ export const jvp = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
   ) {
     throw new TypeError("jvp: the tangent must have the structure and shapes of x")
   }
-  const [y, pullback] = vjp(f, x)
+  const [y, pullback] = traced(f, x, "jvp")
   // u -> pullback(u) is linear; its own VJP at any point maps the tangent to J * tangent.
   const u0 = Pytree.map(y, zerosLike)
   const [, transpose] = vjp(pullback, u0)
@@ -285,7 +312,7 @@ export type JacobianShape<Out extends Tensor.Shape, In extends Tensor.Shape> = r
  * // { readonly w: Tensor.Tensor<readonly [2, 3]> }
  * ```
  */
-export type Jacobian<Y, X> = Y extends Tensor.Tensor<infer O, infer DO> ? JacobianIn<X, O, DO>
+export type Jacobian<Y, X> = Y extends Tensor.Tensor<infer O, infer DO extends Tensor.DType> ? JacobianIn<X, O, DO>
   : { readonly [K in keyof Y]: Jacobian<Y[K], X> }
 
 type JacobianIn<X, O extends Tensor.Shape, DO extends Tensor.DType> = X extends Tensor.Tensor<infer S, Tensor.DType>
@@ -353,7 +380,7 @@ export const jacrev = <X extends Pytree.Pytree, Y extends Pytree.Pytree, R exten
   f: (x: X, ...rest: R) => Y
 ): (x: X, ...rest: R) => Jacobian<Y, X> =>
 (x, ...rest) => {
-  const [y, pullback] = vjp((p: X) => f(p, ...rest), x)
+  const [y, pullback] = traced((p: X) => f(p, ...rest), x, "jacrev")
   const ys = Pytree.leaves(y)
   const xs = Pytree.leaves(x)
   const rows = ys.map(() => xs.map((): Array<Tensor.AnyTensor> => []))
@@ -389,7 +416,7 @@ export const jacfwd = <X extends Pytree.Pytree, Y extends Pytree.Pytree, R exten
   f: (x: X, ...rest: R) => Y
 ): (x: X, ...rest: R) => Jacobian<Y, X> =>
 (x, ...rest) => {
-  const [y, pullback] = vjp((p: X) => f(p, ...rest), x)
+  const [y, pullback] = traced((p: X) => f(p, ...rest), x, "jacfwd")
   // One forward pass and one transposition of the pullback serve every column.
   const [, push] = vjp(pullback, Pytree.map(y, zerosLike))
   const ys = Pytree.leaves(y)
@@ -483,13 +510,18 @@ export const valueAndGradArgs = <
 (...args) => {
   checkArgnums("gradArgs", argnums, args.length)
   const selected = argnums.map((n) => args[n] as Pytree.Pytree)
-  const [y, pullback] = vjp((picked: ReadonlyArray<Pytree.Pytree>) => {
-    const all: Array<unknown> = args.slice()
-    argnums.forEach((n, k) => {
-      all[n] = picked[k]
-    })
-    return checkScalar("gradArgs", f(...(all as unknown as Args))) as Y
-  }, selected)
+  const [y, pullback] = traced(
+    (picked: ReadonlyArray<Pytree.Pytree>) => {
+      const all: Array<unknown> = args.slice()
+      argnums.forEach((n, k) => {
+        all[n] = picked[k]
+      })
+      return checkScalar("gradArgs", f(...(all as unknown as Args))) as Y
+    },
+    selected,
+    "gradArgs",
+    ([k, ...path]) => `argument ${argnums[Number(k)]}${path.length === 0 ? "" : ` at ${Pytree.pathString(path)}`}`
+  )
   return [y, pullback(Tensor.ones([], { dtype: y.dtype }) as Y) as unknown as ArgGrads<Args, Argnums>] as const
 }
 
@@ -683,7 +715,7 @@ type DimAt<S extends Tensor.Shape, Axis> = number extends Axis ? number
 
 type LeafDims<T, Axis> = Axis extends null ? never
   : Pytree.Pytree extends T ? number
-  : T extends Tensor.Tensor<infer S, Tensor.DType> ? (Axis extends number ? DimAt<S, Axis> : never)
+  : T extends Tensor.Tensor<infer S, Tensor.AnyDType> ? (Axis extends number ? DimAt<S, Axis> : never)
   : T extends ReadonlyArray<unknown> ? { [K in keyof T]: LeafDims<T[K], SubAxis<Axis, K>> }[number]
   : T extends object ? { [K in keyof T]: LeafDims<T[K], SubAxis<Axis, K>> }[keyof T]
   : never

@@ -194,3 +194,14 @@ customJvp({
   // @ts-expect-error the rule returns the output's type
   jvp: (_primals, [dx]) => Tensor.transpose(dx)
 })
+
+// int32 and bool tensors are never differentiated: a function of one is not a function grad takes, but
+// they pass through as further arguments.
+const lookup = (table: Tensor.Tensor<readonly [5, 3]>, ids: Tensor.Tensor<readonly [2], "int32">) =>
+  Tensor.sum(Tensor.gather(table, ids))
+const dTable = grad(lookup)(Tensor.zeros([5, 3]), Tensor.zeros([2], { dtype: "int32" }))
+expectTrue<Types.Equal<typeof dTable, Tensor.Tensor<readonly [5, 3]>>>()
+// @ts-expect-error grad requires float inputs
+grad((ids: Tensor.Tensor<readonly [2], "int32">) => Tensor.sum(Tensor.cast(ids, "float32")))
+// @ts-expect-error a pytree of float tensors only
+valueAndGrad((p: { readonly mask: Tensor.Tensor<readonly [2], "bool"> }) => Tensor.sum(Tensor.cast(p.mask, "float32")))

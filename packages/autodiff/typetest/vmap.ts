@@ -120,3 +120,13 @@ declare const model: Model
 declare const bs: Tensor.Tensor<readonly [10, 2]>
 const treeOut = treeAxes({ w: model.w, b: bs })
 export type _treeOut = Types.Expect<Types.Equal<typeof treeOut, Tensor.Tensor<readonly [10, 2]>>>
+
+// int32 indices are mapped like any tensor: the batch size is read from them, their dtype kept.
+declare const embeddings: Tensor.Tensor<readonly [100, 16]>
+declare const tokenBatch: Tensor.Tensor<readonly [8, 5], "int32">
+const embedded = vmap((ix: Tensor.Tensor<readonly [5], "int32">) => Tensor.gather(embeddings, ix))(tokenBatch)
+export type _embedded = Types.Expect<Types.Equal<typeof embedded, Tensor.Tensor<readonly [8, 5, 16]>>>
+const winners = vmap((row: Tensor.Tensor<readonly [16]>) => Tensor.argmax(row, { dtype: "int32" }))(
+  Tensor.zeros([8, 16])
+)
+export type _winners = Types.Expect<Types.Equal<typeof winners, Tensor.Tensor<readonly [8], "int32">>>

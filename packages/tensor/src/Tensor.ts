@@ -13,14 +13,23 @@
  */
 import type { Shape as Rules } from "@typegrad/shape"
 import type { Pipeable } from "effect/Pipeable"
-import { type DataOf, type DType as DTypeImpl, isTensor as isTensorImpl, TypeId } from "./internal/core.ts"
+import {
+  type AnyDType as AnyDTypeImpl,
+  type BoolDType as BoolDTypeImpl,
+  type DataOf,
+  type DType as DTypeImpl,
+  type IntDType as IntDTypeImpl,
+  isTensor as isTensorImpl,
+  TypeId
+} from "./internal/core.ts"
 
 // ---------------------------------------------------------------------------------------------------
 // Types
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * The element type of a tensor: `"float32"` (the default) or `"float64"`.
+ * The floating-point element types: `"float32"` (the default) or `"float64"`. Every op supports both, and
+ * only float tensors are differentiated.
  *
  * @example
  * ```ts
@@ -28,6 +37,38 @@ import { type DataOf, type DType as DTypeImpl, isTensor as isTensorImpl, TypeId 
  * ```
  */
 export type DType = DTypeImpl
+
+/**
+ * The integer element type, `"int32"` (an `Int32Array`): for indices and labels (`gather`, `oneHot`,
+ * `argmax` with `{ dtype: "int32" }`). Never differentiated; arithmetic ops take float tensors only.
+ *
+ * @example
+ * ```ts
+ * const labels = Tensor.fromArray([3, 1, 4], [3], { dtype: "int32" }) // Tensor<readonly [3], "int32">
+ * ```
+ */
+export type IntDType = IntDTypeImpl
+
+/**
+ * The boolean element type, `"bool"` (a `Uint8Array` of 0 and 1): for masks (comparisons of int32 tensors,
+ * the condition of `where`). Never differentiated.
+ *
+ * @example
+ * ```ts
+ * const mask = Tensor.fromArray([1, 0, 1], [3], { dtype: "bool" }) // Tensor<readonly [3], "bool">
+ * ```
+ */
+export type BoolDType = BoolDTypeImpl
+
+/**
+ * Every element type: the float ones (`DType`), `"int32"` and `"bool"`.
+ *
+ * @example
+ * ```ts
+ * const dtype: Tensor.AnyDType = "int32"
+ * ```
+ */
+export type AnyDType = AnyDTypeImpl
 
 /** A shape: a readonly tuple of dims; a dim is a numeric literal or `number` when only known at run time. */
 export type Shape = Rules.Shape
@@ -42,7 +83,7 @@ export type Shape = Rules.Shape
  * x.shape // [2, 3], typed readonly [2, 3]
  * ```
  */
-export interface Tensor<out S extends Shape, out D extends DType = "float32"> extends Pipeable {
+export interface Tensor<out S extends Shape, out D extends AnyDType = "float32"> extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** The shape, a real frozen array whose static type is `S`. */
   readonly shape: S
@@ -54,14 +95,27 @@ export interface Tensor<out S extends Shape, out D extends DType = "float32"> ex
   readonly rank: number
 }
 
-/** Any tensor. */
+/** Any float tensor (what the differentiable ops take). */
 export type AnyTensor = Tensor<Shape, DType>
 
-/** The typed array that backs a tensor of dtype `D`: `Float32Array` or `Float64Array`. */
-export type ArrayOf<D extends DType> = DataOf<D>
+/**
+ * A tensor of any dtype, int32 and bool included.
+ *
+ * @example
+ * ```ts
+ * const ts: ReadonlyArray<Tensor.AnyDTypeTensor> = [Tensor.zeros([2]), Tensor.zeros([2], { dtype: "int32" })]
+ * ```
+ */
+export type AnyDTypeTensor = Tensor<Shape, AnyDType>
 
-/** Options of the creation functions. */
-export interface CreateOptions<D extends DType> {
+/**
+ * The typed array that backs a tensor of dtype `D`: `Float32Array`, `Float64Array`, `Int32Array` (int32) or
+ * `Uint8Array` (bool).
+ */
+export type ArrayOf<D extends AnyDType> = DataOf<D>
+
+/** Options of the creation functions: the dtype (float32 by default; int32 and bool too). */
+export interface CreateOptions<D extends AnyDType> {
   readonly dtype?: D
 }
 
@@ -72,16 +126,18 @@ export interface ReduceOptions {
 }
 
 /**
- * Options of `argmax` and `argmin`: one axis (the flattened tensor by default).
+ * Options of `argmax` and `argmin`: one axis (the flattened tensor by default), and the dtype of the indices
+ * (the input's by default; `"int32"` gives integer indices).
  *
  * @example
  * ```ts
- * const options: Tensor.ArgReduceOptions = { axis: -1, keepDims: true }
+ * const options: Tensor.ArgReduceOptions = { axis: -1, keepDims: true, dtype: "int32" }
  * ```
  */
 export interface ArgReduceOptions {
   readonly axis?: number
   readonly keepDims?: boolean
+  readonly dtype?: DType | IntDType
 }
 
 /** Options of `conv2d`. */
@@ -116,6 +172,7 @@ export {
   cast,
   clip,
   type ClipOp,
+  type CompareOp,
   cos,
   div,
   equal,
@@ -155,6 +212,7 @@ export {
   gather,
   type GatherOptions,
   oneHot,
+  type OneHotOptions,
   pad,
   reshape,
   slice,

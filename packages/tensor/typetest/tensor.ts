@@ -259,3 +259,78 @@ Tensor.softmax(Tensor.zeros([2, 3]), 5)
 // @ts-expect-error logSoftmax: axis -3 out of range for rank 2
 Tensor.zeros([2, 3]).pipe(Tensor.logSoftmax(-3))
 shapeIs<readonly [2, 3]>()(Tensor.softmax(Tensor.zeros([2, 3]), -2))
+
+// int32 and bool: where they are needed (indices, labels, masks), kept out of the float ops.
+const ids = Tensor.fromArray([0, 2], [2], { dtype: "int32" })
+expectType<true>(true as Types.Equal<typeof ids, Tensor.Tensor<readonly [2], "int32">>)
+expectType<Int32Array>(Tensor.toArray(ids))
+const keepMask = Tensor.zeros([2, 3], { dtype: "bool" })
+expectType<Uint8Array>(Tensor.toArray(keepMask))
+const lookupTable = Tensor.zeros([5, 3])
+const gathered = Tensor.gather(lookupTable, ids)
+expectType<true>(true as Types.Equal<typeof gathered, Tensor.Tensor<readonly [2, 3]>>)
+const encoded = Tensor.oneHot(ids, 4)
+expectType<true>(true as Types.Equal<typeof encoded, Tensor.Tensor<readonly [2, 4], "float32">>)
+const lessIds = Tensor.less(ids, Tensor.fromArray([1], [1], { dtype: "int32" }))
+expectType<true>(true as Types.Equal<typeof lessIds, Tensor.Tensor<readonly [2], "bool">>)
+const floatMask = Tensor.less(Tensor.zeros([2]), 1)
+expectType<true>(true as Types.Equal<typeof floatMask, Tensor.Tensor<readonly [2], "float32">>)
+const predicted = Tensor.argmax(Tensor.zeros([8, 10]), { axis: 1, dtype: "int32" })
+expectType<true>(true as Types.Equal<typeof predicted, Tensor.Tensor<readonly [8], "int32">>)
+const predictedFloat = Tensor.argmax(Tensor.zeros([8, 10]), { axis: 1 })
+expectType<true>(true as Types.Equal<typeof predictedFloat, Tensor.Tensor<readonly [8]>>)
+const selected = Tensor.where(keepMask, Tensor.zeros([2, 3]), Tensor.ones([3]))
+expectType<true>(true as Types.Equal<typeof selected, Tensor.Tensor<readonly [2, 3]>>)
+const truncated = Tensor.cast(Tensor.zeros([2]), "int32")
+expectType<true>(true as Types.Equal<typeof truncated, Tensor.Tensor<readonly [2], "int32">>)
+shapeIs<readonly [2, 1]>()(Tensor.cast(Tensor.reshape(ids, [2, 1]), "float32"))
+// @ts-expect-error add takes float tensors: convert with Tensor.cast
+Tensor.add(ids, ids)
+// @ts-expect-error mul takes float tensors
+Tensor.mul(Tensor.zeros([2]), ids)
+// @ts-expect-error matmul takes float tensors
+Tensor.matmul(Tensor.zeros([2, 2], { dtype: "int32" }), Tensor.zeros([2, 2], { dtype: "int32" }))
+// @ts-expect-error conv2d takes float tensors
+Tensor.conv2d(Tensor.zeros([1, 4, 4, 1], { dtype: "bool" }), Tensor.zeros([2, 2, 1, 1], { dtype: "bool" }))
+// @ts-expect-error sum takes float tensors
+Tensor.sum(ids)
+// @ts-expect-error an int32 tensor is not an AnyTensor (a float tensor)
+const notFloat: Tensor.AnyTensor = ids
+void notFloat
+// @ts-expect-error bool tensors are not indices
+Tensor.gather(Tensor.zeros([5, 3]), keepMask)
+
+// Code generic in a float dtype keeps compiling as before the int32 and bool dtypes existed.
+export const genericMask = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.less(v, 0)
+export const genericMaskPiped = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => pipe(v, Tensor.greater(0))
+export const genericEqual = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>,
+  y: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.equal(v, y)
+export const genericOneHot = <D extends Tensor.DType>(
+  l: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4, 3], D> => Tensor.oneHot(l, 3)
+export const genericOneHotPiped = <D extends Tensor.DType>(
+  l: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4, 3], D> => pipe(l, Tensor.oneHot(3))
+export const genericArgmax = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4, 3], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.argmax(v, { axis: 1 })
+export const genericArgmaxPiped = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4, 3], D>
+): Tensor.Tensor<readonly [4], D> => pipe(v, Tensor.argmax({ axis: 1 }))
+export const genericWhere = <D extends Tensor.DType>(
+  c: Tensor.Tensor<readonly [4], D>,
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [4], D> => Tensor.where(c, v, v)
+export const genericGather = <D extends Tensor.DType>(
+  tbl: Tensor.Tensor<readonly [5, 2], D>,
+  ix: Tensor.Tensor<readonly [3], D>
+): Tensor.Tensor<readonly [3, 2], D> => Tensor.gather(tbl, ix)
+export const genericReshape = <D extends Tensor.DType>(
+  v: Tensor.Tensor<readonly [4], D>
+): Tensor.Tensor<readonly [2, 2], D> => Tensor.reshape(v, [2, 2])

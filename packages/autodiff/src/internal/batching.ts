@@ -27,6 +27,7 @@ import {
   bind,
   type Conv2dGeometry,
   fromImpl,
+  isFloat,
   type Primitive,
   sizeOf,
   subView,
@@ -218,9 +219,11 @@ interface ArgReduceParams {
 /** `argmax`, `argmin`: along the axis shifted by one; over each example flattened when there is no axis. */
 const argReduction: BatchRule = (p, [a], params, size) => {
   const { axis, shape } = params as ArgReduceParams
-  if (axis !== undefined) return batched(bind(p, [a!.value], { axis: axis + 1, shape: [size, ...shape] }))
+  if (axis !== undefined) {
+    return batched(bind(p, [a!.value], { ...(params as object), axis: axis + 1, shape: [size, ...shape] }))
+  }
   const flat = reshape(a!.value, [size, sizeOf(a!.value.shape.slice(1))])
-  return batched(reshape(bind(p, [flat], { axis: 1, shape: [size] }), [size, ...shape]))
+  return batched(reshape(bind(p, [flat], { ...(params as object), axis: 1, shape: [size] }), [size, ...shape]))
 }
 
 /** Ops whose params are the output `shape` only (`reshape`). */
@@ -248,7 +251,7 @@ const concatRule: BatchRule = (p, inputs, params, size) => {
 const oneHotRule: BatchRule = (p, [ix], params, size) => {
   const { depth, shape } = params as { readonly depth: number; readonly shape: ReadonlyArray<number> }
   checkIndices("oneHot", ix!.value, depth)
-  return batched(bind(p, [ix!.value], { depth, shape: [size, ...shape] }))
+  return batched(bind(p, [ix!.value], { ...(params as object), depth, shape: [size, ...shape] }))
 }
 
 interface GatherParams {
@@ -261,10 +264,12 @@ interface GatherParams {
  * at `b * n`); `undefined` when the offsets would not be exact in the indices' dtype.
  */
 const exampleOffsets = (ix: TensorImpl, n: number, size: number): TensorImpl | undefined => {
-  if (size * n > (ix.dtype === "float32" ? 2 ** 24 : 2 ** 53)) return undefined
+  // int32 indices are offset in float64 (exact past int32's range; gather takes float indices too).
+  const base = isFloat(ix) ? pub(ix) : Tensor.cast(fromImpl<Tensor.Shape, Tensor.AnyDType>(ix), "float64")
+  if (size * n > (base.dtype === "float32" ? 2 ** 24 : 2 ** 53)) return undefined
   const shape = [size, ...ix.shape.slice(1).map(() => 1)]
-  const offsets = Tensor.fromArray(Array.from({ length: size }, (_, b) => b * n), shape, { dtype: ix.dtype })
-  return toImpl(Tensor.add(pub(ix), offsets) as T)
+  const offsets = Tensor.fromArray(Array.from({ length: size }, (_, b) => b * n), shape, { dtype: base.dtype })
+  return toImpl(Tensor.add(base, offsets) as T)
 }
 
 /**

@@ -16,7 +16,17 @@
  * @internal
  */
 import { Tensor } from "@typegrad/tensor"
-import { bind, fromImpl, type Primitive, sumTo, TensorImpl, toImpl, type Trace } from "@typegrad/tensor/internal"
+import {
+  bind,
+  type FloatImpl,
+  fromImpl,
+  isFloat,
+  type Primitive,
+  sumTo,
+  TensorImpl,
+  toImpl,
+  type Trace
+} from "@typegrad/tensor/internal"
 
 interface Node {
   readonly primitive: Primitive | undefined
@@ -114,17 +124,18 @@ export class ReverseTrace implements Trace {
         : primitive.vjp!(ct, node.primals, node.output, node.params, needs)
       for (let k = 0; k < node.inputs.length; k++) {
         const c = cts[k]
+        // int32 and bool values get no cotangent (they are piecewise constant in everything).
         if (!needs[k] || c === undefined) continue
         const target = node.primals[k]!
-        accumulate((node.inputs[k] as Tracer).node, fitCotangent(c, target))
+        if (isFloat(target)) accumulate((node.inputs[k] as Tracer).node, fitCotangent(c, target))
       }
     }
     return wrt.map((t) => cotangents.get(t.node))
   }
 }
 
-/** Sums a broadcast cotangent back to its input's shape and matches its dtype. */
-const fitCotangent = (ct: TensorImpl, target: TensorImpl): TensorImpl => {
+/** Sums a broadcast cotangent back to its (float) input's shape and matches its dtype. */
+const fitCotangent = (ct: TensorImpl, target: FloatImpl): TensorImpl => {
   let c = fromImpl(ct)
   const shape = target.shape
   if (c.shape.length !== shape.length || c.shape.some((d, i) => d !== shape[i])) c = sumTo(c, shape)

@@ -10,14 +10,29 @@ import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
 import { allocData } from "./recycle.ts"
 
-/** The element types a tensor can hold. */
+/** The floating-point element types: the dtypes every op supports and that can be differentiated. */
 export type DType = "float32" | "float64"
 
-/** The typed array that backs a tensor of a dtype. */
-export type DataOf<D extends DType> = D extends "float64" ? Float64Array : Float32Array
+/** The integer element type (indices, labels): `Int32Array`. */
+export type IntDType = "int32"
 
-/** Any backing buffer. */
+/** The boolean element type (masks): a `Uint8Array` of 0 and 1. */
+export type BoolDType = "bool"
+
+/** Every element type a tensor can hold. */
+export type AnyDType = DType | IntDType | BoolDType
+
+/** The typed array that backs a tensor of a dtype. */
+export type DataOf<D extends AnyDType> = D extends "float64" ? Float64Array
+  : D extends "int32" ? Int32Array
+  : D extends "bool" ? Uint8Array
+  : Float32Array
+
+/** The buffer of a float tensor. */
 export type Data = Float32Array | Float64Array
+
+/** Any backing buffer (of a float, int32 or bool tensor). */
+export type AnyData = Data | Int32Array | Uint8Array
 
 /** Brand that identifies tensors at run time (`isTensor`). */
 export const TypeId: unique symbol = Symbol.for("@typegrad/tensor/Tensor")
@@ -71,13 +86,13 @@ export interface Primitive<P = unknown> {
 export class TensorImpl {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly shape: ReadonlyArray<number>
-  readonly dtype: DType
-  readonly data: Data
+  readonly dtype: AnyDType
+  readonly data: AnyData
   readonly size: number
   /** Set only on tensors that are being traced by a transformation (autodiff). */
   readonly trace: Trace | undefined
 
-  constructor(shape: ReadonlyArray<number>, dtype: DType, data: Data, trace?: Trace) {
+  constructor(shape: ReadonlyArray<number>, dtype: AnyDType, data: AnyData, trace?: Trace) {
     this.shape = Object.freeze(shape.slice())
     this.dtype = dtype
     this.data = data
@@ -108,6 +123,21 @@ export class TensorImpl {
   }
 }
 
+/** A tensor whose dtype is a float one (the static view of what `isFloat` checks). */
+export interface FloatImpl extends TensorImpl {
+  readonly dtype: DType
+  readonly data: Data
+}
+
+/** Whether a tensor holds floats (float32 or float64), as opposed to int32 or bool. */
+export const isFloat = (t: TensorImpl): t is FloatImpl => t.dtype === "float32" || t.dtype === "float64"
+
+/** Whether a string is a float dtype. */
+export const isFloatDType = (d: unknown): d is DType => d === "float32" || d === "float64"
+
+/** Whether a string names a dtype. */
+export const isDType = (d: unknown): d is AnyDType => isFloatDType(d) || d === "int32" || d === "bool"
+
 /** Whether a value is a tensor. */
 export const isTensor = (u: unknown): u is TensorImpl =>
   typeof u === "object" && u !== null && (u as { [TypeId]?: unknown })[TypeId] === TypeId
@@ -116,10 +146,18 @@ export const isTensor = (u: unknown): u is TensorImpl =>
  * Allocates a zero-filled buffer of a dtype. Large buffers are recycled once the array that owned them is
  * collected (`recycle.ts`).
  */
-export const alloc = (dtype: DType, n: number): Data => allocData(dtype, n)
+export function alloc(dtype: DType, n: number): Data
+export function alloc(dtype: AnyDType, n: number): AnyData
+export function alloc(dtype: AnyDType, n: number): AnyData {
+  return allocData(dtype, n)
+}
 
 /** Allocates a buffer whose contents are unspecified: for outputs a kernel overwrites in full. */
-export const allocUninit = (dtype: DType, n: number): Data => allocData(dtype, n, false)
+export function allocUninit(dtype: DType, n: number): Data
+export function allocUninit(dtype: AnyDType, n: number): AnyData
+export function allocUninit(dtype: AnyDType, n: number): AnyData {
+  return allocData(dtype, n, false)
+}
 
 /** Number of elements of a shape. */
 export const sizeOf = (shape: ReadonlyArray<number>): number => {
@@ -140,7 +178,7 @@ export const stridesOf = (shape: ReadonlyArray<number>): Array<number> => {
 }
 
 /** Wraps a freshly computed buffer. */
-export const make = (shape: ReadonlyArray<number>, dtype: DType, data: Data): TensorImpl =>
+export const make = (shape: ReadonlyArray<number>, dtype: AnyDType, data: AnyData): TensorImpl =>
   new TensorImpl(shape, dtype, data)
 
 /**

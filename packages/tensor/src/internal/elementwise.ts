@@ -9,15 +9,15 @@
  *
  * @internal
  */
-import type { Data, DType } from "./core.ts"
+import type { AnyData, AnyDType, DType } from "./core.ts"
 
 type RowFn = (
-  out: Data,
+  out: AnyData,
   o: number,
-  a: Data,
+  a: AnyData,
   ia: number,
   sa: number,
-  b: Data,
+  b: AnyData,
   ib: number,
   sb: number,
   n: number,
@@ -25,7 +25,7 @@ type RowFn = (
   ra: number,
   rb: number
 ) => void
-type UnaryFn = (out: Data, a: Data, n: number) => void
+type UnaryFn = (out: AnyData, a: AnyData, n: number) => void
 
 const rowCache = new Map<string, RowFn>()
 const unaryCache = new Map<string, UnaryFn>()
@@ -117,8 +117,11 @@ const compileUnary = (source: string, dtype: DType): UnaryFn => {
   ) as UnaryFn
 }
 
-/** The loop for `expr` over arrays of `dtype` (compiled on first use). */
-export const rowKernel = (expr: string, dtype: DType): RowFn => {
+/**
+ * The loop for `expr` over operands of `dtype` (compiled on first use). The output array may be of another
+ * type (comparisons of int32 operands write a bool mask); the loop is specialised by the operands' dtype.
+ */
+export const rowKernel = (expr: string, dtype: AnyDType): RowFn => {
   const key = `${dtype}:${expr}`
   let fn = rowCache.get(key)
   if (fn === undefined) {
@@ -191,12 +194,12 @@ export const collapse = (
  */
 export const binaryBroadcast = (
   expr: string,
-  dtype: DType,
-  out: Data,
+  dtype: AnyDType,
+  out: AnyData,
   outShape: ReadonlyArray<number>,
-  a: Data,
+  a: AnyData,
   aShape: ReadonlyArray<number>,
-  b: Data,
+  b: AnyData,
   bShape: ReadonlyArray<number>
 ): void => {
   const row = rowKernel(expr, dtype)

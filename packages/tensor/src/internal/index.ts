@@ -8,8 +8,20 @@
  */
 export { sumTo } from "../ops/reduce.ts"
 export { unsafeData, unsafeFromData } from "./buffer.ts"
-export { alloc, allocUninit, bind, isTensor, make, primitive, sizeOf, TensorImpl } from "./core.ts"
-export type { Data, DType, Primitive, Trace, VjpRule } from "./core.ts"
+export {
+  alloc,
+  allocUninit,
+  bind,
+  isDType,
+  isFloat,
+  isFloatDType,
+  isTensor,
+  make,
+  primitive,
+  sizeOf,
+  TensorImpl
+} from "./core.ts"
+export type { AnyData, AnyDType, Data, DType, FloatImpl, Primitive, Trace, VjpRule } from "./core.ts"
 export {
   configureWasmGemm,
   getKernels,

@@ -4,16 +4,16 @@
  *
  * @internal
  */
-import { alloc, type Data, type DType, sizeOf, stridesOf } from "./core.ts"
+import { alloc, type AnyData, type AnyDType, sizeOf, stridesOf } from "./core.ts"
 import { collapse } from "./elementwise.ts"
 
 /** `out[i0..] = data[perm-indexed]`: the transpose of `data` (shape `shape`) by `perm`. */
 export const transpose = (
-  dtype: DType,
-  data: Data,
+  dtype: AnyDType,
+  data: AnyData,
   shape: ReadonlyArray<number>,
   perm: ReadonlyArray<number>
-): Data => {
+): AnyData => {
   const outShape = perm.map((p) => shape[p]!)
   const inStrides = stridesOf(shape)
   const out = alloc(dtype, data.length)
@@ -43,11 +43,11 @@ export const transpose = (
 
 /** Concatenates buffers along `axis`; all shapes agree except at `axis`. */
 export const concat = (
-  dtype: DType,
-  parts: ReadonlyArray<{ readonly data: Data; readonly shape: ReadonlyArray<number> }>,
+  dtype: AnyDType,
+  parts: ReadonlyArray<{ readonly data: AnyData; readonly shape: ReadonlyArray<number> }>,
   axis: number,
   outShape: ReadonlyArray<number>
-): Data => {
+): AnyData => {
   const out = alloc(dtype, sizeOf(outShape))
   const outer = sizeOf(outShape.slice(0, axis))
   const outRow = sizeOf(outShape.slice(axis))
@@ -66,12 +66,12 @@ export const concat = (
  */
 export const window = (
   mode: "slice" | "pad",
-  dtype: DType,
-  data: Data,
+  dtype: AnyDType,
+  data: AnyData,
   shape: ReadonlyArray<number>,
   begin: ReadonlyArray<number>,
   outShape: ReadonlyArray<number>
-): Data => {
+): AnyData => {
   const out = alloc(dtype, sizeOf(outShape))
   // The small box is the one we iterate over: the slice result, or the padded input.
   const box = mode === "slice" ? outShape : shape

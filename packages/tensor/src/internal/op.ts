@@ -5,23 +5,28 @@
  *
  * @internal
  */
-import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
-import { bind, isTensor, type Primitive, primitive, type TensorImpl } from "./core.ts"
+import type { AnyDType, AnyDTypeTensor, DType, Shape, Tensor } from "../Tensor.ts"
+import { bind, type FloatImpl, isFloat, isTensor, type Primitive, primitive, type TensorImpl } from "./core.ts"
 
 /**
  * The runtime view of a public tensor. The public interface is implemented only by `TensorImpl`, so the
  * cast is an identity; it exists because the public type hides the buffer.
  */
-export const toImpl = (t: AnyTensor): TensorImpl => t as unknown as TensorImpl
+export const toImpl = (t: AnyDTypeTensor): TensorImpl => t as unknown as TensorImpl
 
-/** The public view of a runtime tensor (an identity, see `toImpl`). */
-export const fromImpl = <S extends Shape, D extends DType>(t: TensorImpl): Tensor<S, D> => t as unknown as Tensor<S, D>
+/**
+ * The public view of a runtime tensor (an identity, see `toImpl`). Without a dtype to infer from the context,
+ * the view is of a float tensor (what the engine's callers handle); ask for `AnyDType` where a tensor may be
+ * int32 or bool.
+ */
+export const fromImpl = <S extends Shape, D extends AnyDType = DType>(t: TensorImpl): Tensor<S, D> =>
+  t as unknown as Tensor<S, D>
 
 /** A shape computed by a type-level rule; `never` when the rule produced an error. */
 export type Res<R> = R extends Shape ? R : never
 
 /** The shape of a tensor type (`never` for anything else). */
-export type ShapeOfTensor<A> = A extends Tensor<infer S, DType> ? S : never
+export type ShapeOfTensor<A> = A extends Tensor<infer S, AnyDType> ? S : never
 
 /**
  * Whether a dual op was called data-first: its first argument is a tensor. Ops whose options are
@@ -30,11 +35,29 @@ export type ShapeOfTensor<A> = A extends Tensor<infer S, DType> ? S : never
 export const isTensorFirst = (args: IArguments): boolean => isTensor(args[0])
 
 /** The common dtype of two operands; a clear error when they differ. */
-export const sameDType = (op: string, a: TensorImpl, b: TensorImpl): DType => {
+export const sameDType = (op: string, a: TensorImpl, b: TensorImpl): AnyDType => {
   if (a.dtype !== b.dtype) {
     throw new TypeError(`${op}: dtypes ${a.dtype} and ${b.dtype} differ; convert one with Tensor.cast`)
   }
   return a.dtype
+}
+
+/**
+ * The inputs of a float primitive, checked: a clear error names the op and the dtype when one of them is an
+ * int32 or bool tensor (those reach a primitive only by a dtype the static types rejected, or from untyped
+ * code).
+ */
+export const floatInputs = (op: string, inputs: ReadonlyArray<TensorImpl>): ReadonlyArray<FloatImpl> => {
+  if (inputs.every(isFloat)) return inputs
+  const bad = inputs.find((t) => !isFloat(t))!
+  throw new TypeError(`${op}: expected a float tensor, got ${bad.dtype}; convert with Tensor.cast(x, "float32")`)
+}
+
+/** The common float dtype of two operands of a float op: a clear error for an int32 or bool one, or two dtypes. */
+export const sameFloatDType = (op: string, a: TensorImpl, b: TensorImpl): DType => {
+  const [x] = floatInputs(op, [a, b])
+  sameDType(op, a, b)
+  return x!.dtype
 }
 
 /** The batch, height, width and channels of a validated NHWC shape. */
@@ -42,6 +65,9 @@ export const nhwc = (s: ReadonlyArray<number>) => ({ n: s[0]!, h: s[1]!, w: s[2]
 
 /** A tensor of any shape, as VJP rules see their operands. */
 export type AnyT = Tensor<ReadonlyArray<number>, DType>
+
+/** A tensor of any shape and any dtype, as the rules of primitives that accept int32 and bool see their operands. */
+export type AnyDT = Tensor<ReadonlyArray<number>, AnyDType>
 
 /**
  * A VJP rule over public tensors: given the output's cotangent, the inputs, the output and the params,
@@ -58,10 +84,28 @@ export type Rule<P> = (
   needs: ReadonlyArray<boolean>
 ) => ReadonlyArray<AnyT | undefined>
 
+/**
+ * A rule of a primitive that accepts int32 and bool operands (`defineAnyDTypePrimitive`): as `Rule`, with the
+ * inputs and the output of any dtype. Cotangents are float: an int32 or bool value never gets one.
+ */
+export type AnyDTypeRule<P> = (
+  cotangent: AnyT,
+  inputs: ReadonlyArray<AnyDT>,
+  output: AnyDT,
+  params: P,
+  needs: ReadonlyArray<boolean>
+) => ReadonlyArray<AnyT | undefined>
+
+// The public views of runtime tensors for rules. Cotangents are float (rules make them with float ops); the
+// inputs of a float primitive are float (`floatInputs` checked them before the kernel ran), and so is its
+// output, except `argmax`/`argmin` asked for int32 indices, whose rule (`noGradient`) reads nothing.
 const pub = (t: TensorImpl): AnyT => t as unknown as AnyT
+const pubAny = (t: TensorImpl): AnyDT => t as unknown as AnyDT
 
 /**
- * Defines a definePrimitive primitive: its name, its forward implementation and its VJP rule, in one place.
+ * Defines a primitive on float tensors: its name, its forward implementation and its VJP rule, in one place.
+ * The implementation gets its inputs checked to be float (an int32 or bool input is a clear error naming the
+ * primitive), so kernels see float buffers only.
  *
  * @example
  * ```ts
@@ -70,20 +114,44 @@ const pub = (t: TensorImpl): AnyT => t as unknown as AnyT
  */
 export const definePrimitive = <P>(
   name: string,
-  impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl,
+  impl: (inputs: ReadonlyArray<FloatImpl>, params: P) => TensorImpl,
   rule: Rule<P>
 ): Primitive<P> =>
   primitive(
     name,
-    impl,
+    (inputs, params) => impl(floatInputs(name, inputs), params),
     (ct, inputs, output, params, needs) =>
       rule(pub(ct), inputs.map(pub), pub(output), params, needs ?? inputs.map(() => true)).map((t) =>
         t === undefined ? undefined : toImpl(t)
       )
   )
 
+/**
+ * Defines a primitive whose operands may be int32 or bool tensors too (data movement, comparisons, `where`,
+ * `cast`, `gather` and `oneHot` indices): as `definePrimitive`, without the float check, the implementation
+ * handling each dtype itself.
+ *
+ * @example
+ * ```ts
+ * const reshapePrimitive = defineAnyDTypePrimitive("reshape", ([a], { shape }) => make(shape, a!.dtype, a!.data), rule)
+ * ```
+ */
+export const defineAnyDTypePrimitive = <P>(
+  name: string,
+  impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl,
+  rule: AnyDTypeRule<P>
+): Primitive<P> =>
+  primitive(
+    name,
+    impl,
+    (ct, inputs, output, params, needs) =>
+      rule(pub(ct), inputs.map(pubAny), pubAny(output), params, needs ?? inputs.map(() => true)).map((t) =>
+        t === undefined ? undefined : toImpl(t)
+      )
+  )
+
 /** The rule of a piecewise-constant primitive (masks, comparisons): no input gets a gradient. */
-export const noGradient: Rule<unknown> = (_ct, inputs) => inputs.map(() => undefined)
+export const noGradient: AnyDTypeRule<unknown> = (_ct, inputs) => inputs.map(() => undefined)
 
 /**
  * Applies a primitive to public tensors (`bind` with the identity casts on both sides).
@@ -93,5 +161,5 @@ export const noGradient: Rule<unknown> = (_ct, inputs) => inputs.map(() => undef
  * const dx = apply(reluGradPrimitive, [ct, out], null)
  * ```
  */
-export const apply = <P>(p: Primitive<P>, inputs: ReadonlyArray<AnyTensor>, params: P): AnyT =>
+export const apply = <P>(p: Primitive<P>, inputs: ReadonlyArray<AnyDTypeTensor>, params: P): AnyT =>
   pub(bind(p, inputs.map(toImpl), params))

@@ -30,7 +30,7 @@
  *
  * @internal
  */
-import type { Data, DType } from "./core.ts"
+import type { AnyData, AnyDType } from "./core.ts"
 import { arenaAlloc } from "./kernels/wasm/arena.ts"
 
 /** Buffers below this size are allocated plainly (small arrays are cheap and short-lived in V8's new space). */
@@ -86,16 +86,15 @@ const registry = typeof FinalizationRegistry === "function"
  * A buffer for `n` elements of `dtype`, zero-filled unless `zero` is false (then its contents are
  * unspecified: the caller overwrites every element).
  */
-export function allocData(dtype: DType, n: number, zero = true): Data {
-  const f64 = dtype === "float64"
-  const bytes = n * (f64 ? 8 : 4)
-  // Kernel outputs go to the module memory first, where the next kernel reads them without a copy.
-  if (!zero) {
-    const inModule = arenaAlloc(f64, n)
+export function allocData(dtype: AnyDType, n: number, zero = true): AnyData {
+  const bytes = n * BYTES[dtype]
+  // Float kernel outputs go to the module memory first, where the next kernel reads them without a copy.
+  if (!zero && (dtype === "float32" || dtype === "float64")) {
+    const inModule = arenaAlloc(dtype === "float64", n)
     if (inModule !== undefined) return inModule
   }
-  if (registry === undefined || bytes < MIN_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n)
-  let data: Data
+  if (registry === undefined || bytes < MIN_BYTES) return new ARRAYS[dtype](n)
+  let data: AnyData
   let entry = free.get(bytes)
   if (entry === undefined) {
     // Sizes are remembered (to keep the buffers of recent ones); forget those with no buffer past a bound.
@@ -107,10 +106,10 @@ export function allocData(dtype: DType, n: number, zero = true): Data {
   if (buffer !== undefined) {
     freeBytes -= bytes
     reused++
-    data = f64 ? new Float64Array(buffer) : new Float32Array(buffer)
+    data = new ARRAYS[dtype](buffer)
     if (zero) data.fill(0)
   } else {
-    data = f64 ? new Float64Array(n) : new Float32Array(n)
+    data = new ARRAYS[dtype](n)
     if (pendingBytes + bytes > MAX_PENDING_BYTES) return data
     fresh++
   }
@@ -118,6 +117,21 @@ export function allocData(dtype: DType, n: number, zero = true): Data {
   registry.register(data, { buffer: data.buffer as ArrayBuffer, bytes })
   pendingBytes += bytes
   return data
+}
+
+/** Bytes per element of each dtype. */
+const BYTES: Readonly<Record<AnyDType, number>> = { float32: 4, float64: 8, int32: 4, bool: 1 }
+
+/** The typed array of each dtype, made fresh (a length) or over a recycled buffer. */
+interface DataConstructor {
+  new(length: number): AnyData
+  new(buffer: ArrayBuffer): AnyData
+}
+const ARRAYS: Readonly<Record<AnyDType, DataConstructor>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array
 }
 
 const owners = new WeakMap<object, object>()

@@ -11,7 +11,7 @@ import { dual } from "effect/Function"
 import { alloc, allocUninit, bind, type Data, isTensor, make, type Primitive, sizeOf } from "../internal/core.ts"
 import { getKernels } from "../internal/kernels/index.ts"
 import type { Conv2dGeometry } from "../internal/kernels/types.ts"
-import { apply, definePrimitive, fromImpl, nhwc, type Res, sameDType, toImpl } from "../internal/op.ts"
+import { apply, definePrimitive, fromImpl, nhwc, type Res, sameFloatDType, toImpl } from "../internal/op.ts"
 import type { AnyTensor, Conv2dOptions, DType, Shape, Tensor } from "../Tensor.ts"
 import { reluGradPrimitive } from "./elementwise.ts"
 import { sum } from "./reduce.ts"
@@ -146,7 +146,7 @@ export const conv2d: {
   (x: AnyTensor, w: AnyTensor, options?: Conv2dOptions): AnyTensor => {
     const xi = toImpl(x)
     const wi = toImpl(w)
-    sameDType("conv2d", xi, wi)
+    sameFloatDType("conv2d", xi, wi)
     return fromImpl(bind(conv2dPrimitive, [xi, wi], conv2dParams(xi.shape, wi.shape, options)))
   }
 )
@@ -185,7 +185,7 @@ export const conv2dTranspose: {
   (y: AnyTensor, w: AnyTensor, options?: Rules.Conv2dTransposeOptions): AnyTensor => {
     const yi = toImpl(y)
     const wi = toImpl(w)
-    sameDType("conv2dTranspose", yi, wi)
+    sameFloatDType("conv2dTranspose", yi, wi)
     const g = Rules.conv2dTransposeGeometry(yi.shape, wi.shape, options)
     const forward = conv2dParams([g.batch, g.inH, g.inW, g.inC], wi.shape, {
       strides: [g.strideH, g.strideW],
@@ -227,8 +227,8 @@ export const conv2dBias = <
   const xi = toImpl(x)
   const wi = toImpl(w)
   const bi = toImpl(b)
-  sameDType("conv2dBias", xi, wi)
-  sameDType("conv2dBias", xi, bi)
+  sameFloatDType("conv2dBias", xi, wi)
+  sameFloatDType("conv2dBias", xi, bi)
   const params = conv2dParams(xi.shape, wi.shape, options)
   const f = wi.shape[3]
   if (bi.rank !== 1 || bi.shape[0] !== f) {

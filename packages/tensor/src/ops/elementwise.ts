@@ -10,8 +10,12 @@ import { dual } from "effect/Function"
 import {
   alloc,
   allocUninit,
+  type AnyData,
   bind,
-  type Data,
+  type FloatImpl,
+  isDType,
+  isFloat,
+  isFloatDType,
   isTensor as isTensorImpl,
   make,
   type Primitive,
@@ -23,6 +27,7 @@ import { getKernels } from "../internal/kernels/index.ts"
 import {
   type AnyT,
   apply,
+  defineAnyDTypePrimitive,
   definePrimitive,
   fromImpl,
   isTensorFirst,
@@ -31,17 +36,28 @@ import {
   sameDType,
   toImpl
 } from "../internal/op.ts"
-import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
+import type { AnyDType, AnyDTypeTensor, AnyTensor, BoolDType, DType, IntDType, Shape, Tensor } from "../Tensor.ts"
 
-const binaryImpl = (name: string, expr: string) => ([a, b]: ReadonlyArray<TensorImpl>): TensorImpl => {
-  const dtype = sameDType(name, a!, b!)
+const binaryImpl = (name: string, expr: string) => ([a, b]: ReadonlyArray<FloatImpl>): TensorImpl => {
+  sameDType(name, a!, b!)
+  const dtype = a!.dtype
   const shape = Rules.broadcast(a!.shape, b!.shape, name)
   const out = allocUninit(dtype, sizeOf(shape))
   binaryBroadcast(expr, dtype, out, shape, a!.data, a!.shape, b!.data, b!.shape)
   return make(shape, dtype, out)
 }
 
-const unaryImpl = (_name: string, expr: string) => ([a]: ReadonlyArray<TensorImpl>): TensorImpl => {
+// A comparison: a 1/0 mask of the operands' dtype for float operands, a bool tensor for int32 or bool ones.
+const compareImpl = (name: string, expr: string) => ([a, b]: ReadonlyArray<TensorImpl>): TensorImpl => {
+  const dtype = sameDType(name, a!, b!)
+  const shape = Rules.broadcast(a!.shape, b!.shape, name)
+  const outDType = isFloat(a!) ? a!.dtype : "bool"
+  const out = allocUninit(outDType, sizeOf(shape))
+  binaryBroadcast(expr, dtype, out, shape, a!.data, a!.shape, b!.data, b!.shape)
+  return make(shape, outDType, out)
+}
+
+const unaryImpl = (_name: string, expr: string) => ([a]: ReadonlyArray<FloatImpl>): TensorImpl => {
   const out = allocUninit(a!.dtype, a!.size)
   unaryKernel(expr, a!.dtype)(out, a!.data, a!.size)
   return make(a!.shape, a!.dtype, out)
@@ -70,6 +86,59 @@ const binary = <Op extends string>(p: typeof addPrimitive): BinaryOp<Op> =>
     const a = toImpl(self)
     const b = typeof that === "number" ? make([], a.dtype, alloc(a.dtype, 1).fill(that)) : toImpl(that)
     return fromImpl(bind(p, [a, b], null))
+  })
+
+/**
+ * A comparison with NumPy broadcasting. On float operands it is a `BinaryOp` (a 1/0 mask of their dtype, as
+ * always); on int32 or bool operands (both of one dtype, or one tensor and a number) the result is a bool
+ * tensor. Data-last with a number (`pipe(x, Tensor.less(0))`) is typed for float tensors; write int32
+ * comparisons with a number data-first (`Tensor.less(ids, 3)`).
+ *
+ * @example
+ * ```ts
+ * const lessThan: Tensor.CompareOp<"less"> = Tensor.less
+ * declare const labels: Tensor.Tensor<readonly [8], "int32">
+ * Tensor.equal(labels, 3) // Tensor<readonly [8], "bool">
+ * ```
+ */
+export interface CompareOp<Op extends string> extends BinaryOp<Op> {
+  <B extends Shape, D extends DType>(
+    that: Tensor<B, D>
+  ): <A extends Shape>(
+    self: Tensor<A, D> & Rules.Check<Rules.Broadcast<A, B, Op>>
+  ) => Tensor<Res<Rules.Broadcast<A, B, Op>>, D>
+  (that: number): <A extends Shape, D extends DType>(self: Tensor<A, D>) => Tensor<A, D>
+  <A extends Shape, D extends DType>(self: Tensor<A, D>, that: number): Tensor<A, D>
+  // int32 and bool operands: a bool mask.
+  <B extends Shape, D extends IntDType | BoolDType>(
+    that: Tensor<B, D>
+  ): <A extends Shape>(
+    self: Tensor<A, D> & Rules.Check<Rules.Broadcast<A, B, Op>>
+  ) => Tensor<Res<Rules.Broadcast<A, B, Op>>, "bool">
+  <A extends Shape, D extends IntDType | BoolDType>(self: Tensor<A, D>, that: number): Tensor<A, "bool">
+  <A extends Shape, B extends Shape, D extends IntDType | BoolDType>(
+    self: Tensor<A, D>,
+    that: Tensor<B, NoInfer<D>> & Rules.Check<Rules.Broadcast<A, B, Op>>
+  ): Tensor<Res<Rules.Broadcast<A, B, Op>>, "bool">
+  // Last, so that a call that fits no overload reports this one's error: the ShapeError naming the sizes.
+  <A extends Shape, B extends Shape, D extends DType>(
+    self: Tensor<A, D>,
+    that: Tensor<B, NoInfer<D>> & Rules.Check<Rules.Broadcast<A, B, Op>>
+  ): Tensor<Res<Rules.Broadcast<A, B, Op>>, D>
+}
+
+const compare = <Op extends string>(p: typeof greaterPrimitive): CompareOp<Op> =>
+  dual(2, (self: AnyDTypeTensor, that: AnyDTypeTensor | number): AnyDTypeTensor => {
+    const a = toImpl(self)
+    if (typeof that !== "number") return fromImpl(bind(p, [a, toImpl(that)], null))
+    if (isFloat(a)) return fromImpl(bind(p, [a, make([], a.dtype, alloc(a.dtype, 1).fill(that))], null))
+    if (a.dtype === "int32" && Number.isInteger(that) && Math.abs(that) < 2 ** 31) {
+      return fromImpl(bind(p, [a, make([], "int32", alloc("int32", 1).fill(that))], null))
+    }
+    // A number an int32 or bool tensor cannot hold (2.5, 1e10, NaN): compared in float64, where both are exact.
+    const wide = bind(castPrimitive, [a], { dtype: "float64" })
+    const mask = bind(p, [wide, make([], "float64", alloc("float64", 1).fill(that))], null)
+    return fromImpl(bind(castPrimitive, [mask], { dtype: "bool" }))
   })
 
 const unary = (p: typeof negPrimitive) => <S extends Shape, D extends DType>(self: Tensor<S, D>): Tensor<S, D> =>
@@ -216,9 +285,9 @@ export const powPrimitive: Primitive<null> = definePrimitive(
 export const pow: BinaryOp<"pow"> = binary(powPrimitive)
 
 /** `greater`: forward expression and VJP rule. */
-export const greaterPrimitive: Primitive<null> = definePrimitive(
+export const greaterPrimitive: Primitive<null> = defineAnyDTypePrimitive(
   "greater",
-  binaryImpl("greater", "a > b ? 1 : 0"),
+  compareImpl("greater", "a > b ? 1 : 0"),
   noGradient
 )
 
@@ -231,12 +300,12 @@ export const greaterPrimitive: Primitive<null> = definePrimitive(
  * Tensor.greater(x, 0) // a mask of the positive entries
  * ```
  */
-export const greater: BinaryOp<"greater"> = binary(greaterPrimitive)
+export const greater: CompareOp<"greater"> = compare(greaterPrimitive)
 
 /** `greaterEqual`: forward expression and VJP rule. */
-export const greaterEqualPrimitive: Primitive<null> = definePrimitive(
+export const greaterEqualPrimitive: Primitive<null> = defineAnyDTypePrimitive(
   "greaterEqual",
-  binaryImpl("greaterEqual", "a >= b ? 1 : 0"),
+  compareImpl("greaterEqual", "a >= b ? 1 : 0"),
   noGradient
 )
 
@@ -249,12 +318,12 @@ export const greaterEqualPrimitive: Primitive<null> = definePrimitive(
  * Tensor.greaterEqual(x, 0)
  * ```
  */
-export const greaterEqual: BinaryOp<"greaterEqual"> = binary(greaterEqualPrimitive)
+export const greaterEqual: CompareOp<"greaterEqual"> = compare(greaterEqualPrimitive)
 
 /** `equal`: forward expression and VJP rule. */
-export const equalPrimitive: Primitive<null> = definePrimitive(
+export const equalPrimitive: Primitive<null> = defineAnyDTypePrimitive(
   "equal",
-  binaryImpl("equal", "a === b ? 1 : 0"),
+  compareImpl("equal", "a === b ? 1 : 0"),
   noGradient
 )
 
@@ -268,12 +337,12 @@ export const equalPrimitive: Primitive<null> = definePrimitive(
  * Tensor.equal(predictions, labels)
  * ```
  */
-export const equal: BinaryOp<"equal"> = binary(equalPrimitive)
+export const equal: CompareOp<"equal"> = compare(equalPrimitive)
 
 /** `less`: forward expression and VJP rule. */
-export const lessPrimitive: Primitive<null> = definePrimitive(
+export const lessPrimitive: Primitive<null> = defineAnyDTypePrimitive(
   "less",
-  binaryImpl("less", "a < b ? 1 : 0"),
+  compareImpl("less", "a < b ? 1 : 0"),
   noGradient
 )
 
@@ -286,12 +355,12 @@ export const lessPrimitive: Primitive<null> = definePrimitive(
  * Tensor.less(x, 0) // a mask of the negative entries
  * ```
  */
-export const less: BinaryOp<"less"> = binary(lessPrimitive)
+export const less: CompareOp<"less"> = compare(lessPrimitive)
 
 /** `lessEqual`: forward expression and VJP rule. */
-export const lessEqualPrimitive: Primitive<null> = definePrimitive(
+export const lessEqualPrimitive: Primitive<null> = defineAnyDTypePrimitive(
   "lessEqual",
-  binaryImpl("lessEqual", "a <= b ? 1 : 0"),
+  compareImpl("lessEqual", "a <= b ? 1 : 0"),
   noGradient
 )
 
@@ -304,7 +373,7 @@ export const lessEqualPrimitive: Primitive<null> = definePrimitive(
  * pipe(x, Tensor.lessEqual(1))
  * ```
  */
-export const lessEqual: BinaryOp<"lessEqual"> = binary(lessEqualPrimitive)
+export const lessEqual: CompareOp<"lessEqual"> = compare(lessEqualPrimitive)
 
 /** `neg`: forward expression and VJP rule. */
 export const negPrimitive: Primitive<null> = definePrimitive("neg", unaryImpl("neg", "-a"), (ct) => [neg(ct)])
@@ -634,7 +703,7 @@ export const clip: ClipOp = dual(isTensorFirst, (self: AnyTensor, lo: number, hi
 })
 
 /** `where`: the selection, with broadcasting of its three operands; no gradient to the condition. */
-export const wherePrimitive: Primitive<null> = definePrimitive("where", ([c, a, b]) => {
+export const wherePrimitive: Primitive<null> = defineAnyDTypePrimitive("where", ([c, a, b]) => {
   const dtype = sameDType("where", a!, b!)
   const shape = Rules.broadcast(Rules.broadcast(c!.shape, a!.shape, "where"), b!.shape, "where")
   const n = sizeOf(shape)
@@ -690,14 +759,14 @@ type WhereShape<C extends Shape, A extends Shape, B extends Shape> = Rules.Broad
  * ```
  */
 export interface WhereOp {
-  <A extends Shape, B extends Shape, D extends DType>(
+  <A extends Shape, B extends Shape, D extends AnyDType>(
     a: Tensor<A, D>,
     b: Tensor<B, NoInfer<D>>
   ): <C extends Shape>(
-    cond: Tensor<C, DType> & Rules.Check<Rules.Broadcast<C, A, "where">> & Rules.Check<WhereShape<C, A, B>>
+    cond: Tensor<C, AnyDType> & Rules.Check<Rules.Broadcast<C, A, "where">> & Rules.Check<WhereShape<C, A, B>>
   ) => Tensor<Res<WhereShape<C, A, B>>, D>
-  <C extends Shape, A extends Shape, B extends Shape, D extends DType>(
-    cond: Tensor<C, DType>,
+  <C extends Shape, A extends Shape, B extends Shape, D extends AnyDType>(
+    cond: Tensor<C, AnyDType>,
     a: Tensor<A, D> & Rules.Check<Rules.Broadcast<C, A, "where">>,
     b: Tensor<B, NoInfer<D>> & Rules.Check<WhereShape<C, A, B>>
   ): Tensor<Res<WhereShape<C, A, B>>, D>
@@ -705,7 +774,8 @@ export interface WhereOp {
 
 /**
  * Elementwise selection: `a` where `cond` is non-zero, `b` elsewhere, with NumPy broadcasting of all
- * three. `cond` is a 1/0 mask (as `less`/`greater`/`equal` give) of either dtype; `a` and `b` share a dtype.
+ * three. `cond` is a bool mask or a 1/0 float mask (as `less`/`greater`/`equal` give) of any dtype; `a` and
+ * `b` share a dtype (any, int32 and bool included).
  * The gradient goes to `a` where `cond` holds and to `b` elsewhere (none to `cond`), so a non-finite value
  * in the branch not taken does not reach the gradient. Data-first when given three tensors.
  *
@@ -714,11 +784,13 @@ export interface WhereOp {
  * declare const x: Tensor.Tensor<readonly [2, 3]>
  * Tensor.where(Tensor.greater(x, 0), x, Tensor.mul(x, 0.1)) // leaky relu
  * pipe(Tensor.less(x, 0), Tensor.where(Tensor.zeros([3]), x))
+ * declare const keep: Tensor.Tensor<readonly [2, 3], "bool">
+ * Tensor.where(keep, x, Tensor.zeros([2, 3])) // a bool mask
  * ```
  */
 export const where: WhereOp = dual(
   (args: IArguments) => isTensorImpl(args[2]),
-  (cond: AnyTensor, a: AnyTensor, b: AnyTensor): AnyTensor =>
+  (cond: AnyDTypeTensor, a: AnyDTypeTensor, b: AnyDTypeTensor): AnyDTypeTensor =>
     fromImpl(bind(wherePrimitive, [toImpl(cond), toImpl(a), toImpl(b)], null))
 )
 
@@ -728,33 +800,64 @@ export const where: WhereOp = dual(
  */
 export const reluGradPrimitive: Primitive<null> = definePrimitive("reluGrad", ([ct, y]) => {
   const out = allocUninit(ct!.dtype, ct!.size)
-  getKernels().reluBackward(ct!.data, y!.data as Data, out, ct!.size)
+  getKernels().reluBackward(ct!.data, y!.data, out, ct!.size)
   return make(ct!.shape, ct!.dtype, out)
 }, (ct, [, y], _, __, needs) => [needs[0] ? apply(reluGradPrimitive, [ct, y!], null) : undefined, undefined])
 
-/** `cast`: the same values in another dtype; its rule casts the cotangent back. */
-export const castPrimitive: Primitive<{ readonly dtype: DType }> = definePrimitive("cast", ([a], { dtype }) => {
-  const out = allocUninit(dtype, a!.size)
-  out.set(a!.data)
-  return make(a!.shape, dtype, out)
-}, (ct, [a]) => [cast(ct, a!.dtype)])
+/**
+ * Converts `from` into `out` (of `dtype`): between floats and from int32 or bool, the nearest value; to
+ * int32 truncation toward zero, saturating at the int32 range, NaN giving 0 (as JAX's `astype`); to bool
+ * 1 for every non-zero value (NaN included).
+ */
+const convert = (dtype: AnyDType, out: AnyData, from: AnyData): void => {
+  const n = from.length
+  if (dtype === "bool") {
+    for (let i = 0; i < n; i++) out[i] = from[i] !== 0 ? 1 : 0
+  } else if (dtype === "int32" && (from instanceof Float32Array || from instanceof Float64Array)) {
+    for (let i = 0; i < n; i++) {
+      const v = from[i]!
+      out[i] = v !== v ? 0 : v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : Math.trunc(v)
+    }
+  } else {
+    out.set(from)
+  }
+}
 
 /**
- * The same values in another dtype.
+ * `cast`: the same values in another dtype. Between float dtypes its rule casts the cotangent back; an int32
+ * or bool input or output gets no gradient (the conversion is piecewise constant).
+ */
+export const castPrimitive: Primitive<{ readonly dtype: AnyDType }> = defineAnyDTypePrimitive(
+  "cast",
+  ([a], { dtype }) => {
+    const out = allocUninit(dtype, a!.size)
+    convert(dtype, out, a!.data)
+    return make(a!.shape, dtype, out)
+  },
+  (ct, [a], out) => [isFloatDType(a!.dtype) && isFloatDType(out.dtype) ? cast(ct, a!.dtype) : undefined]
+)
+
+/**
+ * The same values in another dtype. Between float32 and float64 it is differentiable (the gradient is cast
+ * back). To `"int32"` it truncates toward zero (saturating at the int32 range, NaN giving 0, as JAX's
+ * `astype`); to `"bool"` every non-zero value is true; from bool, true is 1. Conversions to or from int32
+ * and bool have no gradient.
  *
  * @example
  * ```ts
  * const x64 = Tensor.cast(Tensor.ones([2]), "float64")
+ * const ids = Tensor.cast(Tensor.fromArray([2.7, -1.5], [2]), "int32") // Int32Array [2, -1]
+ * const mask = pipe(Tensor.fromArray([0, 3], [2]), Tensor.cast("bool")) // Uint8Array [0, 1]
  * ```
  */
 export const cast: {
-  <D2 extends DType>(dtype: D2): <S extends Shape, D extends DType>(self: Tensor<S, D>) => Tensor<S, D2>
-  <S extends Shape, D extends DType, D2 extends DType>(self: Tensor<S, D>, dtype: D2): Tensor<S, D2>
-} = dual(2, (self: AnyTensor, dtype: DType): AnyTensor => {
+  <D2 extends AnyDType>(dtype: D2): <S extends Shape, D extends AnyDType>(self: Tensor<S, D>) => Tensor<S, D2>
+  <S extends Shape, D extends AnyDType, D2 extends AnyDType>(self: Tensor<S, D>, dtype: D2): Tensor<S, D2>
+} = dual(2, (self: AnyDTypeTensor, dtype: AnyDType): AnyDTypeTensor => {
   const t = toImpl(self)
   if (t.dtype === dtype) return self
-  if (dtype !== "float32" && dtype !== "float64") {
-    throw new TypeError(`cast: unknown dtype ${String(dtype)}; use "float32" or "float64"`)
+  if (!isDType(dtype)) {
+    throw new TypeError(`cast: unknown dtype ${String(dtype)}; use "float32", "float64", "int32" or "bool"`)
   }
   return fromImpl(bind(castPrimitive, [t], { dtype }))
 })

@@ -8,11 +8,20 @@
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { alloc, bind, isTensor as isTensorImpl, make, type Primitive, type TensorImpl } from "../internal/core.ts"
+import {
+  alloc,
+  bind,
+  isFloat,
+  isFloatDType,
+  isTensor as isTensorImpl,
+  make,
+  type Primitive,
+  type TensorImpl
+} from "../internal/core.ts"
 import { concat as concatKernel, transpose as transposeKernel, window } from "../internal/layout.ts"
 import {
   apply,
-  definePrimitive,
+  defineAnyDTypePrimitive,
   fromImpl,
   isTensorFirst,
   noGradient,
@@ -21,11 +30,11 @@ import {
   type ShapeOfTensor,
   toImpl
 } from "../internal/op.ts"
-import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
+import type { AnyDType, AnyDTypeTensor, AnyTensor, DType, IntDType, Shape, Tensor } from "../Tensor.ts"
 import { zeros } from "./creation.ts"
-import { add } from "./elementwise.ts"
+import { add, castPrimitive } from "./elementwise.ts"
 
-type ShapesOf<Ts> = { readonly [K in keyof Ts]: Ts[K] extends Tensor<infer S, DType> ? S : never }
+type ShapesOf<Ts> = { readonly [K in keyof Ts]: Ts[K] extends Tensor<infer S, AnyDType> ? S : never }
 export type DTypesOf<Ts extends ReadonlyArray<object>> = Ts[number] extends Tensor<Shape, infer D> ? D : never
 // A dtype known exactly (not the `DType` union of a tensor whose dtype is only known at run time).
 type ExactDTypes<Ts extends ReadonlyArray<object>> = {
@@ -36,11 +45,11 @@ type ExactDTypes<Ts extends ReadonlyArray<object>> = {
 type IsUnion<T, U = T> = [T] extends [never] ? false : T extends unknown ? ([U] extends [T] ? false : true) : never
 type SameDTypes<Ts extends ReadonlyArray<object>, Op extends string = "concat"> = true extends IsUnion<ExactDTypes<Ts>>
   ? ShapeError<`${Op}: the tensors have different dtypes (float32 and float64); convert them with Tensor.cast`>
-  : Ts[number] extends AnyTensor ? unknown
+  : Ts[number] extends AnyDTypeTensor ? unknown
   : ShapeError<`${Op}: every element must be a tensor`>
 
 /** `reshape` and its VJP rule. */
-export const reshapePrimitive: Primitive<{ readonly shape: ReadonlyArray<number> }> = definePrimitive(
+export const reshapePrimitive: Primitive<{ readonly shape: ReadonlyArray<number> }> = defineAnyDTypePrimitive(
   "reshape",
   ([a], { shape }) => make(shape, a!.dtype, a!.data),
   (ct, [a]) => [reshape(ct, a!.shape)]
@@ -58,14 +67,14 @@ export const reshapePrimitive: Primitive<{ readonly shape: ReadonlyArray<number>
 export const reshape: {
   <const T extends ReadonlyArray<number>>(
     shape: T
-  ): <S extends Shape, D extends DType>(
+  ): <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.Reshape<S, T>>
   ) => Tensor<Res<Rules.Reshape<S, T>>, D>
-  <S extends Shape, D extends DType, const T extends ReadonlyArray<number>>(
+  <S extends Shape, D extends AnyDType, const T extends ReadonlyArray<number>>(
     self: Tensor<S, D> & Rules.Check<Rules.Reshape<S, T>>,
     shape: T
   ): Tensor<Res<Rules.Reshape<S, T>>, D>
-} = dual(2, (self: AnyTensor, shape: ReadonlyArray<number>): AnyTensor => {
+} = dual(2, (self: AnyDTypeTensor, shape: ReadonlyArray<number>): AnyDTypeTensor => {
   const t = toImpl(self)
   return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.reshape(t.shape, shape) }))
 })
@@ -78,7 +87,7 @@ export const reshape: {
  * Tensor.flatten(Tensor.zeros([8, 7, 7, 48])) // Tensor<readonly [8, 2352]>
  * ```
  */
-export const flatten = <S extends Shape, D extends DType>(
+export const flatten = <S extends Shape, D extends AnyDType>(
   self: Tensor<S, D> & Rules.Check<Rules.Flatten<S>>
 ): Tensor<Res<Rules.Flatten<S>>, D> => {
   const t = toImpl(self)
@@ -96,13 +105,13 @@ export const flatten = <S extends Shape, D extends DType>(
  * ```
  */
 export type SqueezeOp = <
-  const A extends AnyTensor | number | undefined = undefined,
+  const A extends AnyDTypeTensor | number | undefined = undefined,
   const X extends number | undefined = undefined
 >(
   selfOrAxis?: A,
   axis?: X & Rules.Check<Rules.Squeeze<ShapeOfTensor<A>, X>>
 ) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Squeeze<S, X>>, D>
-  : <S extends Shape, D extends DType>(
+  : <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.Squeeze<S, A extends number ? A : undefined>>
   ) => Tensor<Res<Rules.Squeeze<S, A extends number ? A : undefined>>, D>
 
@@ -118,7 +127,7 @@ export type SqueezeOp = <
  * pipe(x, Tensor.squeeze(-2)) // Tensor<readonly [8, 10]>
  * ```
  */
-export const squeeze: SqueezeOp = dual(isTensorFirst, (self: AnyTensor, axis?: number): AnyTensor => {
+export const squeeze: SqueezeOp = dual(isTensorFirst, (self: AnyDTypeTensor, axis?: number): AnyDTypeTensor => {
   const t = toImpl(self)
   return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.squeeze(t.shape, axis) }))
 })
@@ -137,14 +146,14 @@ export const squeeze: SqueezeOp = dual(isTensorFirst, (self: AnyTensor, axis?: n
 export const expandDims: {
   <const A extends number>(
     axis: A
-  ): <S extends Shape, D extends DType>(
+  ): <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.ExpandDims<S, A>>
   ) => Tensor<Res<Rules.ExpandDims<S, A>>, D>
-  <S extends Shape, D extends DType, const A extends number>(
+  <S extends Shape, D extends AnyDType, const A extends number>(
     self: Tensor<S, D>,
     axis: A & Rules.Check<Rules.ExpandDims<S, A>>
   ): Tensor<Res<Rules.ExpandDims<S, A>>, D>
-} = dual(isTensorFirst, (self: AnyTensor, axis: number): AnyTensor => {
+} = dual(isTensorFirst, (self: AnyDTypeTensor, axis: number): AnyDTypeTensor => {
   const t = toImpl(self)
   return fromImpl(bind(reshapePrimitive, [t], { shape: Rules.expandDims(t.shape, axis) }))
 })
@@ -154,18 +163,18 @@ export const expandDims: {
  * permutation that does not fit the rank is a compile error.
  */
 export type TransposeOp = <
-  const A extends AnyTensor | ReadonlyArray<number> | undefined = undefined,
+  const A extends AnyDTypeTensor | ReadonlyArray<number> | undefined = undefined,
   const P extends ReadonlyArray<number> | undefined = undefined
 >(
   selfOrPerm?: A,
   perm?: P & Rules.Check<Rules.Transpose<ShapeOfTensor<A>, P>>
 ) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Transpose<S, P>>, D>
-  : <S extends Shape, D extends DType>(
+  : <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.Transpose<S, A extends ReadonlyArray<number> ? A : undefined>>
   ) => Tensor<Res<Rules.Transpose<S, A extends ReadonlyArray<number> ? A : undefined>>, D>
 
 /** `transpose` and its VJP rule. */
-export const transposePrimitive: Primitive<{ readonly perm: ReadonlyArray<number> }> = definePrimitive(
+export const transposePrimitive: Primitive<{ readonly perm: ReadonlyArray<number> }> = defineAnyDTypePrimitive(
   "transpose",
   ([a], { perm }) => make(perm.map((p) => a!.shape[p]!), a!.dtype, transposeKernel(a!.dtype, a!.data, a!.shape, perm)),
   (ct, _, __, { perm }) => {
@@ -187,7 +196,7 @@ export const transposePrimitive: Primitive<{ readonly perm: ReadonlyArray<number
  */
 export const transpose: TransposeOp = dual(
   isTensorFirst,
-  (self: AnyTensor, perm?: ReadonlyArray<number>): AnyTensor => {
+  (self: AnyDTypeTensor, perm?: ReadonlyArray<number>): AnyDTypeTensor => {
     const t = toImpl(self)
     Rules.transpose(t.shape, perm)
     const p = perm === undefined
@@ -199,7 +208,7 @@ export const transpose: TransposeOp = dual(
 
 /** `concat` and its VJP rule. */
 export const concatPrimitive: Primitive<{ readonly axis: number; readonly shape: ReadonlyArray<number> }> =
-  definePrimitive(
+  defineAnyDTypePrimitive(
     "concat",
     (inputs, { axis, shape }) => make(shape, inputs[0]!.dtype, concatKernel(inputs[0]!.dtype, inputs, axis, shape)),
     (ct, inputs, _, { axis }, needs) => {
@@ -234,7 +243,7 @@ export const concat: {
   ): Tensor<Res<Rules.Concat<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
 } = dual(
   (args: IArguments) => Array.isArray(args[0]),
-  (tensors: ReadonlyArray<AnyTensor>, axis: number = 0): AnyTensor => {
+  (tensors: ReadonlyArray<AnyDTypeTensor>, axis: number = 0): AnyDTypeTensor => {
     if (tensors.length === 0) throw new ShapeError("concat", "concat: needs at least one tensor")
     const ts = tensors.map(toImpl)
     for (const t of ts) sameDType("concat", ts[0]!, t)
@@ -268,7 +277,7 @@ export const stack: {
   ): Tensor<Res<Rules.Stack<ShapesOf<Ts>, A>>, DTypesOf<Ts>>
 } = dual(
   (args: IArguments) => Array.isArray(args[0]),
-  (tensors: ReadonlyArray<AnyTensor>, axis: number = 0): AnyTensor => {
+  (tensors: ReadonlyArray<AnyDTypeTensor>, axis: number = 0): AnyDTypeTensor => {
     const ts = tensors.map(toImpl)
     for (const t of ts) sameDType("stack", ts[0]!, t)
     const shape = Rules.stack(ts.map((t) => t.shape), axis)
@@ -279,7 +288,7 @@ export const stack: {
 )
 
 /** `slice` and its VJP rule. */
-export const slicePrimitive = definePrimitive<
+export const slicePrimitive = defineAnyDTypePrimitive<
   { readonly begin: ReadonlyArray<number>; readonly shape: ReadonlyArray<number> }
 >(
   "slice",
@@ -303,17 +312,17 @@ export const slice: {
   <const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
     begin: B,
     size: Z
-  ): <S extends Shape, D extends DType>(
+  ): <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.Slice<S, B, Z>>
   ) => Tensor<Res<Rules.Slice<S, B, Z>>, D>
-  <S extends Shape, D extends DType, const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
+  <S extends Shape, D extends AnyDType, const B extends ReadonlyArray<number>, const Z extends ReadonlyArray<number>>(
     self: Tensor<S, D>,
     begin: B,
     size: Z & Rules.Check<Rules.Slice<S, B, Z>>
   ): Tensor<Res<Rules.Slice<S, B, Z>>, D>
 } = dual(
   isTensorFirst,
-  (self: AnyTensor, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): AnyTensor => {
+  (self: AnyDTypeTensor, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): AnyDTypeTensor => {
     const t = toImpl(self)
     const shape = Rules.slice(t.shape, begin, size)
     return fromImpl(bind(slicePrimitive, [t], { begin, shape }))
@@ -321,7 +330,7 @@ export const slice: {
 )
 
 /** `pad` and its VJP rule. */
-export const padPrimitive = definePrimitive<
+export const padPrimitive = defineAnyDTypePrimitive<
   { readonly begin: ReadonlyArray<number>; readonly shape: ReadonlyArray<number> }
 >(
   "pad",
@@ -340,14 +349,14 @@ export const padPrimitive = definePrimitive<
 export const pad: {
   <const P extends ReadonlyArray<readonly [number, number]>>(
     paddings: P
-  ): <S extends Shape, D extends DType>(
+  ): <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>
   ) => Tensor<Res<Rules.Pad<S, P>>, D>
-  <S extends Shape, D extends DType, const P extends ReadonlyArray<readonly [number, number]>>(
+  <S extends Shape, D extends AnyDType, const P extends ReadonlyArray<readonly [number, number]>>(
     self: Tensor<S, D> & Rules.Check<Rules.Pad<S, P>>,
     paddings: P
   ): Tensor<Res<Rules.Pad<S, P>>, D>
-} = dual(2, (self: AnyTensor, paddings: ReadonlyArray<readonly [number, number]>): AnyTensor => {
+} = dual(2, (self: AnyDTypeTensor, paddings: ReadonlyArray<readonly [number, number]>): AnyDTypeTensor => {
   const t = toImpl(self)
   const shape = Rules.pad(t.shape, paddings)
   return fromImpl(bind(padPrimitive, [t], { begin: paddings.map((p) => p[0]), shape }))
@@ -364,14 +373,14 @@ export const pad: {
 export const broadcastTo: {
   <const T extends Shape>(
     shape: T
-  ): <S extends Shape, D extends DType>(
+  ): <S extends Shape, D extends AnyDType>(
     self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>
   ) => Tensor<T, D>
-  <S extends Shape, D extends DType, const T extends Shape>(
+  <S extends Shape, D extends AnyDType, const T extends Shape>(
     self: Tensor<S, D> & Rules.Check<Rules.Broadcast<S, T, "broadcastTo">>,
     shape: T
   ): Tensor<T, D>
-} = dual(2, (self: AnyTensor, shape: Shape): AnyTensor => {
+} = dual(2, (self: AnyDTypeTensor, shape: Shape): AnyDTypeTensor => {
   const t = toImpl(self)
   const target = Rules.broadcast(t.shape, shape, "broadcastTo")
   if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) {
@@ -380,11 +389,21 @@ export const broadcastTo: {
       `broadcastTo: cannot broadcast [${t.shape.join(", ")}] to [${shape.join(", ")}]`
     )
   }
-  return add(zeros(shape, { dtype: t.dtype }) as AnyTensor, self) as AnyTensor
+  if (!isFloat(t)) {
+    // int32 and bool values are exact in float64: broadcast there and convert back.
+    const wide = fromImpl<Shape, "float64">(bind(castPrimitive, [t], { dtype: "float64" }))
+    return fromImpl(bind(castPrimitive, [toImpl(add(zeros(shape, { dtype: "float64" }), wide))], { dtype: t.dtype }))
+  }
+  return add(zeros(shape, { dtype: t.dtype }) as AnyTensor, fromImpl<Shape, DType>(t)) as AnyTensor
 })
 
-// The indices of `gather` and `oneHot`, checked: integers in [0, n).
+// The indices of `gather` and `oneHot`, checked: integers in [0, n), in a float or int32 tensor.
 const checkIndices = (op: string, indices: TensorImpl, n: number, what: string): void => {
+  if (indices.dtype === "bool") {
+    throw new TypeError(
+      `${op}: the indices must be an int32 or float tensor, got bool; convert with Tensor.cast(x, "int32")`
+    )
+  }
   const d = indices.data
   for (let j = 0; j < d.length; j++) {
     const v = d[j]!
@@ -394,28 +413,55 @@ const checkIndices = (op: string, indices: TensorImpl, n: number, what: string):
   }
 }
 
+/** The params of `oneHot`: the depth, the result shape, and its dtype (the indices' when absent). */
+export interface OneHotParams {
+  readonly depth: number
+  readonly shape: ReadonlyArray<number>
+  readonly dtype?: DType | undefined
+}
+
 /** `oneHot`: 1 at each index along a new last axis; piecewise constant, so no gradient. */
-export const oneHotPrimitive: Primitive<{ readonly depth: number; readonly shape: ReadonlyArray<number> }> =
-  definePrimitive<{ readonly depth: number; readonly shape: ReadonlyArray<number> }>(
-    "oneHot",
-    ([ix], { depth, shape }) => {
-      const out = alloc(ix!.dtype, ix!.size * depth)
-      const d = ix!.data
-      for (let j = 0; j < d.length; j++) out[j * depth + d[j]!] = 1
-      return make(shape, ix!.dtype, out)
-    },
-    noGradient
-  )
+export const oneHotPrimitive: Primitive<OneHotParams> = defineAnyDTypePrimitive<OneHotParams>(
+  "oneHot",
+  ([ix], { depth, dtype, shape }) => {
+    const outDType = dtype ?? (isFloat(ix!) ? ix!.dtype : "float32")
+    const out = alloc(outDType, ix!.size * depth)
+    const d = ix!.data
+    for (let j = 0; j < d.length; j++) out[j * depth + d[j]!] = 1
+    return make(shape, outDType, out)
+  },
+  noGradient
+)
 
 /**
- * One-hot encoding of a float tensor of class indices (integers in `[0, depth)`; anything else is a
- * `RangeError`): a new last axis of size `depth`, in the indices' dtype. Not differentiable.
+ * Options of `oneHot`: the dtype of the result (float; the indices' dtype by default, float32 for int32
+ * indices).
+ *
+ * @example
+ * ```ts
+ * const options: Tensor.OneHotOptions = { dtype: "float64" }
+ * ```
+ */
+export interface OneHotOptions {
+  readonly dtype?: DType
+}
+
+/**
+ * One-hot encoding of a tensor of class indices (integers in `[0, depth)`; anything else is a
+ * `RangeError`): a new last axis of size `depth`. The indices are an int32 tensor (the result is float32,
+ * or the dtype of the options' `dtype`) or a float tensor of integer values (the result has their dtype, or
+ * the options'). Not differentiable. Data-last with int32 indices, give the dtype:
+ * `pipe(ids, Tensor.oneHot(10, { dtype: "float32" }))`.
  *
  * @example
  * ```ts
  * declare const labels: Tensor.Tensor<readonly [8]>
  * Tensor.oneHot(labels, 10)       // Tensor<readonly [8, 10]>
  * pipe(labels, Tensor.oneHot(10)) // Tensor<readonly [8, 10]>
+ * declare const ids: Tensor.Tensor<readonly [8], "int32">
+ * Tensor.oneHot(ids, 10)                                  // Tensor<readonly [8, 10], "float32">
+ * Tensor.oneHot(ids, 10, { dtype: "float64" })            // Tensor<readonly [8, 10], "float64">
+ * pipe(ids, Tensor.oneHot(10, { dtype: "float32" }))      // Tensor<readonly [8, 10], "float32">
  * ```
  */
 export const oneHot: {
@@ -428,11 +474,31 @@ export const oneHot: {
     indices: Tensor<S, D>,
     depth: N & Rules.Check<Rules.OneHot<S, N>>
   ): Tensor<Res<Rules.OneHot<S, N>>, D>
-} = dual(isTensorFirst, (indices: AnyTensor, depth: number): AnyTensor => {
+  // int32 indices (float32 by default), or any indices with the result's dtype given.
+  <S extends Shape, const N extends number>(
+    indices: Tensor<S, IntDType>,
+    depth: N & Rules.Check<Rules.OneHot<S, N>>
+  ): Tensor<Res<Rules.OneHot<S, N>>, "float32">
+  <const N extends number, D2 extends DType>(
+    depth: N,
+    options: { readonly dtype: D2 }
+  ): <S extends Shape>(
+    indices: Tensor<S, DType | IntDType> & Rules.Check<Rules.OneHot<S, N>>
+  ) => Tensor<Res<Rules.OneHot<S, N>>, D2>
+  <S extends Shape, const N extends number, D2 extends DType>(
+    indices: Tensor<S, DType | IntDType>,
+    depth: N & Rules.Check<Rules.OneHot<S, N>>,
+    options: { readonly dtype: D2 }
+  ): Tensor<Res<Rules.OneHot<S, N>>, D2>
+} = dual(isTensorFirst, (indices: AnyDTypeTensor, depth: number, options?: OneHotOptions): AnyDTypeTensor => {
   const t = toImpl(indices)
   const shape = Rules.oneHot(t.shape, depth)
   checkIndices("oneHot", t, depth, `depth ${depth}`)
-  return fromImpl(bind(oneHotPrimitive, [t], { depth, shape }))
+  const dtype = options?.dtype
+  if (dtype !== undefined && !isFloatDType(dtype)) {
+    throw new TypeError(`oneHot: the result's dtype must be "float32" or "float64", got ${String(dtype)}`)
+  }
+  return fromImpl(bind(oneHotPrimitive, [t], dtype === undefined ? { depth, shape } : { depth, shape, dtype }))
 })
 
 interface GatherParams {
@@ -448,7 +514,7 @@ const gatherGeometry = (full: ReadonlyArray<number>, axis: number) => ({
 })
 
 /** `gather` along one axis; its rule scatters the cotangent back with `scatterAdd`. */
-export const gatherPrimitive: Primitive<GatherParams> = definePrimitive<GatherParams>(
+export const gatherPrimitive: Primitive<GatherParams> = defineAnyDTypePrimitive<GatherParams>(
   "gather",
   ([x, ix], { axis, shape }) => {
     const { outer, n, inner } = gatherGeometry(x!.shape, axis)
@@ -475,9 +541,10 @@ export const gatherPrimitive: Primitive<GatherParams> = definePrimitive<GatherPa
  * `scatterAdd(ct, indices)`: zeros of `shape` with the slices of `ct` added at `indices` along `axis`
  * (gather's transpose). Linear in `ct`, so its rule is a gather.
  */
-export const scatterAddPrimitive: Primitive<GatherParams> = definePrimitive<GatherParams>(
+export const scatterAddPrimitive: Primitive<GatherParams> = defineAnyDTypePrimitive<GatherParams>(
   "scatterAdd",
   ([ct, ix], { axis, shape }) => {
+    if (!isFloat(ct!)) throw new TypeError(`scatterAdd: expected a float tensor, got ${ct!.dtype}`)
     const { outer, n, inner } = gatherGeometry(shape, axis)
     const m = ix!.size
     const out = alloc(ct!.dtype, outer * n * inner)
@@ -516,9 +583,10 @@ export interface GatherOptions {
 
 /**
  * Takes the slices of `self` at `indices` along `axis` (0 by default), as NumPy's `take` and JAX's
- * `jnp.take`: the axis is replaced by the indices' shape. The indices are a float tensor (any dtype) of
- * integers in `[0, size of the axis)`; anything else is a `RangeError`. The gradient scatters back (adding
+ * `jnp.take`: the axis is replaced by the indices' shape. The indices are an int32 tensor, or a float tensor
+ * of integer values, in `[0, size of the axis)`; anything else is a `RangeError`. The gradient scatters back (adding
  * where an index repeats); none goes to the indices. Data-first when the second argument is a tensor.
+ * `self` may be of any dtype (int32 and bool tables too); the indices are int32 or float.
  *
  * @example
  * ```ts
@@ -532,17 +600,23 @@ export const gather: {
   <I extends Shape, const O extends GatherOptions = {}>(
     indices: Tensor<I, DType>,
     options?: O
-  ): <X extends Shape, D extends DType>(
+  ): <X extends Shape, D extends AnyDType>(
     self: Tensor<X, D> & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
   ) => Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
-  <X extends Shape, D extends DType, I extends Shape, const O extends GatherOptions = {}>(
+  <I extends Shape, const O extends GatherOptions = {}>(
+    indices: Tensor<I, IntDType>,
+    options?: O
+  ): <X extends Shape, D extends AnyDType>(
+    self: Tensor<X, D> & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
+  ) => Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
+  <X extends Shape, D extends AnyDType, I extends Shape, const O extends GatherOptions = {}>(
     self: Tensor<X, D>,
-    indices: Tensor<I, DType>,
+    indices: Tensor<I, DType | IntDType>,
     options?: O & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
   ): Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
 } = dual(
   (args: IArguments) => isTensorImpl(args[1]),
-  (self: AnyTensor, indices: AnyTensor, options?: GatherOptions): AnyTensor => {
+  (self: AnyDTypeTensor, indices: AnyDTypeTensor, options?: GatherOptions): AnyDTypeTensor => {
     const x = toImpl(self)
     const ix = toImpl(indices)
     const axis = options?.axis ?? 0

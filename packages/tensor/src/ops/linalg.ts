@@ -8,7 +8,7 @@ import { Shape as Rules } from "@typegrad/shape"
 import { dual } from "effect/Function"
 import { alloc, allocUninit, bind, make, type Primitive, sizeOf } from "../internal/core.ts"
 import { getKernels } from "../internal/kernels/index.ts"
-import { type AnyT, apply, definePrimitive, fromImpl, type Res, sameDType, toImpl } from "../internal/op.ts"
+import { type AnyT, apply, definePrimitive, fromImpl, type Res, sameFloatDType, toImpl } from "../internal/op.ts"
 import type { AnyTensor, DType, Shape, Tensor } from "../Tensor.ts"
 import { reshapePrimitive, transpose } from "./layout.ts"
 
@@ -154,7 +154,7 @@ export const matmul: {
 } = dual(2, (self: AnyTensor, that: AnyTensor): AnyTensor => {
   const a = toImpl(self)
   const b = toImpl(that)
-  sameDType("matmul", a, b)
+  sameFloatDType("matmul", a, b)
   const shape = Rules.matmul(a.shape, b.shape)
   if (b.rank !== 2) return fromImpl(bind(batchMatmulPrimitive, [a, b], null))
   const k = a.shape[a.rank - 1]!

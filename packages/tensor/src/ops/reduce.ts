@@ -7,7 +7,7 @@
  */
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
-import { alloc, bind, make, type Primitive, type TensorImpl } from "../internal/core.ts"
+import { alloc, bind, type FloatImpl, isFloatDType, make, type Primitive, type TensorImpl } from "../internal/core.ts"
 import {
   type AnyT,
   apply,
@@ -20,7 +20,7 @@ import {
   toImpl
 } from "../internal/op.ts"
 import { firstMaxMask, reduce as reduceKernel } from "../internal/reduce.ts"
-import type { AnyTensor, ArgReduceOptions, DType, ReduceOptions, Shape, Tensor } from "../Tensor.ts"
+import type { AnyDType, AnyTensor, ArgReduceOptions, DType, IntDType, ReduceOptions, Shape, Tensor } from "../Tensor.ts"
 import { abs, add, div, exp, less, log, mul, neg, sub, where } from "./elementwise.ts"
 import { broadcastTo, reshape } from "./layout.ts"
 
@@ -67,7 +67,7 @@ const expandReduced = (ct: AnyT, input: AnyT, params: ReduceParams): AnyT => {
   return broadcastTo(reshape(ct, kept), input.shape) as AnyT
 }
 
-const reduceImpl = (kind: "sum" | "max") => ([a]: ReadonlyArray<TensorImpl>, { reduced, shape }: ReduceParams) =>
+const reduceImpl = (kind: "sum" | "max") => ([a]: ReadonlyArray<FloatImpl>, { reduced, shape }: ReduceParams) =>
   make(shape, a!.dtype, reduceKernel(kind, a!.dtype, a!.data, a!.shape, reduced))
 
 /** `sum` over the flagged axes; its rule spreads the cotangent back. */
@@ -205,21 +205,26 @@ export const logsumexp: ReduceOp<"logsumexp"> = dual(
   }
 )
 
-/** Which axis an arg-reduction runs along (`undefined`: the flattened tensor), and its result shape. */
+/**
+ * Which axis an arg-reduction runs along (`undefined`: the flattened tensor), its result shape, and the
+ * dtype of the indices (the input's when absent).
+ */
 export interface ArgReduceParams {
   readonly axis: number | undefined
   readonly shape: ReadonlyArray<number>
+  readonly dtype?: DType | IntDType | undefined
 }
 
 const argReduceImpl =
-  (kind: "argmax" | "argmin") => ([a]: ReadonlyArray<TensorImpl>, { axis, shape }: ArgReduceParams) => {
+  (kind: "argmax" | "argmin") => ([a]: ReadonlyArray<FloatImpl>, { axis, dtype, shape }: ArgReduceParams) => {
     const dims = a!.shape
     const ax = axis ?? 0
     const outer = axis === undefined ? 1 : dims.slice(0, ax).reduce((p, d) => p * d, 1)
     const n = axis === undefined ? a!.size : dims[ax]!
     const inner = axis === undefined ? 1 : dims.slice(ax + 1).reduce((p, d) => p * d, 1)
     const data = a!.data
-    const out = alloc(a!.dtype, outer * inner)
+    const outDType = dtype ?? a!.dtype
+    const out = alloc(outDType, outer * inner)
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const base = o * n * inner + i
@@ -236,7 +241,7 @@ const argReduceImpl =
         out[o * inner + i] = at
       }
     }
-    return make(shape, a!.dtype, out)
+    return make(shape, outDType, out)
   }
 
 /** `argmax`: the index of the first maximum; piecewise constant, so no gradient. */
@@ -253,10 +258,14 @@ export const argminPrimitive: Primitive<ArgReduceParams> = definePrimitive<ArgRe
   noGradient
 )
 
+// The dtype of the indices: the options' `dtype`, else the input's.
+type ArgDTypeOf<O, D> = O extends { readonly dtype: infer T extends AnyDType } ? T : D
+
 /**
  * An arg-reduction along one axis (the flattened tensor by default), keeping it as a size-1 axis on
  * request; data-first, data-last and bare in a pipe, like `ReduceOp`. The indices come back as a float tensor
- * of the input's dtype (exact up to 2^24 in float32) until integer dtypes exist.
+ * of the input's dtype (exact up to 2^24 in float32), or in the dtype of the options' `dtype`
+ * (`{ dtype: "int32" }` for integer indices).
  *
  * @example
  * ```ts
@@ -269,10 +278,10 @@ export type ArgReduceOp<Op extends string> = <
 >(
   selfOrOptions?: A,
   options?: O & Rules.Check<Rules.Reduce<ShapeOfTensor<A>, AxisOf<O>, KeepOf<O>, Op>>
-) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>, D>
+) => A extends Tensor<infer S, infer D> ? Tensor<Res<Rules.Reduce<S, AxisOf<O>, KeepOf<O>, Op>>, ArgDTypeOf<O, D>>
   : <S extends Shape, D extends DType>(
     self: Tensor<S, D> & Rules.Check<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>
-  ) => Tensor<Res<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>, D>
+  ) => Tensor<Res<Rules.Reduce<S, AxisOf<A>, KeepOf<A>, Op>>, ArgDTypeOf<A, D>>
 
 const argReduce = (kind: "argmax" | "argmin") => (self: AnyTensor, options?: ArgReduceOptions): AnyTensor => {
   const t = toImpl(self)
@@ -285,13 +294,18 @@ const argReduce = (kind: "argmax" | "argmin") => (self: AnyTensor, options?: Arg
   if ((ax === undefined ? t.size : t.shape[ax]!) === 0) {
     throw new ShapeError(kind, `${kind}: cannot reduce an empty axis of shape [${t.shape.join(", ")}]`)
   }
-  return fromImpl(bind(kind === "argmax" ? argmaxPrimitive : argminPrimitive, [t], { axis: ax, shape }))
+  const dtype = options?.dtype
+  if (dtype !== undefined && dtype !== "int32" && !isFloatDType(dtype)) {
+    throw new TypeError(`${kind}: the indices' dtype must be "int32", "float32" or "float64", got ${String(dtype)}`)
+  }
+  const params: ArgReduceParams = dtype === undefined ? { axis: ax, shape } : { axis: ax, shape, dtype }
+  return fromImpl(bind(kind === "argmax" ? argmaxPrimitive : argminPrimitive, [t], params))
 }
 
 /**
  * The index of the first maximum along `axis` (of the flattened tensor by default), with the axis removed
  * (or kept as size 1 with `keepDims`). Not differentiable. The indices are returned as a float tensor of
- * the input's dtype (integer dtypes do not exist yet); a NaN counts as the maximum.
+ * the input's dtype, or as int32 with `{ dtype: "int32" }`; a NaN counts as the maximum.
  *
  * @example
  * ```ts
@@ -299,6 +313,7 @@ const argReduce = (kind: "argmax" | "argmin") => (self: AnyTensor, options?: Arg
  * declare const labels: Tensor.Tensor<readonly [8]>
  * const predicted = Tensor.argmax(logits, { axis: 1 }) // Tensor<readonly [8]>
  * Tensor.mean(Tensor.equal(predicted, labels))        // accuracy
+ * Tensor.argmax(logits, { axis: 1, dtype: "int32" })  // Tensor<readonly [8], "int32">
  * ```
  */
 export const argmax: ArgReduceOp<"argmax"> = dual(isTensorFirst, argReduce("argmax"))

@@ -213,7 +213,7 @@ export function arenaAlloc(f64: boolean, n: number): Float32Array | Float64Array
  * The byte address in the module memory of `data`'s first element when `data` lies in the module memory
  * (a region of the arena or a view into one), else undefined: kernels then copy it in.
  */
-export function arenaOffset(data: Float32Array | Float64Array): number | undefined {
+export function arenaOffset(data: ArrayBufferView): number | undefined {
   return moduleBuffers.has(data.buffer) ? data.byteOffset : undefined
 }
 
@@ -221,7 +221,7 @@ export function arenaOffset(data: Float32Array | Float64Array): number | undefin
  * The byte address of `data` when it owns a whole region of the arena (so its last 16-byte vector is its
  * own to write in full), else undefined.
  */
-export function arenaRegionOffset(data: Float32Array | Float64Array): number | undefined {
+export function arenaRegionOffset(data: ArrayBufferView): number | undefined {
   return owners.has(data) ? data.byteOffset : undefined
 }
 
