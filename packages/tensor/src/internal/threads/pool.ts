@@ -71,7 +71,7 @@ function start(d) {
     }
   }
 }
-if (typeof self === "undefined" && typeof require === "function") start(require("node:worker_threads").workerData);
+if (typeof self === "undefined" && typeof process === "object") start(process.getBuiltinModule("node:worker_threads").workerData);
 else self.onmessage = (e) => start(e.data);
 `
 
