@@ -176,6 +176,23 @@ describe("arena regions", () => {
     expect(arenaStats().collectionsAsked).toBeGreaterThan(before.collectionsAsked)
   })
 
+  it("while the arena is in use, other large buffers are plain (not recycled: their memory makes V8 collect)", async () => {
+    const { recycleStats } = await import("../src/internal/recycle.ts")
+    const before = recycleStats()
+    const zeroed = allocData("float32", 100_000)
+    expect(arenaOffset(zeroed)).toBeUndefined()
+    expect(recycleStats().fresh).toBe(before.fresh)
+    expect(recycleStats().pendingBytes).toBe(before.pendingBytes)
+    // Turned off, the recycled buffers serve again.
+    configureArena({ off: true })
+    try {
+      allocData("float32", 100_000)
+      expect(recycleStats().fresh + recycleStats().reused).toBe(before.fresh + before.reused + 1)
+    } finally {
+      configureArena({ off: false })
+    }
+  })
+
   it("turned off, nothing is served", () => {
     configureArena({ off: true })
     try {

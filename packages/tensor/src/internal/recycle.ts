@@ -22,7 +22,9 @@
  *   and free bytes together stay under the sum of the two.
  *
  * Kernel outputs (`zero` false) are first offered to the module memory (`kernels/wasm/arena.ts`), where
- * kernels read and write them without copies; the buffers here are the fallback and everything zero-filled.
+ * kernels read and write them without copies. While that arena is in use (the WebAssembly kernels on a
+ * shared memory) nothing is recycled here; this file serves the other configurations (`Backend.js`, a page
+ * without cross-origin isolation).
  *
  * V8 runs the registry's callbacks after a full collection only, and a full collection comes about every
  * 64 MB of fresh external (buffer) memory, so reused buffers and fresh ones settle into a balance: the
@@ -31,14 +33,14 @@
  * @internal
  */
 import type { AnyData, AnyDType } from "./core.ts"
-import { arenaAlloc } from "./kernels/wasm/arena.ts"
+import { arenaAlloc, arenaEnabled } from "./kernels/wasm/arena.ts"
 
 /** Buffers below this size are allocated plainly (small arrays are cheap and short-lived in V8's new space). */
 export const MIN_BYTES = 64 * 1024
 /** Registered buffers not yet returned (alive, or dead and waiting for the registry's callback). */
-export const MAX_PENDING_BYTES = 32 * 2 ** 20
+export const MAX_PENDING_BYTES = 128 * 2 ** 20
 /** Dead buffers kept for reuse. */
-export const MAX_FREE_BYTES = 16 * 2 ** 20
+export const MAX_FREE_BYTES = 64 * 2 ** 20
 /** Distinct sizes remembered. */
 const MAX_SIZES = 4096
 
@@ -93,7 +95,9 @@ export function allocData(dtype: AnyDType, n: number, zero = true): AnyData {
     const inModule = arenaAlloc(dtype === "float64", n)
     if (inModule !== undefined) return inModule
   }
-  if (registry === undefined || bytes < MIN_BYTES) return new ARRAYS[dtype](n)
+  // With the arena in use, buffers here are plain: their fresh external memory is what makes V8 collect,
+  // which returns the arena's regions (measured: recycling beside the arena was slower and larger).
+  if (registry === undefined || bytes < MIN_BYTES || arenaEnabled()) return new ARRAYS[dtype](n)
   let data: AnyData
   let entry = free.get(bytes)
   if (entry === undefined) {
