@@ -11,7 +11,15 @@
  * Where shared memory or workers are missing, or the thread count is 1, jobs run on the calling thread and
  * `threadStatus()` says why.
  */
-import { type Compiled, sharedMemoryStatus, wasmMemory, type WasmModule } from "../kernels/wasm/runtime.ts"
+import type { MemoryImport } from "../kernels/wasm/encoder.ts"
+import {
+  type Compiled,
+  instantiate,
+  memoryImport,
+  sharedMemoryStatus,
+  wasmMemory,
+  type WasmModule
+} from "../kernels/wasm/runtime.ts"
 
 /** Most threads a pool runs (calling thread included). */
 export const MAX_THREADS = 64
@@ -43,6 +51,24 @@ export function registerParallel(compiled: Compiled, name: string): ParallelFn {
   if (pool !== undefined && pool.functions < registry.length) stopPool()
   // Exports of generated modules take and return numbers only.
   return { id: registry.length - 1, local: local as (...args: ReadonlyArray<number>) => void }
+}
+
+/**
+ * An export `name` of a generated module, one module per element type, compiled and registered as a
+ * parallel job on first use: `(is32) => job`.
+ */
+export function parallelPerDtype(
+  moduleBytes: (dtype: "f32" | "f64", memory: MemoryImport) => Uint8Array<ArrayBuffer>,
+  name: string
+): (is32: boolean) => ParallelFn {
+  let jobs: { readonly f32: ParallelFn; readonly f64: ParallelFn } | undefined
+  return (is32) => {
+    jobs ??= {
+      f32: registerParallel(instantiate(moduleBytes("f32", memoryImport())), name),
+      f64: registerParallel(instantiate(moduleBytes("f64", memoryImport())), name)
+    }
+    return is32 ? jobs.f32 : jobs.f64
+  }
 }
 
 // The worker's program, as source so it needs no file next to the bundle: it runs WebAssembly only.

@@ -7,13 +7,12 @@
  * reluBackward(ct, y, out, v0, v1): out = ct & (y > 0) lane by lane over vectors [v0, v1): ct's bits where
  * y > 0, else +0 (NaN in y gives +0), the JavaScript reference's bits.
  */
-import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
+import { parallelPerDtype, runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { reluBackward as reluBackwardJs } from "../js/fused.ts"
 import type { FloatArray } from "../types.ts"
 import { arenaOffset, arenaRegionOffset } from "./arena.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"
-import { instantiate, memoryImport } from "./runtime.ts"
 
 /** Entries below which a pass stays on one thread. */
 const ENTRIES_PER_THREAD = 1 << 16
@@ -40,15 +39,7 @@ export function elementwiseModuleBytes(dtype: WasmDtype, memory?: MemoryImport):
   }], memory)
 }
 
-let engines: { readonly f32: ParallelFn; readonly f64: ParallelFn } | undefined
-
-function engine(is32: boolean): ParallelFn {
-  engines ??= {
-    f32: registerParallel(instantiate(elementwiseModuleBytes("f32", memoryImport())), "reluBackward"),
-    f64: registerParallel(instantiate(elementwiseModuleBytes("f64", memoryImport())), "reluBackward")
-  }
-  return is32 ? engines.f32 : engines.f64
-}
+const engine = parallelPerDtype(elementwiseModuleBytes, "reluBackward")
 
 /** `Kernels.reluBackward`: in the module memory on every thread when the operands are there, else JavaScript. */
 export function reluBackwardWasm<A extends FloatArray>(ct: A, y: A, out: A, n: number): void {

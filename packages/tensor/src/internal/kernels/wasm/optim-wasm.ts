@@ -13,13 +13,13 @@
  *
  * adam(args, v0, v1): `args` points at the ARGS block below; [v0, v1) is the thread's range of vectors.
  */
-import { type ParallelFn, registerParallel, runParallel, share, threadsFor } from "../../threads/pool.ts"
+import { parallelPerDtype, runParallel, share, threadsFor } from "../../threads/pool.ts"
 import { adamJs, smallestNormal } from "../js/optim.ts"
 import type { AdamArgs, FloatArray } from "../types.ts"
 import { arenaOffset, arenaRegionOffset } from "./arena.ts"
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
 import type { WasmDtype } from "./gemm-module.ts"
-import { instantiate, memoryImport, wasmHeap } from "./runtime.ts"
+import { wasmHeap } from "./runtime.ts"
 
 /** The argument block: i32 byte addresses, then the constants in the element type. */
 const FIELDS = ["g", "p", "m", "v", "out", "mOut", "vOut", "hasP"] as const
@@ -78,15 +78,7 @@ export function optimModuleBytes(dtype: WasmDtype, memory?: MemoryImport): Uint8
   }], memory)
 }
 
-let engines: { readonly f32: ParallelFn; readonly f64: ParallelFn } | undefined
-
-function engine(is32: boolean): ParallelFn {
-  engines ??= {
-    f32: registerParallel(instantiate(optimModuleBytes("f32", memoryImport())), "adam"),
-    f64: registerParallel(instantiate(optimModuleBytes("f64", memoryImport())), "adam")
-  }
-  return is32 ? engines.f32 : engines.f64
-}
+const engine = parallelPerDtype(optimModuleBytes, "adam")
 
 /** `Kernels.adam` on the WebAssembly SIMD module (short arrays take the JavaScript loop). */
 export function adamWasm<A extends FloatArray>(args: AdamArgs<A>): void {
