@@ -45,6 +45,42 @@ export const softmaxCrossEntropy = <B extends number, C extends number, D extend
 }
 
 /**
+ * Softmax cross-entropy from logits and integer class labels (an int32 tensor of classes in
+ * `[0, classes)`), averaged over the batch: `softmaxCrossEntropy` against the labels' one-hot rows, without
+ * building those rows by hand. The labels get no gradient; a label out of range is a `RangeError`.
+ *
+ * @example
+ * ```ts
+ * declare const logits: Tensor.Tensor<readonly [8, 10]>
+ * const labels = Tensor.fromArray([3, 1, 4, 1, 5, 9, 2, 6], [8], { dtype: "int32" })
+ * Loss.sparseSoftmaxCrossEntropy(logits, labels) // Tensor<readonly []>
+ * ```
+ */
+export const sparseSoftmaxCrossEntropy = <B extends number, C extends number, D extends Tensor.DType>(
+  logits: Logits<B, C, D>,
+  labels: Tensor.Tensor<readonly [NoInfer<B>], "int32">
+): Tensor.Tensor<readonly [], D> => {
+  if (logits.shape.length !== 2 || labels.shape.length !== 1 || logits.shape[0] !== labels.shape[0]) {
+    throw new ShapeError(
+      "sparseSoftmaxCrossEntropy",
+      `sparseSoftmaxCrossEntropy: logits [${logits.shape.join(", ")}] must be [batch, classes] and labels [${
+        labels.shape.join(", ")
+      }] must be [batch]`
+    )
+  }
+  if (labels.dtype !== "int32") {
+    throw new TypeError(
+      `sparseSoftmaxCrossEntropy: labels must be an int32 tensor, got ${String(labels.dtype)}; ` +
+        `convert with Tensor.cast(labels, "int32"), or pass one-hot rows to softmaxCrossEntropy`
+    )
+  }
+  const classes: number = logits.shape[1]
+  const targets = Tensor.oneHot(labels as Tensor.Tensor<readonly [number], "int32">, classes, { dtype: logits.dtype })
+  // The shape checks above stand for the static ones, which generic code cannot evaluate.
+  return softmaxCrossEntropy(logits, targets as Tensor.AnyTensor as Logits<B, C, D>)
+}
+
+/**
  * Mean squared error over all entries.
  *
  * @example

@@ -36,7 +36,8 @@ export const argMax = <B extends number, C extends number, D extends Tensor.DTyp
 }
 
 /**
- * The number of rows whose argmax equals the label. `labels` are class indices, or one-hot rows.
+ * The number of rows whose argmax equals the label. `labels` are class indices (numbers, a float tensor
+ * of integer values or an int32 tensor), or one-hot rows.
  *
  * @example
  * ```ts
@@ -47,16 +48,29 @@ export const argMax = <B extends number, C extends number, D extends Tensor.DTyp
  * Metric.correct(model.apply(params, images), batch.labels)
  * ```
  */
-export const correct = <B extends number, C extends number, D extends Tensor.DType>(
+export function correct<B extends number, C extends number, D extends Tensor.DType>(
   predictions: Tensor.Tensor<readonly [B, C], D>,
   labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
-): number => {
+): number
+export function correct<B extends number, C extends number, D extends Tensor.DType>(
+  predictions: Tensor.Tensor<readonly [B, C], D>,
+  labels: Tensor.Tensor<readonly [B], "int32">
+): number
+export function correct<B extends number, C extends number, D extends Tensor.DType>(
+  predictions: Tensor.Tensor<readonly [B, C], D>,
+  labels:
+    | ArrayLike<number>
+    | Tensor.Tensor<readonly [B, C], D>
+    | Tensor.Tensor<readonly [B], D>
+    | Tensor.Tensor<readonly [B], "int32">
+): number {
   const predicted = argMax(predictions)
-  const truth = Tensor.isTensor(labels)
-    ? labels.shape.length === 2
+  // `isTensor` narrows to float tensors; int32 label tensors are tensors too, and their data are the labels.
+  const truth: ArrayLike<number> = Tensor.isTensor(labels as unknown)
+    ? (labels as Tensor.AnyDTypeTensor).shape.length === 2
       ? argMax(labels as Tensor.Tensor<readonly [B, C], D>)
       : unsafeData(labels as Tensor.AnyTensor)
-    : labels
+    : labels as ArrayLike<number>
   if (truth.length !== predicted.length) {
     throw new RangeError(`accuracy: ${predicted.length} predictions but ${truth.length} labels`)
   }
@@ -73,7 +87,23 @@ export const correct = <B extends number, C extends number, D extends Tensor.DTy
  * Metric.accuracy(Tensor.fromArray([0.1, 0.9, 0.7, 0.3], [2, 2]), [1, 1]) // 0.5
  * ```
  */
-export const accuracy = <B extends number, C extends number, D extends Tensor.DType>(
+export function accuracy<B extends number, C extends number, D extends Tensor.DType>(
   predictions: Tensor.Tensor<readonly [B, C], D>,
   labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
-): number => (predictions.shape[0] === 0 ? 0 : correct(predictions, labels) / predictions.shape[0])
+): number
+export function accuracy<B extends number, C extends number, D extends Tensor.DType>(
+  predictions: Tensor.Tensor<readonly [B, C], D>,
+  labels: Tensor.Tensor<readonly [B], "int32">
+): number
+export function accuracy<B extends number, C extends number, D extends Tensor.DType>(
+  predictions: Tensor.Tensor<readonly [B, C], D>,
+  labels:
+    | ArrayLike<number>
+    | Tensor.Tensor<readonly [B, C], D>
+    | Tensor.Tensor<readonly [B], D>
+    | Tensor.Tensor<readonly [B], "int32">
+): number {
+  // One implementation: `correct` takes either form of the labels.
+  const n = predictions.shape[0]
+  return n === 0 ? 0 : correct(predictions, labels as Tensor.Tensor<readonly [B], D>) / n
+}

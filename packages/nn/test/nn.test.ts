@@ -179,5 +179,50 @@ describe("losses and metrics", () => {
     expect(Metric.accuracy(p, [1, 0, 0])).toBeCloseTo(2 / 3, 12)
     expect(Metric.accuracy(p, Tensor.fromArray([0, 1, 0, 1, 1, 0], [3, 2]))).toBeCloseTo(1 / 3, 12)
     expect(() => Metric.accuracy(p, [1])).toThrow(/labels/)
+    // int32 class labels, as data loaders and argmax give them.
+    expect(Metric.accuracy(p, Tensor.fromArray([1, 0, 0], [3], { dtype: "int32" }))).toBeCloseTo(2 / 3, 12)
+    expect(Metric.correct(p, Tensor.fromArray([1, 0, 1], [3], { dtype: "int32" }))).toBe(3)
+  })
+
+  it("sparse softmax cross-entropy: int32 labels give the one-hot loss and its gradient, none to the labels", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const logits = Tensor.fromArray([0.2, -1.3, 2.1, 0.5, 0.4, -0.7, 1.9, 0.1, -2.2, 0.3, 0.9, 1.5], [4, 3], {
+        dtype
+      })
+      const labels = Tensor.fromArray([2, 0, 0, 1], [4], { dtype: "int32" })
+      const oneHot = Tensor.fromArray([0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0], [4, 3], { dtype })
+      const sparse = Loss.sparseSoftmaxCrossEntropy(logits, labels)
+      const dense = Loss.softmaxCrossEntropy(logits, oneHot)
+      expect(sparse.dtype).toBe(dtype)
+      expect(Tensor.item(sparse)).toBeCloseTo(Tensor.item(dense), dtype === "float64" ? 14 : 6)
+      // By hand: -mean(z[label] - logsumexp(z)) over the rows.
+      const z = values(logits), rows = [2, 0, 0, 1]
+      const byHand = rows.reduce((acc, label, r) => {
+        const row = z.slice(3 * r, 3 * r + 3)
+        return acc - (row[label]! - Math.log(row.reduce((m, v) => m + Math.exp(v), 0)))
+      }, 0) / 4
+      expect(Tensor.item(sparse)).toBeCloseTo(byHand, 5)
+      const gSparse = values(grad((x: typeof logits) => Loss.sparseSoftmaxCrossEntropy(x, labels))(logits))
+      const gDense = values(grad((x: typeof logits) => Loss.softmaxCrossEntropy(x, oneHot))(logits))
+      gSparse.forEach((g, i) => expect(g).toBeCloseTo(gDense[i]!, 6))
+    }
+  })
+
+  it("sparse softmax cross-entropy: clear errors for float labels, a wrong batch and out-of-range classes", () => {
+    const logits = Tensor.zeros([2, 3])
+    const floatLabels = Tensor.fromArray([0, 1], [2])
+    // @ts-expect-error float labels: give int32 classes or use softmaxCrossEntropy with one-hot rows
+    expect(() => Loss.sparseSoftmaxCrossEntropy(logits, floatLabels)).toThrow(
+      /labels must be an int32 tensor, got float32; convert with Tensor.cast\(labels, "int32"\)/
+    )
+    expect(() =>
+      Loss.sparseSoftmaxCrossEntropy(
+        logits as Tensor.Tensor<readonly [number, 3]>,
+        Tensor.fromArray([0, 1, 2], [3], { dtype: "int32" })
+      )
+    ).toThrow(ShapeError)
+    expect(() => Loss.sparseSoftmaxCrossEntropy(logits, Tensor.fromArray([0, 3], [2], { dtype: "int32" }))).toThrow(
+      RangeError
+    )
   })
 })

@@ -260,6 +260,16 @@ Tensor.softmax(Tensor.zeros([2, 3]), 5)
 Tensor.zeros([2, 3]).pipe(Tensor.logSoftmax(-3))
 shapeIs<readonly [2, 3]>()(Tensor.softmax(Tensor.zeros([2, 3]), -2))
 
+// The dtype of a created tensor comes from its options (float32 without), never from where it is used:
+// the type says what the data is.
+// @ts-expect-error a float32 tensor is not an int32 one (the dtype is not taken from the declared type)
+export const notInt: Tensor.Tensor<readonly [2], "int32"> = Tensor.fromArray([0, 1], [2])
+// @ts-expect-error zeros without a dtype is float32, not float64
+export const notF64: Tensor.Tensor<readonly [2], "float64"> = Tensor.zeros([2])
+export const f64: Tensor.Tensor<readonly [2], "float64"> = Tensor.ones([2], { dtype: "float64" })
+// @ts-expect-error full and scalar too
+export const notBool: Tensor.Tensor<readonly [], "bool"> = Tensor.scalar(1)
+
 // int32 and bool: where they are needed (indices, labels, masks), kept out of the float ops.
 const ids = Tensor.fromArray([0, 2], [2], { dtype: "int32" })
 expectType<true>(true as Types.Equal<typeof ids, Tensor.Tensor<readonly [2], "int32">>)

@@ -76,7 +76,7 @@ const fill = (op: string, dtype: AnyDType, out: AnyData, values: ArrayLike<numbe
 export const zeros = <const S extends Shape, D extends AnyDType = "float32">(
   shape: S,
   options?: CreateOptions<D>
-): Tensor<S, D> => {
+): Tensor<S, NoInfer<D>> => {
   checkShape("zeros", shape)
   const dtype = anyDTypeOf(options)
   return fromImpl(make(shape, dtype, alloc(dtype, sizeOf(shape))))
@@ -95,7 +95,7 @@ export const full = <const S extends Shape, D extends AnyDType = "float32">(
   shape: S,
   value: number,
   options?: CreateOptions<D>
-): Tensor<S, D> => {
+): Tensor<S, NoInfer<D>> => {
   checkShape("full", shape)
   const dtype = anyDTypeOf(options)
   const out = alloc(dtype, sizeOf(shape))
@@ -117,7 +117,7 @@ export const full = <const S extends Shape, D extends AnyDType = "float32">(
 export const ones = <const S extends Shape, D extends AnyDType = "float32">(
   shape: S,
   options?: CreateOptions<D>
-): Tensor<S, D> => full(shape, 1, options)
+): Tensor<S, NoInfer<D>> => full(shape, 1, options)
 
 /**
  * A rank-0 tensor holding one number.
@@ -130,7 +130,7 @@ export const ones = <const S extends Shape, D extends AnyDType = "float32">(
 export const scalar = <D extends AnyDType = "float32">(
   value: number,
   options?: CreateOptions<D>
-): Tensor<readonly [], D> => full([], value, options)
+): Tensor<readonly [], NoInfer<D>> => full([], value, options)
 
 /**
  * A tensor from row-major data. Throws a `ShapeError` when `data.length` is not the shape's size. With
@@ -148,7 +148,7 @@ export const fromArray = <const S extends Shape, D extends AnyDType = "float32">
   data: ArrayLike<number>,
   shape: S,
   options?: CreateOptions<D>
-): Tensor<S, D> => {
+): Tensor<S, NoInfer<D>> => {
   checkShape("fromArray", shape)
   const dtype = anyDTypeOf(options)
   const n = sizeOf(shape)
