@@ -36,8 +36,31 @@ export const argMax = <B extends number, C extends number, D extends Tensor.DTyp
 }
 
 /**
- * The number of rows whose argmax equals the label. `labels` are class indices (numbers, a float tensor
- * of integer values or an int32 tensor), or one-hot rows.
+ * A metric of a batch of predictions `[batch, classes]` against its labels: class indices (numbers, a
+ * float tensor of integer values or an int32 tensor), or one-hot rows.
+ *
+ * @example
+ * ```ts
+ * const metric: Metric.LabelMetric = Metric.accuracy
+ * metric(Tensor.fromArray([0.1, 0.9], [1, 2]), Tensor.fromArray([1], [1], { dtype: "int32" })) // 1
+ * ```
+ */
+export interface LabelMetric {
+  <B extends number, C extends number, D extends Tensor.DType>(
+    predictions: Tensor.Tensor<readonly [B, C], D>,
+    labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
+  ): number
+  <B extends number, C extends number, D extends Tensor.DType>(
+    predictions: Tensor.Tensor<readonly [B, C], D>,
+    labels: Tensor.Tensor<readonly [B], "int32">
+  ): number
+}
+
+/** Labels in any form `LabelMetric` takes, as the implementations see them. */
+type Labels = ArrayLike<number> | Tensor.AnyDTypeTensor
+
+/**
+ * The number of rows whose argmax equals the label (a `LabelMetric`).
  *
  * @example
  * ```ts
@@ -48,27 +71,12 @@ export const argMax = <B extends number, C extends number, D extends Tensor.DTyp
  * Metric.correct(model.apply(params, images), batch.labels)
  * ```
  */
-export function correct<B extends number, C extends number, D extends Tensor.DType>(
-  predictions: Tensor.Tensor<readonly [B, C], D>,
-  labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
-): number
-export function correct<B extends number, C extends number, D extends Tensor.DType>(
-  predictions: Tensor.Tensor<readonly [B, C], D>,
-  labels: Tensor.Tensor<readonly [B], "int32">
-): number
-export function correct<B extends number, C extends number, D extends Tensor.DType>(
-  predictions: Tensor.Tensor<readonly [B, C], D>,
-  labels:
-    | ArrayLike<number>
-    | Tensor.Tensor<readonly [B, C], D>
-    | Tensor.Tensor<readonly [B], D>
-    | Tensor.Tensor<readonly [B], "int32">
-): number {
-  const predicted = argMax(predictions)
+export const correct: LabelMetric = (predictions: Tensor.AnyTensor, labels: Labels): number => {
+  const predicted = argMax(predictions as Tensor.Tensor<readonly [number, number]>)
   // `isTensor` narrows to float tensors; int32 label tensors are tensors too, and their data are the labels.
   const truth: ArrayLike<number> = Tensor.isTensor(labels as unknown)
     ? (labels as Tensor.AnyDTypeTensor).shape.length === 2
-      ? argMax(labels as Tensor.Tensor<readonly [B, C], D>)
+      ? argMax(labels as Tensor.Tensor<readonly [number, number]>)
       : unsafeData(labels as Tensor.AnyTensor)
     : labels as ArrayLike<number>
   if (truth.length !== predicted.length) {
@@ -80,30 +88,15 @@ export function correct<B extends number, C extends number, D extends Tensor.DTy
 }
 
 /**
- * The fraction of rows whose argmax equals the label.
+ * The fraction of rows whose argmax equals the label (a `LabelMetric`).
  *
  * @example
  * ```ts
  * Metric.accuracy(Tensor.fromArray([0.1, 0.9, 0.7, 0.3], [2, 2]), [1, 1]) // 0.5
  * ```
  */
-export function accuracy<B extends number, C extends number, D extends Tensor.DType>(
-  predictions: Tensor.Tensor<readonly [B, C], D>,
-  labels: ArrayLike<number> | Tensor.Tensor<readonly [B, C], D> | Tensor.Tensor<readonly [B], D>
-): number
-export function accuracy<B extends number, C extends number, D extends Tensor.DType>(
-  predictions: Tensor.Tensor<readonly [B, C], D>,
-  labels: Tensor.Tensor<readonly [B], "int32">
-): number
-export function accuracy<B extends number, C extends number, D extends Tensor.DType>(
-  predictions: Tensor.Tensor<readonly [B, C], D>,
-  labels:
-    | ArrayLike<number>
-    | Tensor.Tensor<readonly [B, C], D>
-    | Tensor.Tensor<readonly [B], D>
-    | Tensor.Tensor<readonly [B], "int32">
-): number {
-  // One implementation: `correct` takes either form of the labels.
-  const n = predictions.shape[0]
-  return n === 0 ? 0 : correct(predictions, labels as Tensor.Tensor<readonly [B], D>) / n
+export const accuracy: LabelMetric = (predictions: Tensor.AnyTensor, labels: Labels): number => {
+  const n = predictions.shape[0]!
+  // The implementation's labels are either form: `correct` reads them the same way.
+  return n === 0 ? 0 : (correct as (p: Tensor.AnyTensor, l: Labels) => number)(predictions, labels) / n
 }
