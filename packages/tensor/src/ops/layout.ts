@@ -598,13 +598,7 @@ export interface GatherOptions {
  */
 export const gather: {
   <I extends Shape, const O extends GatherOptions = {}>(
-    indices: Tensor<I, DType>,
-    options?: O
-  ): <X extends Shape, D extends AnyDType>(
-    self: Tensor<X, D> & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
-  ) => Tensor<Res<Rules.Gather<X, I, GatherAxis<O>>>, D>
-  <I extends Shape, const O extends GatherOptions = {}>(
-    indices: Tensor<I, IntDType>,
+    indices: Tensor<I, DType | IntDType>,
     options?: O
   ): <X extends Shape, D extends AnyDType>(
     self: Tensor<X, D> & Rules.Check<Rules.Gather<X, I, GatherAxis<O>>>
