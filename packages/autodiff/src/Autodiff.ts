@@ -12,7 +12,7 @@
 import { Pytree, type ShapeError, Tensor } from "@typegrad/tensor"
 import { bind, fromImpl, isFloat, type Primitive, primitive, type TensorImpl, toImpl } from "@typegrad/tensor/internal"
 import { BatchTrace, broadcastBatch, moveAxis } from "./internal/batching.ts"
-import { ReverseTrace, type Tracer } from "./internal/reverse.ts"
+import { ReverseTrace, runTraced, type Tracer } from "./internal/reverse.ts"
 
 /** A rank-0 tensor: what `grad` differentiates. */
 export type Scalar = Tensor.Tensor<readonly [], Tensor.DType>
@@ -86,7 +86,7 @@ const traced = <X extends Pytree.Pytree, Y extends Pytree.Pytree>(
     tracers.push(t)
     return fromImpl(t)
   })
-  const out = f(tracedX)
+  const out = runTraced(() => f(tracedX))
   const outLeaves = Pytree.leaves(out).map(toImpl)
   const y = Pytree.map(out, (leaf) => fromImpl(trace.unwrap(toImpl(leaf))))
   const pullback = (cotangent: Y): X => {
@@ -894,7 +894,7 @@ export const vmap = <
         return a === null ? leaf : fromImpl(trace.wrap(moveAxis(toImpl(leaf), a, 0)))
       })
   )
-  const out = f(...(mapped as unknown as Args))
+  const out = runTraced(() => f(...(mapped as unknown as Args)))
   const n = size
   const finish = (tree: Pytree.Pytree, spec: VmapAxisTree): Pytree.Pytree =>
     Pytree.mapWithPath(tree, (leaf, path) => {

@@ -151,7 +151,7 @@ export const run = (spec: Spec, options: Options) =>
       augment: spec.augment,
       config
     })
-    const evaluation = yield* Train.evaluate(model, result.params, test, 1000, result.modelState)
+    const evaluation = yield* Train.evaluate(model, result.params, test, undefined, result.modelState)
     const metrics = {
       ...config,
       epochs: result.history,

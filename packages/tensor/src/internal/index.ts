@@ -23,6 +23,10 @@ export {
 } from "./core.ts"
 export type { AnyData, AnyDType, Data, DType, FloatImpl, Primitive, Trace, VjpRule } from "./core.ts"
 export {
+  arenaMark,
+  arenaReleaseDead,
+  arenaStats,
+  configureArena,
   configureWasmGemm,
   getKernels,
   jsKernels,

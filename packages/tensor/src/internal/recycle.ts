@@ -33,7 +33,7 @@
  * @internal
  */
 import type { AnyData, AnyDType } from "./core.ts"
-import { arenaAlloc, arenaEnabled } from "./kernels/wasm/arena.ts"
+import { arenaAlloc, arenaEnabled, arenaReleaseDead } from "./kernels/wasm/arena.ts"
 
 /** Buffers below this size are allocated plainly (small arrays are cheap and short-lived in V8's new space). */
 export const MIN_BYTES = 64 * 1024
@@ -153,6 +153,28 @@ export function subView<A extends Sliceable>(data: A, begin: number, end?: numbe
   const view = data.subarray(begin, end)
   owners.set(view, owners.get(data) ?? data)
   return view
+}
+
+/** What `releaseTemporary` needs of a tensor: its data, and the trace it belongs to (none for a plain value). */
+interface Value {
+  readonly data: ArrayBufferView
+  readonly trace: unknown
+}
+
+/**
+ * Returns the buffer of `temp`, a temporary that a gradient rule made (from `mark` on, see `arenaMark`)
+ * and is done with, to the arena now instead of at the next collection. Only when no trace can have
+ * recorded it: `temp` and every input of the rule are plain values (a tracer among them would have a trace
+ * see the rule's ops and keep `temp` as a residual), and no result of the rule shares its memory.
+ */
+export function releaseTemporary(
+  temp: Value,
+  mark: number,
+  inputs: ReadonlyArray<Value | undefined>,
+  results: ReadonlyArray<Value | undefined>
+): void {
+  if (temp.trace !== undefined || inputs.some((t) => t !== undefined && t.trace !== undefined)) return
+  arenaReleaseDead(temp.data, mark, results.flatMap((t) => (t === undefined ? [] : [t.data])))
 }
 
 /** Counters for tests and the bench: allocations served from the free list, registered fresh ones, bytes held. */

@@ -9,9 +9,10 @@
 import { Shape as Rules, ShapeError } from "@typegrad/shape"
 import { dual } from "effect/Function"
 import { alloc, allocUninit, bind, type Data, isTensor, make, type Primitive, sizeOf } from "../internal/core.ts"
-import { getKernels } from "../internal/kernels/index.ts"
+import { arenaMark, getKernels } from "../internal/kernels/index.ts"
 import type { Conv2dGeometry } from "../internal/kernels/types.ts"
-import { apply, definePrimitive, fromImpl, nhwc, type Res, sameFloatDType, toImpl } from "../internal/op.ts"
+import { type AnyT, apply, definePrimitive, fromImpl, nhwc, type Res, sameFloatDType, toImpl } from "../internal/op.ts"
+import { releaseTemporary } from "../internal/recycle.ts"
 import type { AnyTensor, Conv2dOptions, DType, Shape, Tensor } from "../Tensor.ts"
 import { reluGradPrimitive } from "./elementwise.ts"
 import { sum } from "./reduce.ts"
@@ -78,13 +79,20 @@ export const conv2dBiasPrimitive: Primitive<Conv2dBiasParams> = definePrimitive(
     if (out.length > 0) getKernels().conv2d(x!.data, w!.data as Data, out, geometry, { bias: b!.data as Data, relu })
     return make(shape, x!.dtype, out)
   },
-  (ct, [x, w], out, params, needs) => {
+  (ct, [x, w, b], out, params, needs) => {
+    const mark = arenaMark()
     const dz = params.relu ? apply(reluGradPrimitive, [ct, out], null) : ct
-    return [
+    const grads = [
       needs[0] ? apply(conv2dBackpropInputPrimitive, [dz, w!], params) : undefined,
       needs[1] ? apply(conv2dBackpropFilterPrimitive, [x!, dz], params) : undefined,
       needs[2] ? sum(dz, { axis: [0, 1, 2] }) : undefined
     ]
+    // The relu's gradient is this rule's own temporary, as large as the output: give its memory back now.
+    if (params.relu) {
+      const impl = (t: AnyT | undefined) => (t === undefined ? undefined : toImpl(t))
+      releaseTemporary(toImpl(dz), mark, [ct, x, w, b, out].map(impl), grads.map(impl))
+    }
+    return grads
   }
 )
 

@@ -34,7 +34,7 @@ export type {
   Kernels,
   Pool2dGeometry
 } from "./types.ts"
-export { arenaStats, configureArena } from "./wasm/arena.ts"
+export { arenaMark, arenaReleaseDead, arenaStats, configureArena } from "./wasm/arena.ts"
 export { configureWasmGemm, wasmFmaSupported, wasmGemmUsesFma, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 
 const pools = { maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput, avgPool2d, avgPool2dBackward }

@@ -40,14 +40,22 @@ const freeSize: Array<number> = []
 let top = ARENA_BASE
 let liveBytes = 0
 let served = 0
+let released = 0
 let refused = 0
 let enabled: boolean | undefined
 let forcedOff = false
 
 /** Every buffer object of the module memory a region was cut from (one per growth). */
 const moduleBuffers = new WeakSet<object>()
-/** The arrays that own a region (a kernel may write their last vector in full). */
-const owners = new WeakSet<object>()
+/** A region handed out: where it is, and when (`serial` counts regions handed out, from 0). */
+interface Region {
+  readonly start: number
+  readonly size: number
+  readonly serial: number
+}
+/** The arrays that own a region (a kernel may write their last vector in full), with their region. */
+const owners = new WeakMap<object, Region>()
+let nextSerial = 0
 
 function release(start: number, size: number): void {
   liveBytes -= size
@@ -84,7 +92,7 @@ function release(start: number, size: number): void {
 }
 
 const registry = typeof FinalizationRegistry === "function"
-  ? new FinalizationRegistry<{ readonly start: number; readonly size: number }>(({ start, size }) => {
+  ? new FinalizationRegistry<Region>(({ start, size }) => {
     collectionAsked = false
     release(start, size)
   })
@@ -202,8 +210,10 @@ export function arenaAlloc(f64: boolean, n: number): Float32Array | Float64Array
   const buffer = memory.buffer
   moduleBuffers.add(buffer)
   const data = f64 ? new Float64Array(buffer, start, n) : new Float32Array(buffer, start, n)
-  registry!.register(data, { start, size })
-  owners.add(data)
+  const region: Region = { start, size, serial: nextSerial++ }
+  // The array is its own unregister token, for `arenaReleaseDead`.
+  registry!.register(data, region, data)
+  owners.set(data, region)
   liveBytes += size
   served++
   return data
@@ -225,6 +235,35 @@ export function arenaRegionOffset(data: ArrayBufferView): number | undefined {
   return owners.has(data) ? data.byteOffset : undefined
 }
 
+/** The serial the next region will get: regions handed out from now on have this serial or a larger one. */
+export function arenaMark(): number {
+  return nextSerial
+}
+
+/**
+ * Returns `data`'s region to the free space now, without waiting for a collection, when `data` owns a
+ * region handed out at or after `mark` and no array in `live` lies in that region. Returns whether it did.
+ *
+ * Only for a caller that made `data` itself (hence the mark) and knows that nothing else can reach it:
+ * nothing but `live`, which it checks here, may hold `data` or a view of it. The autodiff engine calls it
+ * for the cotangents it drops during a backward pass (see `reverse.ts`).
+ */
+export function arenaReleaseDead(data: object, mark: number, live: Iterable<ArrayBufferView>): boolean {
+  const region = owners.get(data)
+  if (region === undefined || region.serial < mark) return false
+  const end = region.start + region.size
+  for (const other of live) {
+    if (!moduleBuffers.has(other.buffer)) continue
+    const at = other.byteOffset
+    if (at < end && at + other.byteLength > region.start) return false
+  }
+  registry!.unregister(data)
+  owners.delete(data)
+  release(region.start, region.size)
+  released++
+  return true
+}
+
 /** Counters for tests and the bench. */
 export function arenaStats(): {
   readonly enabled: boolean
@@ -234,6 +273,8 @@ export function arenaStats(): {
   readonly topBytes: number
   readonly freeRegions: number
   readonly collectionsAsked: number
+  /** Regions returned by `arenaReleaseDead` (not by a collection). */
+  readonly releasedEarly: number
 } {
   return {
     enabled: arenaEnabled(),
@@ -242,7 +283,8 @@ export function arenaStats(): {
     liveBytes,
     topBytes: top - ARENA_BASE,
     freeRegions: freeStart.length,
-    collectionsAsked: collections
+    collectionsAsked: collections,
+    releasedEarly: released
   }
 }
 
