@@ -360,6 +360,46 @@ describe("kernels with operands in the module memory give the bits of copied ope
         }
       })
 
+      it(`column sums ${dtype}, ${threads} thread(s): the JavaScript reference's bits`, () => {
+        setThreads(threads)
+        const lanes = ctor === Float32Array ? 4 : 2
+        // Rows: none, fewer than a group of four, groups and a remainder, many (split across threads);
+        // columns: one vector, a few, the bias widths of the reference CNN, and a width that is not whole
+        // vectors (the JavaScript loop then).
+        const shapes: ReadonlyArray<readonly [number, number]> = [
+          [0, lanes],
+          [3, lanes],
+          [5, 2 * lanes],
+          [17, 3 * lanes],
+          [50_001, 24],
+          [6_001, 48],
+          [9, 10]
+        ]
+        for (const [rows, n] of shapes) {
+          const data = seeded(rows * n + 3, 7, ctor)
+          data[0] = -0
+          if (rows * n > 5) data[5] = 1e30
+          const acc0 = seeded(n, 8, Float64Array) as Float64Array
+          const want = Float64Array.from(acc0)
+          jsKernels.sumRows(data.subarray(1, 1 + rows * n), rows, n, want)
+          // In the module memory, at an offset that is not a whole vector (a view into a region).
+          const got = Float64Array.from(acc0)
+          wasmKernels.sumRows(inArena(data).subarray(1, 1 + rows * n), rows, n, got)
+          expectSameBits(got, want, `column sums ${rows}x${n}`)
+          // Against a plain float64 sum in the reference's order, so the reference itself is checked.
+          const plain = Float64Array.from(acc0)
+          let r = 0
+          for (; r + 4 <= rows; r += 4) {
+            for (let j = 0; j < n; j++) {
+              const at = 1 + r * n + j
+              plain[j] = plain[j]! + ((data[at]! + data[at + n]!) + (data[at + 2 * n]! + data[at + 3 * n]!))
+            }
+          }
+          for (; r < rows; r++) for (let j = 0; j < n; j++) plain[j] = plain[j]! + data[1 + r * n + j]!
+          expectSameBits(got, plain, `column sums ${rows}x${n} against plain float64 sums`)
+        }
+      })
+
       it(`adam ${dtype}, ${threads} thread(s), against the JavaScript reference`, () => {
         setThreads(threads)
         for (const n of [256, 1001, 70_001]) {

@@ -10,6 +10,7 @@
  */
 import { alloc, type Data, type DType, stridesOf } from "./core.ts"
 import { collapse } from "./elementwise.ts"
+import { getKernels } from "./kernels/index.ts"
 
 export type ReduceKind = "sum" | "max"
 
@@ -43,7 +44,7 @@ export const reduce = (
   const lastOut = os[rank - 1]!
   if (!isMax && rank === 2 && os[0] === 0 && lastOut === 1) {
     // Sum over the leading axis (bias gradients): add each row into the accumulator row.
-    sumRows(acc, data, cshape[0]!, n)
+    getKernels().sumRows(data, cshape[0]!, n, acc)
   } else if (!isMax && rank === 2 && os[0] === 1 && lastOut === 0) {
     // Sum over the last axis: one accumulator per row.
     for (let r = 0, i = 0; r < cshape[0]!; r++, i += n) acc[r] = sumRow(data, i, n)
@@ -52,21 +53,6 @@ export const reduce = (
   const out = alloc(dtype, outSize)
   out.set(acc)
   return out
-}
-
-/** acc[j] += data[r * n + j] for every row r (float64 accumulation, four rows per pass). */
-const sumRows = (acc: Float64Array, data: Data, rows: number, n: number): void => {
-  let r = 0
-  for (; r + 4 <= rows; r += 4) {
-    const i = r * n
-    for (let j = 0; j < n; j++) {
-      acc[j] = acc[j]! + ((data[i + j]! + data[i + n + j]!) + (data[i + 2 * n + j]! + data[i + 3 * n + j]!))
-    }
-  }
-  for (; r < rows; r++) {
-    const i = r * n
-    for (let j = 0; j < n; j++) acc[j] = acc[j]! + data[i + j]!
-  }
 }
 
 const sumRow = (data: Data, i: number, n: number): number => {

@@ -17,12 +17,14 @@ import { reluBackward } from "./js/fused.ts"
 import { gemmJs } from "./js/gemm.ts"
 import { adamJs } from "./js/optim.ts"
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dBackwardFromInput } from "./js/pool.ts"
+import { sumRows } from "./js/reduce.ts"
 import type { Kernels } from "./types.ts"
 import { wasmConvKernels } from "./wasm/conv-wasm.ts"
 import { reluBackwardWasm } from "./wasm/elementwise-wasm.ts"
 import { gemmWasm, wasmSimdSupported } from "./wasm/gemm-wasm.ts"
 import { adamWasm } from "./wasm/optim-wasm.ts"
 import { maxPool2dBackwardFromInputWasm, maxPool2dWasm } from "./wasm/pool-wasm.ts"
+import { sumRowsWasm } from "./wasm/reduce-wasm.ts"
 
 export { releaseScratch } from "./scratch.ts"
 export type {
@@ -45,7 +47,8 @@ export const jsKernels: Kernels = {
   ...makeConvKernels(gemmJs),
   ...pools,
   adam: adamJs,
-  reluBackward
+  reluBackward,
+  sumRows
 }
 
 export const wasmKernels: Kernels = {
@@ -56,7 +59,8 @@ export const wasmKernels: Kernels = {
   maxPool2d: maxPool2dWasm,
   maxPool2dBackwardFromInput: maxPool2dBackwardFromInputWasm,
   adam: adamWasm,
-  reluBackward: reluBackwardWasm
+  reluBackward: reluBackwardWasm,
+  sumRows: sumRowsWasm
 }
 
 let active: Kernels | undefined

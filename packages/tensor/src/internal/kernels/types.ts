@@ -136,4 +136,9 @@ export interface Kernels {
    * or zero).
    */
   reluBackward<A extends FloatArray>(ct: A, y: A, out: A, n: number): void
+  /**
+   * Column sums of `rows` rows of `n` (the bias gradients): acc[j] += data[r * n + j] in float64, four rows
+   * per pass then the rest one by one (`js/reduce.ts`), the same bits in every implementation.
+   */
+  sumRows<A extends FloatArray>(data: A, rows: number, n: number, acc: Float64Array): void
 }

@@ -114,6 +114,10 @@ export const op = {
   /** pmax(a, b) = a < b ? b : a (so pmax(0, x) is relu with NaN -> 0) */
   f32x4Pmax: (): Bytes => [0xfd, ...uleb(0xeb)],
   f64x2Pmax: (): Bytes => [0xfd, ...uleb(0xf7)],
+  /** The two low f32 lanes, widened to f64 (exactly). */
+  f64x2PromoteLowF32x4: (): Bytes => [0xfd, ...uleb(0x5f)],
+  /** Bytes of a then b picked by 16 lane indices (0-15 from a, 16-31 from b). */
+  i8x16Shuffle: (lanes: ReadonlyArray<number>): Bytes => [0xfd, ...uleb(0x0d), ...lanes],
   /** bitselect(a, b, mask) = (a & mask) | (b & ~mask) */
   v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)]
 }
