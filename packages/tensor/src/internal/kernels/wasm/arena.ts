@@ -26,7 +26,7 @@ import { SCRATCH_LIMIT, sharedMemoryStatus, wasmMemory, wasmMemoryMaximum, wasmR
 /** Where tensor regions start: the kernels' scratch stays below. */
 export const ARENA_BASE = SCRATCH_LIMIT
 /** The most bytes of tensor data the arena holds. */
-export const ARENA_BYTES = 192 * 2 ** 20
+export const ARENA_BYTES = 256 * 2 ** 20
 /** Buffers below this size are not worth a region (they are cheap and kernels copy them quickly). */
 export const ARENA_MIN_BYTES = 64 * 1024
 let minBytes = ARENA_MIN_BYTES
