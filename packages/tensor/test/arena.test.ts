@@ -6,6 +6,8 @@
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Tensor } from "../src/index.ts"
+import { unsafeData } from "../src/internal/buffer.ts"
 import { type Conv2dGeometry, type FloatArray, jsKernels, wasmKernels } from "../src/internal/kernels/index.ts"
 import {
   ARENA_BASE,
@@ -16,7 +18,7 @@ import {
   arenaStats,
   configureArena
 } from "../src/internal/kernels/wasm/arena.ts"
-import { allocData } from "../src/internal/recycle.ts"
+import { allocData, allocFilled } from "../src/internal/recycle.ts"
 import { requestedThreadSetting, setThreads } from "../src/internal/threads/pool.ts"
 import { type Ctor, dtypes, seeded } from "./kernels-reference.ts"
 
@@ -137,6 +139,26 @@ describe("arena regions", () => {
     await collect()
     for (let i = 0; i < 20; i++) arenaAlloc(false, 50_000)!.fill(-1)
     expect(Array.from(view)).toEqual(Array.from({ length: 10 }, () => 7))
+  })
+
+  it("data a caller provides (fromArray) goes to the arena while small and while the arena is a quarter full", () => {
+    const values = Float64Array.from({ length: 5000 }, (_, i) => i / 3 - 100)
+    const t = Tensor.fromArray(values, [50, 100])
+    const data = unsafeData(t)
+    expect(arenaOffset(data)).toBeDefined()
+    // Converted to float32 exactly as element by element.
+    expect(Array.from(data)).toEqual(Array.from(values, Math.fround))
+    // A plain array works the same; int32 data never goes to the arena.
+    expect(Array.from(unsafeData(Tensor.fromArray([1.5, -2, 3], [3])))).toEqual([1.5, -2, 3])
+    expect(arenaOffset(unsafeData(Tensor.fromArray([1, 2], [2], { dtype: "int32" })))).toBeUndefined()
+    // More than 16 MiB: an ordinary array.
+    expect(arenaOffset(allocFilled("float32", 2 ** 22 + 4))).toBeUndefined()
+    // With the arena over a quarter full, an ordinary array too; kernel outputs still get regions.
+    const held: Array<Float32Array> = []
+    while (arenaStats().liveBytes < ARENA_BYTES / 4) held.push(arenaAlloc(false, 2 ** 20)!)
+    expect(arenaOffset(allocFilled("float32", 5000))).toBeUndefined()
+    expect(arenaOffset(allocData("float32", 5000, false))).toBeDefined()
+    held.length = 0
   })
 
   it("a full arena refuses (the caller allocates plainly) and memory stays bounded", () => {

@@ -155,6 +155,24 @@ export function subView<A extends Sliceable>(data: A, begin: number, end?: numbe
   return view
 }
 
+/** Data a caller provides goes to the arena up to this size, and while the arena is at most this full. */
+const FILLED_MAX_BYTES = 16 * 2 ** 20
+const FILLED_MAX_FILL = 0.25
+
+/**
+ * A buffer for data the caller then writes in full (`Tensor.fromArray`): in the module memory's arena when
+ * the data is at most 16 MiB and the arena at most a quarter full with it, so that kernels read it in place
+ * (a 1024 x 1024 matrix product no longer copies its operands in); else as `allocData` gives it. Data a
+ * program keeps for long would crowd out the kernel outputs the arena is for: hence the bounds.
+ */
+export function allocFilled(dtype: AnyDType, n: number): AnyData {
+  if ((dtype === "float32" || dtype === "float64") && n * BYTES[dtype] <= FILLED_MAX_BYTES) {
+    const inModule = arenaAlloc(dtype === "float64", n, FILLED_MAX_FILL)
+    if (inModule !== undefined) return inModule
+  }
+  return allocData(dtype, n)
+}
+
 /** What `releaseTemporary` needs of a tensor: its data, and the trace it belongs to (none for a plain value). */
 interface Value {
   readonly data: ArrayBufferView

@@ -7,6 +7,7 @@
 import { ShapeError } from "@typegrad/shape"
 import { alloc, type AnyData, isDType, isFloatDType, make, sizeOf } from "../internal/core.ts"
 import { fromImpl, toImpl } from "../internal/op.ts"
+import { allocFilled } from "../internal/recycle.ts"
 import type { AnyDType, ArrayOf, CreateOptions, DType, Shape, Tensor } from "../Tensor.ts"
 
 /** Checks that a shape is an array of non-negative integer dims. */
@@ -62,7 +63,9 @@ const fill = (op: string, dtype: AnyDType, out: AnyData, values: ArrayLike<numbe
     }
     return
   }
-  for (let i = 0; i < n; i++) out[i] = values[i]!
+  // A typed array is copied (and converted) in one call.
+  if (ArrayBuffer.isView(values) && !(values instanceof DataView)) (out as Float32Array).set(values as Float32Array)
+  else for (let i = 0; i < n; i++) out[i] = values[i]!
 }
 
 /**
@@ -170,7 +173,8 @@ export const fromArray = <const S extends Shape, D extends AnyDType = "float32">
         `pass ${n} numbers or change the shape`
     )
   }
-  const buffer = alloc(dtype, n)
+  // Every element is written below (or the call throws), so the buffer need not be zeroed.
+  const buffer = allocFilled(dtype, n)
   fill("fromArray", dtype, buffer, data)
   return fromImpl(make(shape, dtype, buffer))
 }

@@ -179,16 +179,19 @@ function take(size: number): number {
 
 /**
  * A buffer of `n` elements in the module memory (contents unspecified), or undefined where there is no
- * arena, the size is below `ARENA_MIN_BYTES`, or the arena is full (the caller then allocates plainly).
+ * arena, the size is below `ARENA_MIN_BYTES`, or the arena is full, or would be fuller than `maxFill` (a
+ * fraction) with it (the caller then allocates plainly).
  */
-export function arenaAlloc(f64: true, n: number): Float64Array | undefined
-export function arenaAlloc(f64: false, n: number): Float32Array | undefined
-export function arenaAlloc(f64: boolean, n: number): Float32Array | Float64Array | undefined
-export function arenaAlloc(f64: boolean, n: number): Float32Array | Float64Array | undefined {
+export function arenaAlloc(f64: true, n: number, maxFill?: number): Float64Array | undefined
+export function arenaAlloc(f64: false, n: number, maxFill?: number): Float32Array | undefined
+export function arenaAlloc(f64: boolean, n: number, maxFill?: number): Float32Array | Float64Array | undefined
+export function arenaAlloc(f64: boolean, n: number, maxFill = 1): Float32Array | Float64Array | undefined {
   const bytes = n * (f64 ? 8 : 4)
   if (bytes < minBytes || bytes === 0 || bytes > ARENA_BYTES || !arenaEnabled()) return undefined
   // Whole vectors, so kernels may read and write the last one in full.
   const size = Math.ceil(bytes / 16) * 16
+  // A caller may take a region only while the arena stays below a fill (data a program may keep for long).
+  if (maxFill < 1 && liveBytes + size > maxFill * ARENA_BYTES) return undefined
   const start = take(size)
   if (start < 0) {
     refused++

@@ -13,7 +13,13 @@
  * unrolled over the tile.
  */
 import { type Bytes, encodeModule, I32, type MemoryImport, op, V128 } from "./encoder.ts"
-import { convFilterRowsFunction, convRowsFunction, gemmColsFunction, gemmRowsFunction } from "./row-tasks.ts"
+import {
+  convFilterRowsFunction,
+  convRowsFunction,
+  gemmColsFunction,
+  gemmRowsFunction,
+  packAFunction
+} from "./row-tasks.ts"
 
 export interface MicroKernelShape {
   /** Rows per micro-tile. */
@@ -147,7 +153,8 @@ export function gemmModuleBytes(
     convRowsFunction(dtype, shape, lanes(dtype)),
     convFilterRowsFunction(dtype, shape, lanes(dtype)),
     gemmRowsFunction(dtype, shape, lanes(dtype)),
-    gemmColsFunction(dtype, shape, lanes(dtype))
+    gemmColsFunction(dtype, shape, lanes(dtype)),
+    packAFunction(dtype, shape, lanes(dtype))
   ], memory)
 }
 

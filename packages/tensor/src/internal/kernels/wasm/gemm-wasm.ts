@@ -22,6 +22,8 @@ export interface Engine {
   readonly gemmRows: ParallelFn
   /** gemmCols(geom, j0, j1, bScratch, out), see row-tasks.ts. */
   readonly gemmCols: ParallelFn
+  /** packA(geom, s0, s1, src, out), see row-tasks.ts. */
+  readonly packA: ParallelFn
   /** gemm(ap, bp, c, mBlocks, nBlocks, kc, ldcBytes, accumulate, bRowBytes, bPanelBytes), see gemm-module.ts. */
   readonly kernel: ParallelFn
   /** epi(c, bias, rows, rowBytes, relu), see gemm-module.ts. */
@@ -35,6 +37,8 @@ export const KC = 256
 const NC_BYTES = 512 * 1024 // packed B block budget (about a quarter of L2)
 /** Multiply-adds below which a micro-kernel call stays on one thread (a wake-up costs about 10 us). */
 export const FLOPS_PER_THREAD = 1_000_000
+/** Entries of op(A) below which packing it stays on one thread. */
+const ENTRIES_PER_PACKING_THREAD = 1 << 16
 /** Output bytes below which an epilogue stays on one thread. */
 const EPILOGUE_BYTES_PER_THREAD = 1024 * 1024
 
@@ -51,6 +55,7 @@ function makeEngine(dtype: WasmDtype, shape: MicroKernelShape, fma: boolean): En
     convFilterRows: registerParallel(compiled, "convFilterRows"),
     gemmRows: registerParallel(compiled, "gemmRows"),
     gemmCols: registerParallel(compiled, "gemmCols"),
+    packA: registerParallel(compiled, "packA"),
     epi: registerParallel(compiled, "epi"),
     mr: shape.mr,
     nr: shape.nrv * lanes(dtype),
@@ -157,7 +162,7 @@ export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
  * each thread packs its own blocks of B's columns and multiplies every row sliver with them.
  */
 function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
-  const { m, n, k, transB, c, cOffset, ldc, accumulate } = args
+  const { m, n, k, transA, transB, c, cOffset, ldc, accumulate } = args
   const is32 = c instanceof Float32Array
   const { mr, nr, elem } = e
   const nPad = Math.ceil(n / nr) * nr
@@ -169,12 +174,14 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   // that wakes late takes fewer of them.
   const ncFit = Math.max(nr, Math.min(nPad, Math.floor(NC_BYTES / (kcMax * elem * nr)) * nr))
   const ncMax = threads === 1 ? ncFit : Math.max(nr, Math.min(ncFit, Math.ceil(panels / (4 * threads)) * nr))
-  // Layout (bytes): [geometry][packed A: per slab, mPad x kc][B compacted][out: mPad x nPad][B scratch per thread].
-  // B in the module memory already (the arena) is read where it is, and C written where it is when it
-  // can be (`directOut`).
+  // Layout (bytes): [geometry][packed A: per slab, mPad x kc][A compacted][B compacted][out: mPad x nPad]
+  // [B scratch per thread]. A and B in the module memory already (the arena) are read where they are, and
+  // C written where it is when it can be (`directOut`).
   const aAt = GEOMETRY_BYTES
+  const aIn = arenaOffset(args.a)
   const bIn = arenaOffset(args.b)
-  const bLocal = aAt + align16(mPad * k * elem)
+  const aLocal = aAt + align16(mPad * k * elem)
+  const bLocal = aLocal + (aIn === undefined ? align16(m * k * elem) : 0)
   const outDirect = directOut(args, mPad, nPad)
   const outLocal = bLocal + (bIn === undefined ? align16(k * n * elem) : 0)
   const outAt = outDirect ?? outLocal
@@ -182,7 +189,11 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const scratchBytes = kcMax * ncMax * elem
   const heap = wasmHeap(scratchAt + threads * scratchBytes)
   const view: FloatArray = is32 ? heap.f32 : heap.f64
-  for (let pc = 0; pc < k; pc += KC) packA(args, view, aAt / elem + pc * mPad, pc, Math.min(KC, k - pc), mr, 0, m)
+  const aSrc = aIn === undefined ? aLocal : aIn + args.aOffset * elem
+  if (aIn === undefined) {
+    if (transA) copyRows(args.a, args.aOffset, args.lda, view, aLocal / elem, m, k, m)
+    else copyRows(args.a, args.aOffset, args.lda, view, aLocal / elem, k, m, k)
+  }
   const bAt = bIn === undefined ? bLocal : bIn + args.bOffset * elem
   if (bIn === undefined) {
     if (transB) copyRows(args.b, args.bOffset, args.ldb, view, bAt / elem, k, n, k)
@@ -194,6 +205,9 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     kcMax,
     ldcBytes: nPad * elem,
     a: aAt,
+    lda: aIn === undefined ? (transA ? m : k) : args.lda,
+    transA: transA ? 1 : 0,
+    rows: m,
     accumulate: accumulate ? 1 : 0,
     b: bAt,
     ldb: bIn === undefined ? (transB ? k : n) : args.ldb,
@@ -203,7 +217,13 @@ function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
     ncMax
   }
   new Int32Array(heap.f32.buffer, 0, GEOMETRY_FIELDS + 1).set(geometryValues(fields))
-  // Every thread gets all columns and claims blocks of them (see row-tasks.ts).
+  // op(A) packed for every slab by all threads (slivers split between them), then every thread gets all
+  // columns and claims blocks of them (see row-tasks.ts).
+  const slivers = mPad / mr
+  runParallel(e.packA, Math.min(slivers, threadsFor(m * k, ENTRIES_PER_PACKING_THREAD)), (t, nt) => {
+    const [lo, hi] = share(slivers, t, nt)
+    return [0, lo, hi, aSrc, aAt]
+  })
   runParallel(e.gemmCols, threads, (thread) => [0, 0, nPad, scratchAt + thread * scratchBytes, outAt])
   if (outDirect === undefined) copyOut(view, outAt / elem, nPad, c, cOffset, ldc, m, n)
 }
@@ -494,46 +514,6 @@ function copyOut(
   for (let i = 0; i < m; i++) {
     const s = base + i * ld
     c.set(view.subarray(s, s + n), cOffset + i * ldc)
-  }
-}
-
-/** Pack op(A)[r0:r0+m, pc:pc+kc] as slivers of [kc][mr], zero rows past m. */
-function packA(
-  args: GemmArgs<FloatArray>,
-  pa: FloatArray,
-  base: number,
-  pc: number,
-  kc: number,
-  mr: number,
-  r0: number,
-  m: number
-): void {
-  const { a, lda, transA } = args
-  const aOffset = args.aOffset + (transA ? r0 : r0 * lda)
-  let dst = base
-  for (let i0 = 0; i0 < m; i0 += mr) {
-    const rows = Math.min(mr, m - i0)
-    if (transA) {
-      let src = aOffset + pc * lda + i0
-      for (let p = 0; p < kc; p++) {
-        let r = 0
-        for (; r < rows; r++) pa[dst + r] = a[src + r]!
-        for (; r < mr; r++) pa[dst + r] = 0
-        dst += mr
-        src += lda
-      }
-    } else {
-      for (let r = 0; r < mr; r++) {
-        let d = dst + r
-        if (r < rows) {
-          let src = aOffset + (i0 + r) * lda + pc
-          for (let p = 0; p < kc; p++, d += mr) pa[d] = a[src++]!
-        } else {
-          for (let p = 0; p < kc; p++, d += mr) pa[d] = 0
-        }
-      }
-      dst += kc * mr
-    }
   }
 }
 

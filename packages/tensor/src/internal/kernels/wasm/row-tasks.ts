@@ -351,6 +351,60 @@ export function gemmRowsFunction(dtype: WasmDtype, shape: MicroKernelShape, lane
 }
 
 /**
+ * `packA(geom, s0, s1, src, out)`: row slivers [s0, s1) of op(A) (A at `src`, fields `lda`, `transA`;
+ * m = `rows`, k = `kkc`) packed for the column tasks, every KC slab: slab pc (kc = min(kcMax, k - pc)) at
+ * out + pc * mBlocks * mr elements, sliver s at + s * kc * mr, as [kc][mr] with rows past m zero (the layout
+ * of `gemmCols`' packed A). Threads split the slivers, so packing runs on every thread.
+ */
+export function packAFunction(dtype: WasmDtype, shape: MicroKernelShape, lanes: number): FuncDef {
+  return defineTask("packA", dtype, shape, lanes, (t) => {
+    const { a0, a1, scratch: src, out } = t.param
+    const { mr, elem } = t
+    const PC = t.i32(), KC = t.i32(), S = t.i32(), R = t.i32(), ROW = t.i32(), DST = t.i32(), SRC = t.i32()
+    const STEP = t.i32(), P = t.i32()
+    t.emit(op.block(), get(a0), get(a1), op.i32GeS(), op.brIf(0))
+    t.emit(c(0), set(PC))
+    t.emit(op.loop()) // KC slabs of k
+    minInto(t, seq(field(t, "kkc"), get(PC), op.i32Sub()), field(t, "kcMax"), KC)
+    t.emit(get(a0), set(S))
+    repeat(t, S, get(a1), () => {
+      t.emit(c(0), set(R))
+      repeat(t, R, c(mr), () => {
+        // dst = out + ((pc * mBlocks + s * kc) * mr + r) * elem; the row s * mr + r of op(A).
+        t.emit(get(PC), field(t, "mBlocks"), op.i32Mul(), get(S), get(KC), op.i32Mul(), op.i32Add(), c(mr), op.i32Mul())
+        t.emit(get(R), op.i32Add(), c(elem), op.i32Mul(), get(out), op.i32Add(), set(DST))
+        t.emit(get(S), c(mr), op.i32Mul(), get(R), op.i32Add(), set(ROW))
+        t.emit(get(ROW), field(t, "rows"), op.i32GeS(), op.if_())
+        t.emit(c(0), set(P))
+        repeat(t, P, get(KC), () => {
+          t.emit(get(DST), t.zero(), t.store(0))
+          advance(t, DST, c(mr * elem))
+        })
+        t.emit(op.else_())
+        // op(A)[row, pc + p]: A[row * lda + pc + p] (step elem), or A^T: A[(pc + p) * lda + row] (step lda).
+        t.emit(field(t, "transA"), op.if_())
+        t.emit(get(PC), field(t, "lda"), op.i32Mul(), get(ROW), op.i32Add(), set(SRC))
+        t.emit(field(t, "lda"), c(elem), op.i32Mul(), set(STEP))
+        t.emit(op.else_())
+        t.emit(get(ROW), field(t, "lda"), op.i32Mul(), get(PC), op.i32Add(), set(SRC))
+        t.emit(c(elem), set(STEP))
+        t.emit(op.end())
+        t.emit(get(SRC), c(elem), op.i32Mul(), get(src), op.i32Add(), set(SRC))
+        t.emit(c(0), set(P))
+        repeat(t, P, get(KC), () => {
+          t.emit(get(DST), get(SRC), t.load(0), t.store(0))
+          advance(t, DST, c(mr * elem))
+          advance(t, SRC, get(STEP))
+        })
+        t.emit(op.end())
+      })
+    })
+    t.emit(get(PC), get(KC), op.i32Add(), op.localTee(PC), field(t, "kkc"), op.i32LtS(), op.brIf(0), op.end())
+    t.emit(op.end())
+  })
+}
+
+/**
  * `convFilterRows(geom, t0, t1, scratch, out)`: rows [t0, t1) of dW[kkc, f] = im2col(X)^T dY (t0 a multiple
  * of mr). For each KC slab of dY's rows it gathers the transposed column block (taps x pixels) from X into
  * `scratch` as [kc][mr] slivers, then runs the micro-kernel with dY read in place (`packedB` points at dY,
