@@ -198,6 +198,25 @@ describe("arena regions", () => {
     expect(arenaStats().collectionsAsked).toBeGreaterThan(before.collectionsAsked)
   })
 
+  it("data held past the collection threshold does not turn every allocation into a collection", async () => {
+    await collect()
+    // Hold 70% of the arena (past the 60% at which collections are asked for).
+    const held: Array<Float32Array> = []
+    while (arenaStats().liveBytes < 0.7 * ARENA_BYTES) held.push(arenaAlloc(false, 2 ** 20)!)
+    const before = arenaStats().collectionsAsked
+    // Then a yielding loop of small allocations: 200 of 1 MiB, a bit less than the arena's size.
+    for (let i = 0; i < 200; i++) {
+      arenaAlloc(false, 2 ** 18)![0] = i
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // One ask per fifth of the arena handed out at most (about 4 here), not one per allocation.
+    const asked = arenaStats().collectionsAsked - before
+    expect(asked).toBeGreaterThan(0)
+    expect(asked).toBeLessThanOrEqual(Math.ceil((200 * 2 ** 20) / (0.2 * ARENA_BYTES)) + 1)
+    held.length = 0
+    await collect()
+  })
+
   it("while the arena is in use, other large buffers are plain (not recycled: their memory makes V8 collect)", async () => {
     const { recycleStats } = await import("../src/internal/recycle.ts")
     const before = recycleStats()

@@ -92,10 +92,7 @@ function release(start: number, size: number): void {
 }
 
 const registry = typeof FinalizationRegistry === "function"
-  ? new FinalizationRegistry<Region>(({ start, size }) => {
-    collectionAsked = false
-    release(start, size)
-  })
+  ? new FinalizationRegistry<Region>(({ start, size }) => release(start, size))
   : undefined
 
 /**
@@ -107,17 +104,22 @@ const registry = typeof FinalizationRegistry === "function"
  * loop turns. Where the engine has no such call (browsers), the arena waits for the engine's own.
  */
 const COLLECT_AT = 0.6
-let collectionAsked = false
-let allocationsSinceAsked = 0
+/**
+ * Bytes handed out between two asks. Data that stays live past `COLLECT_AT` (a program that holds much of
+ * the arena) would otherwise make every allocation ask for a collection; a loop that does not yield, whose
+ * regions cannot come back, would ask over and over. Normal use is unaffected: between crossing the
+ * threshold and crossing it again, more than this is handed out anyway.
+ */
+const BYTES_BETWEEN_ASKS = 0.2 * ARENA_BYTES
+let bytesSinceAsked = Number.POSITIVE_INFINITY
 let collector: ((options: object) => unknown) | null | undefined
 let collections = 0
 
 function askForCollection(): void {
-  if (collectionAsked && ++allocationsSinceAsked < 256) return
+  if (bytesSinceAsked < BYTES_BETWEEN_ASKS) return
   if (collector === undefined) collector = findCollector()
   if (collector === null) return
-  collectionAsked = true
-  allocationsSinceAsked = 0
+  bytesSinceAsked = 0
   collections++
   void collector({ type: "major", execution: "async" })
 }
@@ -197,6 +199,7 @@ export function arenaAlloc(f64: boolean, n: number, maxFill = 1): Float32Array |
     refused++
     return undefined
   }
+  bytesSinceAsked += size
   if (liveBytes + size > COLLECT_AT * ARENA_BYTES) askForCollection()
   const memory = wasmMemory()
   if (memory.buffer.byteLength < top) {
