@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Tensor } from "@typegrad/tensor"
-import { unsafeFromData } from "@typegrad/tensor/internal"
+import { allocFilled, unsafeFromData } from "@typegrad/tensor/internal"
 import * as Prng from "./internal/prng.ts"
 
 /**
@@ -54,7 +54,8 @@ export const create = <const S extends ReadonlyArray<number>, D extends Tensor.D
   dtype: D
 ): Tensor.Tensor<S, D> => {
   const n = shape.reduce((a, b) => a * b, 1)
-  const data = dtype === "float64" ? new Float64Array(n) : new Float32Array(n)
+  // Where the kernels read it in place when it fits (`allocFilled`); every element is written below.
+  const data = allocFilled(dtype, n)
   if (typeof init === "function") {
     const values = init(shape, fans, seed)
     if (values.length !== n) {
@@ -79,6 +80,7 @@ export const create = <const S extends ReadonlyArray<number>, D extends Tensor.D
         Prng.fillTruncatedNormal(data, seed, Math.sqrt(2 / fans.fanIn) / TRUNCATED_STD)
         break
       case "zeros":
+        data.fill(0)
         break
     }
   }

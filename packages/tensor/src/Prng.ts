@@ -20,6 +20,7 @@
 import { Effect, Random } from "effect"
 import { alloc, type Data, make, sizeOf } from "./internal/core.ts"
 import { fromImpl } from "./internal/op.ts"
+import { allocFilled } from "./internal/recycle.ts"
 import { type KeyTuple, randomBits, splitKeys, threefry2x32 } from "./internal/threefry.ts"
 import { checkShape, dtypeOf } from "./ops/creation.ts"
 import type { DType, Shape, Tensor } from "./Tensor.ts"
@@ -135,12 +136,15 @@ export interface UniformOptions<D extends DType> {
   readonly max?: number
 }
 
-/** Uniform doubles in [0, 1) from the key's words: 24 bits per float32 value, 53 per float64 value. */
-const unitFloats = (op: string, from: Key, shape: Shape, dtype: DType): Data => {
+/**
+ * Uniform doubles in [0, 1) from the key's words: 24 bits per float32 value, 53 per float64 value. A result
+ * that becomes a tensor (`kept`) may go to the kernels' memory (`allocFilled`); a temporary does not.
+ */
+const unitFloats = (op: string, from: Key, shape: Shape, dtype: DType, kept = false): Data => {
   checkKey(op, from)
   checkShape(`Prng.${op}`, shape)
   const size = sizeOf(shape)
-  const out = alloc(dtype, size)
+  const out = kept ? allocFilled(dtype, size) : alloc(dtype, size)
   if (dtype === "float32") {
     const bits = randomBits(from.words[0], from.words[1], size)
     for (let i = 0; i < size; i++) out[i] = (bits[i]! >>> 8) * 2 ** -24
@@ -173,7 +177,7 @@ export const uniform = <const S extends Shape, D extends DType = "float32">(
   if (!(Number.isFinite(min) && Number.isFinite(max) && min < max)) {
     throw new RangeError(`Prng.uniform: needs finite min < max, got min ${min}, max ${max}`)
   }
-  const data = unitFloats("uniform", from, shape, dtype)
+  const data = unitFloats("uniform", from, shape, dtype, true)
   if (min !== 0 || max !== 1) {
     const span = max - min
     for (let i = 0; i < data.length; i++) data[i] = Math.min(min + span * data[i]!, nextDown(max))
@@ -221,7 +225,8 @@ export const normal = <const S extends Shape, D extends DType = "float32">(
   const size = sizeOf(shape)
   // Uniforms in pairs; one more when the size is odd.
   const u = unitFloats("normal", from, [size + (size & 1)], "float64")
-  const out = alloc(dtype, size)
+  // Every element is written below.
+  const out = allocFilled(dtype, size)
   for (let i = 0; i < size; i += 2) {
     const r = Math.sqrt(-2 * Math.log(1 - u[i]!))
     const t = 2 * Math.PI * u[i + 1]!
@@ -248,7 +253,8 @@ export const bernoulli = <const S extends Shape, D extends DType = "float32">(
   if (!(p >= 0 && p <= 1)) throw new RangeError(`Prng.bernoulli: p must be in [0, 1], got ${p}`)
   const dtype = dtypeOf(options)
   const u = unitFloats("bernoulli", from, shape, "float64")
-  const out = alloc(dtype, u.length)
+  // Every element is written below.
+  const out = allocFilled(dtype, u.length)
   for (let i = 0; i < u.length; i++) out[i] = u[i]! < p ? 1 : 0
   return tensorOf(shape, dtype, out)
 }

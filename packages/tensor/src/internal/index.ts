@@ -47,7 +47,7 @@ export type {
   Pool2dGeometry
 } from "./kernels/index.ts"
 export { fromImpl, toImpl } from "./op.ts"
-export { recycleStats, releaseRecycled, subView } from "./recycle.ts"
+export { allocFilled, recycleStats, releaseRecycled, subView } from "./recycle.ts"
 export {
   availableCores,
   parallelJobCount,

@@ -32,7 +32,7 @@
  *
  * @internal
  */
-import type { AnyData, AnyDType } from "./core.ts"
+import type { AnyData, AnyDType, Data, DType } from "./core.ts"
 import { arenaAlloc, arenaEnabled, arenaReleaseDead } from "./kernels/wasm/arena.ts"
 
 /** Buffers below this size are allocated plainly (small arrays are cheap and short-lived in V8's new space). */
@@ -165,6 +165,8 @@ const FILLED_MAX_FILL = 0.25
  * (a 1024 x 1024 matrix product no longer copies its operands in); else as `allocData` gives it. Data a
  * program keeps for long would crowd out the kernel outputs the arena is for: hence the bounds.
  */
+export function allocFilled(dtype: DType, n: number): Data
+export function allocFilled(dtype: AnyDType, n: number): AnyData
 export function allocFilled(dtype: AnyDType, n: number): AnyData {
   if ((dtype === "float32" || dtype === "float64") && n * BYTES[dtype] <= FILLED_MAX_BYTES) {
     const inModule = arenaAlloc(dtype === "float64", n, FILLED_MAX_FILL)
