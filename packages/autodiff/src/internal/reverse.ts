@@ -116,26 +116,17 @@ export class ReverseTrace implements Trace {
     wrt: ReadonlyArray<Tracer>
   ): Array<TensorImpl | undefined> {
     const cotangents = new Map<Node, TensorImpl>()
-    // Cotangents this pass made and dropped (summed into another, or consumed by their node's rule).
-    const dropped: Array<TensorImpl> = []
-    const accumulate = (node: Node, ct: TensorImpl): void => {
-      const prev = cotangents.get(node)
-      if (prev === undefined) {
-        cotangents.set(node, ct)
-        return
-      }
-      cotangents.set(node, toImpl(Tensor.add(fromImpl(prev), fromImpl(ct))))
-      if (early) dropped.push(prev, ct)
-    }
-    // Early release: the buffers of dropped cotangents go back to the module memory's arena now instead of
-    // at the next collection (a training step drops about a third of the bytes it allocates here, and
-    // fewer collections are a faster step). Safe only when nothing else can hold them:
+    // Early release: the buffers of dropped cotangents (summed into another, or consumed by their node's
+    // rule) go back to the module memory's arena now instead of at the next collection (a training step
+    // drops about a third of the bytes it allocates here, and fewer collections are a faster step). Safe
+    // only when nothing else can hold them:
     // - only at the top level (no traced function running, so no enclosing trace records them);
     // - only buffers made during this pass (from `mark` on), so never a forward value, a seed or a constant;
     // - never a cotangent a user's rule saw or made (`customVjp`, `customJvp`: `pinned`);
     // - never one that a pending cotangent shares memory with (a rule may pass its cotangent on, or a view).
     const early = tracedRunning === 0
     const mark = early ? arenaMark() : 0
+    const dropped: Array<TensorImpl> = []
     const pinned = new Set<TensorImpl>()
     const live = function*(): Generator<ArrayBufferView> {
       for (const ct of cotangents.values()) yield ct.data
@@ -146,9 +137,19 @@ export class ReverseTrace implements Trace {
       }
       dropped.length = 0
     }
+    const accumulate = (node: Node, ct: TensorImpl): void => {
+      const prev = cotangents.get(node)
+      if (prev === undefined) {
+        cotangents.set(node, ct)
+        return
+      }
+      cotangents.set(node, toImpl(Tensor.add(fromImpl(prev), fromImpl(ct))))
+      if (early) dropped.push(prev, ct)
+    }
     for (const [y, ct] of seeds) {
       if (y.trace === this) accumulate((y as Tracer).node, ct)
     }
+    // Seeds summed together were made before the pass: nothing to release.
     dropped.length = 0
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i]!
