@@ -158,8 +158,9 @@ export function gemmWasm<A extends FloatArray>(args: GemmArgs<A>): void {
 
 /**
  * GEMM whose op(B) is too large to pack once (or whose A is short) as per-thread column tasks in
- * WebAssembly (`gemmCols`): op(A) is packed once for all KC slabs, B copied into the module memory once;
- * each thread packs its own blocks of B's columns and multiplies every row sliver with them.
+ * WebAssembly (`gemmCols`): op(A) is packed once for all KC slabs by every thread (`packA`), A and B read
+ * where they lie in the module memory or copied into it once; each thread packs its own blocks of B's
+ * columns and multiplies every row sliver with them.
  */
 function gemmCols<A extends FloatArray>(e: Engine, args: GemmArgs<A>): void {
   const { m, n, k, transA, transB, c, cOffset, ldc, accumulate } = args
