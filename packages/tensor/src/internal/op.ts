@@ -6,7 +6,16 @@
  * @internal
  */
 import type { AnyDType, AnyDTypeTensor, DType, Shape, Tensor } from "../Tensor.ts"
-import { bind, type FloatImpl, isFloat, isTensor, type Primitive, primitive, type TensorImpl } from "./core.ts"
+import {
+  bind,
+  type FloatImpl,
+  isFloat,
+  isTensor,
+  type Primitive,
+  primitive,
+  type TensorImpl,
+  type VjpRule
+} from "./core.ts"
 
 /**
  * The runtime view of a public tensor. The public interface is implemented only by `TensorImpl`, so the
@@ -102,6 +111,24 @@ export type AnyDTypeRule<P> = (
 const pub = (t: TensorImpl): AnyT => t as unknown as AnyT
 const pubAny = (t: TensorImpl): AnyDT => t as unknown as AnyDT
 
+/** A rule written on public tensors (inputs seen through `view`) as the engine calls it, on runtime tensors. */
+const engineRule = <P, I>(
+  rule: (
+    cotangent: AnyT,
+    inputs: ReadonlyArray<I>,
+    output: I,
+    params: P,
+    needs: ReadonlyArray<boolean>
+  ) => ReadonlyArray<
+    AnyT | undefined
+  >,
+  view: (t: TensorImpl) => I
+): VjpRule<P> =>
+(ct, inputs, output, params, needs) =>
+  rule(pub(ct), inputs.map(view), view(output), params, needs ?? inputs.map(() => true)).map((t) =>
+    t === undefined ? undefined : toImpl(t)
+  )
+
 /**
  * Defines a primitive on float tensors: its name, its forward implementation and its VJP rule, in one place.
  * The implementation gets its inputs checked to be float (an int32 or bool input is a clear error naming the
@@ -116,15 +143,7 @@ export const definePrimitive = <P>(
   name: string,
   impl: (inputs: ReadonlyArray<FloatImpl>, params: P) => TensorImpl,
   rule: Rule<P>
-): Primitive<P> =>
-  primitive(
-    name,
-    (inputs, params) => impl(floatInputs(name, inputs), params),
-    (ct, inputs, output, params, needs) =>
-      rule(pub(ct), inputs.map(pub), pub(output), params, needs ?? inputs.map(() => true)).map((t) =>
-        t === undefined ? undefined : toImpl(t)
-      )
-  )
+): Primitive<P> => primitive(name, (inputs, params) => impl(floatInputs(name, inputs), params), engineRule(rule, pub))
 
 /**
  * Defines a primitive whose operands may be int32 or bool tensors too (data movement, comparisons, `where`,
@@ -140,15 +159,7 @@ export const defineAnyDTypePrimitive = <P>(
   name: string,
   impl: (inputs: ReadonlyArray<TensorImpl>, params: P) => TensorImpl,
   rule: AnyDTypeRule<P>
-): Primitive<P> =>
-  primitive(
-    name,
-    impl,
-    (ct, inputs, output, params, needs) =>
-      rule(pub(ct), inputs.map(pubAny), pubAny(output), params, needs ?? inputs.map(() => true)).map((t) =>
-        t === undefined ? undefined : toImpl(t)
-      )
-  )
+): Primitive<P> => primitive(name, impl, engineRule(rule, pubAny))
 
 /** The rule of a piecewise-constant primitive (masks, comparisons): no input gets a gradient. */
 export const noGradient: AnyDTypeRule<unknown> = (_ct, inputs) => inputs.map(() => undefined)
